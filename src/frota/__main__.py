@@ -1,0 +1,3 @@
+from frota.cli import main
+
+main()

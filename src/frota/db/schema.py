@@ -1,0 +1,147 @@
+"""SQLAlchemy tables derived from the contract, plus the pipeline's bookkeeping tables.
+
+`frota db init` runs `create_schema` under an admin user; the loader never runs DDL.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from frota.contract import (
+    BATCHES_TABLE,
+    QUARANTINE_TABLE,
+    RUNS_TABLE,
+    TABLES,
+    Column,
+    Table,
+)
+
+
+def _sa_type(col: Column) -> sa.types.TypeEngine:
+    if col.kind == "str":
+        return sa.String(col.length)
+    if col.kind in ("int", "serial"):
+        return sa.Integer()
+    if col.kind == "date":
+        return sa.Date()
+    if col.kind == "decimal":
+        precision, scale = col.precision or (10, 2)
+        return sa.Numeric(precision, scale, asdecimal=True)
+    raise ValueError(f"unknown kind {col.kind!r}")
+
+
+def _sa_column(col: Column) -> sa.Column:
+    args: list = [col.name, _sa_type(col)]
+    if col.references:
+        args.append(sa.ForeignKey(col.references, name=f"fk_{col.name}"))
+    return sa.Column(
+        *args,
+        primary_key=col.primary_key,
+        autoincrement=True if col.kind == "serial" else False,
+        nullable=not col.primary_key,
+    )
+
+
+# MySQL: InnoDB + utf8mb4. The collation is chosen at create time (see create_schema).
+_MYSQL = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+
+metadata = sa.MetaData()
+
+
+def _table(table: Table) -> sa.Table:
+    return sa.Table(table.name, metadata, *(_sa_column(c) for c in table.columns), **_MYSQL)
+
+
+veiculos, manutencoes = (_table(t) for t in TABLES)
+sa.Index("ix_manutencoes_placa_data", manutencoes.c.placa_veiculo, manutencoes.c.data_manutencao)
+sa.Index("ix_manutencoes_lote", manutencoes.c.lote_id)
+sa.Index("ix_veiculos_lote", veiculos.c.lote_id)
+
+batches = sa.Table(
+    BATCHES_TABLE,
+    metadata,
+    sa.Column("batch_id", sa.String(64), primary_key=True),  # the ledger's unique key
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("content_sha256", sa.String(64), nullable=False),
+    sa.Column("loaded_at", sa.DateTime(), nullable=False),
+    sa.Column("run_id", sa.String(32), nullable=False),
+    sa.Column("rows_read", sa.Integer(), nullable=False),
+    sa.Column("veiculos_inserted", sa.Integer(), nullable=False),
+    sa.Column("veiculos_updated", sa.Integer(), nullable=False),
+    sa.Column("veiculos_stale", sa.Integer(), nullable=False),
+    sa.Column("manutencoes_inserted", sa.Integer(), nullable=False),
+    sa.Column("quarantined", sa.Integer(), nullable=False),
+    sa.Column("released", sa.Integer(), nullable=False),
+    sa.Column("duplicates", sa.Integer(), nullable=False),
+    **_MYSQL,
+)
+
+quarantine = sa.Table(
+    QUARANTINE_TABLE,
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("batch_id", sa.String(64), nullable=False, index=True),
+    sa.Column("table_name", sa.String(32), nullable=False),
+    sa.Column("file", sa.String(255), nullable=False),
+    sa.Column("line", sa.Integer(), nullable=True),
+    sa.Column("column_name", sa.String(64), nullable=True),
+    sa.Column("reason", sa.String(40), nullable=False, index=True),
+    sa.Column("detail", sa.Text(), nullable=True),
+    sa.Column("raw", sa.Text(), nullable=True),
+    sa.Column("placa", sa.String(10), nullable=True, index=True),  # for late-arriving vehicles
+    sa.Column("status", sa.String(10), nullable=False, index=True),  # held | released
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("released_at", sa.DateTime(), nullable=True),
+    sa.Column("released_batch_id", sa.String(64), nullable=True),
+    **_MYSQL,
+)
+
+runs = sa.Table(
+    RUNS_TABLE,
+    metadata,
+    sa.Column("run_id", sa.String(32), primary_key=True),
+    sa.Column("command", sa.String(32), nullable=False),
+    sa.Column("started_at", sa.DateTime(), nullable=False),
+    sa.Column("finished_at", sa.DateTime(), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("batches_loaded", sa.Integer(), nullable=False, default=0),
+    sa.Column("rows_loaded", sa.Integer(), nullable=False, default=0),
+    sa.Column("quarantined", sa.Integer(), nullable=False, default=0),
+    sa.Column("message", sa.Text(), nullable=True),
+    **_MYSQL,
+)
+
+CONTRACT_TABLES = (veiculos, manutencoes)
+BOOKKEEPING_TABLES = (batches, quarantine, runs)
+
+
+def _mysql_collation(conn: Connection) -> str | None:
+    """utf8mb4_0900_ai_ci where the server has it (MySQL 8), else the server default."""
+    found = conn.execute(
+        sa.text("SELECT COUNT(*) FROM information_schema.COLLATIONS WHERE COLLATION_NAME = :c"),
+        {"c": "utf8mb4_0900_ai_ci"},
+    ).scalar()
+    return "utf8mb4_0900_ai_ci" if found else None
+
+
+def create_schema(engine: Engine) -> list[str]:
+    """Create every missing table (idempotent); return the names created."""
+    with engine.begin() as conn:
+        existing = set(sa.inspect(conn).get_table_names())
+        if engine.dialect.name == "mysql":
+            collation = _mysql_collation(conn)
+            for table in metadata.sorted_tables:
+                if collation:
+                    table.kwargs["mysql_collate"] = collation
+                else:
+                    table.kwargs.pop("mysql_collate", None)
+        metadata.create_all(conn, checkfirst=True)
+    return [t.name for t in metadata.sorted_tables if t.name not in existing]
+
+
+def missing_tables(conn: Connection) -> list[str]:
+    """Names of frota's tables that do not exist yet."""
+    existing = set(sa.inspect(conn).get_table_names())
+    return [t.name for t in metadata.sorted_tables if t.name not in existing]

@@ -1,0 +1,58 @@
+"""What every landing-area backend provides: list, read and write the files of batches.
+
+Backends only move bytes; the batch protocol (manifest last, checksums, completeness)
+lives in `frota.batch`, `frota.publish` and `frota.load`, the same for every backend.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+BATCHES_DIR = "batches"
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file in a batch folder, as the backend lists it."""
+
+    name: str
+    size: int
+
+
+class Landing(ABC):
+    """A landing area holding `batches/<batch_id>/<file>`."""
+
+    #: How to show this landing area to people (never contains secrets).
+    display: str
+
+    @abstractmethod
+    def list_batch_ids(self) -> list[str]:
+        """Names of the folders under `batches/` (not filtered, not sorted)."""
+
+    @abstractmethod
+    def list_files(self, batch_id: str) -> list[RemoteFile]:
+        """Files in one batch folder; a name can appear twice where the backend allows it
+        (Google Drive does), and the caller must treat that as an error."""
+
+    @abstractmethod
+    def read_text(self, batch_id: str, name: str) -> str:
+        """A small file (the manifest) as UTF-8 text."""
+
+    @abstractmethod
+    def download(self, batch_id: str, name: str, dest: Path) -> None:
+        """Copy one file of a batch to a local path, streamed."""
+
+    @abstractmethod
+    def upload(self, source: Path, batch_id: str, name: str) -> None:
+        """Copy a local file into a batch folder. Must not overwrite an existing file:
+        raise LandingError instead. Should appear under its final name only when complete
+        where the backend allows it."""
+
+    def local_dir(self, batch_id: str) -> Path | None:
+        """A local folder holding the batch's files, readable in place; None to download."""
+        return None
+
+    def __str__(self) -> str:
+        return self.display
