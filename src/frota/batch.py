@@ -97,7 +97,9 @@ class Manifest:
                 files=files,
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise BadInputError(f"manifest is missing or has a bad field: {exc}", file=where) from None
+            raise BadInputError(
+                f"manifest is missing or has a bad field: {exc}", file=where
+            ) from None
         names = [f.name for f in files]
         if len(set(names)) != len(names):
             raise BadInputError("manifest lists the same file twice", file=where)
@@ -162,9 +164,7 @@ def describe_files(directory: Path) -> list[FileEntry]:
     return entries
 
 
-def build_manifest(
-    files: list[FileEntry], source: str, now: datetime | None = None
-) -> Manifest:
+def build_manifest(files: list[FileEntry], source: str, now: datetime | None = None) -> Manifest:
     """The manifest for a batch of these files."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     chash = content_hash(files)

@@ -31,10 +31,10 @@ def parse_url(url: str | URL, password: str | None = None) -> URL:
         ) from None
     backend = parsed.get_backend_name()
     if backend not in _DRIVERS:
-        raise ConfigError(f"unsupported database {backend!r}", hint="use sqlite, mysql or postgresql")
-    if backend == "mariadb":
-        parsed = parsed.set(drivername="mysql+pymysql")
-    elif backend == "mysql" and "+" not in parsed.drivername:
+        raise ConfigError(
+            f"unsupported database {backend!r}", hint="use sqlite, mysql or postgresql"
+        )
+    if backend == "mariadb" or backend == "mysql" and "+" not in parsed.drivername:
         parsed = parsed.set(drivername="mysql+pymysql")
     elif backend == "postgresql" and "+" not in parsed.drivername:
         parsed = parsed.set(drivername="postgresql+psycopg")

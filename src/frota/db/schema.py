@@ -38,7 +38,7 @@ def _sa_column(col: Column) -> sa.Column:
     return sa.Column(
         *args,
         primary_key=col.primary_key,
-        autoincrement=True if col.kind == "serial" else False,
+        autoincrement=col.kind == "serial",
         nullable=not col.primary_key,
     )
 
@@ -89,7 +89,8 @@ quarantine = sa.Table(
     sa.Column("column_name", sa.String(64), nullable=True),
     sa.Column("reason", sa.String(40), nullable=False, index=True),
     sa.Column("detail", sa.Text(), nullable=True),
-    sa.Column("raw", sa.Text(), nullable=True),
+    sa.Column("raw", sa.Text(), nullable=True),  # the record as it was in the file
+    sa.Column("values_json", sa.Text(), nullable=True),  # column -> text, for retries
     sa.Column("placa", sa.String(10), nullable=True, index=True),  # for late-arriving vehicles
     sa.Column("status", sa.String(10), nullable=False, index=True),  # held | released
     sa.Column("created_at", sa.DateTime(), nullable=False),

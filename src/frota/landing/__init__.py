@@ -22,9 +22,9 @@ def open_landing(url: str | Path) -> Landing:
     if text.startswith("rclone:"):
         from frota.landing.rclone import RcloneLanding
 
-        return RcloneLanding(text[len("rclone:"):])
+        return RcloneLanding(text[len("rclone:") :])
     if text.startswith("file://"):
-        text = text[len("file://"):]
+        text = text[len("file://") :]
     elif "://" in text:
         from frota.landing.remote import FsspecLanding
 

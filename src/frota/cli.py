@@ -1,0 +1,420 @@
+"""The `frota` command line: parse options, call one library function, print, map errors to
+exit codes (see frota.errors). No SQL, file I/O or retries here."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from frota import __version__
+from frota.config import Settings, load_settings
+from frota.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, FrotaError
+from frota.observe.log import logger, new_run_id, progress_bar, redact, setup_logging
+
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+
+
+class Context:
+    """What every command gets: settings (lazily loaded) and the run id."""
+
+    def __init__(self, config: str | None, flags: dict[str, Any], verbose: bool) -> None:
+        self._config, self._flags, self.verbose = config, flags, verbose
+        self.run_id = new_run_id()
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self._config, **self._flags)
+            secrets = tuple(
+                s.get()
+                for s in (self._settings.database_password, self._settings.warehouse_password)
+                if s
+            )
+            setup_logging(self.run_id, verbose=self.verbose, secrets_=secrets)
+        return self._settings
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="frota")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    envvar="FROTA_CONFIG",
+    help="A frota.toml (default: ./frota.toml if present).",
+)
+@click.option(
+    "--landing",
+    help="Landing area: folder, rclone:REMOTE:path or fsspec URL "
+    "[env FROTA_LANDING; default data/landing].",
+)
+@click.option(
+    "--database",
+    help="Operational database URL [env FROTA_DATABASE; default sqlite:///data/frota.db].",
+)
+@click.option(
+    "--warehouse",
+    help="Warehouse URL [env FROTA_WAREHOUSE; default duckdb:///data/warehouse.duckdb].",
+)
+@click.option(
+    "--source", help="This machine's name in batch ids [env FROTA_SOURCE; default local]."
+)
+@click.option(
+    "--outbox",
+    help="Where generate writes and publish reads [env FROTA_OUTBOX; default data/outbox].",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging; tracebacks on internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, verbose: bool, **flags: Any) -> None:
+    """frota: fleet data from source machines, through a landing area, exactly once into the
+    operational database, then into an analytics warehouse.
+
+    Flags beat FROTA_* environment variables, which beat frota.toml, which beats defaults.
+    Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input, 4 lock held,
+    5 database unreachable, 6 landing area unusable, 7 configuration, 8 warehouse build failed.
+    """
+    ctx.obj = Context(config, flags, verbose)
+
+
+def _table(title: str, rows: list[tuple[str, Any]]) -> RichTable:
+    table = RichTable(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key, str(value))
+    return table
+
+
+# ---------------------------------------------------------------- generate / publish
+
+
+@cli.command()
+@click.option("--seed", type=int, help="Random seed of a new fleet [setting seed; default 7].")
+@click.option("--vehicles", type=int, help="Size of a new fleet [setting vehicles; default 200].")
+@click.option(
+    "--until", type=click.DateTime(["%Y-%m-%d"]), help="Last simulated day [default: today]."
+)
+@click.option(
+    "--days",
+    type=int,
+    help="Days to simulate [default: since the last run; 730 days of history on the first].",
+)
+@pass_ctx
+def generate(
+    obj: Context, seed: int | None, vehicles: int | None, until: Any, days: int | None
+) -> None:
+    """Simulate the fleet forward and write a batch of CSVs to the outbox."""
+    from frota.generate import generate_batch
+
+    s = obj.settings.with_overrides(seed=seed, vehicles=vehicles)
+    with progress_bar("generating maintenances", None) as report:
+        result = generate_batch(
+            Path(s.outbox),
+            seed=s.seed,
+            vehicles=s.vehicles,
+            until=until.date() if until else None,
+            days=days,
+            progress=report,
+        )
+    out.print(
+        _table(
+            "generated",
+            [
+                ("folder", result.out_dir),
+                ("step", result.step),
+                ("window", f"{result.start} .. {result.end}"),
+                ("veiculos", result.veiculos),
+                ("manutencoes", result.manutencoes),
+            ],
+        )
+    )
+
+
+@cli.command()
+@click.option(
+    "--from",
+    "from_dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="Publish your own CSV exports from this folder (veiculos.csv, "
+    "manutencoes.csv) instead of the outbox.",
+)
+@click.option("--encoding", help="Encoding of the exports [default: detect UTF-8/cp1252].")
+@click.option("--delimiter", type=click.Choice([",", ";"]), help="[default: detect].")
+@click.option(
+    "--decimal-comma/--decimal-point",
+    default=None,
+    help="How numbers are written [default: comma when the delimiter is ';'].",
+)
+@pass_ctx
+def publish(
+    obj: Context,
+    from_dir: str | None,
+    encoding: str | None,
+    delimiter: str | None,
+    decimal_comma: bool | None,
+) -> None:
+    """Publish batches to the landing area (manifest last, never overwriting)."""
+    from frota.publish import publish_export, publish_outbox
+
+    s = obj.settings
+    if from_dir:
+        results = [
+            publish_export(
+                Path(from_dir),
+                s,
+                encoding=encoding,
+                delimiter=delimiter,
+                decimal_comma=decimal_comma,
+            )
+        ]
+    else:
+        results = publish_outbox(s)
+    if not results:
+        out.print("nothing to publish")
+    for r in results:
+        out.print(f"{r.status.replace('_', ' ')}: {r.batch_id} ({r.rows} rows) -> {r.landing}")
+
+
+# ---------------------------------------------------------------- load / run
+
+
+def _print_load(result: Any) -> None:
+    from frota.load import LoadResult
+
+    assert isinstance(result, LoadResult)
+    if result.loaded:
+        table = RichTable(title="loaded batches", title_justify="left")
+        for col in (
+            "batch",
+            "read",
+            "veic. new",
+            "veic. upd.",
+            "stale",
+            "manut.",
+            "quarantined",
+            "released",
+            "dupl.",
+            "blank",
+        ):
+            table.add_column(col, justify="right" if col != "batch" else "left")
+        for b in result.loaded:
+            table.add_row(
+                b.batch_id,
+                *(
+                    str(v)
+                    for v in (
+                        b.rows_read,
+                        b.veiculos_inserted,
+                        b.veiculos_updated,
+                        b.veiculos_stale,
+                        b.manutencoes_inserted,
+                        b.quarantined,
+                        b.released,
+                        b.duplicates,
+                        b.blank_lines,
+                    )
+                ),
+            )
+        out.print(table)
+    else:
+        out.print("nothing new to load")
+    for batch_id, why in result.incomplete:
+        out.print(f"skipped incomplete batch {batch_id}: {why}")
+    for batch_id in result.already_loaded:
+        out.print(f"batch {batch_id} was loaded by another loader")
+    for rejected in result.rejected:
+        out.print(f"[red]rejected[/red] {rejected}")
+
+
+@cli.command()
+@pass_ctx
+def load(obj: Context) -> None:
+    """Load every complete, not-yet-loaded batch, exactly once, oldest first."""
+    from frota.load import load_pending
+
+    with progress_bar("loading", None) as report:
+        result = load_pending(obj.settings, run_id=obj.run_id, progress=report)
+    _print_load(result)
+    if result.rejected:
+        sys.exit(result.rejected[0].exit_code)
+
+
+@cli.command()
+@click.option(
+    "--role",
+    type=click.Choice(["all", "source", "server", "analytics"]),
+    default="all",
+    show_default=True,
+    help="source: generate+publish; server: load; analytics: warehouse.",
+)
+@click.option("--no-warehouse", is_flag=True, help="Skip the warehouse step.")
+@pass_ctx
+def run(obj: Context, role: str, no_warehouse: bool) -> None:
+    """Run the pipeline: generate -> publish -> load -> warehouse (on embedded defaults)."""
+    from frota.orchestrate.run import run_pipeline
+
+    result = run_pipeline(
+        obj.settings, role, run_id=obj.run_id, warehouse=not no_warehouse, progress=progress_bar
+    )
+    if result.generated:
+        g = result.generated
+        out.print(
+            f"generated step {g.step} ({g.start} .. {g.end}): {g.veiculos} veiculos, "
+            f"{g.manutencoes} manutencoes"
+        )
+    for p in result.published or ():
+        out.print(f"{p.status.replace('_', ' ')}: {p.batch_id} ({p.rows} rows)")
+    if result.loaded:
+        _print_load(result.loaded)
+    if result.warehouse is not None:
+        out.print(f"warehouse: {result.warehouse}")
+    if result.loaded and result.loaded.rejected:
+        sys.exit(result.loaded.rejected[0].exit_code)
+
+
+# ---------------------------------------------------------------- status / db
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def status(obj: Context, as_json: bool) -> None:
+    """What to check first: landing area, ledger, quarantine, last runs."""
+    from frota.observe.status import collect_status
+
+    st = collect_status(obj.settings)
+    if as_json:
+        click.echo(json.dumps(st.to_dict(), indent=2, default=str))
+        return
+    out.print(
+        _table(
+            "landing area",
+            [
+                ("location", st.landing),
+                ("batches", st.landing_batches),
+                ("complete, not loaded", len(st.complete_pending)),
+                ("incomplete", len(st.incomplete)),
+                ("rejected", len(st.rejected)),
+                *([("error", st.landing_error)] if st.landing_error else []),
+            ],
+        )
+    )
+    for item in st.incomplete + st.rejected:
+        out.print(f"  {item['batch_id']}: {item['problem']}")
+    out.print(
+        _table(
+            "database",
+            [
+                ("location", st.database),
+                *([("error", st.database_error)] if st.database_error else []),
+                ("batches loaded", st.batches_loaded),
+                ("last load (UTC)", st.last_load or "never"),
+                *((f"rows in {t}", n) for t, n in st.rows.items()),
+                ("quarantine held", sum(st.quarantine_held.values())),
+                *((f"  {reason}", n) for reason, n in st.quarantine_held.items()),
+                ("quarantine released", st.quarantine_released),
+            ],
+        )
+    )
+    if st.last_runs:
+        table = RichTable(title="last runs", title_justify="left")
+        for col in ("started (UTC)", "run", "command", "status", "batches", "rows"):
+            table.add_column(col)
+        for r in st.last_runs:
+            table.add_row(
+                r["started_at"],
+                r["run_id"],
+                r["command"],
+                r["status"],
+                str(r["batches_loaded"]),
+                str(r["rows_loaded"]),
+            )
+        out.print(table)
+
+
+@cli.group()
+def db() -> None:
+    """Schema and users of the operational database."""
+
+
+@db.command("init")
+@pass_ctx
+def db_init(obj: Context) -> None:
+    """Create the tables from the contract (idempotent; run as the admin user)."""
+    from frota.db.engine import create_engine, mask
+    from frota.db.schema import create_schema
+
+    s = obj.settings
+    engine = create_engine(s.database, s.db_password())
+    try:
+        from frota.db.connect import connect
+
+        with connect(engine):
+            pass
+        created = create_schema(engine)
+    finally:
+        engine.dispose()
+    if created:
+        out.print(f"created in {mask(s.database)}: {', '.join(created)}")
+    else:
+        out.print(f"schema already up to date in {mask(s.database)}")
+
+
+@db.command("grants")
+@click.option(
+    "--dialect", type=click.Choice(["mysql", "postgresql"]), help="[default: from --database]"
+)
+@click.option("--database-name", default="logistica_fonte", show_default=True)
+@pass_ctx
+def db_grants(obj: Context, dialect: str | None, database_name: str) -> None:
+    """Print the SQL that creates the database and least-privilege users."""
+    from frota.db.engine import parse_url
+    from frota.db.grants import grants_sql
+
+    if dialect is None:
+        dialect = parse_url(obj.settings.database).get_backend_name()
+        if dialect == "sqlite":
+            raise click.UsageError("SQLite has no users; pass --dialect mysql or postgresql")
+    click.echo(grants_sql(dialect, database_name), nl=False)
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning every error into a message and an exit code."""
+    try:
+        code = cli.main(args=argv, prog_name="frota", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+    except FrotaError as exc:
+        click.echo(f"error: {redact(str(exc))}", err=True)
+        logger.debug("details", exc_info=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted: nothing half-written was committed", err=True)
+        sys.exit(130)
+    except Exception as exc:  # the boundary: a bug, reported without leaking secrets
+        click.echo(f"internal error: {redact(type(exc).__name__ + ': ' + str(exc))}", err=True)
+        if "-v" in (argv or sys.argv) or "--verbose" in (argv or sys.argv):
+            click.echo(redact(traceback.format_exc()), err=True)
+        else:
+            click.echo("run again with -v for details; please report it", err=True)
+        sys.exit(EXIT_INTERNAL)

@@ -1,0 +1,167 @@
+"""One Settings object: defaults < `frota.toml` < `FROTA_*` environment < command-line flags.
+
+Secrets (database passwords) come from the environment or a separate secrets file, never
+from `frota.toml`; they are typed as `Secret` so they print as `***`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from frota.errors import ConfigError
+
+CONFIG_FILE = "frota.toml"
+
+
+class Secret:
+    """A string that never shows itself in logs, reprs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a frota command needs to know about its environment."""
+
+    landing: str = "data/landing"
+    database: str = "sqlite:///data/frota.db"
+    warehouse: str = "duckdb:///data/warehouse.duckdb"
+    outbox: str = "data/outbox"
+    source: str = "local"
+    seed: int = 7
+    vehicles: int = 200
+    log_dir: str = "data/logs"
+    # The secrets below are never read from frota.toml.
+    database_password: Secret | None = field(default=None, repr=False)
+    warehouse_password: Secret | None = field(default=None, repr=False)
+    config_file: str | None = None
+
+    def with_overrides(self, **values: Any) -> Settings:
+        """A copy with the non-None values replaced (flags beat everything)."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+    def db_password(self) -> str | None:
+        return self.database_password.get() if self.database_password else None
+
+
+# Keys a user may set in frota.toml / FROTA_<KEY>; secrets are handled separately.
+_PLAIN_KEYS = {
+    f.name: f.type
+    for f in fields(Settings)
+    if f.name not in {"database_password", "warehouse_password", "config_file"}
+}
+_INT_KEYS = {"seed", "vehicles"}
+_SECRET_KEYS = {"database_password", "warehouse_password"}
+
+
+def _coerce(key: str, value: Any, where: str) -> Any:
+    if key in _INT_KEYS:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: {key} must be a whole number, got {value!r}") from None
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {key} must be a string, got {value!r}")
+    return value
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    flat = dict(data.pop("frota", {}))
+    flat.update({k: v for k, v in data.items() if not isinstance(v, dict)})
+    for key in _SECRET_KEYS:
+        if key in flat:
+            raise ConfigError(
+                f"{path}: {key} must not be in the config file",
+                hint="set FROTA_"
+                + key.upper()
+                + " or put it in a secrets file (FROTA_SECRETS_FILE)",
+            )
+    unknown = sorted(set(flat) - set(_PLAIN_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown setting(s) {', '.join(unknown)}",
+            hint="known settings: " + ", ".join(sorted(_PLAIN_KEYS)),
+        )
+    return {k: _coerce(k, v, str(path)) for k, v in flat.items()}
+
+
+def read_secrets_file(path: Path) -> dict[str, Secret]:
+    """Secrets from a TOML file that only its owner may read (like ssh keys)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"secrets file {path} not found") from None
+    if sys.platform != "win32" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"secrets file {path} is readable by other users",
+            hint=f"chmod 600 {path}",
+        )
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError:
+        # Never echo the parser's message: it may quote the secret itself.
+        raise ConfigError(f"secrets file {path} is not valid TOML") from None
+    unknown = sorted(set(data) - _SECRET_KEYS)
+    if unknown:
+        raise ConfigError(f"secrets file {path}: unknown key(s) {', '.join(unknown)}")
+    return {k: Secret(str(v)) for k, v in data.items()}
+
+
+def load_settings(
+    config: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    **flags: Any,
+) -> Settings:
+    """Settings from defaults, then the config file, then FROTA_* env vars, then `flags`.
+
+    `config` defaults to FROTA_CONFIG, then `./frota.toml` if it exists.
+    """
+    env = dict(os.environ if env is None else env)
+    values: dict[str, Any] = {}
+    config_path = config or env.get("FROTA_CONFIG")
+    if config_path is None and Path(CONFIG_FILE).is_file():
+        config_path = CONFIG_FILE
+    if config_path:
+        values.update(_read_toml(Path(config_path)))
+        values["config_file"] = str(config_path)
+    for key in _PLAIN_KEYS:
+        env_value = env.get(f"FROTA_{key.upper()}")
+        if env_value:
+            values[key] = _coerce(key, env_value, f"FROTA_{key.upper()}")
+    secrets_file = env.get("FROTA_SECRETS_FILE")
+    if secrets_file:
+        values.update(read_secrets_file(Path(secrets_file)))
+    for key in _SECRET_KEYS:
+        env_value = env.get(f"FROTA_{key.upper()}")
+        if env_value:
+            values[key] = Secret(env_value)
+    values.update({k: v for k, v in flags.items() if v is not None})
+    return Settings(**values)

@@ -1,0 +1,354 @@
+"""Load one batch in ONE transaction: vehicles upserted, maintenances appended, rejected rows
+quarantined, held rows released, and the ledger row. Commit = all of it; crash = none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, BinaryIO
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from frota.batch import Manifest
+from frota.contract import MANUTENCOES, VEICULOS, Table
+from frota.db.schema import batches, manutencoes, quarantine, veiculos
+from frota.errors import BadInputError, LockHeld
+from frota.load.lock import still_held
+from frota.tabular import ReadStats, Record, read_records
+from frota.validate import Problem, parse_row
+
+CHUNK = 10_000
+OpenFile = Callable[[str], BinaryIO]
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one batch did to the database. rows_read reconciles exactly:
+    rows_read = veiculos_inserted + veiculos_updated + veiculos_stale + manutencoes_inserted
+    + quarantined + duplicates (blank lines are counted apart)."""
+
+    batch_id: str
+    rows_read: int
+    blank_lines: int
+    veiculos_inserted: int
+    veiculos_updated: int
+    veiculos_stale: int
+    manutencoes_inserted: int
+    quarantined: int
+    released: int
+    duplicates: int
+    seconds: float
+
+    @property
+    def rows_loaded(self) -> int:
+        return self.veiculos_inserted + self.veiculos_updated + self.manutencoes_inserted
+
+
+class _Quarantine:
+    """Buffers quarantine rows and writes them in chunks (same transaction)."""
+
+    def __init__(self, conn: Connection, batch_id: str, now: datetime) -> None:
+        self.conn, self.batch_id, self.now = conn, batch_id, now
+        self.buffer: list[dict[str, Any]] = []
+        self.count = 0
+
+    def hold(self, table: Table, rec: Record, problem: Problem, placa: str | None = None) -> None:
+        self.buffer.append(
+            {
+                "batch_id": self.batch_id,
+                "table_name": table.name,
+                "file": table.file_name,
+                "line": rec.line,
+                "column_name": problem.column,
+                "reason": problem.reason,
+                "detail": problem.detail,
+                "raw": rec.raw,
+                "values_json": json.dumps(rec.values, ensure_ascii=False) if rec.values else None,
+                "placa": placa,
+                "status": "held",
+                "created_at": self.now,
+            }
+        )
+        self.count += 1
+        if len(self.buffer) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.conn.execute(quarantine.insert(), self.buffer)
+            self.buffer = []
+
+
+def _chunks(rows: Iterable[dict[str, Any]], size: int = CHUNK) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _check_checksum(manifest: Manifest, name: str, stats: ReadStats) -> None:
+    entry = next(f for f in manifest.files if f.name == name)
+    if stats.sha256 != entry.sha256 or stats.bytes != entry.bytes:
+        raise BadInputError(
+            f"checksum mismatch: sha256 {stats.sha256[:12]}… ({stats.bytes} bytes), the manifest "
+            f"says {entry.sha256[:12]}… ({entry.bytes} bytes)",
+            file=f"{manifest.batch_id}/{name}",
+            hint="the file changed after publishing; publish the data again as a new batch",
+        )
+
+
+def _vehicles(
+    conn: Connection, manifest: Manifest, open_file: OpenFile, today: date, q: _Quarantine
+) -> tuple[int, int, int, int, int, set[str], int]:
+    """Upsert the batch's vehicles. A newer batch wins; an older one never overwrites newer
+    state; the odometer never goes backwards (a lower reading is quarantined)."""
+    name = VEICULOS.file_name
+    if not any(f.name == name for f in manifest.files):
+        return 0, 0, 0, 0, 0, set(), 0
+    stats = ReadStats()
+    good: dict[str, tuple[dict[str, Any], Record]] = {}
+    conflicts: dict[str, list[Record]] = {}
+    duplicates = 0
+    with open_file(name) as fh:
+        for rec in read_records(fh, VEICULOS, name, stats=stats):
+            row, problem = (
+                (None, rec.problem) if rec.problem else parse_row(VEICULOS, rec.values, today)
+            )
+            if problem or row is None:
+                q.hold(VEICULOS, rec, problem)  # type: ignore[arg-type]
+                continue
+            placa = row["placa"]
+            if placa in conflicts:
+                conflicts[placa].append(rec)
+            elif placa in good:
+                if good[placa][0] == row:
+                    duplicates += 1
+                else:
+                    conflicts[placa] = [good.pop(placa)[1], rec]
+            else:
+                good[placa] = (row, rec)
+    _check_checksum(manifest, name, stats)
+    for placa, recs in conflicts.items():
+        for rec in recs:
+            q.hold(
+                VEICULOS,
+                rec,
+                Problem(
+                    "conflicting_duplicate",
+                    "placa",
+                    f"{placa} appears {len(recs)} times in this batch with different values",
+                ),
+                placa,
+            )
+    existing: dict[str, tuple[str | None, int | None]] = {}
+    placas = sorted(good)
+    for i in range(0, len(placas), 1000):
+        part = placas[i : i + 1000]
+        for placa, lote, km in conn.execute(
+            sa.select(veiculos.c.placa, veiculos.c.lote_id, veiculos.c.quilometragem_total).where(
+                veiculos.c.placa.in_(part)
+            )
+        ):
+            existing[placa] = (lote, km)
+    inserts, updates, stale = [], [], 0
+    for placa in placas:
+        row, rec = good[placa]
+        row["lote_id"] = manifest.batch_id
+        if placa not in existing:
+            inserts.append(row)
+            continue
+        old_lote, old_km = existing[placa]
+        if old_lote is not None and old_lote > manifest.batch_id:
+            stale += 1  # an older batch arriving late: newer state stays
+        elif (
+            old_km is not None
+            and row["quilometragem_total"] is not None
+            and row["quilometragem_total"] < old_km
+        ):
+            q.hold(
+                VEICULOS,
+                rec,
+                Problem(
+                    "odometer_regressed",
+                    "quilometragem_total",
+                    f"{row['quilometragem_total']} km is below the last known {old_km} km",
+                ),
+                placa,
+            )
+        else:
+            if row["quilometragem_total"] is None:
+                row["quilometragem_total"] = old_km
+            updates.append(row)
+    for chunk in _chunks(inserts):
+        conn.execute(veiculos.insert(), chunk)
+    update = (
+        veiculos.update()
+        .where(veiculos.c.placa == sa.bindparam("b_placa"))
+        .values(
+            {c: sa.bindparam(f"b_{c}") for c in VEICULOS.csv_header if c != "placa"}
+            | {"lote_id": sa.bindparam("b_lote_id")}
+        )
+    )
+    for chunk in _chunks(updates):
+        conn.execute(update, [{f"b_{k}": v for k, v in row.items()} for row in chunk])
+    new_placas = {row["placa"] for row in inserts}
+    return (
+        len(inserts),
+        len(updates),
+        stale,
+        stats.records,
+        stats.blank_lines,
+        new_placas,
+        duplicates,
+    )
+
+
+def _release_held(
+    conn: Connection, placas: set[str], batch_id: str, today: date, now: datetime
+) -> int:
+    """Load held maintenances whose vehicle has just arrived (late-arriving dimension)."""
+    released = 0
+    ordered = sorted(placas)
+    for i in range(0, len(ordered), 1000):
+        held = conn.execute(
+            sa.select(quarantine.c.id, quarantine.c.values_json)
+            .where(
+                quarantine.c.status == "held",
+                quarantine.c.reason == "vehicle_unknown",
+                quarantine.c.placa.in_(ordered[i : i + 1000]),
+            )
+            .order_by(quarantine.c.id)
+        ).all()
+        rows, ids = [], []
+        for qid, values_json in held:
+            row, problem = parse_row(MANUTENCOES, json.loads(values_json), today)
+            if row is None or problem:
+                continue
+            row["lote_id"] = batch_id
+            rows.append(row)
+            ids.append(qid)
+        for chunk in _chunks(rows):
+            conn.execute(manutencoes.insert(), chunk)
+        for j in range(0, len(ids), 1000):
+            conn.execute(
+                quarantine.update()
+                .where(quarantine.c.id.in_(ids[j : j + 1000]))
+                .values(status="released", released_at=now, released_batch_id=batch_id)
+            )
+        released += len(ids)
+    return released
+
+
+def _maintenances(
+    conn: Connection,
+    manifest: Manifest,
+    open_file: OpenFile,
+    today: date,
+    q: _Quarantine,
+    progress: Progress | None,
+) -> tuple[int, int, int]:
+    name = MANUTENCOES.file_name
+    if not any(f.name == name for f in manifest.files):
+        return 0, 0, 0
+    known = set(conn.execute(sa.select(veiculos.c.placa)).scalars())
+    stats = ReadStats()
+    buffer: list[dict[str, Any]] = []
+    inserted = 0
+    with open_file(name) as fh:
+        for rec in read_records(fh, MANUTENCOES, name, stats=stats):
+            row, problem = (
+                (None, rec.problem) if rec.problem else parse_row(MANUTENCOES, rec.values, today)
+            )
+            if problem or row is None:
+                q.hold(MANUTENCOES, rec, problem)  # type: ignore[arg-type]
+            elif row["placa_veiculo"] not in known:
+                q.hold(
+                    MANUTENCOES,
+                    rec,
+                    Problem(
+                        "vehicle_unknown",
+                        "placa_veiculo",
+                        f"{row['placa_veiculo']} is not in veiculos yet",
+                    ),
+                    row["placa_veiculo"],
+                )
+            else:
+                row["lote_id"] = manifest.batch_id
+                buffer.append(row)
+                if len(buffer) >= CHUNK:
+                    conn.execute(manutencoes.insert(), buffer)
+                    inserted += len(buffer)
+                    buffer = []
+                    if progress:
+                        progress(stats.records)
+    if buffer:
+        conn.execute(manutencoes.insert(), buffer)
+        inserted += len(buffer)
+    _check_checksum(manifest, name, stats)
+    return inserted, stats.records, stats.blank_lines
+
+
+def load_batch(
+    conn: Connection,
+    manifest: Manifest,
+    open_file: OpenFile,
+    run_id: str,
+    today: date,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Load one complete batch in one transaction (the caller holds the load lock)."""
+    started = time.monotonic()
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with conn.begin():
+        q = _Quarantine(conn, manifest.batch_id, now)
+        v_ins, v_upd, v_stale, v_read, v_blank, new_placas, dups = _vehicles(
+            conn, manifest, open_file, today, q
+        )
+        released = _release_held(conn, new_placas, manifest.batch_id, today, now)
+        m_ins, m_read, m_blank = _maintenances(conn, manifest, open_file, today, q, progress)
+        q.flush()
+        if not still_held(conn):
+            raise LockHeld("the load lock was lost before commit; this batch was rolled back")
+        result = BatchResult(
+            batch_id=manifest.batch_id,
+            rows_read=v_read + m_read,
+            blank_lines=v_blank + m_blank,
+            veiculos_inserted=v_ins,
+            veiculos_updated=v_upd,
+            veiculos_stale=v_stale,
+            manutencoes_inserted=m_ins,
+            quarantined=q.count,
+            released=released,
+            duplicates=dups,
+            seconds=time.monotonic() - started,
+        )
+        conn.execute(
+            batches.insert(),
+            {
+                "batch_id": manifest.batch_id,
+                "source": manifest.source,
+                "created_at": manifest.created_at,
+                "content_sha256": manifest.content_sha256,
+                "loaded_at": now,
+                "run_id": run_id,
+                "rows_read": result.rows_read,
+                "veiculos_inserted": v_ins,
+                "veiculos_updated": v_upd,
+                "veiculos_stale": v_stale,
+                "manutencoes_inserted": m_ins,
+                "quarantined": q.count,
+                "released": released,
+                "duplicates": dups,
+            },
+        )
+    return result

@@ -1,0 +1,1 @@
+"""Observability: logging with run ids, run history, status."""

@@ -1,0 +1,1 @@
+"""Orchestration: chain the steps (`run`), render schedules, the Airflow DAG."""

@@ -1,0 +1,93 @@
+"""`frota run`: the steps of one or all machine roles, chained, with one run id.
+
+Roles: `source` (generate + publish), `server` (load), `analytics` (warehouse), `all`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from frota.config import Settings
+from frota.db.engine import create_engine
+from frota.db.schema import create_schema
+from frota.generate import GenerateResult, generate_batch
+from frota.load import LoadResult, load_pending
+from frota.observe.log import logger, new_run_id
+from frota.publish import PublishResult, publish_outbox
+
+ROLES = ("all", "source", "server", "analytics")
+ProgressFactory = Callable[[str, int | None], AbstractContextManager[Callable[[int], None]]]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What each step of a run did (None: the step was not part of the role)."""
+
+    run_id: str
+    role: str
+    generated: GenerateResult | None = None
+    published: tuple[PublishResult, ...] | None = None
+    loaded: LoadResult | None = None
+    warehouse: Any = None
+
+
+def run_pipeline(
+    settings: Settings,
+    role: str = "all",
+    *,
+    run_id: str | None = None,
+    today: date | None = None,
+    warehouse: bool = True,
+    progress: ProgressFactory | None = None,
+) -> RunResult:
+    """Run the steps of `role` in order; each step is the same call its own command makes."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}")
+    run_id = run_id or new_run_id()
+    generated = published = loaded = built = None
+    if role in ("all", "source"):
+        generated = generate_batch(
+            Path(settings.outbox),
+            seed=settings.seed,
+            vehicles=settings.vehicles,
+            until=today,
+        )
+        logger.info(
+            "generated %d vehicles and %d maintenances (%s to %s) in %s",
+            generated.veiculos,
+            generated.manutencoes,
+            generated.start,
+            generated.end,
+            generated.out_dir,
+        )
+        published = tuple(publish_outbox(settings))
+    if role in ("all", "server"):
+        if role == "all" and settings.database.startswith("sqlite"):
+            # The embedded default needs no administrator: create the schema on first run.
+            engine = create_engine(settings.database)
+            try:
+                create_schema(engine)
+            finally:
+                engine.dispose()
+        if progress:
+            with progress("loading", None) as report:
+                loaded = load_pending(settings, run_id=run_id, today=today, progress=report)
+        else:
+            loaded = load_pending(settings, run_id=run_id, today=today)
+    if role in ("all", "analytics") and warehouse:
+        built = build_warehouse_step(settings)
+    return RunResult(run_id, role, generated, published, loaded, built)
+
+
+def build_warehouse_step(settings: Settings) -> Any:
+    """Replicate into the warehouse and run dbt (the analytics machine's step)."""
+    from frota.db.engine import parse_url
+    from frota.warehouse import build_warehouse
+
+    database = parse_url(settings.database, settings.db_password())
+    return build_warehouse(database.render_as_string(hide_password=False), settings.warehouse)

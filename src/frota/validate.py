@@ -1,0 +1,185 @@
+"""Row validation against the contract: text in, typed values or a reason code out.
+
+Shared by both sides of the hand-off: `publish --from` (the source) validates a user's export
+before writing canonical files, and `load` (the server) validates again, trusting nothing.
+
+Reason codes are stable (they are stored in the quarantine and documented in
+docs/data-contract.md); add new ones, never rename.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from frota.contract import CATEGORIAS, Column, Table, is_valid_plate
+
+# Every reason code with a one-line explanation for people (used by docs and `quarantine list`).
+REASONS: dict[str, str] = {
+    "missing_value": "a required value is empty",
+    "not_an_integer": "the value is not a whole number",
+    "not_a_decimal": "the value is not a number",
+    "not_a_date": "the value is not a date (use YYYY-MM-DD or dd/mm/yyyy)",
+    "impossible_date": "the date does not exist (e.g. 31/02/2024)",
+    "future_date": "the date is after today",
+    "negative_value": "the value is negative",
+    "out_of_range": "the value is implausibly large",
+    "too_precise": "the value has more decimal places than the column keeps",
+    "too_long": "the value is longer than its column; frota never truncates",
+    "invalid_plate": "not a plate in the old (ABC1234) or Mercosul (ABC1D23) format",
+    "invalid_category": "categoria must be preventiva or corretiva",
+    "conclusion_before_service": "data_conclusao is before data_manutencao",
+    "bad_characters": "the value holds control characters (e.g. NUL)",
+    "ragged_row": "the row has more or fewer fields than the header",
+    "repeated_header": "a copy of the header line in the middle of the file",
+    "conflicting_duplicate": "the same placa twice in one batch with different values",
+    "duplicate_row": "an exact copy of an earlier row in the same batch",
+    "vehicle_unknown": "the vehicle is not known yet; released when it arrives",
+    "odometer_regressed": "the odometer is lower than the vehicle's last known value",
+}
+
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_BR_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PLATE_JUNK = re.compile(r"[\s\-.]")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a row cannot be loaded."""
+
+    reason: str
+    column: str | None
+    detail: str
+
+
+class ValueProblem(Exception):
+    """Raised by a value parser; becomes a Problem for its column."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """How numbers are written: canonical files use a dot; Brazilian exports a comma."""
+
+    decimal_comma: bool = False
+
+
+CANONICAL = NumberFormat(decimal_comma=False)
+BRAZILIAN = NumberFormat(decimal_comma=True)
+
+
+def normalize_plate(text: str) -> str:
+    """`abc-1234` -> `ABC1234`: uppercase, no hyphen, dot or space."""
+    return _PLATE_JUNK.sub("", text).upper()
+
+
+def _number_text(text: str, fmt: NumberFormat) -> str:
+    if fmt.decimal_comma:
+        # 1.234,56 -> 1234.56 ; thousands dots only before the comma.
+        return text.replace(".", "").replace(",", ".")
+    return text
+
+
+def parse_int(text: str, fmt: NumberFormat = CANONICAL) -> int:
+    cleaned = _number_text(text, fmt)
+    if not _INT_RE.match(cleaned):
+        raise ValueProblem("not_an_integer", f"{text!r} is not a whole number")
+    return int(cleaned)
+
+
+def parse_decimal(text: str, fmt: NumberFormat = CANONICAL, scale: int = 2) -> Decimal:
+    cleaned = _number_text(text, fmt)
+    if cleaned.lower() in {"nan", "inf", "-inf", "+inf", "infinity", "-infinity"}:
+        raise ValueProblem("not_a_decimal", f"{text!r} is not a number")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueProblem("not_a_decimal", f"{text!r} is not a number") from None
+    if not value.is_finite():
+        raise ValueProblem("not_a_decimal", f"{text!r} is not a number")
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > scale:
+        raise ValueProblem("too_precise", f"{text!r} has more than {scale} decimal places")
+    return value.quantize(Decimal(1).scaleb(-scale))
+
+
+def parse_date(text: str) -> date:
+    """ISO `YYYY-MM-DD` or Brazilian `dd/mm/yyyy`."""
+    if m := _ISO_DATE.match(text):
+        y, mo, d = (int(g) for g in m.groups())
+    elif m := _BR_DATE.match(text):
+        d, mo, y = (int(g) for g in m.groups())
+    else:
+        raise ValueProblem("not_a_date", f"{text!r} is not a date (YYYY-MM-DD or dd/mm/yyyy)")
+    try:
+        return date(y, mo, d)
+    except ValueError:
+        raise ValueProblem("impossible_date", f"{text!r} does not exist") from None
+
+
+def parse_value(col: Column, text: str, fmt: NumberFormat, today: date) -> Any:
+    """One cell (already stripped, non-empty) as the column's type, or ValueProblem."""
+    if _CONTROL.search(text):
+        raise ValueProblem("bad_characters", "control characters (e.g. NUL) are not allowed")
+    if col.kind == "str":
+        value = normalize_plate(text) if col.name in ("placa", "placa_veiculo") else text
+        if col.length is not None and len(value) > col.length:
+            raise ValueProblem(
+                "too_long", f"{len(value)} characters; the column holds {col.length}"
+            )
+        if col.name in ("placa", "placa_veiculo") and not is_valid_plate(value):
+            raise ValueProblem("invalid_plate", f"{text!r} is not a plate")
+        if col.name == "categoria":
+            value = value.lower()
+            if value not in CATEGORIAS:
+                raise ValueProblem("invalid_category", f"{text!r}: use preventiva or corretiva")
+        return value
+    if col.kind == "int":
+        value = parse_int(text, fmt)
+    elif col.kind == "decimal":
+        value = parse_decimal(text, fmt, (col.precision or (10, 2))[1])
+    elif col.kind == "date":
+        value = parse_date(text)
+        if value > today:
+            raise ValueProblem("future_date", f"{value.isoformat()} is after today")
+        return value
+    else:
+        raise ValueError(f"column {col.name} is not read from files")
+    if value < 0:
+        raise ValueProblem("negative_value", f"{text!r} is negative")
+    if col.maximum is not None and value > col.maximum:
+        raise ValueProblem("out_of_range", f"{text!r} is above {col.maximum}")
+    return value
+
+
+def parse_row(
+    table: Table, raw: dict[str, str], today: date, fmt: NumberFormat = CANONICAL
+) -> tuple[dict[str, Any] | None, Problem | None]:
+    """A raw text row (column -> text) as typed values, or the first Problem found."""
+    row: dict[str, Any] = {}
+    for col in table.csv_columns:
+        text = (raw.get(col.name) or "").strip()
+        if not text:
+            if col.required:
+                return None, Problem("missing_value", col.name, f"{col.name} is required")
+            row[col.name] = None
+            continue
+        try:
+            row[col.name] = parse_value(col, text, fmt, today)
+        except ValueProblem as p:
+            return None, Problem(p.reason, col.name, p.detail)
+    conclusao, servico = row.get("data_conclusao"), row.get("data_manutencao")
+    if conclusao is not None and servico is not None and conclusao < servico:
+        return None, Problem(
+            "conclusion_before_service", "data_conclusao", f"{conclusao} is before {servico}"
+        )
+    return row, None
