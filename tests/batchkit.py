@@ -58,3 +58,12 @@ def query(db_url: str, sql: str, **params) -> list[tuple]:
             return [tuple(r) for r in conn.execute(sa.text(sql), params)]
     finally:
         engine.dispose()
+
+V1_LINES = [
+    "ABC1234,Caminhão Toco,ativo,120000,2019-03-01",
+    "BRA2E19,Van,ativo,45000,2021-07-15",
+]
+M1_LINES = [
+    "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,2026-01-05",
+    "BRA2E19,Freios,2026-01-06,1234.56,44800,corretiva,2026-01-09",
+]

@@ -1,0 +1,119 @@
+"""The `frota` command as a person types it: help, the main flow, exit codes, no secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from batchkit import M1_LINES, V1_LINES, publish_lines
+from filelock import FileLock
+
+from frota.cli import cli
+
+FROTA = [sys.executable, "-m", "frota"]
+
+
+def frota(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("FROTA_")}
+    full_env.update(env or {})
+    return subprocess.run([*FROTA, *args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_help_lists_the_commands(tmp_path: Path) -> None:
+    result = frota("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in ("generate", "publish", "load", "run", "status", "db"):
+        assert f"  {command} " in result.stdout
+
+
+def _commands(group, prefix=()):
+    import click
+
+    for name, command in group.commands.items():
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+
+
+@pytest.mark.parametrize("path", [p for p, _ in _commands(cli)], ids=" ".join)
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0
+    command = dict(_commands(cli))[path]
+    assert command.help and len(command.help) > 20
+
+
+def test_run_status_rerun_continue(tmp_path: Path) -> None:
+    first = frota("run", "--no-warehouse", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "generated step 1" in first.stdout and "published:" in first.stdout
+    status = json.loads(frota("status", "--json", cwd=tmp_path).stdout)
+    assert status["batches_loaded"] == 1 and status["complete_pending"] == []
+    assert status["rows"]["veiculos"] > 100 and status["rows"]["manutencoes"] > 1000
+    assert "[run " in first.stderr  # every log line carries the run id
+
+    load_again = frota("load", cwd=tmp_path)
+    assert load_again.returncode == 0 and "nothing new to load" in load_again.stdout
+
+    second = frota("run", "--no-warehouse", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "generated step 2" in second.stdout
+    after = json.loads(frota("status", "--json", cwd=tmp_path).stdout)
+    assert after["batches_loaded"] == 2
+    assert after["rows"]["manutencoes"] > status["rows"]["manutencoes"]
+    human = frota("status", cwd=tmp_path)
+    assert "batches loaded" in human.stdout and "last runs" in human.stdout
+
+
+def test_exit_code_lock_held(tmp_path: Path) -> None:
+    assert frota("db", "init", cwd=tmp_path).returncode == 0
+    with FileLock(str(tmp_path / "data" / "frota.db.lock"), timeout=0):
+        result = frota("load", cwd=tmp_path)
+    assert result.returncode == 4
+    assert "another frota load is running" in result.stderr
+
+
+def test_exit_code_bad_input(tmp_path: Path) -> None:
+    assert frota("db", "init", cwd=tmp_path).returncode == 0
+    pub = publish_lines(tmp_path, str(tmp_path / "data" / "landing"), 1, V1_LINES, M1_LINES)
+    target = tmp_path / "data" / "landing" / "batches" / pub.batch_id / "veiculos.csv"
+    target.write_bytes(target.read_bytes().replace(b"Van", b"Vam"))
+    result = frota("load", cwd=tmp_path)
+    assert result.returncode == 3
+    assert "checksum mismatch" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_exit_code_database_unreachable_hides_the_password(tmp_path: Path) -> None:
+    url = "mysql+pymysql://frota:canary-pw-123@127.0.0.1:1/logistica_fonte"
+    result = frota("--database", url, "load", cwd=tmp_path)
+    assert result.returncode == 5
+    assert "cannot connect" in result.stderr
+    assert "canary-pw-123" not in result.stdout + result.stderr
+    env_result = frota("load", cwd=tmp_path, env={
+        "FROTA_DATABASE": "postgresql://frota@127.0.0.1:1/x",
+        "FROTA_DATABASE_PASSWORD": "canary-pw-456"})
+    assert env_result.returncode == 5
+    assert "canary-pw-456" not in env_result.stdout + env_result.stderr
+
+
+def test_exit_code_config_error(tmp_path: Path) -> None:
+    (tmp_path / "frota.toml").write_text("landing = [\n")
+    result = frota("status", cwd=tmp_path)
+    assert result.returncode == 7 and "not valid TOML" in result.stderr
+
+
+def test_db_grants_prints_least_privilege_sql(tmp_path: Path) -> None:
+    result = frota("db", "grants", "--dialect", "mysql", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "GRANT SELECT, INSERT, UPDATE, CREATE TEMPORARY TABLES" in result.stdout
+    assert "FILE" not in result.stdout and "ALL PRIVILEGES" not in result.stdout
+    pg = frota("db", "grants", "--dialect", "postgresql", cwd=tmp_path)
+    assert "GRANT SELECT ON ALL TABLES IN SCHEMA public TO frota_analytics" in pg.stdout
