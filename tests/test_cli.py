@@ -117,3 +117,16 @@ def test_db_grants_prints_least_privilege_sql(tmp_path: Path) -> None:
     assert "FILE" not in result.stdout and "ALL PRIVILEGES" not in result.stdout
     pg = frota("db", "grants", "--dialect", "postgresql", cwd=tmp_path)
     assert "GRANT SELECT ON ALL TABLES IN SCHEMA public TO frota_analytics" in pg.stdout
+
+
+def test_every_command_is_documented() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    for path, _ in _commands(cli):
+        assert f"frota {' '.join(path)}" in docs, f"docs/cli.md does not document {path}"
+
+
+def test_example_config_is_valid(tmp_path: Path) -> None:
+    from frota.config import load_settings
+
+    example = Path(__file__).parent.parent / "frota.example.toml"
+    assert load_settings(example, env={}).database == "sqlite:///data/frota.db"
