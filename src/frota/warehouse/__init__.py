@@ -1,0 +1,138 @@
+"""The analytics machine's step: replicate new batches into the warehouse, then run dbt.
+
+`build_warehouse(database_url, warehouse_url)` is what `frota warehouse` (and the last step of
+`frota run`) calls. Errors: `DatabaseUnreachable` (exit 5) when a database cannot be reached,
+`WarehouseError` (exit 8) naming the failing dbt model or test.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from frota.warehouse.dbt import (
+    PROJECT_DIR,
+    DbtSummary,
+    invoke,
+    stale_sources,
+    summarise,
+    work_dir,
+)
+from frota.warehouse.errors import EXIT_WAREHOUSE, WarehouseError
+from frota.warehouse.replicate import ReplicationResult, replicate, source_engine
+from frota.warehouse.target import WarehouseTarget, parse_warehouse_url
+
+__all__ = [
+    "EXIT_WAREHOUSE",
+    "PROJECT_DIR",
+    "WarehouseError",
+    "WarehouseResult",
+    "build_warehouse",
+    "replicate_only",
+    "transform",
+]
+
+DEFAULT_WAREHOUSE_URL = "duckdb:///data/warehouse.duckdb"
+
+
+@dataclass(frozen=True)
+class WarehouseResult:
+    """What one `build_warehouse` did."""
+
+    batches_replicated: int
+    rows_replicated: dict[str, int]
+    models_built: int = 0
+    tests_passed: int = 0
+    tests_failed: int = 0
+    tests_warned: int = 0
+    batch_ids: tuple[str, ...] = ()
+    freshness_warnings: tuple[str, ...] = ()
+    replicate_seconds: float = 0.0
+    dbt_seconds: float = 0.0
+    warehouse: str = ""
+    dbt_ran: bool = False
+
+
+def replicate_only(
+    database_url: str,
+    warehouse_url: str = DEFAULT_WAREHOUSE_URL,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> ReplicationResult:
+    """Replicate new batches into the warehouse's `raw` schema, without running dbt."""
+    target = parse_warehouse_url(warehouse_url)
+    engine = source_engine(database_url)
+    try:
+        with target.connect() as wh:
+            return replicate(engine, wh, progress=progress)
+    finally:
+        engine.dispose()
+
+
+def transform(
+    target: WarehouseTarget,
+    *,
+    dbt_dir: Path | None = None,
+    freshness: bool = True,
+    full_refresh: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[DbtSummary, tuple[str, ...]]:
+    """`dbt build` (then `dbt source freshness`); return the build summary and stale sources."""
+    with work_dir(dbt_dir) as work:
+        started = time.perf_counter()
+        command = ["build", *(["--full-refresh"] if full_refresh else [])]
+        summary = summarise("build", invoke(target, command, work, progress=progress), work)
+        stale: tuple[str, ...] = ()
+        if freshness:
+            stale = stale_sources(invoke(target, ["source", "freshness"], work))
+        seconds = time.perf_counter() - started
+    return DbtSummary(**{**summary.__dict__, "seconds": seconds}), stale
+
+
+def build_warehouse(
+    database_url: str,
+    warehouse_url: str = DEFAULT_WAREHOUSE_URL,
+    *,
+    run_dbt: bool = True,
+    progress: Callable[[str], None] | None = None,
+    dbt_dir: Path | None = None,
+    freshness: bool = True,
+    full_refresh: bool = False,
+) -> WarehouseResult:
+    """Replicate what the operational DB received since the last run, then `dbt build`."""
+    say = progress or (lambda _msg: None)
+    target = parse_warehouse_url(warehouse_url)
+    rep = replicate_only(database_url, warehouse_url, progress=progress)
+    summary = DbtSummary(command="build")
+    stale: tuple[str, ...] = ()
+    if run_dbt:
+        say(f"warehouse: dbt build on {target.masked}")
+        summary, stale = transform(
+            target,
+            dbt_dir=dbt_dir,
+            freshness=freshness,
+            full_refresh=full_refresh,
+            progress=progress,
+        )
+        say(
+            f"warehouse: {summary.models_built} models built, {summary.tests_passed} tests "
+            f"passed, {summary.tests_failed} failed"
+        )
+        for line in stale:
+            say(f"warehouse: stale source: {line}")
+    return WarehouseResult(
+        batches_replicated=len(rep.batches),
+        rows_replicated=dict(rep.rows),
+        models_built=summary.models_built,
+        tests_passed=summary.tests_passed,
+        tests_failed=summary.tests_failed,
+        tests_warned=summary.tests_warned,
+        batch_ids=rep.batches,
+        freshness_warnings=stale,
+        replicate_seconds=rep.seconds,
+        dbt_seconds=summary.seconds,
+        warehouse=target.masked,
+        dbt_ran=run_dbt,
+    )

@@ -1,0 +1,262 @@
+"""Run the dbt project that ships inside the package, in-process (dbtRunner).
+
+The project is package data (`frota/warehouse/dbt_project`), read-only when installed: the
+profile, `target/` and logs go to a work folder. The profile is written at run time; a password
+never lands in it (dbt reads it from a DBT_ENV_SECRET_ variable, which dbt scrubs from logs).
+
+`python -m frota.warehouse.dbt docs --warehouse URL [--dir DIR]` generates dbt's documentation
+site (lineage graph included) for the warehouse; `... serve` serves it on localhost:8080.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from frota.warehouse.errors import WarehouseError
+from frota.warehouse.target import ANALYTICS_SCHEMA, WarehouseTarget, parse_warehouse_url
+
+PROJECT_DIR = Path(__file__).parent / "dbt_project"
+PROFILE = "frota"
+_QUIET_STATUSES = ("pass", "success", "skipped")
+_SECRET_ENV = "DBT_ENV_SECRET_FROTA_WAREHOUSE_PASSWORD"
+
+
+@dataclass(frozen=True)
+class DbtSummary:
+    """What one dbt invocation did."""
+
+    command: str
+    models_built: int = 0
+    tests_passed: int = 0
+    tests_failed: int = 0
+    tests_warned: int = 0
+    seeds_loaded: int = 0
+    skipped: int = 0
+    warnings: tuple[str, ...] = ()
+    failures: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+def profile_yaml(target: WarehouseTarget, threads: int = 4) -> str:
+    """profiles.yml for the target; no secret in it."""
+    if target.kind == "duckdb":
+        assert target.path is not None
+        output = {
+            "type": "duckdb",
+            "path": str(target.path.resolve()),
+            "schema": ANALYTICS_SCHEMA,
+            "threads": threads,
+        }
+    else:
+        output = {
+            "type": "postgres",
+            "host": target.host,
+            "port": target.port,
+            "user": target.user,
+            "password": f"{{{{ env_var('{_SECRET_ENV}', '') }}}}",
+            "dbname": target.database,
+            "schema": ANALYTICS_SCHEMA,
+            "threads": threads,
+            "connect_timeout": 10,
+        }
+    lines = [f"{PROFILE}:", "  target: warehouse", "  outputs:", "    warehouse:"]
+    lines += [f"      {key}: {_yaml_scalar(value)}" for key, value in output.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+@contextmanager
+def _env(target: WarehouseTarget) -> Iterator[None]:
+    """dbt's environment for one invocation: usage stats off, the password as a secret."""
+    saved = {k: os.environ.get(k) for k in (_SECRET_ENV, "DBT_SEND_ANONYMOUS_USAGE_STATS")}
+    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    os.environ[_SECRET_ENV] = target.password or ""
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def work_dir(path: Path | None) -> Iterator[Path]:
+    """The given folder (kept: dbt's partial parsing reuses it), or a temporary one."""
+    if path is not None:
+        path.mkdir(parents=True, exist_ok=True)
+        yield path
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="frota-dbt-"))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def invoke(
+    target: WarehouseTarget,
+    command: list[str],
+    work: Path,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> Any:
+    """Run one dbt command against the target; return dbt's result object."""
+    from dbt.cli.main import dbtRunner
+
+    (work / "profiles.yml").write_text(profile_yaml(target), encoding="utf-8")
+    args = [
+        *command,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(work),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+        "--no-use-colors",
+        "--log-level",
+        "none",
+        "--no-send-anonymous-usage-stats",
+    ]
+    callbacks = [_progress_callback(progress)] if progress else []
+    with _env(target):
+        try:
+            return dbtRunner(callbacks=callbacks).invoke(args)
+        finally:
+            if target.kind == "duckdb":
+                _release_duckdb()
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB instance dbt-duckdb keeps open in-process after a run.
+
+    dbt-duckdb caches it at class level; left open, it holds the warehouse file's lock for as
+    long as this process lives (an Airflow worker, `frota run`), and a later connection with
+    another configuration (read_only) fails.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager as manager
+    except ImportError:  # pragma: no cover
+        return
+    with manager._LOCK:
+        if manager._ENV is not None:
+            try:
+                manager._ENV.close()
+            finally:
+                manager._ENV = None
+
+
+def _progress_callback(progress: Callable[[str], None]) -> Callable[[Any], None]:
+    def on_event(event: Any) -> None:
+        if event.info.name != "NodeFinished":
+            return
+        node = event.data.node_info
+        if node.resource_type in ("model", "seed") or node.node_status not in _QUIET_STATUSES:
+            progress(f"dbt: {node.resource_type} {node.node_name}: {node.node_status}")
+
+    return on_event
+
+
+def summarise(command: str, res: Any, work: Path) -> DbtSummary:
+    """Counts from a dbtRunner result; raise WarehouseError naming what failed."""
+    log = work / "logs" / "dbt.log"
+    if res.exception is not None and res.result is None:
+        raise WarehouseError(
+            f"dbt {command} could not run: {res.exception}",
+            hint=f"see dbt's log: {log}",
+        )
+    counts = {"model": 0, "pass": 0, "fail": 0, "warn": 0, "seed": 0, "skipped": 0}
+    failures: list[str] = []
+    warnings: list[str] = []
+    for r in getattr(res.result, "results", []) or []:
+        kind = str(r.node.resource_type).split(".")[-1].lower()
+        status = str(r.status).split(".")[-1].lower()
+        name = r.node.unique_id
+        if status in ("error", "fail", "runtime error"):
+            failures.append(f"{name}: {(r.message or status).strip()}")
+            if kind in ("test", "unit_test"):
+                counts["fail"] += 1
+        elif status == "skipped":
+            counts["skipped"] += 1
+        elif status == "warn":
+            warnings.append(f"{name}: {(r.message or status).strip()}")
+            counts["warn"] += 1
+        elif kind == "model":
+            counts["model"] += 1
+        elif kind in ("test", "unit_test"):
+            counts["pass"] += 1
+        elif kind == "seed":
+            counts["seed"] += 1
+    summary = DbtSummary(
+        command=command,
+        models_built=counts["model"],
+        tests_passed=counts["pass"],
+        tests_failed=counts["fail"],
+        tests_warned=counts["warn"],
+        seeds_loaded=counts["seed"],
+        skipped=counts["skipped"],
+        warnings=tuple(warnings),
+        failures=tuple(failures),
+    )
+    if failures or not res.success:
+        shown = "\n  ".join(failures[:10]) or str(res.exception or "unknown error")
+        raise WarehouseError(
+            f"dbt {command} failed ({len(failures)} node(s)):\n  {shown}",
+            failures=tuple(f.split(":", 1)[0] for f in failures),
+            hint=f"fix the model or the data, then rerun `frota warehouse`; dbt's log: {log}",
+        )
+    return summary
+
+
+def stale_sources(res: Any) -> tuple[str, ...]:
+    """Sources `dbt source freshness` found late (warn or error): reported, never fatal."""
+    stale = []
+    for r in getattr(res.result, "results", []) or []:
+        status = str(r.status).split(".")[-1].lower()
+        if status != "pass":
+            age = getattr(r, "age", None)
+            late = f" (last data {age / 3600:.0f} h ago)" if age else ""
+            stale.append(f"{r.node.unique_id}: {status}{late}")
+    return tuple(stale)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m frota.warehouse.dbt {docs,serve,debug} --warehouse URL [--dir DIR]`."""
+    parser = argparse.ArgumentParser(prog="python -m frota.warehouse.dbt")
+    parser.add_argument("command", choices=["docs", "serve", "debug"])
+    parser.add_argument("--warehouse", default="duckdb:///data/warehouse.duckdb")
+    parser.add_argument("--dir", type=Path, default=Path("data/dbt"))
+    opts = parser.parse_args(argv)
+    target = parse_warehouse_url(opts.warehouse)
+    work = opts.dir.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    command = {
+        "docs": ["docs", "generate"],
+        "serve": ["docs", "serve", "--port", "8080"],
+        "debug": ["debug"],
+    }[opts.command]
+    res = invoke(target, command, work)
+    if opts.command == "docs":
+        print(f"dbt docs written to {work / 'target' / 'index.html'}")
+        print(f"browse them: python -m frota.warehouse.dbt serve --dir {opts.dir}")
+    return 0 if res.success else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,47 @@
+{#- Engine differences live here, behind adapter.dispatch; models stay engine-neutral. -#}
+
+{#- Whole days from date a to date b (b - a). -#}
+{% macro days_between(a, b) -%}
+    {{ return(adapter.dispatch('days_between', 'frota')(a, b)) }}
+{%- endmacro %}
+
+{% macro default__days_between(a, b) -%}
+    (cast({{ b }} as date) - cast({{ a }} as date))
+{%- endmacro %}
+
+{% macro duckdb__days_between(a, b) -%}
+    date_diff('day', cast({{ a }} as date), cast({{ b }} as date))
+{%- endmacro %}
+
+
+{#- Integer division that truncates on every engine. -#}
+{% macro int_div(a, b) -%}
+    {{ return(adapter.dispatch('int_div', 'frota')(a, b)) }}
+{%- endmacro %}
+
+{% macro default__int_div(a, b) -%}
+    div(({{ a }}), ({{ b }}))
+{%- endmacro %}
+
+{% macro duckdb__int_div(a, b) -%}
+    (({{ a }}) // ({{ b }}))
+{%- endmacro %}
+
+
+{#- One row per day, column `data`, from start_date to end_date (both date expressions). -#}
+{% macro date_spine(start_date, end_date) -%}
+    {{ return(adapter.dispatch('date_spine', 'frota')(start_date, end_date)) }}
+{%- endmacro %}
+
+{% macro default__date_spine(start_date, end_date) -%}
+    select cast(d as date) as data
+    from generate_series(
+        cast({{ start_date }} as timestamp), cast({{ end_date }} as timestamp), interval '1 day'
+    ) as spine (d)
+{%- endmacro %}
+
+{% macro duckdb__date_spine(start_date, end_date) -%}
+    select cast(unnest(generate_series(
+        cast({{ start_date }} as timestamp), cast({{ end_date }} as timestamp), interval 1 day
+    )) as date) as data
+{%- endmacro %}

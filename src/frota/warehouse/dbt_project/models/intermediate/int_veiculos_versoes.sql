@@ -1,0 +1,92 @@
+-- Vehicle snapshots collapsed into versions: a new version each time status or type changes
+-- (gaps and islands over the snapshots, in snapshot order).
+with
+
+snapshots as (
+
+    select * from {{ ref('stg_frota__veiculos') }}
+
+),
+
+flagged as (
+
+    select
+        *,
+        case
+            when lag(status) over w is distinct from status
+                or lag(tipo_veiculo) over w is distinct from tipo_veiculo
+                or lag(placa) over w is null
+            then 1 else 0
+        end as muda
+    from snapshots
+    window w as (partition by placa order by snapshot_em, lote_id)
+
+),
+
+numbered as (
+
+    select
+        *,
+        sum(muda) over (
+            partition by placa order by snapshot_em, lote_id
+            rows between unbounded preceding and current row
+        ) as versao,
+        row_number() over (partition by placa order by snapshot_em desc, lote_id desc) as recencia
+    from flagged
+
+),
+
+versions as (
+
+    select
+        placa,
+        versao,
+        min(snapshot_em) as registrado_em,
+        max(snapshot_em) as ultimo_snapshot_em,
+        count(*) as qtd_snapshots
+    from numbered
+    group by placa, versao
+
+),
+
+last_snapshot_of_version as (
+
+    select
+        placa,
+        versao,
+        tipo_veiculo,
+        status,
+        status_classe,
+        quilometragem_total,
+        data_aquisicao,
+        lote_id,
+        row_number() over (
+            partition by placa, versao order by snapshot_em desc, lote_id desc
+        ) as pos
+    from numbered
+
+),
+
+final as (
+
+    select
+        v.placa,
+        cast(v.versao as integer) as versao,
+        s.tipo_veiculo,
+        s.status,
+        s.status_classe,
+        s.quilometragem_total,
+        s.data_aquisicao,
+        s.lote_id as ultimo_lote_id,
+        v.registrado_em,
+        v.ultimo_snapshot_em,
+        v.qtd_snapshots,
+        lead(v.registrado_em) over (partition by v.placa order by v.versao) as proxima_versao_em,
+        min(v.registrado_em) over (partition by v.placa) as primeiro_registro_em
+    from versions as v
+    inner join last_snapshot_of_version as s
+        on s.placa = v.placa and s.versao = v.versao and s.pos = 1
+
+)
+
+select * from final

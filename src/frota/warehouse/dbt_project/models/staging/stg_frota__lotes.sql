@@ -1,0 +1,26 @@
+-- One row per replicated batch.
+with
+
+source as (
+
+    select * from {{ source('raw', 'frota_replicated_batches') }}
+
+),
+
+renamed as (
+
+    select
+        batch_id as lote_id,
+        source as origem,
+        created_at as criado_em,
+        loaded_at as carregado_em,
+        replicated_at as replicado_em,
+        veiculos_rows as qtd_veiculos,
+        manutencoes_rows as qtd_manutencoes,
+        _replication_seq as replicacao_seq
+
+    from source
+
+)
+
+select * from renamed

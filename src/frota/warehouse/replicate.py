@@ -1,0 +1,226 @@
+"""Replicate newly loaded batches from the operational database into the warehouse `raw` schema.
+
+Exactly once: the warehouse keeps its own ledger (`raw.frota_replicated_batches`) and writes it
+in the same transaction as the copied rows, so a crash leaves the warehouse as before or
+complete, and a rerun copies nothing. The source is only read (SELECT), so the read-only
+analytics user is enough.
+
+New batches are the operational ledger's rows loaded since the last replicated `loaded_at`
+(minus a safety margin) that the warehouse ledger does not hold yet: the cost follows what is
+new, not the history. For each new batch, its `manutencoes` rows are appended to
+`raw.manutencoes` and its `veiculos` rows are appended to `raw.veiculos` as snapshots stamped
+with the batch's `created_at` — the history the SCD2 vehicle dimension is built from.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from frota.contract import MANUTENCOES, VEICULOS, Table
+from frota.db import schema
+from frota.db.engine import create_engine, env_password, mask, parse_url
+from frota.errors import DatabaseUnreachable
+from frota.warehouse.errors import WarehouseError
+from frota.warehouse.target import (
+    LEDGER,
+    LEDGER_COLUMNS,
+    RAW_SCHEMA,
+    WarehouseConnection,
+    raw_columns,
+)
+
+# A batch loaded this long before the newest replicated one is assumed replicated already.
+# Loads are serialised by the loader's lock, so the ledger's loaded_at only moves forward;
+# the margin absorbs clock adjustments on the database server.
+MARGIN = timedelta(days=1)
+_IDS_PER_QUERY = 500
+_YIELD_PER = 20_000
+
+
+@dataclass(frozen=True)
+class ReplicationResult:
+    """What one replication copied."""
+
+    batches: tuple[str, ...] = ()
+    rows: dict[str, int] = field(default_factory=lambda: {"veiculos": 0, "manutencoes": 0})
+    replication_seq: int | None = None
+    seconds: float = 0.0
+
+
+def source_engine(database_url: str) -> Engine:
+    """A read-only engine for the operational database."""
+    parsed = parse_url(database_url, env_password())
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed)
+    path = Path(parsed.database or "")
+    if not path.is_file():
+        raise DatabaseUnreachable(
+            f"operational database not found: {path}",
+            hint="run `frota load` first, or pass the right --database URL",
+        )
+    # Read-only URI: the warehouse never writes the operational file; a deferred BEGIN gives
+    # one consistent snapshot (WAL) without taking the writer's lock.
+    engine = sa.create_engine(
+        f"sqlite:///file:{path.resolve()}?mode=ro&uri=true", connect_args={"timeout": 30}
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+@contextmanager
+def _read(engine: Engine) -> Iterator[Connection]:
+    """One read transaction over the source, with a stable snapshot where the engine has one."""
+    try:
+        conn = engine.connect()
+    except sa.exc.OperationalError as exc:
+        raise DatabaseUnreachable(
+            f"cannot connect to the operational database {mask(engine.url)}: "
+            f"{str(exc.orig).strip().splitlines()[0]}",
+            hint="check the server and the URL (FROTA_DATABASE_PASSWORD for the password)",
+        ) from None
+    with conn:
+        if engine.dialect.name in ("postgresql", "mysql"):
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
+
+
+def _utc(value: str | datetime) -> datetime:
+    """A naive UTC datetime from the ledger's ISO text ('2024-05-01T12:00:00Z') or a datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _new_batches(src: Connection, wh: WarehouseConnection) -> list[sa.Row]:
+    """Ledger rows of batches not replicated yet, oldest first (cost follows what is new)."""
+    newest = wh.execute(f"SELECT max(loaded_at) FROM {RAW_SCHEMA}.{LEDGER}")[0][0]
+    b = schema.batches
+    query = sa.select(b.c.batch_id, b.c.source, b.c.created_at, b.c.loaded_at)
+    seen: set[str] = set()
+    if newest is not None:
+        since = newest - MARGIN
+        query = query.where(b.c.loaded_at >= since)
+        seen = {
+            r[0]
+            for r in wh.execute(
+                f"SELECT batch_id FROM {RAW_SCHEMA}.{LEDGER} WHERE loaded_at >= ?", (since,)
+            )
+        }
+    try:
+        rows = src.execute(query.order_by(b.c.loaded_at, b.c.batch_id)).all()
+    except sa.exc.ProgrammingError as exc:  # pragma: no cover - depends on the server
+        raise _no_ledger(exc) from None
+    except sa.exc.OperationalError as exc:
+        if "no such table" in str(exc):
+            raise _no_ledger(exc) from None
+        raise
+    return [r for r in rows if r.batch_id not in seen]
+
+
+def _no_ledger(exc: Exception) -> WarehouseError:
+    return WarehouseError(
+        "the operational database has no frota ledger (frota_batches)",
+        hint="run `frota db init` and `frota load` on the data server first",
+    )
+
+
+def _source_rows(
+    src: Connection, table: Table, batch_ids: Sequence[str], counts: Counter[str]
+) -> Iterator[tuple]:
+    """The contract columns of `table`'s rows written by `batch_ids`, streamed."""
+    sa_table = schema.metadata.tables[table.name]
+    columns = [sa_table.c[c.name] for c in table.columns]
+    lote = table.columns.index(table.column("lote_id"))
+    for start in range(0, len(batch_ids), _IDS_PER_QUERY):
+        chunk = batch_ids[start : start + _IDS_PER_QUERY]
+        query = sa.select(*columns).where(sa_table.c.lote_id.in_(chunk))
+        result = src.execution_options(yield_per=_YIELD_PER).execute(query)
+        for row in result:
+            counts[row[lote]] += 1
+            yield tuple(row)
+
+
+def replicate(
+    source: Engine,
+    wh: WarehouseConnection,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> ReplicationResult:
+    """Copy every batch loaded since the last replication into `raw`, in one transaction."""
+    say = progress or (lambda _msg: None)
+    started = time.perf_counter()
+    wh.ensure_raw()
+    with wh.transaction():
+        wh.lock()
+        with _read(source) as src:
+            batches = _new_batches(src, wh)
+            if not batches:
+                say("warehouse: no new batches to replicate")
+                return ReplicationResult(seconds=time.perf_counter() - started)
+            seq = (
+                wh.execute(f"SELECT max(_replication_seq) FROM {RAW_SCHEMA}.{LEDGER}")[0][0] or 0
+            ) + 1
+            ids = [b.batch_id for b in batches]
+            created = {b.batch_id: _utc(b.created_at) for b in batches}
+            say(f"warehouse: replicating {len(ids)} batch(es)")
+            m_counts: Counter[str] = Counter()
+            m_rows = wh.copy_rows(
+                MANUTENCOES.name,
+                raw_columns(MANUTENCOES),
+                ((*row, seq) for row in _source_rows(src, MANUTENCOES, ids, m_counts)),
+            )
+            v_counts: Counter[str] = Counter()
+            lote = VEICULOS.columns.index(VEICULOS.column("lote_id"))
+            v_rows = wh.copy_rows(
+                VEICULOS.name,
+                raw_columns(VEICULOS),
+                (
+                    (*row, created[row[lote]], seq)
+                    for row in _source_rows(src, VEICULOS, ids, v_counts)
+                ),
+            )
+            now = datetime.now(UTC).replace(tzinfo=None)
+            wh.copy_rows(
+                LEDGER,
+                tuple(n for n, _ in LEDGER_COLUMNS),
+                (
+                    (
+                        b.batch_id,
+                        b.source,
+                        created[b.batch_id],
+                        _utc(b.loaded_at),
+                        v_counts[b.batch_id],
+                        m_counts[b.batch_id],
+                        seq,
+                        now,
+                    )
+                    for b in batches
+                ),
+            )
+    say(f"warehouse: replicated {len(ids)} batch(es): {v_rows} veiculos, {m_rows} manutencoes")
+    return ReplicationResult(
+        batches=tuple(ids),
+        rows={"veiculos": v_rows, "manutencoes": m_rows},
+        replication_seq=seq,
+        seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,276 @@
+"""Warehouse URLs and the raw layer: DDL, connections and bulk writes for DuckDB and PostgreSQL.
+
+`duckdb:///data/warehouse.duckdb` (the default, a file) or `postgresql://user@host:5432/db`
+(password from the URL or FROTA_WAREHOUSE_PASSWORD). The raw layer lives in schema `raw`;
+dbt builds into schema `analytics`.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from frota.contract import MANUTENCOES, VEICULOS, Column, Table
+from frota.db.engine import mask
+from frota.errors import ConfigError, DatabaseUnreachable, MissingExtra
+
+RAW_SCHEMA = "raw"
+ANALYTICS_SCHEMA = "analytics"
+LEDGER = "frota_replicated_batches"
+
+# Columns the raw layer adds to the contract's: when a vehicle row was true (the batch's
+# created_at) and which replication run brought a row (drives dbt's incremental models).
+SNAPSHOT_AT = "_snapshot_at"
+REPLICATION_SEQ = "_replication_seq"
+
+LEDGER_COLUMNS = (
+    ("batch_id", "VARCHAR(64) PRIMARY KEY"),
+    ("source", "VARCHAR(64)"),
+    ("created_at", "TIMESTAMP NOT NULL"),
+    ("loaded_at", "TIMESTAMP NOT NULL"),
+    ("veiculos_rows", "BIGINT NOT NULL"),
+    ("manutencoes_rows", "BIGINT NOT NULL"),
+    (REPLICATION_SEQ, "BIGINT NOT NULL"),
+    ("replicated_at", "TIMESTAMP NOT NULL"),
+)
+
+
+def _sql_type(col: Column) -> str:
+    if col.kind == "str":
+        return f"VARCHAR({col.length})"
+    if col.kind in ("int", "serial"):
+        return "BIGINT"
+    if col.kind == "date":
+        return "DATE"
+    precision, scale = col.precision or (10, 2)
+    return f"DECIMAL({precision},{scale})"
+
+
+def raw_columns(table: Table) -> tuple[str, ...]:
+    """Column names of raw.<table>, in order: the contract's, then the raw layer's own."""
+    extra = (SNAPSHOT_AT,) if table is VEICULOS else ()
+    return (*(c.name for c in table.columns), *extra, REPLICATION_SEQ)
+
+
+def raw_ddl() -> list[str]:
+    """CREATE statements for the raw layer (idempotent)."""
+    statements = [f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}"]
+    for table in (VEICULOS, MANUTENCOES):
+        cols = [f"{c.name} {_sql_type(c)}" for c in table.columns]
+        if table is VEICULOS:
+            cols.append(f"{SNAPSHOT_AT} TIMESTAMP NOT NULL")
+        cols.append(f"{REPLICATION_SEQ} BIGINT NOT NULL")
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{table.name} ({', '.join(cols)})"
+        )
+    ledger_cols = ", ".join(f"{n} {t}" for n, t in LEDGER_COLUMNS)
+    statements.append(f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{LEDGER} ({ledger_cols})")
+    return statements
+
+
+@dataclass(frozen=True)
+class WarehouseTarget:
+    """Where the warehouse lives: a DuckDB file or a PostgreSQL database."""
+
+    kind: str  # "duckdb" | "postgres"
+    path: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = "postgres"
+    password: str | None = None
+    database: str = "frota"
+    url: str = ""
+
+    @property
+    def masked(self) -> str:
+        return mask(self.url) if self.kind == "postgres" else self.url
+
+    def connect(self) -> WarehouseConnection:
+        """An open connection (raises DatabaseUnreachable)."""
+        if self.kind == "duckdb":
+            return DuckDBConnection(self)
+        return PostgresConnection(self)
+
+
+def parse_warehouse_url(url: str) -> WarehouseTarget:
+    """`duckdb:///path.duckdb` or `postgresql[+driver]://user[:pw]@host[:port]/db`."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise ConfigError(
+            f"not a warehouse URL: {mask(url)!r}",
+            hint="examples: duckdb:///data/warehouse.duckdb, postgresql://analytics@host:5432/frota",
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "duckdb":
+        if not parsed.database or parsed.database == ":memory:":
+            raise ConfigError(
+                "the DuckDB warehouse must be a file", hint="duckdb:///data/warehouse.duckdb"
+            )
+        return WarehouseTarget("duckdb", path=Path(parsed.database), url=url)
+    if backend == "postgresql":
+        return WarehouseTarget(
+            "postgres",
+            host=parsed.host or "127.0.0.1",
+            port=parsed.port or 5432,
+            user=parsed.username or os.environ.get("USER", "postgres"),
+            password=parsed.password or os.environ.get("FROTA_WAREHOUSE_PASSWORD") or None,
+            database=parsed.database or "frota",
+            url=url,
+        )
+    raise ConfigError(f"unsupported warehouse {backend!r}", hint="use duckdb or postgresql")
+
+
+class WarehouseConnection:
+    """One connection to the warehouse; writes happen inside `transaction()`."""
+
+    target: WarehouseTarget
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        raise NotImplementedError
+
+    def lock(self) -> None:
+        """Serialise concurrent replications (inside a transaction)."""
+
+    def copy_rows(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def ensure_raw(self) -> None:
+        with self.transaction():
+            for statement in raw_ddl():
+                self.execute(statement)
+
+    def __enter__(self) -> WarehouseConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class DuckDBConnection(WarehouseConnection):
+    """DuckDB through its Python API; bulk rows go through a temporary CSV and COPY."""
+
+    def __init__(self, target: WarehouseTarget) -> None:
+        import duckdb
+
+        self.target = target
+        assert target.path is not None
+        target.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(target.path))
+        except duckdb.IOException as exc:
+            raise DatabaseUnreachable(
+                f"cannot open the DuckDB warehouse {target.path}: {exc}",
+                hint="another process may hold it open (DuckDB allows one writer)",
+            ) from None
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        cur = self.con.execute(sql, list(params))
+        try:
+            return cur.fetchall()
+        except Exception:  # statements without a result set
+            return []
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def copy_rows(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
+        # Rows stream to a CSV file next to the warehouse, then one COPY: bounded memory,
+        # and DuckDB's CSV reader is built in (no extension to download).
+        count = 0
+        fd, name = tempfile.mkstemp(
+            prefix=f".{table}-",
+            suffix=".csv",
+            dir=self.target.path.parent,  # type: ignore[union-attr]
+        )
+        try:
+            with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+                writer = csv.writer(fh, lineterminator="\n")
+                for row in rows:
+                    writer.writerow([r"\N" if v is None else v for v in row])
+                    count += 1
+            if count:
+                path = name.replace("'", "''")
+                self.con.execute(
+                    f"COPY {RAW_SCHEMA}.{table} ({', '.join(columns)}) FROM '{path}' "
+                    "(FORMAT csv, HEADER false, NULLSTR '\\N', QUOTE '\"', ESCAPE '\"')"
+                )
+        finally:
+            os.unlink(name)
+        return count
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class PostgresConnection(WarehouseConnection):
+    """PostgreSQL through psycopg; bulk rows go through COPY FROM STDIN."""
+
+    def __init__(self, target: WarehouseTarget) -> None:
+        try:
+            import psycopg
+        except ImportError:
+            raise MissingExtra("psycopg", "postgres") from None
+        self.target = target
+        try:
+            self.con = psycopg.connect(
+                host=target.host,
+                port=target.port,
+                user=target.user,
+                password=target.password,
+                dbname=target.database,
+                connect_timeout=10,
+                autocommit=True,
+            )
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnreachable(
+                f"cannot connect to the PostgreSQL warehouse {target.masked}: "
+                f"{str(exc).strip().splitlines()[0]}",
+                hint="check the server, the URL and FROTA_WAREHOUSE_PASSWORD",
+            ) from None
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        cur = self.con.execute(sql.replace("?", "%s"), params or None)
+        return cur.fetchall() if cur.description else []
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.con.transaction():
+            yield
+
+    def lock(self) -> None:
+        self.con.execute("SELECT pg_advisory_xact_lock(hashtext('frota_warehouse_replicate'))")
+
+    def copy_rows(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
+        count = 0
+        sql = f"COPY {RAW_SCHEMA}.{table} ({', '.join(columns)}) FROM STDIN"
+        with self.con.cursor() as cur, cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+
+    def close(self) -> None:
+        self.con.close()

@@ -1,0 +1,190 @@
+"""frota warehouse end to end: replicate batch by batch, dbt build, compare every KPI mart with
+an independent pandas computation over the operational tables, on DuckDB and PostgreSQL.
+
+dbt is slow to start, so each backend builds once after three batches (full build) and once
+more after a fourth (incremental build); the tests read what those two builds left.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from test_warehouse_support import MART_KEYS, Fleet, Oracle, compare, load_batch
+
+from frota.db.engine import create_engine
+from frota.db.schema import create_schema
+from frota.warehouse import WarehouseResult, build_warehouse
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+BATCHES = [(30, 0, 220), (6, 14, 160), (3, 12, 140)]
+INCREMENTAL = (2, 5, 25)
+TABLES = ["dim_veiculos", "fct_manutencoes", "dim_datas", *MART_KEYS]
+
+
+def pg_available() -> bool:
+    try:
+        eng = sa.create_engine(PG_ADMIN, connect_args={"connect_timeout": 3})
+        with eng.connect():
+            pass
+        eng.dispose()
+        return True
+    except Exception:
+        if os.environ.get("CI") == "true":
+            raise
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A throwaway PostgreSQL database for the session: its URL."""
+    if not pg_available():
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    name = f"frota_wh_test_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def read_tables(warehouse_url: str, tables: list[str], schema: str = "analytics") -> dict:
+    """Whole tables of the warehouse as DataFrames."""
+    if warehouse_url.startswith("duckdb"):
+        import duckdb
+
+        con = duckdb.connect(warehouse_url.removeprefix("duckdb:///"), read_only=True)
+        try:
+            return {t: con.execute(f"select * from {schema}.{t}").df() for t in tables}
+        finally:
+            con.close()
+    eng = sa.create_engine(warehouse_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with eng.connect() as conn:
+            return {t: pd.read_sql(sa.text(f"select * from {schema}.{t}"), conn) for t in tables}
+    finally:
+        eng.dispose()
+
+
+@dataclass
+class Built:
+    """What one backend's session build left behind."""
+
+    backend: str
+    database_url: str
+    warehouse_url: str
+    runs: list[WarehouseResult] = field(default_factory=list)
+    stages: dict[str, tuple[Oracle, dict]] = field(default_factory=dict)
+
+
+def _snapshot(oracle: Oracle) -> Oracle:
+    return Oracle(history=list(oracle.history), manutencoes=oracle.manutencoes)
+
+
+@pytest.fixture(
+    scope="session", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def built(request, tmp_path_factory) -> Built:
+    tmp: Path = tmp_path_factory.mktemp(f"wh-{request.param}")
+    if request.param == "duckdb":
+        warehouse_url = f"duckdb:///{tmp / 'warehouse.duckdb'}"
+    else:
+        warehouse_url = request.getfixturevalue("pg_database")
+    database_url = f"sqlite:///{tmp / 'frota.db'}"
+    engine = create_engine(database_url)
+    create_schema(engine)
+    fleet, oracle = Fleet(seed=11), Oracle()
+    b = Built(request.param, database_url, warehouse_url)
+    plan = [*BATCHES, INCREMENTAL]
+    for i, sizes in enumerate(plan):
+        batch = fleet.next_batch(*sizes)
+        load_batch(engine, batch)
+        oracle.record(engine, batch["created_at"])
+        dbt_now = i in (len(BATCHES) - 1, len(plan) - 1)
+        b.runs.append(
+            build_warehouse(
+                database_url, warehouse_url, run_dbt=dbt_now, freshness=i == len(plan) - 1
+            )
+        )
+        if dbt_now:
+            oracle.finish(engine)
+            stage = "full" if i == len(BATCHES) - 1 else "incremental"
+            b.stages[stage] = (_snapshot(oracle), read_tables(warehouse_url, TABLES))
+    engine.dispose()
+    return b
+
+
+STAGES = ["full", "incremental"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("mart", list(MART_KEYS))
+def test_kpi_mart_matches_independent_computation(built: Built, stage: str, mart: str) -> None:
+    oracle, tables = built.stages[stage]
+    compare(mart, tables[mart], getattr(oracle, mart)())
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_dim_veiculos_history_matches(built: Built, stage: str) -> None:
+    oracle, tables = built.stages[stage]
+    cols = ["placa", "versao", "status", "tipo_veiculo", "status_classe", "is_atual", "valido_de"]
+    actual = tables["dim_veiculos"][cols].sort_values(["placa", "versao"]).reset_index(drop=True)
+    expected = oracle.versions()[cols].sort_values(["placa", "versao"]).reset_index(drop=True)
+    actual["valido_de"] = pd.to_datetime(actual["valido_de"])
+    expected["valido_de"] = pd.to_datetime(expected["valido_de"])
+    pd.testing.assert_frame_equal(actual, expected, check_dtype=False)
+    assert (expected.versao > 1).sum() > 5, "the fixture should change some vehicles"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_fct_manutencoes_one_row_per_maintenance(built: Built, stage: str) -> None:
+    oracle, tables = built.stages[stage]
+    fct = tables["fct_manutencoes"]
+    assert sorted(fct.manutencao_id) == sorted(oracle.manutencoes.id)
+    expected = oracle.fact().set_index("id")["tipo_veiculo"]
+    got = fct.set_index("manutencao_id")["tipo_veiculo_no_servico"]
+    assert (got.loc[expected.index] == expected).all()
+
+
+def test_dim_datas_brazilian_calendar(built: Built) -> None:
+    dias = built.stages["full"][1]["dim_datas"]
+    dias["data"] = pd.to_datetime(dias["data"])
+    day = dias.set_index("data").sort_index()
+    assert day.loc["2024-03-29", "nome_feriado"] == "Sexta-feira Santa"  # Easter 2024-03-31
+    assert day.loc["2024-03-29", "feriado_nacional"]
+    assert not day.loc["2024-03-29", "dia_util"]
+    assert day.loc["2024-02-13", "tipo_feriado"] == "ponto facultativo"  # Carnaval
+    assert day.loc["2024-05-30", "nome_feriado"] == "Corpus Christi"
+    assert day.loc["2025-04-18", "nome_feriado"] == "Sexta-feira Santa"  # Easter 2025-04-20
+    assert day.loc["2024-11-20", "feriado_nacional"]
+    assert not bool(day.loc["2023-11-20", "feriado_nacional"])
+    assert day.loc["2024-03-01", "nome_mes"] == "março"
+    assert day.loc["2024-03-02", "nome_dia_semana"] == "sábado"
+    assert day.index.is_unique and day.index.to_series().diff().dropna().dt.days.eq(1).all()
+
+
+def test_replication_counts_and_summary(built: Built) -> None:
+    sizes = [*BATCHES, INCREMENTAL]
+    assert [r.batches_replicated for r in built.runs] == [1] * len(sizes)
+    assert [r.rows_replicated["manutencoes"] for r in built.runs] == [s[2] for s in sizes]
+    full, incremental = built.runs[len(BATCHES) - 1], built.runs[-1]
+    for run in (full, incremental):
+        assert run.dbt_ran and run.tests_failed == 0
+        assert run.models_built == 16
+        assert run.tests_passed >= 80
+
+
+def test_rerun_replicates_nothing(built: Built) -> None:
+    again = build_warehouse(built.database_url, built.warehouse_url, run_dbt=False)
+    assert again.batches_replicated == 0
+    assert again.rows_replicated == {"veiculos": 0, "manutencoes": 0}
+    raw = read_tables(built.warehouse_url, ["manutencoes", "frota_replicated_batches"], "raw")
+    assert len(raw["frota_replicated_batches"]) == len(BATCHES) + 1
+    assert raw["manutencoes"]["id"].is_unique
