@@ -130,3 +130,12 @@ def test_example_config_is_valid(tmp_path: Path) -> None:
 
     example = Path(__file__).parent.parent / "frota.example.toml"
     assert load_settings(example, env={}).database == "sqlite:///data/frota.db"
+
+
+def test_schedule_renders_cron_for_this_install(tmp_path: Path) -> None:
+    result = frota("schedule", "--role", "server", "--every", "15m", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    line = [ln for ln in result.stdout.splitlines() if ln.startswith("*/15 ")][0]
+    assert f"cd {tmp_path}" in line and "flock -n" in line and "run --role server" in line
+    bad = frota("schedule", "--every", "7m", cwd=tmp_path)
+    assert bad.returncode == 7 and "7m" in bad.stderr
