@@ -277,9 +277,31 @@ def run(obj: Context, role: str, no_warehouse: bool) -> None:
     if result.loaded:
         _print_load(result.loaded)
     if result.warehouse is not None:
-        out.print(f"warehouse: {result.warehouse}")
+        _print_warehouse(result.warehouse)
     if result.loaded and result.loaded.rejected:
         sys.exit(result.loaded.rejected[0].exit_code)
+
+
+@cli.command()
+@click.option("--no-dbt", is_flag=True, help="Only replicate new batches into the raw schema.")
+@pass_ctx
+def warehouse(obj: Context, no_dbt: bool) -> None:
+    """Replicate new batches into the warehouse and build the dbt models (star schema, KPIs)."""
+    from frota.orchestrate.run import build_warehouse_step
+
+    _print_warehouse(build_warehouse_step(obj.settings, run_dbt=not no_dbt))
+
+
+def _print_warehouse(result: Any) -> None:
+    rows = ", ".join(f"{n} {t}" for t, n in result.rows_replicated.items()) or "no rows"
+    out.print(f"warehouse {result.warehouse}: {result.batches_replicated} new batch(es) "
+              f"replicated ({rows}) in {result.replicate_seconds:.1f}s")
+    if result.dbt_ran:
+        out.print(f"dbt: {result.models_built} models built, {result.tests_passed} tests passed, "
+                  f"{result.tests_failed} failed, {result.tests_warned} warned "
+                  f"({result.dbt_seconds:.1f}s)")
+    for warning in result.freshness_warnings:
+        out.print(f"[yellow]freshness[/yellow] {warning}")
 
 
 # ---------------------------------------------------------------- status / db

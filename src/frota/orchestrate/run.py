@@ -84,10 +84,19 @@ def run_pipeline(
     return RunResult(run_id, role, generated, published, loaded, built)
 
 
-def build_warehouse_step(settings: Settings) -> Any:
+def build_warehouse_step(settings: Settings, *, run_dbt: bool = True) -> Any:
     """Replicate into the warehouse and run dbt (the analytics machine's step)."""
     from frota.db.engine import parse_url
     from frota.warehouse import build_warehouse
 
     database = parse_url(settings.database, settings.db_password())
-    return build_warehouse(database.render_as_string(hide_password=False), settings.warehouse)
+    warehouse = settings.warehouse
+    if settings.warehouse_password and warehouse.startswith("postgres"):
+        from sqlalchemy.engine import make_url
+
+        warehouse = make_url(warehouse).set(password=settings.warehouse_password.get())
+        warehouse = warehouse.render_as_string(hide_password=False)
+    return build_warehouse(
+        database.render_as_string(hide_password=False), warehouse, run_dbt=run_dbt,
+        progress=lambda message: logger.info("warehouse: %s", message),
+    )
