@@ -32,32 +32,28 @@ def _server_or_skip(url: str, name: str) -> sa.Engine:
     return engine
 
 
+def _fresh_database(admin_url: str, name: str, quote: str, drop_suffix: str = "") -> Iterator[str]:
+    """Create a uniquely named database on a server, yield its URL, drop it afterwards."""
+    admin = _server_or_skip(admin_url, name)
+    database = f"frota_t_{secrets.token_hex(4)}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {quote}{database}{quote}"))
+    yield sa.make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {quote}{database}{quote}{drop_suffix}"))
+    admin.dispose()
+
+
 @pytest.fixture
 def mysql_url() -> Iterator[str]:
     """A fresh MariaDB/MySQL database for one test."""
-    admin = _server_or_skip(MYSQL_ADMIN, "MariaDB")
-    name = f"frota_t_{secrets.token_hex(4)}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    url = sa.make_url(MYSQL_ADMIN).set(database=name)
-    yield url.render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
-    admin.dispose()
+    yield from _fresh_database(MYSQL_ADMIN, "MariaDB", "`")
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test."""
-    admin = _server_or_skip(PG_ADMIN, "PostgreSQL")
-    name = f"frota_t_{secrets.token_hex(4)}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(PG_ADMIN).set(database=name)
-    yield url.render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield from _fresh_database(PG_ADMIN, "PostgreSQL", '"', " WITH (FORCE)")
 
 
 @pytest.fixture
