@@ -1,0 +1,314 @@
+"""frota's Airflow DAG: publish → wait for batches → load → warehouse → health check.
+
+Importable where Apache Airflow 3 is installed (`pip install 'frota[airflow]'` or into your
+Airflow environment). Each task calls the same public API as `frota run --role ROLE`; safety
+under retries and double runs comes from frota itself (the load ledger + one transaction per
+batch, the load lock, the warehouse's replication ledger), not from the scheduler.
+
+Nothing here does I/O at import: settings (Airflow Variables / Connections, then frota.toml,
+then FROTA_* environment) are read inside the tasks.
+
+Settings, all optional (embedded defaults otherwise):
+- Variable `frota_config`: path of a frota.toml on the workers;
+- Variable `frota_settings`: JSON object of settings (`{"landing": "rclone:gdrive:frota"}`);
+- Connections `frota_database` / `frota_warehouse` (mysql or postgres): URL and password.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pendulum
+from airflow.sdk import Connection, Param, Variable, dag, get_current_context, task
+from airflow.sdk.bases.sensor import PokeReturnValue
+from airflow.sdk.exceptions import (
+    AirflowFailException,
+    AirflowNotFoundException,
+    AirflowSkipException,
+)
+
+from frota.config import Secret, Settings, load_settings
+from frota.errors import ConfigError, FrotaError, LockHeld
+from frota.orchestrate.schedule import parse_interval
+
+DAG_ID = "frota_pipeline"
+PUBLISH_MODES = ("generate", "outbox", "off")
+# Airflow connection types → SQLAlchemy drivers frota uses.
+_DRIVERS = {"mysql": "mysql+pymysql", "postgres": "postgresql+psycopg"}
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "frota",
+    "retries": 3,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=20),
+}
+
+
+# -- settings -----------------------------------------------------------------------------
+
+
+def _connection_url(conn_id: str) -> tuple[str, str | None] | None:
+    """(SQLAlchemy URL without password, password) of an Airflow connection, if it exists."""
+    import sqlalchemy as sa
+
+    try:
+        conn = Connection.get(conn_id)
+    except AirflowNotFoundException:
+        return None
+    driver = _DRIVERS.get(conn.conn_type)
+    if driver is None:
+        raise ConfigError(
+            f"Airflow connection {conn_id!r} has type {conn.conn_type!r}",
+            hint="use a mysql or postgres connection, or set the URL in frota_settings",
+        )
+    url = sa.URL.create(
+        driver,
+        username=conn.login or None,
+        host=conn.host or None,
+        port=conn.port or None,
+        database=conn.schema or None,
+    )
+    return url.render_as_string(hide_password=False), conn.password or None
+
+
+def airflow_settings() -> Settings:
+    """frota Settings for a task: defaults < frota.toml < FROTA_* env < Variables/Connections."""
+    config = Variable.get("frota_config", default=None)
+    overrides = Variable.get("frota_settings", default=None, deserialize_json=True) or {}
+    if not isinstance(overrides, dict):
+        raise ConfigError("Airflow Variable frota_settings must be a JSON object")
+    try:
+        settings = load_settings(config, **overrides)
+    except TypeError:
+        raise ConfigError(
+            f"Airflow Variable frota_settings has unknown keys: {', '.join(sorted(overrides))}",
+            hint="use the keys of frota.toml (landing, database, warehouse, outbox, source…)",
+        ) from None
+    database = _connection_url("frota_database")
+    if database:
+        url, password = database
+        settings = settings.with_overrides(
+            database=url, database_password=Secret(password) if password else None
+        )
+    warehouse = _connection_url("frota_warehouse")
+    if warehouse:
+        url, password = warehouse
+        settings = settings.with_overrides(
+            warehouse=url, warehouse_password=Secret(password) if password else None
+        )
+    return settings
+
+
+def _frota_call(fn: Callable[[], Any]) -> Any:
+    """Run a frota call; terminal errors fail the task at once, transient ones are retried."""
+    try:
+        return fn()
+    except FrotaError as exc:
+        if exc.transient or isinstance(exc, LockHeld):
+            raise  # Airflow retries with backoff: the database or the lock may come back
+        raise AirflowFailException(str(exc)) from exc
+
+
+# -- the steps, each a plain function (tested without a scheduler) ------------------------
+
+
+def publish_step(settings: Settings, mode: str) -> dict[str, Any]:
+    """The source machine's step: `frota run --role source`, or only the outbox, or nothing.
+
+    In `generate` mode a retry does not simulate another window while the failed attempt's
+    folder still waits in the outbox: it publishes that folder (publishing is idempotent).
+    """
+    from frota.publish import outbox_folders, publish_outbox
+
+    if mode not in PUBLISH_MODES:
+        raise ConfigError(f"publish must be one of {', '.join(PUBLISH_MODES)}, got {mode!r}")
+    if mode == "outbox" or outbox_folders(Path(settings.outbox)):
+        results = publish_outbox(settings)
+    else:
+        from frota.orchestrate.run import run_pipeline
+
+        results = list(run_pipeline(settings, role="source").published or ())
+    return {
+        "batches": [r.batch_id for r in results],
+        "statuses": [r.status for r in results],
+    }
+
+
+def ready_batches(settings: Settings) -> list[str]:
+    """Complete batches in the landing area that the ledger does not hold yet, oldest first."""
+    from frota.db.connect import connect
+    from frota.db.engine import create_engine
+    from frota.db.schema import missing_tables
+    from frota.landing import open_landing
+    from frota.load import loaded_batch_ids
+    from frota.load.discover import pending_batches
+
+    engine = create_engine(settings.database, settings.db_password())
+    try:
+        with connect(engine) as conn:
+            loaded = set() if missing_tables(conn) else loaded_batch_ids(conn)
+    finally:
+        engine.dispose()
+    landing = open_landing(settings.landing)
+    return [c.batch_id for c in pending_batches(landing, loaded) if c.complete]
+
+
+def load_step(settings: Settings) -> dict[str, Any]:
+    """The server's step: `frota run --role server` (load every complete batch exactly once)."""
+    from frota.orchestrate.run import run_pipeline
+
+    if settings.database.startswith("sqlite"):
+        # The embedded default needs no administrator, as in `frota run`: create the schema.
+        from frota.db.engine import create_engine
+        from frota.db.schema import create_schema
+
+        engine = create_engine(settings.database)
+        try:
+            create_schema(engine)
+        finally:
+            engine.dispose()
+    loaded = run_pipeline(settings, role="server").loaded
+    assert loaded is not None
+    return {
+        "run_id": loaded.run_id,
+        "batches": [b.batch_id for b in loaded.loaded],
+        "rows_loaded": loaded.rows_loaded,
+        "quarantined": loaded.quarantined,
+        "rejected": [r.batch_id for r in loaded.rejected],
+        "incomplete": [batch_id for batch_id, _ in loaded.incomplete],
+    }
+
+
+def warehouse_step(settings: Settings) -> dict[str, Any]:
+    """The analytics machine's step: `frota run --role analytics` (replicate, dbt build)."""
+    from frota.orchestrate.run import run_pipeline
+
+    built = run_pipeline(settings, role="analytics").warehouse
+    result = {
+        "batches_replicated": built.batches_replicated,
+        "models_built": built.models_built,
+        "tests_passed": built.tests_passed,
+        "tests_failed": built.tests_failed,
+    }
+    if built.tests_failed:
+        raise AirflowFailException(f"dbt: {built.tests_failed} data test(s) failed: {result}")
+    return result
+
+
+def health_step(settings: Settings) -> dict[str, Any]:
+    """Data-quality / health gate: `frota status`; fails on unreachable parts or rejected data."""
+    from frota.observe.status import collect_status
+
+    status = collect_status(settings)
+    problems = [
+        p
+        for p in (
+            status.landing_error and f"landing: {status.landing_error}",
+            status.database_error and f"database: {status.database_error}",
+            status.rejected and f"{len(status.rejected)} rejected batch(es) need attention",
+        )
+        if p
+    ]
+    summary = {
+        "batches_loaded": status.batches_loaded,
+        "rows": dict(status.rows),
+        "complete_pending": len(status.complete_pending),
+        "incomplete": len(status.incomplete),
+        "quarantine_held": dict(status.quarantine_held),
+    }
+    if problems:
+        raise AirflowFailException("; ".join(problems))
+    return summary
+
+
+# -- the DAG ------------------------------------------------------------------------------
+
+
+def build_dag(
+    dag_id: str = DAG_ID,
+    *,
+    every: str = "15m",
+    publish: str = "generate",
+    wait_timeout: timedelta = timedelta(hours=1),
+    poke_interval: timedelta = timedelta(minutes=1),
+    queues: Mapping[str, str] | None = None,
+) -> Any:
+    """Build the frota DAG.
+
+    `every`: as in `frota schedule --every`; `publish`: generate (= `frota run --role source`),
+    outbox (publish what a source system left in the outbox) or off (batches come from other
+    machines); `queues`: Celery/Kubernetes queue per role (`source`, `server`, `analytics`),
+    so each step runs on a worker of the machine that has what it needs.
+    """
+    if publish not in PUBLISH_MODES:
+        raise ConfigError(f"publish must be one of {', '.join(PUBLISH_MODES)}, got {publish!r}")
+    queues = dict(queues or {})
+
+    def on(role: str) -> dict[str, Any]:
+        return {"queue": queues[role]} if role in queues else {}
+
+    @dag(
+        dag_id=dag_id,
+        schedule=parse_interval(every).cron,
+        start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        params={"publish": Param(publish, enum=list(PUBLISH_MODES))},
+        tags=["frota"],
+        doc_md=__doc__,
+    )
+    def frota_pipeline() -> None:
+        @task(**on("source"))
+        def publish_batches() -> dict[str, Any]:
+            mode = get_current_context()["params"]["publish"]
+            if mode == "off":
+                raise AirflowSkipException("publish is off: batches come from elsewhere")
+            return _frota_call(lambda: publish_step(airflow_settings(), mode))
+
+        @task.sensor(
+            poke_interval=poke_interval,
+            timeout=wait_timeout,
+            mode="reschedule",
+            soft_fail=True,  # nothing new in time: skip load and warehouse, still check health
+            trigger_rule="none_failed",  # runs when publish was skipped
+            **on("server"),
+        )
+        def wait_for_batches() -> PokeReturnValue:
+            ready = _frota_call(lambda: ready_batches(airflow_settings()))
+            return PokeReturnValue(is_done=bool(ready), xcom_value=ready)
+
+        @task(**on("server"))
+        def load() -> dict[str, Any]:
+            return _frota_call(lambda: load_step(airflow_settings()))
+
+        @task(**on("analytics"))
+        def warehouse() -> dict[str, Any]:
+            return _frota_call(lambda: warehouse_step(airflow_settings()))
+
+        @task(trigger_rule="none_failed", retries=0, **on("server"))
+        def health_check() -> dict[str, Any]:
+            return _frota_call(lambda: health_step(airflow_settings()))
+
+        publish_batches() >> wait_for_batches() >> load() >> warehouse() >> health_check()
+
+    return frota_pipeline()
+
+
+def _queues_from_env(value: str | None) -> dict[str, str]:
+    """`source=q1,server=q2` → {"source": "q1", "server": "q2"}."""
+    pairs = (item.split("=", 1) for item in (value or "").split(",") if "=" in item)
+    return {role.strip(): queue.strip() for role, queue in pairs}
+
+
+# The DAG Airflow finds. Environment variables only (no I/O) tune it per deployment.
+frota_dag = build_dag(
+    every=os.environ.get("FROTA_AIRFLOW_EVERY", "15m"),
+    publish=os.environ.get("FROTA_AIRFLOW_PUBLISH", "generate"),
+    queues=_queues_from_env(os.environ.get("FROTA_AIRFLOW_QUEUES")),
+)
