@@ -110,7 +110,11 @@ def built(request, tmp_path_factory) -> Built:
         dbt_now = i in (len(BATCHES) - 1, len(plan) - 1)
         b.runs.append(
             build_warehouse(
-                database_url, warehouse_url, run_dbt=dbt_now, freshness=i == len(plan) - 1
+                database_url,
+                warehouse_url,
+                run_dbt=dbt_now,
+                freshness=i == len(plan) - 1,
+                dbt_dir=tmp / "dbt",
             )
         )
         if dbt_now:

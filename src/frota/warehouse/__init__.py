@@ -15,6 +15,7 @@ from pathlib import Path
 from frota.warehouse.dbt import (
     PROJECT_DIR,
     DbtSummary,
+    default_work_dir,
     invoke,
     stale_sources,
     summarise,
@@ -80,7 +81,7 @@ def transform(
     progress: Callable[[str], None] | None = None,
 ) -> tuple[DbtSummary, tuple[str, ...]]:
     """`dbt build` (then `dbt source freshness`); return the build summary and stale sources."""
-    with work_dir(dbt_dir) as work:
+    with work_dir(dbt_dir or default_work_dir(target)) as work:
         started = time.perf_counter()
         command = ["build", *(["--full-refresh"] if full_refresh else [])]
         summary = summarise("build", invoke(target, command, work, progress=progress), work)
@@ -108,7 +109,7 @@ def build_warehouse(
     summary = DbtSummary(command="build")
     stale: tuple[str, ...] = ()
     if run_dbt:
-        say(f"warehouse: dbt build on {target.masked}")
+        say(f"dbt build on {target.masked}")
         summary, stale = transform(
             target,
             dbt_dir=dbt_dir,
@@ -121,7 +122,7 @@ def build_warehouse(
             f"passed, {summary.tests_failed} failed"
         )
         for line in stale:
-            say(f"warehouse: stale source: {line}")
+            say(f"stale source: {line}")
     return WarehouseResult(
         batches_replicated=len(rep.batches),
         rows_replicated=dict(rep.rows),

@@ -11,6 +11,7 @@ site (lineage graph included) for the warehouse; `... serve` serves it on localh
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import tempfile
@@ -94,9 +95,17 @@ def _env(target: WarehouseTarget) -> Iterator[None]:
                 os.environ[key] = value
 
 
+def default_work_dir(target: WarehouseTarget) -> Path:
+    """A per-warehouse folder in the user's cache: dbt's partial parsing reuses it (a cold
+    parse costs seconds), and its logs stay there for the next error message to point at."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    key = hashlib.sha256(target.masked.encode()).hexdigest()[:10]
+    return cache / "frota" / f"dbt-{key}"
+
+
 @contextmanager
 def work_dir(path: Path | None) -> Iterator[Path]:
-    """The given folder (kept: dbt's partial parsing reuses it), or a temporary one."""
+    """The given folder (kept), or a temporary one removed afterwards."""
     if path is not None:
         path.mkdir(parents=True, exist_ok=True)
         yield path
@@ -241,10 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m frota.warehouse.dbt")
     parser.add_argument("command", choices=["docs", "serve", "debug"])
     parser.add_argument("--warehouse", default="duckdb:///data/warehouse.duckdb")
-    parser.add_argument("--dir", type=Path, default=Path("data/dbt"))
+    parser.add_argument("--dir", type=Path, help="dbt's work folder (default: the user cache)")
     opts = parser.parse_args(argv)
     target = parse_warehouse_url(opts.warehouse)
-    work = opts.dir.resolve()
+    work = (opts.dir or default_work_dir(target)).resolve()
     work.mkdir(parents=True, exist_ok=True)
     command = {
         "docs": ["docs", "generate"],
@@ -254,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     res = invoke(target, command, work)
     if opts.command == "docs":
         print(f"dbt docs written to {work / 'target' / 'index.html'}")
-        print(f"browse them: python -m frota.warehouse.dbt serve --dir {opts.dir}")
+        print(f"browse them: python -m frota.warehouse.dbt serve --warehouse {opts.warehouse}")
     return 0 if res.success else 1
 
 

@@ -175,14 +175,14 @@ def replicate(
         with _read(source) as src:
             batches = _new_batches(src, wh)
             if not batches:
-                say("warehouse: no new batches to replicate")
+                say("no new batches to replicate")
                 return ReplicationResult(seconds=time.perf_counter() - started)
             seq = (
                 wh.execute(f"SELECT max(_replication_seq) FROM {RAW_SCHEMA}.{LEDGER}")[0][0] or 0
             ) + 1
             ids = [b.batch_id for b in batches]
             created = {b.batch_id: _utc(b.created_at) for b in batches}
-            say(f"warehouse: replicating {len(ids)} batch(es)")
+            say(f"replicating {len(ids)} batch(es)")
             m_counts: Counter[str] = Counter()
             m_rows = wh.copy_rows(
                 MANUTENCOES.name,
@@ -217,7 +217,7 @@ def replicate(
                     for b in batches
                 ),
             )
-    say(f"warehouse: replicated {len(ids)} batch(es): {v_rows} veiculos, {m_rows} manutencoes")
+    say(f"replicated {len(ids)} batch(es): {v_rows} veiculos, {m_rows} manutencoes")
     return ReplicationResult(
         batches=tuple(ids),
         rows={"veiculos": v_rows, "manutencoes": m_rows},

@@ -1,0 +1,144 @@
+"""Replication into the warehouse `raw` schema: exactly once, crash-safe, bounded scans, errors.
+
+No dbt here (fast), except one build that must fail naming the broken test.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from test_warehouse import pg_database, read_tables  # noqa: F401 (fixture)
+from test_warehouse_support import Fleet, load_batch
+
+from frota.db.engine import create_engine
+from frota.db.schema import create_schema
+from frota.errors import DatabaseUnreachable
+from frota.warehouse import WarehouseError, build_warehouse, replicate_only, transform
+from frota.warehouse.target import WarehouseConnection, parse_warehouse_url
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def warehouse_url(request, tmp_path) -> str:
+    if request.param == "duckdb":
+        return f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    base = request.getfixturevalue("pg_database")
+    # A fresh schema set per test: drop what an earlier test replicated.
+    eng = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://"))
+    with eng.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS raw CASCADE")
+    eng.dispose()
+    return base
+
+
+@pytest.fixture
+def operational(tmp_path):
+    url = f"sqlite:///{tmp_path / 'frota.db'}"
+    engine = create_engine(url)
+    create_schema(engine)
+    yield url, engine, Fleet(seed=5)
+    engine.dispose()
+
+
+def raw_counts(warehouse_url: str) -> dict[str, int]:
+    tables = read_tables(
+        warehouse_url, ["veiculos", "manutencoes", "frota_replicated_batches"], "raw"
+    )
+    return {name: len(df) for name, df in tables.items()}
+
+
+def test_exactly_once_across_reruns(warehouse_url, operational) -> None:
+    url, engine, fleet = operational
+    load_batch(engine, fleet.next_batch(10, 0, 50))
+    load_batch(engine, fleet.next_batch(2, 4, 30))
+    first = replicate_only(url, warehouse_url)
+    assert len(first.batches) == 2 and first.rows == {"veiculos": 12, "manutencoes": 80}
+    assert replicate_only(url, warehouse_url).batches == ()
+    load_batch(engine, fleet.next_batch(0, 3, 7))
+    third = replicate_only(url, warehouse_url)
+    assert len(third.batches) == 1 and third.rows["manutencoes"] == 7
+    assert third.replication_seq == first.replication_seq + 1
+    assert raw_counts(warehouse_url) == {
+        "veiculos": 12 + third.rows["veiculos"],
+        "manutencoes": 87,
+        "frota_replicated_batches": 3,
+    }
+
+
+def test_crash_mid_replication_leaves_warehouse_as_before(
+    warehouse_url, operational, monkeypatch
+) -> None:
+    url, engine, fleet = operational
+    load_batch(engine, fleet.next_batch(8, 0, 40))
+    replicate_only(url, warehouse_url)
+    before = raw_counts(warehouse_url)
+    load_batch(engine, fleet.next_batch(3, 3, 20))
+
+    def crashing(real):
+        def copy_rows(self, table, columns, rows):
+            if table == "veiculos":  # the maintenances are already copied by now
+                raise KeyboardInterrupt("killed")
+            return real(self, table, columns, rows)
+
+        return copy_rows
+
+    for cls in WarehouseConnection.__subclasses__():
+        monkeypatch.setattr(cls, "copy_rows", crashing(cls.copy_rows))
+    with pytest.raises(KeyboardInterrupt):
+        replicate_only(url, warehouse_url)
+    assert raw_counts(warehouse_url) == before
+    monkeypatch.undo()
+    again = replicate_only(url, warehouse_url)
+    assert again.rows["manutencoes"] == 20
+    assert raw_counts(warehouse_url)["manutencoes"] == before["manutencoes"] + 20
+
+
+def test_scan_is_bounded_to_recent_ledger_rows(tmp_path, operational) -> None:
+    """Ledger rows older than the newest replicated one minus the margin are not even read."""
+    url, engine, fleet = operational
+    warehouse_url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    now = datetime.now(UTC).replace(tzinfo=None)
+    load_batch(engine, fleet.next_batch(5, 0, 10), loaded_at=now - timedelta(days=30))
+    load_batch(engine, fleet.next_batch(1, 1, 10), loaded_at=now)
+    assert len(replicate_only(url, warehouse_url).batches) == 2
+    statements: list[str] = []
+
+    def spy(_conn, _cursor, statement, *_args):  # what replication asks the ledger
+        statements.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", spy)
+    try:
+        assert replicate_only(url, warehouse_url).batches == ()
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", spy)
+    ledger_reads = [s for s in statements if "frota_batches" in s]
+    assert ledger_reads and all("loaded_at >=" in s for s in ledger_reads)
+
+
+def test_unreachable_databases(tmp_path) -> None:
+    with pytest.raises(DatabaseUnreachable, match="not found"):
+        replicate_only(f"sqlite:///{tmp_path / 'missing.db'}", f"duckdb:///{tmp_path / 'w.duckdb'}")
+    ok = f"sqlite:///{tmp_path / 'frota.db'}"
+    create_schema(create_engine(ok))
+    with pytest.raises(DatabaseUnreachable, match="PostgreSQL warehouse"):
+        replicate_only(ok, "postgresql://postgres@127.0.0.1:1/nothing")
+
+
+def test_dbt_failure_names_the_failing_test(tmp_path, operational) -> None:
+    url, engine, fleet = operational
+    warehouse_url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    batch = fleet.next_batch(5, 0, 10)
+    batch["manutencoes"][0]["categoria"] = "urgente"  # not an accepted value
+    load_batch(engine, batch)
+    with pytest.raises(WarehouseError) as info:
+        build_warehouse(url, warehouse_url, freshness=False, dbt_dir=tmp_path / "dbt")
+    assert info.value.exit_code == 8
+    assert "accepted_values_stg_frota__manutencoes_categoria" in str(info.value)
+    assert any("accepted_values" in f for f in info.value.failures)
+    # The file is released: a copy opens, and the raw layer kept the batch (replicated once).
+    shutil.copy(tmp_path / "wh.duckdb", tmp_path / "copy.duckdb")
+    assert raw_counts(warehouse_url)["frota_replicated_batches"] == 1
+    with pytest.raises(WarehouseError):
+        transform(parse_warehouse_url(warehouse_url), freshness=False, dbt_dir=tmp_path / "dbt")
