@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
-if importlib.util.find_spec("airflow") is None:
+# This folder is named `airflow` too: on sys.path it looks like a namespace package (no
+# origin), which is not Apache Airflow.
+_spec = importlib.util.find_spec("airflow")
+if _spec is None or _spec.origin is None:
     pytest.skip(
         "Apache Airflow is not installed (run scripts/airflow-test.sh)", allow_module_level=True
     )
