@@ -294,12 +294,16 @@ def warehouse(obj: Context, no_dbt: bool) -> None:
 
 def _print_warehouse(result: Any) -> None:
     rows = ", ".join(f"{n} {t}" for t, n in result.rows_replicated.items()) or "no rows"
-    out.print(f"warehouse {result.warehouse}: {result.batches_replicated} new batch(es) "
-              f"replicated ({rows}) in {result.replicate_seconds:.1f}s")
+    out.print(
+        f"warehouse {result.warehouse}: {result.batches_replicated} new batch(es) "
+        f"replicated ({rows}) in {result.replicate_seconds:.1f}s"
+    )
     if result.dbt_ran:
-        out.print(f"dbt: {result.models_built} models built, {result.tests_passed} tests passed, "
-                  f"{result.tests_failed} failed, {result.tests_warned} warned "
-                  f"({result.dbt_seconds:.1f}s)")
+        out.print(
+            f"dbt: {result.models_built} models built, {result.tests_passed} tests passed, "
+            f"{result.tests_failed} failed, {result.tests_warned} warned "
+            f"({result.dbt_seconds:.1f}s)"
+        )
     for warning in result.freshness_warnings:
         out.print(f"[yellow]freshness[/yellow] {warning}")
 
@@ -414,25 +418,52 @@ def db_grants(obj: Context, dialect: str | None, database_name: str) -> None:
 
 
 @cli.command()
-@click.option("--role", type=click.Choice(["all", "source", "server", "analytics"]),
-              default="all", show_default=True)
-@click.option("--every", default="15m", show_default=True,
-              help="5m, 15m, 1h, 6h, 1d (daily), hourly…")
+@click.option(
+    "--role",
+    type=click.Choice(["all", "source", "server", "analytics"]),
+    default="all",
+    show_default=True,
+)
+@click.option(
+    "--every", default="15m", show_default=True, help="5m, 15m, 1h, 6h, 1d (daily), hourly…"
+)
 @click.option("--at", "at", help="HH:MM for daily schedules [default 02:00].")
-@click.option("--format", "fmt", type=click.Choice(["cron", "systemd", "windows"]),
-              default="cron", show_default=True)
-@click.option("--workdir", type=click.Path(file_okay=False),
-              help="Working directory of the runs [default: this one].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["cron", "systemd", "windows"]),
+    default="cron",
+    show_default=True,
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False),
+    help="Working directory of the runs [default: this one].",
+)
 @click.option("--frota-bin", help="Absolute path of the frota executable [default: this one].")
 @click.option("--secrets-file", help="Secrets file passed to the runs as FROTA_SECRETS_FILE.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False),
-              help="Write the files here instead of printing them.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Write the files here instead of printing them.",
+)
 @click.option("--install", is_flag=True, help="cron: add the entry to your crontab (idempotent).")
 @click.option("--uninstall", is_flag=True, help="cron: remove the role's entry from your crontab.")
 @pass_ctx
-def schedule(obj: Context, role: str, every: str, at: str | None, fmt: str, workdir: str | None,
-             frota_bin: str | None, secrets_file: str | None, out_dir: str | None,
-             install: bool, uninstall: bool) -> None:
+def schedule(
+    obj: Context,
+    role: str,
+    every: str,
+    at: str | None,
+    fmt: str,
+    workdir: str | None,
+    frota_bin: str | None,
+    secrets_file: str | None,
+    out_dir: str | None,
+    install: bool,
+    uninstall: bool,
+) -> None:
     """Render (or install) a cron entry, systemd timer or Windows task that runs frota."""
     import os
     import shutil
@@ -440,8 +471,10 @@ def schedule(obj: Context, role: str, every: str, at: str | None, fmt: str, work
     from frota.orchestrate import schedule as sched
 
     if fmt == "windows" and sys.platform != "win32" and not (frota_bin and workdir):
-        raise click.UsageError("--format windows needs --frota-bin and --workdir as Windows "
-                               "paths, e.g. C:\\frota\\.venv\\Scripts\\frota.exe and C:\\frota")
+        raise click.UsageError(
+            "--format windows needs --frota-bin and --workdir as Windows "
+            "paths, e.g. C:\\frota\\.venv\\Scripts\\frota.exe and C:\\frota"
+        )
     if uninstall:
         change = sched.uninstall_cron(role)
         out.print(f"crontab: {change.action} (frota {role})")
@@ -449,12 +482,19 @@ def schedule(obj: Context, role: str, every: str, at: str | None, fmt: str, work
     config = os.path.abspath(obj._config) if obj._config and fmt != "windows" else obj._config
     kwargs = dict(
         frota_bin=frota_bin or shutil.which("frota") or os.path.abspath(sys.argv[0]),
-        workdir=workdir or os.getcwd(), config=config, at=at, secrets_file=secrets_file,
+        workdir=os.path.abspath(workdir)
+        if workdir and fmt != "windows"
+        else workdir or os.getcwd(),
+        config=config,
+        at=at,
+        secrets_file=secrets_file,
     )
     if install:
         if fmt != "cron":
-            raise click.UsageError("--install works with --format cron; for systemd and "
-                                   "Windows write the files with --out (docs/deployment.md)")
+            raise click.UsageError(
+                "--install works with --format cron; for systemd and "
+                "Windows write the files with --out (docs/deployment.md)"
+            )
         change = sched.install_cron(role, every, **kwargs)
         out.print(f"crontab: {change.action}: {change.entry}")
         return

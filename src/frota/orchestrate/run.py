@@ -67,7 +67,7 @@ def run_pipeline(
         )
         published = tuple(publish_outbox(settings))
     if role in ("all", "server"):
-        if role == "all" and settings.database.startswith("sqlite"):
+        if settings.database.startswith("sqlite"):
             # The embedded default needs no administrator: create the schema on first run.
             engine = create_engine(settings.database)
             try:
@@ -97,6 +97,8 @@ def build_warehouse_step(settings: Settings, *, run_dbt: bool = True) -> Any:
         warehouse = make_url(warehouse).set(password=settings.warehouse_password.get())
         warehouse = warehouse.render_as_string(hide_password=False)
     return build_warehouse(
-        database.render_as_string(hide_password=False), warehouse, run_dbt=run_dbt,
+        database.render_as_string(hide_password=False),
+        warehouse,
+        run_dbt=run_dbt,
         progress=lambda message: logger.info("warehouse: %s", message),
     )
