@@ -1,0 +1,198 @@
+"""Benchmark `frota warehouse`: replicate + dbt build for a fleet with N maintenance rows, then a
+second run after one new small batch (the incremental path). DuckDB and PostgreSQL.
+
+    python bench/warehouse_benchmark.py [--rows 1000000] [--backends duckdb,postgres]
+                                        [--markdown docs/benchmarks.md]
+
+The operational SQLite database is filled directly (bulk inserts, as the loader leaves it:
+rows tagged with lote_id, one ledger row per batch); the loader has its own benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from frota.db.engine import create_engine
+from frota.db.schema import create_schema
+from frota.warehouse import build_warehouse
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+TIPOS = ("Caminhão", "Van", "Utilitário", "Carro")
+STATUS = ("Ativo", "Ativo", "Ativo", "Em manutenção", "Inativo")
+SERVICOS = ("Troca de óleo", "Freios", "Pneus", "Motor", "Revisão", "Suspensão")
+
+
+def _ledger_row(batch_id: str, created: datetime, rows: int) -> tuple:
+    loaded = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    return (batch_id, "bench", created.strftime("%Y-%m-%dT%H:%M:%SZ"), "0" * 64, loaded,
+            "bench", rows, 0, 0, 0, rows, 0, 0, 0)  # fmt: skip
+
+
+def add_batch(db: Path, rng: random.Random, n_vehicles: int, plates: list[str], rows: int,
+              step: int, new_vehicles: bool) -> None:  # fmt: skip
+    """One batch: vehicles (new, or a sample updated) and `rows` maintenances."""
+    created = datetime(2024, 1, 1) + timedelta(days=7 * step)
+    batch_id = f"{created:%Y%m%dT%H%M%SZ}-bench-{step:08x}"
+    con = sqlite3.connect(db)
+    with con:
+        if new_vehicles:
+            for i in range(n_vehicles):
+                plates.append(f"BE{chr(65 + i // 10_000 % 26)}{i % 10_000:04d}")
+            con.executemany(
+                "INSERT INTO veiculos VALUES (?,?,?,?,?,?)",
+                [(p, rng.choice(TIPOS), "Ativo", 0, "2020-01-01", batch_id) for p in plates],
+            )
+        else:
+            con.executemany(
+                "UPDATE veiculos SET status = ?, quilometragem_total = quilometragem_total + ?,"
+                " lote_id = ? WHERE placa = ?",
+                [(rng.choice(STATUS), 1000, batch_id, p) for p in rng.sample(plates, n_vehicles)],
+            )
+        start = created.date() - timedelta(days=365)
+        chunk: list[tuple] = []
+        for _ in range(rows):
+            day = start + timedelta(days=rng.randint(0, 364))
+            end = None if rng.random() < 0.1 else day + timedelta(days=rng.randint(0, 10))
+            chunk.append(
+                (
+                    rng.choice(plates),
+                    rng.choice(SERVICOS),
+                    day.isoformat(),
+                    f"{rng.randint(5000, 900000) / 100:.2f}",
+                    rng.randint(0, 900_000),
+                    rng.choice(("preventiva", "corretiva")),
+                    end.isoformat() if end else None,
+                    batch_id,
+                )  # fmt: skip
+            )
+            if len(chunk) == 50_000:
+                con.executemany(_INSERT_M, chunk)
+                chunk.clear()
+        con.executemany(_INSERT_M, chunk)
+        con.execute(
+            "INSERT INTO frota_batches VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            _ledger_row(batch_id, created, rows),
+        )
+    con.close()
+
+
+_INSERT_M = (
+    "INSERT INTO manutencoes (placa_veiculo, tipo_manutencao, data_manutencao, custo,"
+    " quilometragem, categoria, data_conclusao, lote_id) VALUES (?,?,?,?,?,?,?,?)"
+)
+
+
+def run_backend(backend: str, rows: int, vehicles: int, batches: int, work: Path) -> dict:
+    db = work / f"frota-{backend}.db"
+    create_schema(create_engine(f"sqlite:///{db}"))
+    rng, plates = random.Random(42), []
+    per = rows // batches
+    for step in range(batches):
+        add_batch(db, rng, vehicles if step == 0 else vehicles // 10, plates, per, step, step == 0)
+    database_url = f"sqlite:///{db}"
+    pg_name = None
+    if backend == "duckdb":
+        warehouse_url = f"duckdb:///{work / 'warehouse.duckdb'}"
+    else:
+        pg_name = f"frota_wh_bench_{uuid.uuid4().hex[:8]}"
+        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{pg_name}"')
+        warehouse_url = f"postgresql://postgres@127.0.0.1:5432/{pg_name}"
+    dbt_dir = work / f"dbt-{backend}"
+    try:
+        # Warm dbt's partial-parse cache and imports on an empty warehouse would change
+        # nothing measured below: both runs pay the same dbt start-up.
+        t0 = time.perf_counter()
+        full = build_warehouse(database_url, warehouse_url, freshness=False, dbt_dir=dbt_dir)
+        full_s = time.perf_counter() - t0
+        add_batch(db, rng, 50, plates, 1_000, batches, False)
+        t0 = time.perf_counter()
+        inc = build_warehouse(database_url, warehouse_url, freshness=False, dbt_dir=dbt_dir)
+        inc_s = time.perf_counter() - t0
+    finally:
+        if pg_name:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+            admin.dispose()
+    return {
+        "backend": backend,
+        "full": (full, full_s),
+        "incremental": (inc, inc_s),
+    }
+
+
+def table(results: list[dict], rows: int, vehicles: int, batches: int) -> str:
+    lines = [
+        f"Fleet: {rows:,} maintenance rows in {batches} batches, {vehicles:,} vehicles "
+        f"(operational DB: SQLite). Second run: one new batch of 1,000 maintenances and "
+        f"50 changed vehicles. Machine: {_machine()}; {date.today()}.",
+        "",
+        "| warehouse | run | batches | rows copied | replicate (s) | dbt build (s) | total (s) |"
+        " models | tests passed |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        for run in ("full", "incremental"):
+            res, total = r[run]
+            copied = sum(res.rows_replicated.values())
+            lines.append(
+                f"| {r['backend']} | {run} | {res.batches_replicated} | {copied:,} | "
+                f"{res.replicate_seconds:.1f} | {res.dbt_seconds:.1f} | {total:.1f} | "
+                f"{res.models_built} | {res.tests_passed} |"
+            )
+        ratio = r["incremental"][1] / r["full"][1]
+        lines.append(f"| {r['backend']} | incremental / full | | | | | {ratio:.0%} | | |")
+    return "\n".join(lines) + "\n"
+
+
+def _machine() -> str:
+    import os
+    import platform
+
+    return f"{os.cpu_count()} CPU, Python {platform.python_version()}"
+
+
+def write_markdown(path: Path, body: str) -> None:
+    """Replace (or add) the `## Warehouse` section of docs/benchmarks.md, leaving the rest."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    start = text.find("\n## Warehouse")
+    section = f"\n## Warehouse\n\nMeasured by `python bench/warehouse_benchmark.py`.\n\n{body}"
+    if start < 0:
+        text = text.rstrip("\n") + "\n" + section
+    else:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end:] if end >= 0 else "")
+    path.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--vehicles", type=int, default=5_000)
+    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--backends", default="duckdb,postgres")
+    parser.add_argument("--markdown", type=Path, help="update this file's ## Warehouse section")
+    opts = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="frota-wh-bench-") as tmp:
+        for backend in opts.backends.split(","):
+            print(f"{backend}: building…", flush=True)
+            results.append(run_backend(backend, opts.rows, opts.vehicles, opts.batches, Path(tmp)))
+    body = table(results, opts.rows, opts.vehicles, opts.batches)
+    print(body)
+    if opts.markdown:
+        write_markdown(opts.markdown, body)
+
+
+if __name__ == "__main__":
+    main()
