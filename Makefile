@@ -36,6 +36,7 @@ lint: $(STAMP_TEST)
 
 bench: $(STAMP_TEST)
 	$(BIN)/python bench/load_benchmark.py $(BENCH_ARGS)
+	$(BIN)/python bench/warehouse_benchmark.py --markdown docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) data

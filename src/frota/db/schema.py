@@ -65,7 +65,7 @@ batches = sa.Table(
     sa.Column("source", sa.String(64), nullable=False),
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("content_sha256", sa.String(64), nullable=False),
-    sa.Column("loaded_at", sa.DateTime(), nullable=False),
+    sa.Column("loaded_at", sa.DateTime(), nullable=False, index=True),  # warehouse scans by it
     sa.Column("run_id", sa.String(32), nullable=False),
     sa.Column("rows_read", sa.Integer(), nullable=False),
     sa.Column("veiculos_inserted", sa.Integer(), nullable=False),
