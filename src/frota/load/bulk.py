@@ -1,0 +1,544 @@
+"""Dialect bulk paths for appending maintenances inside the batch transaction (DESIGN §5).
+
+- SQLite: `executemany` of tuples on the raw cursor (no per-row SQLAlchemy dicts).
+- PostgreSQL: `COPY manutencoes (...) FROM STDIN` in text format, on the same connection.
+- MySQL/MariaDB, default: multi-row INSERTs (PyMySQL rewrites `executemany` into them).
+- MySQL/MariaDB, opt-in (`mysql_local_infile = "allow-server-file-requests"`): validated rows
+  go to a private temp file, then `LOAD DATA LOCAL INFILE` it straight into the table.
+  `LOCAL` lets the *server* name the file the client sends, so frota connects through
+  `GuardedConnection`, which sends only the file frota wrote, only during that statement, and
+  only over a loopback/socket or a verified-TLS connection.
+
+Every path runs on the batch transaction's own connection: no statement here commits, so
+data, quarantine and ledger still commit together. A chunk is written by one background
+thread while the main thread validates the next one (the server works while Python parses);
+`wait()` must run before anything else uses the connection.
+
+`FastMaintenances` takes canonical rows (as `generate` and `publish` write them) straight from
+their text, without building a Record or a typed dict: it accepts a row only when parse_row
+would accept it with the same values (tests/test_bulk_load.py proves it), and leaves
+everything else to the general path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import ssl
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from frota.canonical import format_value
+from frota.contract import MANUTENCOES
+from frota.errors import ConfigError, FrotaError
+from frota.validate import CANONICAL, ValueProblem, parse_value
+
+COLUMNS = (*MANUTENCOES.csv_header, "lote_id")
+CHUNK_ROWS = 50_000  # rows per statement/COPY/file: a few MB in flight, two chunks at most
+LOCAL_INFILE_OPT_IN = "allow-server-file-requests"
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+class InfileRequestRefused(FrotaError):
+    """The MySQL server asked for a file frota did not write for it (a rogue server?)."""
+
+
+# ----------------------------------------------------------------------------- validation
+
+# Canonical numbers small enough that no range rule can apply: no sign, no leading zero,
+# exactly two decimals for custo (as format_value writes them). Others go through parse_value.
+_CUSTO = re.compile(r"(?:0|[1-9][0-9]{0,5}|[1-4][0-9]{6})\.[0-9]{2}")  # < 5,000,000
+_KM = re.compile(r"0|[1-9][0-9]{0,5}|[1-4][0-9]{6}")  # < 5,000,000
+assert MANUTENCOES.column("custo").maximum == MANUTENCOES.column("quilometragem").maximum == 5e6
+# Characters the text formats (COPY, LOAD DATA) or a SQL literal would have to escape.
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r'\"]")
+_MEMO_CAP = 50_000  # memoised cells per column: memory stays bounded whatever the file
+
+
+class FastMaintenances:
+    """`accept(fields)` writes a canonical, valid maintenance row and returns True, or returns
+    False (nothing written) so the general path (parse_row, quarantine) takes the row.
+
+    Row rules mirror parse_row: placa and data_manutencao required, data_conclusao not before
+    data_manutencao; cells are checked by validate.parse_value itself (memoised for the few
+    distinct plates, types and dates) and must read back as the same text.
+    """
+
+    def __init__(
+        self, known: set[str], today: date, seen: set[int], writer: MaintenanceWriter
+    ) -> None:
+        self.known, self.today, self.seen, self.writer = known, today, seen, writer
+        col = MANUTENCOES.column
+        self._placa, self._tipo = col("placa_veiculo"), col("tipo_manutencao")
+        self._custo, self._km, self._date = (
+            col("custo"),
+            col("quilometragem"),
+            col("data_manutencao"),
+        )
+        self._plates: dict[str, bool] = {}
+        self._tipos: dict[str, bool] = {}
+        self._dates: dict[str, date] = {}
+        self.accepted = 0
+
+    def _cell(self, col: Any, text: str) -> Any:
+        """parse_value's value if `text` is its canonical spelling, else None."""
+        if text != text.strip() or _NEEDS_ESCAPE.search(text):
+            return None
+        try:
+            value = parse_value(col, text, CANONICAL, self.today)
+        except ValueProblem:
+            return None
+        return value if format_value(value) == text else None
+
+    def _plate_ok(self, text: str) -> bool:
+        ok = bool(text) and text in self.known and self._cell(self._placa, text) == text
+        if ok and len(self._plates) < _MEMO_CAP:
+            self._plates[text] = True
+        return ok
+
+    def _tipo_ok(self, text: str) -> bool:
+        ok = self._cell(self._tipo, text) == text
+        if ok and len(self._tipos) < _MEMO_CAP:
+            self._tipos[text] = True
+        return ok
+
+    def _day(self, text: str) -> date | None:
+        day = self._cell(self._date, text) if text else None
+        if day is not None and len(self._dates) < _MEMO_CAP:
+            self._dates[text] = day
+        return day
+
+    def accept(self, fields: list[str]) -> bool:
+        # The hot loop of a load: memo hits and precompiled matches, calls only on a miss.
+        if len(fields) != 7:
+            return False
+        placa, tipo, servico, custo, km, categoria, conclusao = fields
+        if placa not in self._plates and not self._plate_ok(placa):
+            return False
+        if tipo and tipo not in self._tipos and not self._tipo_ok(tipo):
+            return False
+        start = self._dates.get(servico) or self._day(servico)
+        if start is None:
+            return False
+        if custo and not _CUSTO.fullmatch(custo) and self._cell(self._custo, custo) is None:
+            return False
+        if km and not _KM.fullmatch(km) and self._cell(self._km, km) is None:
+            return False
+        if categoria and categoria not in ("preventiva", "corretiva"):
+            return False
+        if conclusao:
+            end = self._dates.get(conclusao) or self._day(conclusao)
+            if end is None or end < start:
+                return False
+        # Same digest as transaction._seen_before: format_value of each cell is the cell.
+        digest = int.from_bytes(
+            hashlib.blake2b("\x1f".join(fields).encode(), digest_size=16).digest(), "big"
+        )
+        if digest in self.seen:
+            return False  # the general path holds it as duplicate_row
+        self.seen.add(digest)
+        self.writer.add_canonical(fields)
+        self.accepted += 1
+        return True
+
+
+# ----------------------------------------------------------------------------- writers
+
+
+def _escape_text(value: Any) -> str:
+    """One value in PostgreSQL COPY / MySQL LOAD DATA text format (both read these escapes)."""
+    if value is None:
+        return "\\N"
+    text = format_value(value)
+    if _NEEDS_ESCAPE.search(text):
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
+
+
+class MaintenanceWriter:
+    """Appends maintenance rows in chunks, one chunk in flight on a background thread."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        lote_id: str,
+        chunk_rows: int | None = None,
+        on_flush: Callable[[], None] | None = None,
+    ) -> None:
+        self.conn, self.lote_id, self.on_flush = conn, lote_id, on_flush
+        self.chunk_rows = chunk_rows or CHUNK_ROWS
+        self.dbapi = conn.connection.dbapi_connection
+        self.buffer: list[Any] = []
+        self.count = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._inflight: Future[None] | None = None
+
+    # subclasses: how a row is held, and how a chunk is written
+    def add(self, row: dict[str, Any]) -> None:
+        """A typed row from parse_row."""
+        raise NotImplementedError
+
+    def add_canonical(self, fields: list[str]) -> None:
+        """A row FastMaintenances validated: canonical text cells, '' for NULL."""
+        raise NotImplementedError
+
+    def _write(self, chunk: list[Any]) -> None:
+        raise NotImplementedError
+
+    def _added(self) -> None:
+        if len(self.buffer) >= self.chunk_rows:
+            self.flush()
+
+    def wait(self) -> None:
+        """Block until the chunk in flight is written; re-raise its error."""
+        if self._inflight is not None:
+            inflight, self._inflight = self._inflight, None
+            inflight.result()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        chunk, self.buffer = self.buffer, []
+        self.wait()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="frota-bulk")
+        self._inflight = self._pool.submit(self._write, chunk)
+        self.count += len(chunk)
+        if self.on_flush:
+            self.on_flush()
+
+    def __enter__(self) -> MaintenanceWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            if exc_type is None:
+                self.flush()
+            self.wait()  # even on error: the connection must be idle before ROLLBACK
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            self.close()
+
+    def close(self) -> None:
+        pass
+
+
+class _TupleWriter(MaintenanceWriter):
+    """executemany of tuples on the raw DBAPI cursor."""
+
+    sql = ""
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.buffer.append(
+            tuple(self._bind(row.get(c)) for c in MANUTENCOES.csv_header) + (self.lote_id,)
+        )
+        self._added()
+
+    def _bind(self, value: Any) -> Any:
+        return value
+
+    def _write(self, chunk: list[Any]) -> None:
+        cur = self.dbapi.cursor()
+        try:
+            cur.executemany(self.sql, chunk)
+        finally:
+            cur.close()
+
+
+class SqliteWriter(_TupleWriter):
+    """The values SQLAlchemy would bind: dates as ISO text, decimals as float."""
+
+    sql = f"INSERT INTO manutencoes ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+
+    def _bind(self, value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return float(value)
+        if isinstance(value, date):
+            return value.isoformat()
+        return value
+
+    def add_canonical(self, fields: list[str]) -> None:
+        p, t, d, c, k, g, e = fields
+        self.buffer.append(
+            (
+                p,
+                t or None,
+                d,
+                float(c) if c else None,
+                int(k) if k else None,
+                g or None,
+                e or None,
+                self.lote_id,
+            )
+        )
+        self._added()
+
+
+class MysqlInsertWriter(MaintenanceWriter):
+    """Multi-row INSERT statements of at most STATEMENT_BYTES each.
+
+    Typed rows are quoted by PyMySQL (`escape`, which follows the server's sql_mode); the
+    cells FastMaintenances lets through hold no quote, backslash or control character, so
+    quoting them needs no escaping. Building the text here, not in executemany, keeps the
+    background thread free to wait on the server while the main thread parses.
+    """
+
+    sql = f"INSERT INTO manutencoes ({', '.join(COLUMNS)}) VALUES "
+    statement_bytes = 4 * 1024 * 1024  # well below MariaDB's 16 MB max_allowed_packet default
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._tail = ", " + self.dbapi.escape(self.lote_id) + ")"
+
+    def add(self, row: dict[str, Any]) -> None:
+        cells = [self.dbapi.escape(row.get(c)) for c in MANUTENCOES.csv_header]
+        self.buffer.append("(" + ", ".join(cells) + self._tail)
+        self._added()
+
+    def add_canonical(self, fields: list[str]) -> None:
+        p, t, d, c, k, g, e = fields
+        t = "'" + t + "'" if t else "NULL"
+        g = "'" + g + "'" if g else "NULL"
+        e = "'" + e + "'" if e else "NULL"
+        self.buffer.append(
+            f"('{p}', {t}, '{d}', {c or 'NULL'}, {k or 'NULL'}, {g}, {e}{self._tail}"
+        )
+        self._added()
+
+    def _write(self, chunk: list[str]) -> None:
+        cur = self.dbapi.cursor()
+        try:
+            start, size = 0, 0
+            for i, values in enumerate(chunk):
+                size += len(values) + 2
+                if size > self.statement_bytes:
+                    cur.execute(self.sql + ", ".join(chunk[start:i]))
+                    start, size = i, len(values) + 2
+            cur.execute(self.sql + ", ".join(chunk[start:]))
+        finally:
+            cur.close()
+
+
+class _TextWriter(MaintenanceWriter):
+    """Rows as lines of tab-separated text with \\N for NULL (COPY and LOAD DATA defaults)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._tail = "\t" + _escape_text(self.lote_id) + "\n"
+
+    def add(self, row: dict[str, Any]) -> None:
+        cells = [_escape_text(row.get(c)) for c in MANUTENCOES.csv_header]
+        self.buffer.append("\t".join(cells) + self._tail)
+        self._added()
+
+    def add_canonical(self, fields: list[str]) -> None:
+        # FastMaintenances let no cell through that would need escaping.
+        self.buffer.append("\t".join([f or "\\N" for f in fields]) + self._tail)
+        self._added()
+
+
+class PostgresCopyWriter(_TextWriter):
+    """COPY FROM STDIN on the transaction's own psycopg connection."""
+
+    sql = f"COPY manutencoes ({', '.join(COLUMNS)}) FROM STDIN"
+
+    def _write(self, chunk: list[str]) -> None:
+        with self.dbapi.cursor() as cur, cur.copy(self.sql) as copy:
+            copy.write("".join(chunk))
+
+
+class MysqlLoadDataWriter(_TextWriter):
+    """LOAD DATA LOCAL INFILE of a file frota wrote (the connection must be guarded)."""
+
+    sql = (
+        "LOAD DATA LOCAL INFILE %s INTO TABLE manutencoes CHARACTER SET utf8mb4 "
+        "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' "
+        f"({', '.join(COLUMNS)})"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        check_local_infile_connection(self.dbapi)
+        self._dir = tempfile.mkdtemp(prefix="frota-infile-")  # mode 0700: only we read it
+        self._files = 0
+
+    def _write(self, chunk: list[str]) -> None:
+        self._files += 1
+        path = os.path.join(self._dir, f"manutencoes-{self._files}.tsv")
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            fh.writelines(chunk)
+        cur = self.dbapi.cursor()
+        try:
+            with allow_infile(self.dbapi, path):
+                loaded = cur.execute(self.sql, (path,))
+            warnings = self.dbapi._result.warning_count if self.dbapi._result else 0
+        finally:
+            cur.close()
+            os.unlink(path)
+        # LOCAL turns data errors into warnings (the server cannot stop the upload), so any
+        # warning or missing row fails the batch instead of loading something else.
+        if loaded != len(chunk) or warnings:
+            raise FrotaError(
+                f"LOAD DATA loaded {loaded} of {len(chunk)} rows with {warnings} warning(s); "
+                "the batch was rolled back",
+                hint="load without mysql_local_infile to see the failing row",
+            )
+
+    def close(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def maintenance_writer(
+    conn: Connection, lote_id: str, on_flush: Callable[[], None] | None = None
+) -> MaintenanceWriter:
+    """The bulk writer for this connection's dialect (LOAD DATA only on a guarded connection)."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        return SqliteWriter(conn, lote_id, on_flush=on_flush)
+    if dialect == "postgresql":
+        return PostgresCopyWriter(conn, lote_id, on_flush=on_flush)
+    if dialect == "mysql":
+        dbapi = conn.connection.dbapi_connection
+        if isinstance(dbapi, _guarded_class()) and dbapi._local_infile:
+            return MysqlLoadDataWriter(conn, lote_id, on_flush=on_flush)
+        return MysqlInsertWriter(conn, lote_id, on_flush=on_flush)
+    raise NotImplementedError(dialect)
+
+
+# ----------------------------------------------------------------------------- LOCAL INFILE
+
+
+def check_local_infile_setting(value: str | None) -> bool:
+    """True when the setting opts in; ConfigError for anything but off / the exact opt-in."""
+    if value in (None, "", "off"):
+        return False
+    if value == LOCAL_INFILE_OPT_IN:
+        return True
+    raise ConfigError(
+        f"mysql_local_infile must be 'off' or {LOCAL_INFILE_OPT_IN!r}, got {value!r}",
+        hint="LOAD DATA LOCAL lets the server ask for any file this user can read; frota sends "
+        "only the file it wrote, and only over loopback or verified TLS",
+    )
+
+
+def _tls_verified(dbapi: Any) -> bool:
+    sock, ctx = getattr(dbapi, "_sock", None), getattr(dbapi, "ctx", None)
+    return (
+        isinstance(sock, ssl.SSLSocket)
+        and ctx is not None
+        and ctx.verify_mode == ssl.CERT_REQUIRED
+        and ctx.check_hostname
+    )
+
+
+def check_local_infile_connection(dbapi: Any) -> None:
+    """ConfigError unless the connection is a socket, loopback, or verified TLS."""
+    if getattr(dbapi, "unix_socket", None) or getattr(dbapi, "host", None) in _LOOPBACK:
+        return
+    if _tls_verified(dbapi):
+        return
+    raise ConfigError(
+        f"mysql_local_infile needs a local or verified-TLS connection; {dbapi.host} is neither",
+        hint="set db_ssl_ca (the server's CA) so the server is authenticated, or turn "
+        "mysql_local_infile off",
+    )
+
+
+def allow_infile(dbapi: Any, path: str) -> Any:
+    """Context: the one file the server may request from `dbapi` during the block."""
+
+    @contextlib.contextmanager
+    def scope() -> Any:
+        dbapi._frota_infile = os.fsencode(path)
+        try:
+            yield
+        finally:
+            dbapi._frota_infile = None
+
+    return scope()
+
+
+_GUARDED: type | None = None
+
+
+def _guarded_class() -> type:
+    """GuardedConnection, built lazily (PyMySQL is an optional extra)."""
+    global _GUARDED
+    if _GUARDED is not None:
+        return _GUARDED
+    from pymysql.connections import Connection as PyMySQLConnection
+    from pymysql.connections import LoadLocalPacketWrapper, MySQLResult
+    from pymysql.err import MySQLError
+
+    class GuardedResult(MySQLResult):
+        def _read_load_local_packet(self, first_packet: Any) -> None:
+            conn = self.connection
+            requested = LoadLocalPacketWrapper(first_packet).filename
+            allowed = getattr(conn, "_frota_infile", None)
+            if allowed is None or requested != allowed:
+                # Send nothing (an empty file) and read the server's answer, so the protocol
+                # stays in step, then fail: the batch transaction rolls back.
+                conn.write_packet(b"")
+                # The server's complaint about the empty file matters less than ours.
+                with contextlib.suppress(MySQLError):
+                    conn._read_packet()
+                raise InfileRequestRefused(
+                    f"the database server asked for the client file {requested!r}, which frota "
+                    "did not offer; nothing was sent",
+                    hint="is this the right server? A rogue server can try to read client files",
+                )
+            check_local_infile_connection(conn)
+            super()._read_load_local_packet(first_packet)
+
+    class GuardedConnection(PyMySQLConnection):
+        """A PyMySQL connection that answers LOAD DATA LOCAL only with frota's own file."""
+
+        _frota_infile: bytes | None = None
+
+        def _read_query_result(self, unbuffered: bool = False) -> int:
+            self._result = None
+            result = GuardedResult(self)
+            if unbuffered:
+                result.init_unbuffered_query()
+            else:
+                result.read()
+            self._result = result
+            if result.server_status is not None:
+                self.server_status = result.server_status
+            return result.affected_rows
+
+    _GUARDED = GuardedConnection
+    return GuardedConnection
+
+
+def guard_engine(engine: Any) -> None:
+    """Make `engine` open GuardedConnections with LOCAL INFILE on (MySQL/MariaDB)."""
+    import sqlalchemy as sa
+
+    cls = _guarded_class()
+
+    @sa.event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: Any) -> Any:
+        cparams["local_infile"] = True
+        conn = cls(*cargs, **cparams)
+        try:
+            check_local_infile_connection(conn)
+        except ConfigError:
+            conn.close()
+            raise
+        return conn

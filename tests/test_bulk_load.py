@@ -1,0 +1,359 @@
+"""The dialect bulk paths (frota.load.bulk) change speed, never results: the same database
+content as the generic SQLAlchemy path, the same quarantine, exactly once; and LOAD DATA LOCAL
+sends nothing but the file frota wrote, over a local or verified-TLS connection only."""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from batchkit import TODAY, init_db, publish_lines, query, settings_for
+
+from frota.canonical import format_value
+from frota.contract import MANUTENCOES
+from frota.db.engine import create_engine
+from frota.db.schema import manutencoes
+from frota.errors import ConfigError
+from frota.generate import generate_batch
+from frota.landing import open_landing
+from frota.load import bulk, load_pending, transaction
+from frota.publish import publish_dir
+from frota.validate import parse_row
+
+OPT_IN = bulk.LOCAL_INFILE_OPT_IN
+V = [
+    "ABC1234,Caminhão Toco,ativo,120000,2019-03-01",
+    "BRA2E19,Van,ativo,45000,2021-07-15",
+]
+GOOD = "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,2026-01-06"
+# Rows off the fast path: valid but not canonical, bad, unknown vehicle, duplicates.
+MIXED = [
+    GOOD,
+    "BRA2E19,Freios,2026-01-06,1234.56,44800,corretiva,2026-01-09",
+    'abc-1234,Troca de óleo,05/01/2026,"850,5",119500,Preventiva,',  # valid, not canonical
+    'ABC1234,"Pneu, dianteiro",2026-01-07,10.5,007,,',  # comma, 1 decimal, leading zero
+    "ABC1234,  Revisão  ,2026-01-08,0.00,0,corretiva,2026-01-08",  # padded text
+    'ABC1234,"Barra\\invertida\tcom tab",2026-01-09,1.00,1,,',  # needs escaping
+    "ABC1234,Lavagem,2026-01-10,4999999.99,4999999,preventiva,",
+    "ABC1234,Lavagem,2026-01-10,5000000.01,5000001,preventiva,",  # out of range
+    "XYZ9876,Troca de óleo,2026-01-05,850.00,1000,preventiva,",  # vehicle unknown
+    "ABC1234,Alinhamento,2026-01-05,-1.00,1,corretiva,",  # negative
+    "ABC1234,Alinhamento,2026-02-30,1.00,1,corretiva,",  # impossible date
+    "ABC1234,Alinhamento,2026-01-05,1.00,1,corretiva,2026-01-04",  # ends before it starts
+    "ABC1234,Alinhamento,2099-01-05,1.00,1,corretiva,",  # future
+    "ABC1234,,2026-01-11,,,,",  # only the required cells
+    GOOD,  # exact copy: duplicate_row
+    "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva",  # ragged
+    "",
+    "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,2026-01-06,extra",
+]
+
+
+# ------------------------------------------------------------------ fast path == parse_row
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.rows: list[list[str]] = []
+
+    def add_canonical(self, fields: list[str]) -> None:
+        self.rows.append(list(fields))
+
+
+def _tricky_rows() -> list[list[str]]:
+    base = GOOD.split(",")
+    cells = {
+        0: ["abc1234", "ABC-1234", " ABC1234", "ABC1234 ", "ABC12345", "XYZ9876", "ABC1D23", ""],
+        1: [
+            "",
+            " Revisão",
+            "Revisão\u00a0",
+            "a\tb",
+            "a\\b",
+            "a'b",
+            'a"b',
+            "a\x01b",
+            "x" * 100,
+            "x" * 101,
+            "\u2003",
+            "Óleo",
+        ],
+        2: ["", "2026-1-05", "05/01/2026", "2026-02-29", "2099-01-01", "1899-12-31", "١٩٩٠-01-01"],
+        3: ["", "0", "0.00", "1.5", "01.50", "-1.00", "+1.00", "4999999.99", "5000000.00"],
+        4: ["", "0", "007", "+5", "-5", "4999999", "5000000", "5000001", "١٢", "1.0"],
+        5: ["", "Preventiva", "outra", " corretiva"],
+        6: ["", "2026-01-04", "2026-01-05", "2026-1-6", "2099-01-01"],
+    }
+    rows = [base]
+    for i, values in cells.items():
+        for value in values:
+            row = list(base)
+            row[i] = value
+            rows.append(row)
+    return rows + [base[:6], [*base, ""]]
+
+
+def _check_equivalence(rows: list[list[str]], known: set[str], today: date) -> int:
+    """Every row the fast path takes parses to exactly its text; returns how many it took."""
+    recorder = _Recorder()
+    fast = bulk.FastMaintenances(known, today, set(), recorder)  # type: ignore[arg-type]
+    for fields in rows:
+        if fast.accept(list(fields)):
+            typed, problem = parse_row(
+                MANUTENCOES, dict(zip(MANUTENCOES.csv_header, fields, strict=False)), today
+            )
+            assert problem is None and typed is not None, fields
+            assert [format_value(typed[c]) for c in MANUTENCOES.csv_header] == fields
+            assert typed["placa_veiculo"] in known
+    return len(recorder.rows)
+
+
+def test_fast_path_takes_only_what_parse_row_accepts_unchanged() -> None:
+    taken = _check_equivalence(_tricky_rows(), {"ABC1234", "ABC1D23"}, TODAY)
+    assert 10 < taken < len(_tricky_rows())  # it does take the canonical ones
+
+
+def test_fast_path_takes_every_generated_row(tmp_path: Path) -> None:
+    result = generate_batch(tmp_path, seed=3, vehicles=15, until=date(2026, 6, 1), days=120)
+    import csv
+
+    with open(result.out_dir / "veiculos.csv", encoding="utf-8") as fh:
+        known = {r["placa"] for r in csv.DictReader(fh)}
+    with open(result.out_dir / "manutencoes.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))[1:]
+    assert _check_equivalence(rows, known, TODAY) == len(rows) > 100
+
+
+def test_fast_path_counts_a_copy_as_seen() -> None:
+    recorder = _Recorder()
+    fast = bulk.FastMaintenances({"ABC1234"}, TODAY, set(), recorder)  # type: ignore[arg-type]
+    assert fast.accept(GOOD.split(","))
+    assert not fast.accept(GOOD.split(","))  # left to the general path: duplicate_row
+
+
+# ------------------------------------------------------------------ same content as generic
+
+
+class _GenericWriter:
+    """The pre-bulk path: SQLAlchemy Core executemany of dicts, chunk by chunk."""
+
+    def __init__(self, conn: sa.Connection, lote_id: str, on_flush: Any = None) -> None:
+        self.conn, self.lote_id, self.buffer, self.count = conn, lote_id, [], 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.buffer.append({**row, "lote_id": self.lote_id})
+
+    def wait(self) -> None:
+        if self.buffer:
+            self.conn.execute(manutencoes.insert(), self.buffer)
+            self.count += len(self.buffer)
+            self.buffer = []
+
+    def __enter__(self) -> _GenericWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.wait()
+
+
+def _generic(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transaction, "maintenance_writer", _GenericWriter)
+    monkeypatch.setattr(bulk.FastMaintenances, "accept", lambda self, fields: False)
+
+
+def _content(url: str) -> dict[str, list[tuple]]:
+    return {
+        "manutencoes": query(
+            url,
+            "SELECT id, placa_veiculo, tipo_manutencao, data_manutencao, custo, quilometragem, "
+            "categoria, data_conclusao, lote_id FROM manutencoes ORDER BY id",
+        ),
+        "quarantine": query(
+            url,
+            "SELECT batch_id, table_name, line, column_name, reason, detail, raw, values_json, "
+            "placa, status FROM frota_quarantine ORDER BY id",
+        ),
+        "ledger": query(
+            url,
+            "SELECT batch_id, rows_read, manutencoes_inserted, quarantined, released, duplicates "
+            "FROM frota_batches ORDER BY batch_id",
+        ),
+    }
+
+
+def _load_story(tmp: Path, url: str, local_infile: str = "off") -> dict[str, list[tuple]]:
+    """A held row released later, a mixed file, and a generated batch, loaded in turn."""
+    init_db(url)
+    s = replace(settings_for(tmp, url), mysql_local_infile=local_infile)
+    publish_lines(tmp, s.landing, 1, manutencoes=["QQQ1111,Freios,2026-01-02,10.00,5,,"])
+    publish_lines(tmp, s.landing, 2, veiculos=[*V, "QQQ1111,Van,ativo,10,2020-01-01"])
+    publish_lines(tmp, s.landing, 3, manutencoes=MIXED)
+    load_pending(s, today=TODAY)
+    gen = generate_batch(tmp / "gen", seed=5, vehicles=40, until=date(2026, 6, 1), days=200)
+    publish_dir(gen.out_dir, open_landing(s.landing), "gen")
+    load_pending(s, today=TODAY)
+    return _content(url)
+
+
+@pytest.mark.parametrize("infile", ["off", pytest.param(OPT_IN, marks=pytest.mark.mysql)])
+def test_bulk_path_gives_the_generic_content(
+    tmp_path: Path, db_url: str, infile: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if infile != "off" and not db_url.startswith("mysql"):
+        pytest.skip("LOAD DATA LOCAL is MySQL/MariaDB only")
+    monkeypatch.setattr(bulk, "CHUNK_ROWS", 37)  # many chunks, one in flight while parsing
+    fast = _load_story(tmp_path / "fast", db_url, infile)
+    assert len(fast["manutencoes"]) > 400 and len(fast["quarantine"]) >= 10
+    reasons = {r[4] for r in fast["quarantine"]}
+    assert {"duplicate_row", "vehicle_unknown", "ragged_row", "out_of_range"} <= reasons
+    engine = create_engine(db_url)
+    with engine.begin() as conn:  # same database, emptied, for the generic run
+        for table in ("manutencoes", "frota_quarantine", "frota_batches", "veiculos"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+        if engine.dialect.name == "mysql":
+            conn.execute(sa.text("ALTER TABLE manutencoes AUTO_INCREMENT = 1"))
+            conn.execute(sa.text("ALTER TABLE frota_quarantine AUTO_INCREMENT = 1"))
+        elif engine.dialect.name == "postgresql":
+            conn.execute(sa.text("ALTER SEQUENCE manutencoes_id_seq RESTART"))
+            conn.execute(sa.text("ALTER SEQUENCE frota_quarantine_id_seq RESTART"))
+    engine.dispose()
+    _generic(monkeypatch)
+    generic = _load_story(tmp_path / "generic", db_url)
+
+    def strip_batch_ids(content: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
+        # Batch ids embed the publish time; compare by position instead.
+        ids = sorted({r[0] for r in content["ledger"]})
+        swap = {b: f"batch{i}" for i, b in enumerate(ids)}
+        return {
+            k: [tuple(swap.get(v, v) for v in row) for row in rows] for k, rows in content.items()
+        }
+
+    fast, generic = strip_batch_ids(fast), strip_batch_ids(generic)
+    if infile != "off":
+        # LOAD DATA reserves AUTO_INCREMENT values in blocks (gaps between chunks, as after
+        # any rollback): ids compare by order, not by value.
+        fast["manutencoes"] = [row[1:] for row in fast["manutencoes"]]
+        generic["manutencoes"] = [row[1:] for row in generic["manutencoes"]]
+    for table, rows in generic.items():
+        assert len(fast[table]) == len(rows), table
+        for got, want in zip(fast[table], rows, strict=True):
+            assert got == want, table
+
+
+def test_a_failure_after_the_bulk_insert_rolls_everything_back(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    init_db(db_url)
+    s = settings_for(tmp_path, db_url)
+    if db_url.startswith("mysql"):
+        s = replace(s, mysql_local_infile=OPT_IN)
+    publish_lines(tmp_path, s.landing, 1, veiculos=V, manutencoes=MIXED)
+    real = transaction.still_held
+
+    def boom(conn: sa.Connection) -> bool:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM manutencoes")).scalar() > 0
+        raise RuntimeError("crash after the bulk insert")
+
+    monkeypatch.setattr(transaction, "still_held", boom)
+    with pytest.raises(RuntimeError, match="crash after"):
+        load_pending(s, today=TODAY)
+    for table in ("manutencoes", "veiculos", "frota_quarantine", "frota_batches"):
+        assert query(db_url, f"SELECT COUNT(*) FROM {table}") == [(0,)], table
+    monkeypatch.setattr(transaction, "still_held", real)
+    result = load_pending(s, today=TODAY)
+    assert (
+        result.loaded[0].manutencoes_inserted
+        == query(db_url, "SELECT COUNT(*) FROM manutencoes")[0][0]
+        > 0
+    )
+    assert not load_pending(s, today=TODAY).loaded  # exactly once
+
+
+# ------------------------------------------------------------------ LOAD DATA LOCAL guard
+
+
+def test_local_infile_setting_must_name_the_risk() -> None:
+    assert bulk.check_local_infile_setting("off") is False
+    assert bulk.check_local_infile_setting(OPT_IN) is True
+    for value in ("on", "true", "1", "yes"):
+        with pytest.raises(ConfigError, match="server"):
+            bulk.check_local_infile_setting(value)
+
+
+class _FakeConn:
+    def __init__(self, host: str, sock: Any = None, ctx: Any = None, unix_socket: Any = None):
+        self.host, self._sock, self.ctx, self.unix_socket = host, sock, ctx, unix_socket
+
+
+def test_local_infile_needs_a_local_or_verified_tls_connection() -> None:
+    tls_sock = ssl.SSLSocket.__new__(ssl.SSLSocket)  # only its type matters here
+    verified = ssl.create_default_context()
+    unverified = ssl.create_default_context()
+    unverified.check_hostname = False
+    unverified.verify_mode = ssl.CERT_NONE
+    for ok in (
+        _FakeConn("127.0.0.1"),
+        _FakeConn("localhost"),
+        _FakeConn("db", unix_socket="/run/mysqld/mysqld.sock"),
+        _FakeConn("db.example", tls_sock, verified),
+    ):
+        bulk.check_local_infile_connection(ok)
+    for bad in (
+        _FakeConn("db.example"),
+        _FakeConn("db.example", object(), verified),  # TLS asked for, server did not do it
+        _FakeConn("db.example", tls_sock, unverified),
+    ):
+        with pytest.raises(ConfigError, match="verified-TLS"):
+            bulk.check_local_infile_connection(bad)
+
+
+@pytest.mark.mysql
+def test_guard_refuses_a_request_for_any_other_file(mysql_url: str, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("ABC1234\tsecret\n", encoding="utf-8")
+    offered = tmp_path / "offered.tsv"
+    offered.write_text("", encoding="utf-8")
+    init_db(mysql_url)
+    engine = create_engine(mysql_url)
+    bulk.guard_engine(engine)
+    sql = "LOAD DATA LOCAL INFILE %s INTO TABLE veiculos (placa, tipo_veiculo)"
+    try:
+        with engine.connect() as conn:
+            dbapi = conn.connection.dbapi_connection
+            cur = dbapi.cursor()
+            # The server names the file; here it names one frota never offered.
+            with pytest.raises(bulk.InfileRequestRefused, match="secret"):
+                cur.execute(sql, (str(secret),))
+            with bulk.allow_infile(dbapi, str(offered)), pytest.raises(bulk.InfileRequestRefused):
+                cur.execute(sql, (str(secret),))
+            conn.rollback()
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM veiculos")).scalar() == 0
+            # The offered file itself goes through (the connection is still in step).
+            with bulk.allow_infile(dbapi, str(offered)):
+                assert cur.execute(sql, (str(offered),)) == 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.mysql
+def test_rogue_server_gets_nothing_from_an_opted_in_loader(tmp_path: Path) -> None:
+    from test_security_infile import RogueServer
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not send\n", encoding="utf-8")
+    rogue = RogueServer(str(secret))
+    engine = create_engine(f"mysql+pymysql://x@127.0.0.1:{rogue.port}/x")
+    bulk.guard_engine(engine)
+    try:
+        with pytest.raises(bulk.InfileRequestRefused), engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        assert rogue.asked >= 1 and bytes(rogue.received) == b""
+    finally:
+        engine.dispose()
+        rogue.close()
