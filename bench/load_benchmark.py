@@ -1,0 +1,459 @@
+"""Loader benchmark: the same generated batch loaded, in one run, by frota and by the tools it
+replaces, on SQLite, MariaDB and PostgreSQL (see docs/benchmarks.md, "Loader").
+
+    python bench/load_benchmark.py [--rows 1000000] [--backends sqlite,mysql,postgresql]
+    python bench/load_benchmark.py --idle   # `frota load` with nothing new, 10,000 batches loaded
+
+Each method runs in its own process (peak RSS = that process's ru_maxrss) against a fresh
+database with frota's schema: frota (`load_pending`: checksums, validation, quarantine,
+ledger, one transaction), pandas `read_csv` + `to_sql` defaults, dlt's sqlalchemy destination
+(rows as dicts, and its documented fast path: Arrow tables, parquet, parallel load jobs), and
+the raw ceiling (`LOAD DATA LOCAL` / `COPY` / `executemany` of the CSVs into the same tables,
+no validation). pandas and dlt run in bench/.venv-compare, built on first use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+COMPARE_VENV = HERE / ".venv-compare"
+COMPARE_PACKAGES = [
+    "dlt[sqlalchemy,parquet]==1.31.*",
+    "pandas",
+    "sqlalchemy",
+    "pymysql",
+    "psycopg[binary]",
+]
+DEFAULT_URLS = {
+    "sqlite": "sqlite:///{dir}/{name}.db",
+    "mysql": os.environ.get("FROTA_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/test"),
+    "postgresql": os.environ.get(
+        "FROTA_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    ),
+}
+METHODS = {  # name -> (backends, runs in the compare venv)
+    "frota": (("sqlite", "mysql", "postgresql"), False),
+    "frota-local-infile": (("mysql",), False),
+    "pandas-to_sql": (("sqlite", "mysql", "postgresql"), True),
+    "dlt": (("sqlite", "mysql", "postgresql"), True),
+    "dlt-arrow-parallel": (("sqlite", "mysql", "postgresql"), True),
+    "ceiling": (("sqlite", "mysql", "postgresql"), False),
+}
+V_COLS = ["placa", "tipo_veiculo", "status", "quilometragem_total", "data_aquisicao"]
+M_COLS = [
+    "placa_veiculo",
+    "tipo_manutencao",
+    "data_manutencao",
+    "custo",
+    "quilometragem",
+    "categoria",
+    "data_conclusao",
+]
+
+
+# ----------------------------------------------------------------------------- children
+# Each child loads <batch>/veiculos.csv then manutencoes.csv and prints {"seconds": s}.
+# The pandas/dlt children import neither frota nor anything from the main venv.
+
+
+def child_frota(url: str, batch: Path, local_infile: bool) -> float:
+    from frota.config import Settings
+    from frota.load import load_pending
+
+    settings = Settings(landing=str(batch.parent.parent), database=url)
+    if local_infile:
+        from dataclasses import replace
+
+        settings = replace(settings, mysql_local_infile="allow-server-file-requests")
+    started = time.perf_counter()
+    result = load_pending(settings)
+    seconds = time.perf_counter() - started
+    assert len(result.loaded) == 1 and not result.rejected, result
+    return seconds
+
+
+def child_pandas(url: str, batch: Path) -> float:
+    import pandas as pd
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    started = time.perf_counter()
+    for table in ("veiculos", "manutencoes"):
+        dates = ["data_aquisicao"] if table == "veiculos" else ["data_manutencao", "data_conclusao"]
+        frame = pd.read_csv(batch / f"{table}.csv", parse_dates=dates)
+        frame.to_sql(table, engine, if_exists="append", index=False)
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return seconds
+
+
+def child_dlt(url: str, batch: Path, arrow: bool, workdir: Path) -> float:
+    import csv
+
+    import dlt
+
+    os.environ["RUNTIME__LOG_LEVEL"] = "WARNING"
+    os.environ["DATA_WRITER__DISABLE_COMPRESSION"] = "true"
+    if arrow:
+        # dlt's performance guide: Arrow tables skip normalization; parquet files rotated
+        # every 100k rows become parallel load jobs.
+        os.environ["DATA_WRITER__FILE_MAX_ITEMS"] = "100000"
+        os.environ["LOAD__WORKERS"] = "4"
+    dataset = "dlt_bench"
+    if url.startswith("sqlite"):
+        dataset = "main"
+    elif url.startswith("mysql"):
+        dataset = url.rsplit("/", 1)[1]  # a MySQL dataset is a database: use the fresh one
+
+    def rows(table: str):
+        if arrow:
+            import pyarrow.csv as pcsv
+
+            reader = pcsv.open_csv(
+                batch / f"{table}.csv",
+                read_options=pcsv.ReadOptions(block_size=8 << 20),
+                convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
+            )
+            yield from reader
+        else:
+            with open(batch / f"{table}.csv", encoding="utf-8", newline="") as fh:
+                page: list[dict] = []
+                for row in csv.DictReader(fh):
+                    page.append({k: (v or None) for k, v in row.items()})
+                    if len(page) >= 1000:  # "yield pages, not rows"
+                        yield page
+                        page = []
+                if page:
+                    yield page
+
+    import shutil
+
+    pipelines = workdir / ("dlt-arrow" if arrow else "dlt-rows")
+    shutil.rmtree(pipelines, ignore_errors=True)  # no state from an earlier run
+    pipeline = dlt.pipeline(
+        pipeline_name="frota_bench",
+        destination=dlt.destinations.sqlalchemy(credentials=url),
+        dataset_name=dataset,
+        pipelines_dir=str(pipelines),
+    )
+    started = time.perf_counter()
+    for table in ("veiculos", "manutencoes"):
+        resource = dlt.resource(rows(table), name=f"dlt_{table}")
+        info = pipeline.run(resource, loader_file_format="parquet" if arrow else None)
+        info.raise_on_failed_jobs()
+    return time.perf_counter() - started
+
+
+def child_ceiling(url: str, batch: Path) -> float:
+    import csv
+
+    import sqlalchemy as sa
+
+    if url.startswith("mysql"):
+        engine = sa.create_engine(url, connect_args={"local_infile": True})
+    else:
+        engine = sa.create_engine(url)
+    raw = engine.raw_connection()
+    dbapi = raw.driver_connection
+    started = time.perf_counter()
+    cur = dbapi.cursor()
+    if url.startswith("sqlite"):
+        cur.execute("BEGIN")
+    for table, cols in (("veiculos", V_COLS), ("manutencoes", M_COLS)):
+        path = batch / f"{table}.csv"
+        if url.startswith("mysql"):
+            sets = ", ".join(f"{c} = NULLIF(@{c}, '')" for c in cols)
+            cur.execute(
+                f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} CHARACTER SET utf8mb4 "
+                "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\\n' "
+                f"IGNORE 1 LINES ({', '.join('@' + c for c in cols)}) SET {sets}",
+                (str(path),),
+            )
+        elif url.startswith("postgresql"):
+            sql = f"COPY {table} ({', '.join(cols)}) FROM STDIN (FORMAT csv, HEADER true)"
+            with cur.copy(sql) as copy, open(path, "rb") as fh:
+                while data := fh.read(1 << 20):
+                    copy.write(data)
+        else:
+            with open(path, encoding="utf-8", newline="") as fh:
+                reader = csv.reader(fh)
+                next(reader)
+                marks = ", ".join("?" * len(cols))
+                cur.executemany(
+                    f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})",
+                    ([v or None for v in row] for row in reader),
+                )
+    if url.startswith("sqlite"):
+        cur.execute("COMMIT")
+    else:
+        dbapi.commit()
+    seconds = time.perf_counter() - started
+    raw.close()
+    engine.dispose()
+    return seconds
+
+
+def run_child(args: argparse.Namespace) -> None:
+    batch, url, method = Path(args.batch), args.url, args.child
+    if method == "frota":
+        seconds = child_frota(url, batch, local_infile=False)
+    elif method == "frota-local-infile":
+        seconds = child_frota(url, batch, local_infile=True)
+    elif method == "pandas-to_sql":
+        seconds = child_pandas(url, batch)
+    elif method in ("dlt", "dlt-arrow-parallel"):
+        seconds = child_dlt(url, batch, method != "dlt", Path(args.workdir))
+    else:
+        seconds = child_ceiling(url, batch)
+    print(json.dumps({"seconds": seconds}))
+
+
+# ----------------------------------------------------------------------------- parent
+
+
+def ensure_compare_venv() -> Path:
+    python = COMPARE_VENV / "bin" / "python"
+    if not python.exists():
+        print(f"building {COMPARE_VENV} (pandas, dlt) ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(COMPARE_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *COMPARE_PACKAGES], check=True)
+    return python
+
+
+def ensure_batch(workdir: Path, rows: int, seed: int) -> Path:
+    """One batch of about `rows` maintenances (vehicles = rows / 50, 730 days of history)."""
+    from datetime import date
+
+    from frota.generate import generate_batch
+    from frota.landing import open_landing
+    from frota.publish import publish_dir
+
+    data = workdir / f"data-{rows}-{seed}"
+    landing = data / "landing"
+    done = sorted((landing / "batches").glob("*/_manifest.json")) if landing.exists() else []
+    if not done:
+        started = time.perf_counter()
+        result = generate_batch(
+            data / "outbox",
+            seed=seed,
+            vehicles=max(rows // 50, 1),
+            until=date(2025, 6, 30),
+            history_days=730,
+        )
+        publish_dir(result.out_dir, open_landing(str(landing)), "bench")
+        print(
+            f"generated {result.veiculos:,} vehicles and {result.manutencoes:,} maintenances "
+            f"in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
+        done = sorted((landing / "batches").glob("*/_manifest.json"))
+    return done[0].parent
+
+
+def fresh_database(backend: str, name: str, workdir: Path, with_schema: bool) -> str:
+    import sqlalchemy as sa
+
+    from frota.db.engine import create_engine
+    from frota.db.schema import create_schema
+
+    if backend == "sqlite":
+        path = workdir / f"{name}.db"
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        for extra in workdir.glob(f"{name}*.db"):
+            extra.unlink()
+        url = f"sqlite:///{path}"
+    else:
+        admin = sa.create_engine(DEFAULT_URLS[backend], isolation_level="AUTOCOMMIT")
+        quote = "`" if backend == "mysql" else '"'
+        with admin.connect() as conn:
+            force = " WITH (FORCE)" if backend == "postgresql" else ""
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {quote}{name}{quote}{force}"))
+            conn.execute(sa.text(f"CREATE DATABASE {quote}{name}{quote}"))
+        admin.dispose()
+        url = sa.make_url(DEFAULT_URLS[backend]).set(database=name)
+        url = url.render_as_string(hide_password=False)
+    if with_schema:
+        engine = create_engine(url)
+        create_schema(engine)
+        engine.dispose()
+    return url
+
+
+def measure(python: Path, method: str, url: str, batch: Path, workdir: Path) -> tuple[float, float]:
+    """(seconds of the load itself, peak RSS MB of the whole process)."""
+    cmd = [str(python), __file__, "--child", method, "--url", url, "--batch", str(batch)]
+    cmd += ["--workdir", str(workdir)]
+    out = workdir / "child.out"
+    with open(out, "w") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    text = out.read_text()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{method} failed:\n{text[-3000:]}")
+    seconds = json.loads(text.strip().splitlines()[-1])["seconds"]
+    return seconds, usage.ru_maxrss / 1024
+
+
+def run_parent(args: argparse.Namespace) -> None:
+    workdir = Path(args.workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    backends = args.backends.split(",")
+    methods = args.methods.split(",") if args.methods else list(METHODS)
+    batch = ensure_batch(workdir, args.rows, args.seed)
+    manifest = json.loads((batch / "_manifest.json").read_text())
+    rows = sum(f["rows"] for f in manifest["files"])
+    compare = ensure_compare_venv() if any(METHODS[m][1] for m in methods) else None
+    print(f"batch {batch.name}: {rows:,} rows (vehicles + maintenances)\n", file=sys.stderr)
+    results: dict[str, dict[str, tuple[float, float]]] = {}
+    print(f"{'backend':<11} {'method':<20} {'rows/s':>9} {'wall s':>8} {'peak RSS MB':>12}")
+    for backend in backends:
+        results[backend] = {}
+        for method in methods:
+            if backend not in METHODS[method][0]:
+                continue
+            python = compare if METHODS[method][1] else Path(sys.executable)
+            name = f"frota_bench_{method.replace('-', '_')}"
+            url = fresh_database(backend, name, workdir, with_schema=not method.startswith("dlt"))
+            seconds, rss = measure(python, method, url, batch, workdir)  # type: ignore[arg-type]
+            results[backend][method] = (seconds, rss)
+            line = (
+                f"{backend:<11} {method:<20} {rows / seconds:>9,.0f} {seconds:>8.2f} {rss:>12.0f}"
+            )
+            print(line, flush=True)
+    print()
+    for backend, got in results.items():
+        ratios = []
+        dlt = min((got[m][0] for m in ("dlt", "dlt-arrow-parallel") if m in got), default=None)
+        for method in ("frota", "frota-local-infile"):
+            if method not in got:
+                continue
+            mine = got[method][0]
+            parts = []
+            if "pandas-to_sql" in got:
+                parts.append(f"frota/pandas {got['pandas-to_sql'][0] / mine:.2f}")
+            if dlt:
+                parts.append(f"frota/dlt {dlt / mine:.2f}")
+            if "ceiling" in got:
+                parts.append(f"frota/ceiling {got['ceiling'][0] / mine:.2f}")
+            ratios.append(f"{method}: " + ", ".join(parts))
+        print(f"ratios {backend}: " + " | ".join(ratios))
+
+
+# ----------------------------------------------------------------------------- idle cost
+
+
+def run_idle(args: argparse.Namespace) -> None:
+    """`frota load` (the CLI process) with nothing new and N batches already in the ledger."""
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from frota.batch import MANIFEST_NAME, FileEntry, build_manifest
+    from frota.db.engine import create_engine
+    from frota.db.schema import batches
+
+    workdir = Path(args.workdir).resolve() / f"idle-{args.batches}"
+    landing = workdir / "landing" / "batches"
+    url = fresh_database("sqlite", "idle", workdir.parent, with_schema=True)
+    if not landing.exists() or len(list(landing.iterdir())) != args.batches:
+        landing.mkdir(parents=True, exist_ok=True)
+        body = "placa,tipo_veiculo,status,quilometragem_total,data_aquisicao\n"
+        import hashlib
+
+        t0 = datetime(2024, 1, 1, tzinfo=UTC)
+        for i in range(args.batches):
+            csv_text = body + f"ABC{i % 10000:04d},Van,ativo,{i},2020-01-01\n"
+            data = csv_text.encode()
+            entry = FileEntry(
+                name="veiculos.csv",
+                table="veiculos",
+                rows=1,
+                bytes=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+            )
+            manifest = build_manifest([entry], "idle", now=t0 + timedelta(minutes=i))
+            folder = landing / manifest.batch_id
+            folder.mkdir(exist_ok=True)
+            (folder / "veiculos.csv").write_bytes(data)
+            (folder / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
+    ids = sorted(p.name for p in landing.iterdir())
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            batches.insert(),
+            [
+                {
+                    "batch_id": b,
+                    "source": "idle",
+                    "created_at": "2024-01-01T00:00:00Z",
+                    "content_sha256": "0" * 64,
+                    "loaded_at": datetime(2024, 1, 1),
+                    "run_id": "idle",
+                    **dict.fromkeys(
+                        (
+                            "rows_read",
+                            "veiculos_inserted",
+                            "veiculos_updated",
+                            "veiculos_stale",
+                            "manutencoes_inserted",
+                            "quarantined",
+                            "released",
+                            "duplicates",
+                        ),
+                        0,
+                    ),
+                }
+                for b in ids
+            ],
+        )
+        assert conn.execute(sa.select(sa.func.count()).select_from(batches)).scalar() == len(ids)
+    engine.dispose()
+    frota = Path(sys.executable).with_name("frota")
+    cmd = [str(frota), "--landing", str(workdir / "landing"), "--database", url, "load"]
+    times = []
+    for _ in range(args.repeat):
+        started = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        times.append(time.perf_counter() - started)
+        if done.returncode != 0 or "nothing new" not in done.stdout + done.stderr:
+            raise RuntimeError(
+                f"frota load failed or loaded something:\n{done.stdout}{done.stderr}"
+            )
+    print(f"idle `frota load`, {len(ids):,} batches in the ledger and the landing area:")
+    print("  whole CLI process, s: " + ", ".join(f"{t:.2f}" for t in times))
+    print(f"  best {min(times):.2f} s, median {sorted(times)[len(times) // 2]:.2f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="maintenance rows (about)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--backends", default="sqlite,mysql,postgresql")
+    parser.add_argument("--methods", default="", help="comma list; default: all")
+    parser.add_argument("--workdir", default=str(HERE / "results"))
+    parser.add_argument("--idle", action="store_true", help="measure the idle `frota load`")
+    parser.add_argument("--batches", type=int, default=10_000, help="ledger size for --idle")
+    parser.add_argument("--repeat", type=int, default=5, help="runs for --idle")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--batch", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_child(args)
+    elif args.idle:
+        run_idle(args)
+    else:
+        run_parent(args)
+
+
+if __name__ == "__main__":
+    main()
