@@ -6,20 +6,69 @@ files). Streams records; never holds a whole file in memory.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import unicodedata
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from frota.contract import Table
-from frota.errors import BadInputError
+from frota.errors import BadInputError, ConfigError
 from frota.validate import Problem
 
 # Huge fields are data too (quarantined as too_long), not a reason to crash the reader.
 csv.field_size_limit(64 * 1024 * 1024)
+
+
+@dataclass(frozen=True)
+class FilePolicy:
+    """What makes a whole file unusable, beyond a broken header (settings of the same names)."""
+
+    max_file_bytes: int = 2 * 1024**3
+    error_threshold: float = 0.10  # more than this fraction of bad rows...
+    error_threshold_rows: int = 100  # ...AND more than this many: the file is rejected
+    allow_extra_columns: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> FilePolicy:
+        policy = cls(
+            max_file_bytes=settings.max_file_bytes,
+            error_threshold=settings.error_threshold,
+            error_threshold_rows=settings.error_threshold_rows,
+            allow_extra_columns=settings.allow_extra_columns,
+        )
+        if not 0 <= policy.error_threshold <= 1:
+            raise ConfigError(
+                f"error_threshold must be a fraction from 0 to 1, got {policy.error_threshold}"
+            )
+        return policy
+
+    def check_size(self, size: int | None, file: str) -> None:
+        """Refuse a file larger than max_file_bytes, before reading it."""
+        if size is not None and size > self.max_file_bytes:
+            raise BadInputError(
+                f"{size:,} bytes, above the limit of {self.max_file_bytes:,} (max_file_bytes)",
+                file=file,
+                hint="split the export into smaller batches, or raise max_file_bytes",
+            )
+
+    def check_bad_rows(self, bad: Counter[str], records: int, file: str) -> None:
+        """Reject the file when it has too many bad rows (both thresholds exceeded)."""
+        total = sum(bad.values())
+        if total > self.error_threshold_rows and total > self.error_threshold * records:
+            reasons = ", ".join(f"{reason} x{n}" for reason, n in bad.most_common(5))
+            raise BadInputError(
+                f"{total} of {records} rows are bad ({reasons}): more than "
+                f"{self.error_threshold:.0%} and more than {self.error_threshold_rows} rows, "
+                "so the whole file is rejected",
+                file=file,
+                hint="is this the right file, delimiter and encoding? Fix the export, or raise "
+                "error_threshold / error_threshold_rows in frota.toml",
+            )
 
 
 def header_key(name: str) -> str:
@@ -37,6 +86,7 @@ class Record:
     values: dict[str, str]
     raw: str
     problem: Problem | None = None
+    fields: list[str] = field(default_factory=list)  # as split from the file
 
 
 @dataclass
@@ -50,28 +100,86 @@ class ReadStats:
     extra_columns: list[str] = field(default_factory=list)
 
 
-class HashingReader(io.RawIOBase):
-    """Wraps a binary stream and hashes/counts every byte read through it."""
+UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+MAX_LINE_BYTES = 64 * 1024 * 1024
 
-    def __init__(self, raw: BinaryIO) -> None:
-        self._raw = raw
+
+class PhysicalLines:
+    """The decoded physical lines of a binary stream, one at a time.
+
+    Decoding line by line (not through a read-ahead text buffer) is what lets an undecodable
+    byte be reported with its exact line and byte offset. Every byte is hashed and counted for
+    the checksum. A UTF-8 BOM is skipped. Only ASCII-compatible encodings are accepted, so a
+    `\\n` byte always ends a line.
+    """
+
+    def __init__(self, stream: BinaryIO, encoding: str, file: str) -> None:
+        try:
+            info = codecs.lookup(encoding)
+        except LookupError:
+            raise BadInputError(
+                f"unknown encoding {encoding!r}",
+                file=file,
+                hint="use utf-8, cp1252 (Excel on Windows) or latin-1",
+            ) from None
+        self._codec = "utf-8" if info.name in ("utf-8", "utf-8-sig") else info.name
+        if "\n,;".encode(self._codec, errors="replace") != b"\n,;":
+            raise BadInputError(
+                f"encoding {encoding!r} is not supported (not ASCII-compatible)",
+                file=file,
+                hint="save the file as 'CSV UTF-8' or 'CSV (separado por ponto e vírgula)'",
+            )
+        self.encoding = encoding
+        self._stream = stream
+        self.file = file
         self.digest = hashlib.sha256()
         self.bytes = 0
+        self.line = 0  # physical lines read so far
+        self.column_at: Callable[[str], str | None] = lambda prefix: None
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
-        data = self._raw.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self.digest.update(data)
-        self.bytes += n
-        return n
+    def __iter__(self) -> Iterator[str]:
+        readline = self._stream.readline
+        while raw := readline(MAX_LINE_BYTES + 1):
+            offset = self.bytes
+            self.digest.update(raw)
+            self.bytes += len(raw)
+            self.line += 1
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                raise BadInputError(
+                    f"a line longer than {MAX_LINE_BYTES // (1024 * 1024)} MB",
+                    file=self.file,
+                    line=self.line,
+                    hint="is this a CSV file?",
+                )
+            body = raw
+            if self.line == 1:
+                if raw.startswith(_UTF16_BOMS):
+                    raise BadInputError(
+                        "the file is UTF-16 (Excel 'Unicode text'), not a CSV frota reads",
+                        file=self.file,
+                        line=1,
+                        hint="save it as 'CSV UTF-8' or 'CSV (separado por ponto e vírgula)'",
+                    )
+                if self._codec == "utf-8" and raw.startswith(UTF8_BOM):
+                    body, offset = raw[len(UTF8_BOM) :], offset + len(UTF8_BOM)
+            try:
+                yield body.decode(self._codec)
+            except UnicodeDecodeError as exc:
+                bad = body[exc.start : exc.end]
+                prefix = body[: exc.start].decode(self._codec, errors="replace")
+                raise BadInputError(
+                    f"bytes that are not valid {self.encoding}: {bad!r} at byte offset "
+                    f"{offset + exc.start} of the file (byte {exc.start + 1} of the line)",
+                    file=self.file,
+                    line=self.line,
+                    column=self.column_at(prefix),
+                    hint="set the file's encoding, e.g. --encoding cp1252 for Excel on Windows",
+                ) from None
 
 
 def map_header(
-    header: list[str], table: Table, file: str, *, allow_extra: bool = False
+    header: list[str], table: Table, file: str, *, allow_extra: bool = False, line: int = 1
 ) -> tuple[list[str | None], list[str]]:
     """Map a file's header to contract columns; BadInputError for an unusable header.
 
@@ -88,14 +196,14 @@ def map_header(
             raise BadInputError(
                 f"header field {position} is empty",
                 file=file,
-                line=1,
-                hint="every column needs a name in the first line",
+                line=line,
+                hint="every column needs a name; delete empty columns at the end of the sheet",
             )
         if key in seen:
             raise BadInputError(
                 f"duplicated header {name.strip()!r} (fields {seen[key]} and {position})",
                 file=file,
-                line=1,
+                line=line,
                 column=name.strip(),
             )
         seen[key] = position
@@ -105,11 +213,11 @@ def map_header(
                 raise BadInputError(
                     f"unknown column {name.strip()!r}",
                     file=file,
-                    line=1,
+                    line=line,
                     column=name.strip(),
                     hint="expected columns: "
                     + ", ".join(table.csv_header)
-                    + " (or allow extra columns in the settings)",
+                    + " (or set allow_extra_columns = true in frota.toml to ignore extra columns)",
                 )
             extras.append(name.strip())
         mapped.append(column)
@@ -118,7 +226,7 @@ def map_header(
         raise BadInputError(
             f"missing required column(s) {', '.join(missing)}",
             file=file,
-            line=1,
+            line=line,
             column=missing[0],
             hint="the header must name at least: " + ", ".join(table.required_header),
         )
@@ -134,29 +242,51 @@ def read_records(
     delimiter: str = ",",
     allow_extra: bool = False,
     stats: ReadStats | None = None,
+    fast: Callable[[list[str]], bool] | None = None,
 ) -> Iterator[Record]:
     """Yield the records of a table's CSV; `stats` gets blank lines, sha256 and size at the end.
 
     Raises BadInputError (file, line, column) for what makes the whole file unusable: a bad
-    header, an empty file, undecodable bytes.
+    header, an empty file, undecodable bytes. Row-level problems (ragged row, repeated header)
+    come back as a Record with a Problem; a line of only empty fields counts as blank.
+
+    `fast` (the loader's, see frota.load.bulk) sees each row's fields first when the header is
+    exactly the contract's columns in order; a row it takes (True) is counted, not yielded.
     """
     stats = stats if stats is not None else ReadStats()
-    hashing = HashingReader(stream)
-    text = io.TextIOWrapper(
-        io.BufferedReader(hashing, 1 << 16), encoding=encoding, errors="strict", newline=""
-    )
-    reader = csv.reader(text, delimiter=delimiter)
+    lines = PhysicalLines(stream, encoding, file)
+    reader = csv.reader(lines, delimiter=delimiter)
     line = 0
     try:
         header = next(reader, None)
+        while header is not None and _is_blank(header):  # blank lines above the header
+            stats.blank_lines += reader.line_num - line
+            line = reader.line_num
+            header = next(reader, None)
         if header is None:
-            raise BadInputError("the file is empty (no header line)", file=file, line=1)
+            raise BadInputError(
+                "the file is empty (no header line)",
+                file=file,
+                line=line + 1,
+                hint="export the table again with its header line",
+            )
+        header_line = line + 1
         line = reader.line_num
-        mapped, stats.extra_columns = map_header(header, table, file, allow_extra=allow_extra)
+        mapped, stats.extra_columns = map_header(
+            header, table, file, allow_extra=allow_extra, line=header_line
+        )
+        names = [h.strip() for h in header]
+        lines.column_at = lambda prefix: _column_at(prefix, names, delimiter)
         header_keys = [header_key(h) for h in header]
+        if tuple(mapped) != table.csv_header:
+            fast = None  # fields are not in the contract's positions
         for fields in reader:
+            if fast is not None and fast(fields):  # a row it takes is never blank
+                stats.records += 1
+                line = reader.line_num
+                continue
             start, line = line + 1, reader.line_num
-            if not fields or fields == [""] * len(fields) and len(fields) <= 1:
+            if _is_blank(fields):
                 stats.blank_lines += line - start + 1
                 continue
             stats.records += 1
@@ -171,28 +301,40 @@ def read_records(
                         None,
                         f"{len(fields)} fields; the header has {len(mapped)}",
                     ),
+                    fields,
                 )
                 continue
             if [header_key(f) for f in fields] == header_keys:
-                yield Record(start, {}, raw, Problem("repeated_header", None, "header repeated"))
+                problem = Problem("repeated_header", None, "a copy of the header line")
+                yield Record(start, {}, raw, problem, fields)
                 continue
             values = {col: value for col, value in zip(mapped, fields, strict=True) if col}
-            yield Record(start, values, raw)
-    except UnicodeDecodeError as exc:
-        raise BadInputError(
-            f"bytes that are not valid {encoding} ({exc.object[exc.start : exc.end]!r} near byte "
-            f"{hashing.bytes - len(exc.object) + exc.start} of the file)",
-            file=file,
-            line=line + 1,
-            hint="set the file's encoding, e.g. --encoding cp1252 for Excel on Windows",
-        ) from None
+            yield Record(start, values, raw, None, fields)
     except csv.Error as exc:
-        raise BadInputError(f"unreadable CSV: {exc}", file=file, line=reader.line_num) from None
-    stats.sha256 = hashing.digest.hexdigest()
-    stats.bytes = hashing.bytes
+        raise BadInputError(
+            f"unreadable CSV: {exc}",
+            file=file,
+            line=lines.line,
+            hint="a line break or quote inside a value must be inside a quoted field",
+        ) from None
+    stats.sha256 = lines.digest.hexdigest()
+    stats.bytes = lines.bytes
+
+
+def _is_blank(fields: list[str]) -> bool:
+    """An empty line, or only empty fields (Excel's `;;;;` rows)."""
+    return all(not f.strip() for f in fields)
+
+
+def _column_at(prefix: str, names: list[str], delimiter: str) -> str | None:
+    """The header name of the field a line's text prefix ends in (for error messages)."""
+    fields = next(csv.reader([prefix], delimiter=delimiter), [""])
+    index = max(len(fields) - 1, 0)
+    return names[index] if index < len(names) else None
 
 
 def _raw_text(fields: list[str], delimiter: str) -> str:
+    # The line terminator must hold \r\n, or a field with a line break would not be quoted.
     out = io.StringIO()
-    csv.writer(out, delimiter=delimiter, lineterminator="").writerow(fields)
-    return out.getvalue()
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerow(fields)
+    return out.getvalue()[:-2]

@@ -26,7 +26,7 @@ REASONS: dict[str, str] = {
     "impossible_date": "the date does not exist (e.g. 31/02/2024)",
     "future_date": "the date is after today",
     "negative_value": "the value is negative",
-    "out_of_range": "the value is implausibly large",
+    "out_of_range": "the value is implausibly large (or a date before 1900)",
     "too_precise": "the value has more decimal places than the column keeps",
     "too_long": "the value is longer than its column; frota never truncates",
     "invalid_plate": "not a plate in the old (ABC1234) or Mercosul (ABC1D23) format",
@@ -41,11 +41,22 @@ REASONS: dict[str, str] = {
     "odometer_regressed": "the odometer is lower than the vehicle's last known value",
 }
 
-_INT_RE = re.compile(r"^[+-]?\d+$")
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_BR_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+# ASCII digits only: int() and Decimal() also accept other scripts' digits and "1_000".
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+_DECIMAL_RE = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
+# Decimal comma: thousands dots only in groups of three (so `850.00` is never read as 85000).
+_COMMA_NUMBER = re.compile(r"^[+-]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)(,[0-9]+)?$")
+# ...and a lone dot that cannot be a thousands dot (`850.00`, `12.5`) is a decimal point.
+_POINT_NUMBER = re.compile(r"^[+-]?[0-9]+\.([0-9]{1,2}|[0-9]{4,})$")
+_CURRENCY = re.compile(r"^([+-]?)\s*R\$\s*", re.IGNORECASE)
+# Excel writes date cells formatted with a time as `01/03/2019 00:00`; the time is dropped.
+_TIME = r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+_ISO_DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})" + _TIME + "$")
+_BR_DATE = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})" + _TIME + "$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PLATE_JUNK = re.compile(r"[\s\-.]")
+EARLIEST_DATE = date(1900, 1, 1)  # older dates are typos (01/01/0202), not fleet history
+_MAX_DIGITS = 15  # no cost or odometer needs more; keeps Decimal/int arithmetic exact and cheap
 
 
 @dataclass(frozen=True)
@@ -77,39 +88,56 @@ CANONICAL = NumberFormat(decimal_comma=False)
 BRAZILIAN = NumberFormat(decimal_comma=True)
 
 
+def _short(text: str, limit: int = 60) -> str:
+    """A value as quoted in a message: long values are cut (the raw text keeps them)."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
 def normalize_plate(text: str) -> str:
     """`abc-1234` -> `ABC1234`: uppercase, no hyphen, dot or space."""
     return _PLATE_JUNK.sub("", text).upper()
 
 
-def _number_text(text: str, fmt: NumberFormat) -> str:
+def _number_text(text: str, fmt: NumberFormat) -> str | None:
+    """Canonical `[-]digits[.digits]` text, or None when the text is not a number."""
+    text = _CURRENCY.sub(r"\1", text)  # "R$ 1.234,56" as Excel writes currency cells
     if fmt.decimal_comma:
         # 1.234,56 -> 1234.56 ; thousands dots only before the comma.
+        if _POINT_NUMBER.match(text):
+            return text
+        if not _COMMA_NUMBER.match(text):
+            return None
         return text.replace(".", "").replace(",", ".")
-    return text
+    return text if _DECIMAL_RE.match(text) else None
 
 
 def parse_int(text: str, fmt: NumberFormat = CANONICAL) -> int:
     cleaned = _number_text(text, fmt)
-    if not _INT_RE.match(cleaned):
-        raise ValueProblem("not_an_integer", f"{text!r} is not a whole number")
+    if cleaned is None or not _INT_RE.match(cleaned):
+        raise ValueProblem("not_an_integer", f"{_short(text)!r} is not a whole number")
+    if len(cleaned.lstrip("+-0")) > _MAX_DIGITS:  # also keeps int() under its digit limit
+        raise ValueProblem("out_of_range", f"{len(text)} digits: implausibly large")
     return int(cleaned)
 
 
 def parse_decimal(text: str, fmt: NumberFormat = CANONICAL, scale: int = 2) -> Decimal:
     cleaned = _number_text(text, fmt)
-    if cleaned.lower() in {"nan", "inf", "-inf", "+inf", "infinity", "-infinity"}:
-        raise ValueProblem("not_a_decimal", f"{text!r} is not a number")
+    if cleaned is None:
+        raise ValueProblem("not_a_decimal", f"{_short(text)!r} is not a number")
+    if len(cleaned) > 4 * _MAX_DIGITS:
+        raise ValueProblem("out_of_range", f"{len(text)} characters: implausibly large")
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise ValueProblem("not_a_decimal", f"{text!r} is not a number") from None
+        raise ValueProblem("not_a_decimal", f"{_short(text)!r} is not a number") from None
     if not value.is_finite():
-        raise ValueProblem("not_a_decimal", f"{text!r} is not a number")
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > scale:
+        raise ValueProblem("not_a_decimal", f"{_short(text)!r} is not a number")
+    if value.adjusted() >= _MAX_DIGITS:
+        raise ValueProblem("out_of_range", f"{len(text)} characters: implausibly large")
+    quantized = value.quantize(Decimal(1).scaleb(-scale))
+    if quantized != value:
         raise ValueProblem("too_precise", f"{text!r} has more than {scale} decimal places")
-    return value.quantize(Decimal(1).scaleb(-scale))
+    return quantized
 
 
 def parse_date(text: str) -> date:
@@ -119,7 +147,9 @@ def parse_date(text: str) -> date:
     elif m := _BR_DATE.match(text):
         d, mo, y = (int(g) for g in m.groups())
     else:
-        raise ValueProblem("not_a_date", f"{text!r} is not a date (YYYY-MM-DD or dd/mm/yyyy)")
+        raise ValueProblem(
+            "not_a_date", f"{_short(text)!r} is not a date (YYYY-MM-DD or dd/mm/yyyy)"
+        )
     try:
         return date(y, mo, d)
     except ValueError:
@@ -137,11 +167,13 @@ def parse_value(col: Column, text: str, fmt: NumberFormat, today: date) -> Any:
                 "too_long", f"{len(value)} characters; the column holds {col.length}"
             )
         if col.name in ("placa", "placa_veiculo") and not is_valid_plate(value):
-            raise ValueProblem("invalid_plate", f"{text!r} is not a plate")
+            raise ValueProblem("invalid_plate", f"{_short(text)!r} is not a plate")
         if col.name == "categoria":
             value = value.lower()
             if value not in CATEGORIAS:
-                raise ValueProblem("invalid_category", f"{text!r}: use preventiva or corretiva")
+                raise ValueProblem(
+                    "invalid_category", f"{_short(text)!r}: use preventiva or corretiva"
+                )
         return value
     if col.kind == "int":
         value = parse_int(text, fmt)
@@ -151,6 +183,8 @@ def parse_value(col: Column, text: str, fmt: NumberFormat, today: date) -> Any:
         value = parse_date(text)
         if value > today:
             raise ValueProblem("future_date", f"{value.isoformat()} is after today")
+        if value < EARLIEST_DATE:
+            raise ValueProblem("out_of_range", f"{value.isoformat()} is before {EARLIEST_DATE}")
         return value
     else:
         raise ValueError(f"column {col.name} is not read from files")
@@ -159,6 +193,22 @@ def parse_value(col: Column, text: str, fmt: NumberFormat, today: date) -> Any:
     if col.maximum is not None and value > col.maximum:
         raise ValueProblem("out_of_range", f"{text!r} is above {col.maximum}")
     return value
+
+
+def canonical_text(col: Column, text: str, fmt: NumberFormat) -> str:
+    """A rejected value rewritten in the canonical format where it can be (`-10,00` ->
+    `-10.00`, `01/01/2099` -> `2099-01-01`), so the loader rejects it for the same reason;
+    otherwise the text as given."""
+    try:
+        if col.kind in ("int", "decimal"):
+            cleaned = _number_text(text, fmt)
+            if cleaned is not None and len(cleaned) <= 4 * _MAX_DIGITS:
+                return cleaned
+        elif col.kind == "date":
+            return parse_date(text).isoformat()
+    except ValueProblem:
+        pass
+    return text
 
 
 def parse_row(

@@ -1,0 +1,112 @@
+"""Working with the quarantine: list (filters, counts by reason), export (for Excel, formulas
+neutralised), retry (idempotent, decisions left to a person), and the CLI around them."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+from batchkit import TODAY, V1_LINES, init_db, publish_lines, query, settings_for
+from click.testing import CliRunner
+
+from frota.cli import cli
+from frota.load import load_pending
+from frota.load.quarantine_ops import (
+    FORMULA_START,
+    export_quarantine,
+    list_quarantine,
+    neutralise,
+    retry_quarantine,
+)
+
+GOOD = "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,2026-01-05"
+MANUT = [
+    GOOD,
+    "ABC1234,Pneus,2026-07-15,100.00,,corretiva,",  # future on TODAY, fine a month later
+    GOOD,  # identical duplicate
+    '"=HYPERLINK(""http://x"")",Pneus,05/13/2026,1.00,,,',  # a formula, too long for a plate
+]
+VEIC = [*V1_LINES, "CDA1B23,Van,ativo,1000,2020-01-01", "CDA1B23,Van,inativo,1000,2020-01-01"]
+
+
+def _loaded(tmp_path: Path, db_url: str):
+    init_db(db_url)
+    s = settings_for(tmp_path, db_url)
+    publish_lines(tmp_path, s.landing, 1, VEIC, MANUT)
+    [batch] = load_pending(s, today=TODAY).loaded
+    return s, batch
+
+
+def test_list_export_retry(tmp_path: Path, db_url: str) -> None:
+    s, batch = _loaded(tmp_path, db_url)
+    listing = list_quarantine(s)
+    assert listing.counts == {
+        "conflicting_duplicate": 2,
+        "duplicate_row": 1,
+        "future_date": 1,
+        "too_long": 1,
+    }
+    assert list_quarantine(s, reason="future_date", batch=batch.batch_id).total == 1
+    assert list_quarantine(s, batch="nope").total == 0
+
+    out = tmp_path / "q.csv"
+    assert export_quarantine(s, out) == 5
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(data.decode("utf-8-sig").splitlines(), delimiter=";"))
+    plate = next(r for r in rows if r["frota_reason"] == "too_long")
+    assert plate["placa_veiculo"] == '\'=HYPERLINK("http://x")'
+    assert all(not v.startswith(FORMULA_START) for v in plate.values())
+    assert plate["frota_line"] == "5"
+
+    # Nothing passes yet; duplicates and conflicts wait for a decision.
+    first = retry_quarantine(s, today=TODAY)
+    assert (first.examined, first.released, first.still_held) == (2, 0, 2)
+    # A month later the date is no longer in the future: released, once.
+    later = date(2026, 7, 20)
+    second = retry_quarantine(s, today=later)
+    assert (second.released, second.manutencoes_inserted) == (1, 1)
+    assert retry_quarantine(s, today=later).released == 0  # idempotent
+    # The person decides: the duplicate was real; the conflict's right copy is the first.
+    assert retry_quarantine(s, reason="duplicate_row", today=later).manutencoes_inserted == 1
+    [conflict_id] = query(
+        db_url,
+        "SELECT MIN(id) FROM frota_quarantine WHERE reason = 'conflicting_duplicate'",
+    )[0:1][0]
+    chosen = retry_quarantine(s, ids=[conflict_id], today=later)
+    assert (chosen.released, chosen.veiculos_inserted) == (1, 1)
+    assert query(db_url, "SELECT status FROM veiculos WHERE placa = 'CDA1B23'") == [("ativo",)]
+    assert query(db_url, "SELECT COUNT(*) FROM manutencoes") == [(batch.manutencoes_inserted + 2,)]
+    assert list_quarantine(s).counts == {"conflicting_duplicate": 1, "too_long": 1}
+    assert list_quarantine(s, status="released").total == 3
+
+
+def test_retry_of_conflicts_by_reason_never_picks_a_winner(tmp_path: Path, sqlite_url: str) -> None:
+    s, _ = _loaded(tmp_path, sqlite_url)
+    result = retry_quarantine(s, reason="conflicting_duplicate", today=TODAY)
+    assert (result.released, result.still_held) == (0, 2)
+    assert query(sqlite_url, "SELECT COUNT(*) FROM veiculos WHERE placa = 'CDA1B23'") == [(0,)]
+
+
+def test_neutralise() -> None:
+    for text in ("=1+1", "+1", "-1", "@SUM(A1)", "\t=1"):
+        assert neutralise(text) == "'" + text
+    assert neutralise("Troca de óleo") == "Troca de óleo"
+    assert neutralise(None) == ""
+
+
+def test_cli_quarantine_commands(tmp_path: Path, sqlite_url: str) -> None:
+    s, _ = _loaded(tmp_path, sqlite_url)
+    runner = CliRunner()
+    base = ["--database", sqlite_url, "--landing", s.landing]
+    listed = runner.invoke(cli, [*base, "quarantine", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "future_date" in listed.output and "the date is after today" in listed.output
+    assert "manutencoes.csv:3" in listed.output
+    exported = runner.invoke(cli, [*base, "quarantine", "export", str(tmp_path / "q.csv")])
+    assert exported.exit_code == 0 and "exported 5 row(s)" in exported.output
+    retried = runner.invoke(cli, [*base, "quarantine", "retry"])
+    assert retried.exit_code == 0 and "still held" in retried.output
+    bad = runner.invoke(cli, [*base, "quarantine", "list", "--reason", "nope"])
+    assert bad.exit_code != 0
