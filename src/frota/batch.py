@@ -123,11 +123,13 @@ def sha256_file(path: Path) -> tuple[str, int]:
 
 
 def count_csv_rows(path: Path) -> int:
-    """Data rows of a canonical CSV (records, not lines: quoted newlines are handled)."""
+    """Data rows of a canonical CSV: records, not lines (quoted newlines count once), without
+    blank lines. Informative only: the checksum is what identifies the file. Bytes that are
+    not UTF-8 are tolerated here; the loader rejects such a file naming the line."""
     import csv
 
-    with open(path, encoding="utf-8", newline="") as fh:
-        return max(sum(1 for _ in csv.reader(fh)) - 1, 0)
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        return max(sum(1 for record in csv.reader(fh) if record) - 1, 0)
 
 
 def content_hash(files: Iterable[FileEntry]) -> str:
