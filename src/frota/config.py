@@ -51,10 +51,32 @@ class Settings:
     seed: int = 7
     vehicles: int = 200
     log_dir: str = "data/logs"
+    # Retry budget for transient database errors (see frota.load.retry).
+    retry_attempts: int = 6
+    retry_max_seconds: float = 60.0
+    # TLS to the operational database; folded into the URL's driver parameters.
+    db_ssl_ca: str | None = None
+    db_ssl_cert: str | None = None
+    db_ssl_key: str | None = None
+    db_ssl_verify_identity: bool = True
+    require_tls: bool = False  # refuse a non-loopback host without verified TLS
     # The secrets below are never read from frota.toml.
     database_password: Secret | None = field(default=None, repr=False)
     warehouse_password: Secret | None = field(default=None, repr=False)
     config_file: str | None = None
+
+    def __post_init__(self) -> None:
+        from frota.db.engine import with_tls
+
+        url = with_tls(
+            self.database,
+            ca=self.db_ssl_ca,
+            cert=self.db_ssl_cert,
+            key=self.db_ssl_key,
+            verify_identity=self.db_ssl_verify_identity,
+            require=self.require_tls,
+        )
+        object.__setattr__(self, "database", url)
 
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with the non-None values replaced (flags beat everything)."""
@@ -70,7 +92,9 @@ _PLAIN_KEYS = {
     for f in fields(Settings)
     if f.name not in {"database_password", "warehouse_password", "config_file"}
 }
-_INT_KEYS = {"seed", "vehicles"}
+_INT_KEYS = {"seed", "vehicles", "retry_attempts"}
+_FLOAT_KEYS = {"retry_max_seconds"}
+_BOOL_KEYS = {"db_ssl_verify_identity", "require_tls"}
 _SECRET_KEYS = {"database_password", "warehouse_password"}
 
 
@@ -80,6 +104,19 @@ def _coerce(key: str, value: Any, where: str) -> Any:
             return int(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{where}: {key} must be a whole number, got {value!r}") from None
+    if key in _FLOAT_KEYS:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: {key} must be a number, got {value!r}") from None
+    if key in _BOOL_KEYS:
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "yes", "on"):
+            return True
+        if str(value).lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
     if not isinstance(value, str):
         raise ConfigError(f"{where}: {key} must be a string, got {value!r}")
     return value

@@ -19,8 +19,18 @@ _DRIVERS = {
 }
 
 
+# A frota-only URL parameter (never sent to the driver): refuse a remote host without TLS.
+REQUIRE_TLS_PARAM = "frota_require_tls"
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
 def parse_url(url: str | URL, password: str | None = None) -> URL:
     """A SQLAlchemy URL with frota's default drivers; `password` (from a secret) wins."""
+    return _parse(url, password)[0]
+
+
+def _parse(url: str | URL, password: str | None = None) -> tuple[URL, bool]:
+    """(URL for the driver, whether TLS is required)."""
     try:
         parsed = make_url(url)
     except Exception:
@@ -40,7 +50,90 @@ def parse_url(url: str | URL, password: str | None = None) -> URL:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if password:
         parsed = parsed.set(password=password)
-    return parsed
+    require = str(parsed.query.get(REQUIRE_TLS_PARAM, "")).lower() in ("1", "true", "yes")
+    if REQUIRE_TLS_PARAM in parsed.query:
+        parsed = parsed.difference_update_query([REQUIRE_TLS_PARAM])
+    return parsed, require
+
+
+def with_tls(
+    url: str,
+    *,
+    ca: str | None = None,
+    cert: str | None = None,
+    key: str | None = None,
+    verify_identity: bool = True,
+    require: bool = False,
+) -> str:
+    """`url` with frota's TLS settings as its driver's parameters (unchanged if none set).
+
+    MySQL/MariaDB (PyMySQL): ssl_ca, ssl_cert, ssl_key, ssl_check_hostname; with a CA the
+    server certificate is verified and a server without TLS is refused. PostgreSQL (libpq):
+    sslrootcert, sslcert, sslkey, sslmode=verify-full (verify-ca without identity check).
+    """
+    if not (ca or cert or key or require):
+        return url
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return url  # create_engine reports the bad URL
+    backend = parsed.get_backend_name()
+    query: dict[str, str] = {}
+    if backend in ("mysql", "mariadb"):
+        names = {"ca": "ssl_ca", "cert": "ssl_cert", "key": "ssl_key"}
+        if ca:
+            query["ssl_check_hostname"] = "true" if verify_identity else "false"
+    elif backend == "postgresql":
+        names = {"ca": "sslrootcert", "cert": "sslcert", "key": "sslkey"}
+        if ca:
+            query["sslmode"] = "verify-full" if verify_identity else "verify-ca"
+    else:
+        return url  # SQLite: a local file, no network
+    for option, value in (("ca", ca), ("cert", cert), ("key", key)):
+        if value:
+            query[names[option]] = value
+    if require:
+        query[REQUIRE_TLS_PARAM] = "true"
+    return parsed.update_query_dict(query).render_as_string(hide_password=False)
+
+
+def tls_state(url: URL) -> str:
+    """'local' (loopback or socket), 'verified', 'unverified' (encrypted, server not checked),
+    or 'none'."""
+    host = url.host or ""
+    query = url.query
+    if not host or host in _LOOPBACK or host.startswith("/") or "unix_socket" in query:
+        return "local"
+    if url.get_backend_name() == "postgresql":
+        mode = str(query.get("sslmode", ""))
+        if mode in ("verify-ca", "verify-full"):
+            return "verified"
+        return "unverified" if mode == "require" else "none"
+    if "ssl_ca" in query or "ssl_capath" in query:
+        return "verified"
+    return "unverified" if "ssl_cert" in query else "none"
+
+
+def _check_tls(parsed: URL, require: bool) -> None:
+    """Warn loudly (or refuse, with require_tls) about a remote server without verified TLS."""
+    state = tls_state(parsed)
+    if state in ("local", "verified"):
+        return
+    what = "without TLS" if state == "none" else "with TLS but without verifying the server"
+    if require:
+        raise ConfigError(
+            f"refusing to connect to {parsed.host} {what} (require_tls is set)",
+            hint="set db_ssl_ca to the CA that signed the server's certificate "
+            "(see docs/operations.md, TLS)",
+        )
+    from frota.observe.log import logger
+
+    logger.warning(
+        "SECURITY: connecting to %s %s: passwords and data can be read or altered on the "
+        "network; set db_ssl_ca (and require_tls = true to refuse such connections)",
+        parsed.host,
+        what,
+    )
 
 
 def mask(url: str | URL) -> str:
@@ -53,8 +146,10 @@ def mask(url: str | URL) -> str:
 
 def create_engine(url: str | URL, password: str | None = None, **kwargs) -> Engine:
     """An engine for the URL; creates a SQLite file's folder; names a missing driver's extra."""
-    parsed = parse_url(url, password)
+    parsed, require_tls = _parse(url, password)
     backend = parsed.get_backend_name()
+    if backend != "sqlite":
+        _check_tls(parsed, require_tls)
     module, extra = _DRIVERS[backend]
     if module:
         try:

@@ -18,6 +18,7 @@ from frota.batch import Manifest
 from frota.contract import MANUTENCOES, VEICULOS, Table
 from frota.db.schema import batches, manutencoes, quarantine, veiculos
 from frota.errors import BadInputError, LockHeld
+from frota.load import faults
 from frota.load.lock import still_held
 from frota.tabular import ReadStats, Record, read_records
 from frota.validate import Problem, parse_row
@@ -309,14 +310,17 @@ def load_batch(
     """Load one complete batch in one transaction (the caller holds the load lock)."""
     started = time.monotonic()
     now = datetime.now(UTC).replace(tzinfo=None)
+    faults.checkpoint("before_tx", conn)
     with conn.begin():
         q = _Quarantine(conn, manifest.batch_id, now)
         v_ins, v_upd, v_stale, v_read, v_blank, new_placas, dups = _vehicles(
             conn, manifest, open_file, today, q
         )
+        faults.checkpoint("mid_insert", conn)
         released = _release_held(conn, new_placas, manifest.batch_id, today, now)
         m_ins, m_read, m_blank = _maintenances(conn, manifest, open_file, today, q, progress)
         q.flush()
+        faults.checkpoint("after_inserts", conn)
         if not still_held(conn):
             raise LockHeld("the load lock was lost before commit; this batch was rolled back")
         result = BatchResult(
@@ -351,4 +355,5 @@ def load_batch(
                 "duplicates": dups,
             },
         )
+        faults.checkpoint("before_commit", conn)
     return result
