@@ -287,8 +287,10 @@ def fresh_database(backend: str, name: str, workdir: Path, with_schema: bool) ->
     return url
 
 
-def measure(python: Path, method: str, url: str, batch: Path, workdir: Path) -> tuple[float, float]:
-    """(seconds of the load itself, peak RSS MB of the whole process)."""
+def measure(
+    python: Path, method: str, url: str, batch: Path, workdir: Path
+) -> tuple[float, float, float]:
+    """(seconds of the load itself, peak RSS MB and CPU seconds of the whole process)."""
     cmd = [str(python), __file__, "--child", method, "--url", url, "--batch", str(batch)]
     cmd += ["--workdir", str(workdir)]
     out = workdir / "child.out"
@@ -300,7 +302,7 @@ def measure(python: Path, method: str, url: str, batch: Path, workdir: Path) -> 
     if proc.returncode != 0:
         raise RuntimeError(f"{method} failed:\n{text[-3000:]}")
     seconds = json.loads(text.strip().splitlines()[-1])["seconds"]
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def run_parent(args: argparse.Namespace) -> None:
@@ -313,8 +315,11 @@ def run_parent(args: argparse.Namespace) -> None:
     rows = sum(f["rows"] for f in manifest["files"])
     compare = ensure_compare_venv() if any(METHODS[m][1] for m in methods) else None
     print(f"batch {batch.name}: {rows:,} rows (vehicles + maintenances)\n", file=sys.stderr)
-    results: dict[str, dict[str, tuple[float, float]]] = {}
-    print(f"{'backend':<11} {'method':<20} {'rows/s':>9} {'wall s':>8} {'peak RSS MB':>12}")
+    results: dict[str, dict[str, tuple[float, float, float]]] = {}
+    print(
+        f"{'backend':<11} {'method':<20} {'rows/s':>9} {'wall s':>8} {'peak RSS MB':>12} "
+        f"{'client CPU s':>13}"
+    )
     for backend in backends:
         results[backend] = {}
         for method in methods:
@@ -323,12 +328,13 @@ def run_parent(args: argparse.Namespace) -> None:
             python = compare if METHODS[method][1] else Path(sys.executable)
             name = f"frota_bench_{method.replace('-', '_')}"
             url = fresh_database(backend, name, workdir, with_schema=not method.startswith("dlt"))
-            seconds, rss = measure(python, method, url, batch, workdir)  # type: ignore[arg-type]
-            results[backend][method] = (seconds, rss)
-            line = (
-                f"{backend:<11} {method:<20} {rows / seconds:>9,.0f} {seconds:>8.2f} {rss:>12.0f}"
+            seconds, rss, cpu = measure(python, method, url, batch, workdir)  # type: ignore[arg-type]
+            results[backend][method] = (seconds, rss, cpu)
+            print(
+                f"{backend:<11} {method:<20} {rows / seconds:>9,.0f} {seconds:>8.2f} "
+                f"{rss:>12.0f} {cpu:>13.1f}",
+                flush=True,
             )
-            print(line, flush=True)
     print()
     for backend, got in results.items():
         ratios = []

@@ -171,6 +171,8 @@ def _escape_text(value: Any) -> str:
 class MaintenanceWriter:
     """Appends maintenance rows in chunks, one chunk in flight on a background thread."""
 
+    chunk_rows = CHUNK_ROWS
+
     threaded = True  # the server inserts one chunk while Python parses the next
 
     def __init__(
@@ -181,7 +183,7 @@ class MaintenanceWriter:
         on_flush: Callable[[], None] | None = None,
     ) -> None:
         self.conn, self.lote_id, self.on_flush = conn, lote_id, on_flush
-        self.chunk_rows = chunk_rows or CHUNK_ROWS
+        self.chunk_rows = chunk_rows or min(CHUNK_ROWS, type(self).chunk_rows)
         self.dbapi = conn.connection.dbapi_connection
         self.buffer: list[Any] = []
         self.count = 0
@@ -275,6 +277,7 @@ class SqliteWriter(_TupleWriter):
     # SQLite runs in this process and takes the GIL back for every row it binds: a second
     # thread only adds lock hand-offs (measured: 60% slower), so chunks are written inline.
     threaded = False
+    chunk_rows = 20_000  # tuples of Python objects: ~500 bytes a row
 
     sql = f"INSERT INTO manutencoes ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
