@@ -60,6 +60,10 @@ class Settings:
     db_ssl_key: str | None = None
     db_ssl_verify_identity: bool = True
     require_tls: bool = False  # refuse a non-loopback host without verified TLS
+    # MySQL/MariaDB bulk path. "allow-server-file-requests" turns on LOAD DATA LOCAL INFILE:
+    # the protocol lets the server ask for any client file; frota sends only the file it
+    # wrote, over loopback or verified TLS only (see frota.load.bulk). Default: "off".
+    mysql_local_infile: str = "off"
     # The secrets below are never read from frota.toml.
     database_password: Secret | None = field(default=None, repr=False)
     warehouse_password: Secret | None = field(default=None, repr=False)

@@ -22,6 +22,7 @@ from frota.db.engine import create_engine
 from frota.db.schema import batches
 from frota.errors import BadInputError, BatchRejected, LockHeld
 from frota.landing import Landing, open_landing
+from frota.load.bulk import check_local_infile_setting, guard_engine
 from frota.load.discover import Candidate, pending_batches
 from frota.load.lock import load_lock
 from frota.load.retry import RetryPolicy, retry_call
@@ -248,6 +249,8 @@ def load_pending(
     today = today or date.today()
     landing = open_landing(settings.landing)
     engine = create_engine(settings.database, settings.db_password())
+    if check_local_infile_setting(settings.mysql_local_infile) and engine.dialect.name == "mysql":
+        guard_engine(engine)  # LOAD DATA LOCAL, answering only with frota's own files
     policy = RetryPolicy(settings.retry_attempts, settings.retry_max_seconds)
     out = _Collector()
     status = "failed"

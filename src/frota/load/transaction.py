@@ -16,9 +16,10 @@ from sqlalchemy.engine import Connection
 
 from frota.batch import Manifest
 from frota.contract import MANUTENCOES, VEICULOS, Table
-from frota.db.schema import batches, manutencoes, quarantine, veiculos
+from frota.db.schema import batches, quarantine, veiculos
 from frota.errors import BadInputError, LockHeld
 from frota.load import faults
+from frota.load.bulk import FastMaintenances, maintenance_writer
 from frota.load.lock import still_held
 from frota.tabular import ReadStats, Record, read_records
 from frota.validate import Problem, parse_row
@@ -58,6 +59,7 @@ class _Quarantine:
         self.conn, self.batch_id, self.now = conn, batch_id, now
         self.buffer: list[dict[str, Any]] = []
         self.count = 0
+        self.before_flush: Callable[[], None] = lambda: None
 
     def hold(self, table: Table, rec: Record, problem: Problem, placa: str | None = None) -> None:
         self.buffer.append(
@@ -82,6 +84,7 @@ class _Quarantine:
 
     def flush(self) -> None:
         if self.buffer:
+            self.before_flush()  # the connection must be idle: a bulk chunk may be in flight
             self.conn.execute(quarantine.insert(), self.buffer)
             self.buffer = []
 
@@ -238,8 +241,9 @@ def _release_held(
             row["lote_id"] = batch_id
             rows.append(row)
             ids.append(qid)
-        for chunk in _chunks(rows):
-            conn.execute(manutencoes.insert(), chunk)
+        with maintenance_writer(conn, batch_id) as writer:
+            for row in rows:
+                writer.add(row)
         for j in range(0, len(ids), 1000):
             conn.execute(
                 quarantine.update()
@@ -263,10 +267,12 @@ def _maintenances(
         return 0, 0, 0
     known = set(conn.execute(sa.select(veiculos.c.placa)).scalars())
     stats = ReadStats()
-    buffer: list[dict[str, Any]] = []
-    inserted = 0
-    with open_file(name) as fh:
-        for rec in read_records(fh, MANUTENCOES, name, stats=stats):
+    report = (lambda: progress(stats.records)) if progress else None
+    with open_file(name) as fh, maintenance_writer(conn, manifest.batch_id, report) as writer:
+        q.before_flush = writer.wait
+        # Canonical rows go straight to the writer; the rest take the general path below.
+        fast = FastMaintenances(known, today, set(), writer)
+        for rec in read_records(fh, MANUTENCOES, name, stats=stats, fast=fast.accept):
             row, problem = (
                 (None, rec.problem) if rec.problem else parse_row(MANUTENCOES, rec.values, today)
             )
@@ -285,16 +291,8 @@ def _maintenances(
                 )
             else:
                 row["lote_id"] = manifest.batch_id
-                buffer.append(row)
-                if len(buffer) >= CHUNK:
-                    conn.execute(manutencoes.insert(), buffer)
-                    inserted += len(buffer)
-                    buffer = []
-                    if progress:
-                        progress(stats.records)
-    if buffer:
-        conn.execute(manutencoes.insert(), buffer)
-        inserted += len(buffer)
+                writer.add(row)
+    inserted = writer.count
     _check_checksum(manifest, name, stats)
     return inserted, stats.records, stats.blank_lines
 
