@@ -2,7 +2,9 @@
 second run after one new small batch (the incremental path). DuckDB and PostgreSQL.
 
     python bench/warehouse_benchmark.py [--rows 1000000] [--backends duckdb,postgres]
-                                        [--markdown docs/benchmarks.md]
+                                        [--markdown docs/benchmarks.md] [--profile 12]
+
+--profile N prints the N slowest dbt nodes of each run (from dbt's target/run_results.json).
 
 The operational SQLite database is filled directly (bulk inserts, as the loader leaves it:
 rows tagged with lote_id, one ledger row per batch); the loader has its own benchmark.
@@ -11,6 +13,7 @@ rows tagged with lote_id, one ledger row per batch); the loader has its own benc
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sqlite3
 import tempfile
@@ -91,7 +94,18 @@ _INSERT_M = (
 )
 
 
-def run_backend(backend: str, rows: int, vehicles: int, batches: int, work: Path) -> dict:
+def slowest_nodes(dbt_dir: Path, top: int) -> str:
+    """The `top` slowest nodes of dbt's last run, and the sum over all nodes."""
+    results = json.loads((dbt_dir / "target" / "run_results.json").read_text())["results"]
+    timed = sorted(((r["execution_time"], r["unique_id"]) for r in results), reverse=True)
+    lines = [f"  {seconds:6.2f} s  {node}" for seconds, node in timed[:top]]
+    total = sum(t for t, _ in timed)
+    return "\n".join([*lines, f"  {total:6.2f} s  sum over {len(timed)} nodes"])
+
+
+def run_backend(
+    backend: str, rows: int, vehicles: int, batches: int, work: Path, profile: int = 0
+) -> dict:
     db = work / f"frota-{backend}.db"
     create_schema(create_engine(f"sqlite:///{db}"))
     rng, plates = random.Random(42), []
@@ -115,10 +129,18 @@ def run_backend(backend: str, rows: int, vehicles: int, batches: int, work: Path
         t0 = time.perf_counter()
         full = build_warehouse(database_url, warehouse_url, freshness=False, dbt_dir=dbt_dir)
         full_s = time.perf_counter() - t0
+        if profile:
+            print(f"{backend} full run, slowest dbt nodes:\n{slowest_nodes(dbt_dir, profile)}")
         add_batch(db, rng, 50, plates, 1_000, batches, False)
         t0 = time.perf_counter()
         inc = build_warehouse(database_url, warehouse_url, freshness=False, dbt_dir=dbt_dir)
         inc_s = time.perf_counter() - t0
+        if profile:
+            print(f"{backend} incremental run, slowest nodes:\n{slowest_nodes(dbt_dir, profile)}")
+        # Nothing new: what remains is dbt's fixed cost (start-up, parse, one query per node).
+        t0 = time.perf_counter()
+        noop = build_warehouse(database_url, warehouse_url, freshness=False, dbt_dir=dbt_dir)
+        noop_s = time.perf_counter() - t0
     finally:
         if pg_name:
             with admin.connect() as conn:
@@ -128,6 +150,7 @@ def run_backend(backend: str, rows: int, vehicles: int, batches: int, work: Path
         "backend": backend,
         "full": (full, full_s),
         "incremental": (inc, inc_s),
+        "nothing new": (noop, noop_s),
     }
 
 
@@ -135,14 +158,15 @@ def table(results: list[dict], rows: int, vehicles: int, batches: int) -> str:
     lines = [
         f"Fleet: {rows:,} maintenance rows in {batches} batches, {vehicles:,} vehicles "
         f"(operational DB: SQLite). Second run: one new batch of 1,000 maintenances and "
-        f"50 changed vehicles. Machine: {_machine()}; {date.today()}.",
+        f"50 changed vehicles; a third run finds nothing new (dbt's fixed cost). "
+        f"Machine: {_machine()}; {date.today()}.",
         "",
         "| warehouse | run | batches | rows copied | replicate (s) | dbt build (s) | total (s) |"
         " models | tests passed |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
-        for run in ("full", "incremental"):
+        for run in ("full", "incremental", "nothing new"):
             res, total = r[run]
             copied = sum(res.rows_replicated.values())
             lines.append(
@@ -182,12 +206,17 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--backends", default="duckdb,postgres")
     parser.add_argument("--markdown", type=Path, help="update this file's ## Warehouse section")
+    parser.add_argument("--profile", type=int, default=0, help="print the N slowest dbt nodes")
     opts = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory(prefix="frota-wh-bench-") as tmp:
         for backend in opts.backends.split(","):
             print(f"{backend}: building…", flush=True)
-            results.append(run_backend(backend, opts.rows, opts.vehicles, opts.batches, Path(tmp)))
+            results.append(
+                run_backend(
+                    backend, opts.rows, opts.vehicles, opts.batches, Path(tmp), opts.profile
+                )
+            )
     body = table(results, opts.rows, opts.vehicles, opts.batches)
     print(body)
     if opts.markdown:

@@ -60,7 +60,7 @@ def pipeline(tmp_path_factory):
 def test_pipeline_builds(pipeline) -> None:
     _, tables, runs = pipeline
     assert [r.batches_replicated for r in runs] == [1, 1, 1]
-    assert runs[-1].tests_failed == 0 and runs[-1].models_built == 16
+    assert runs[-1].tests_failed == 0 and runs[-1].models_built == 18
     assert len(tables["fct_manutencoes"]) > 100
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from frota.warehouse.dbt import (
@@ -23,7 +24,14 @@ from frota.warehouse.dbt import (
 )
 from frota.warehouse.errors import EXIT_WAREHOUSE, WarehouseError
 from frota.warehouse.replicate import ReplicationResult, replicate, source_engine
-from frota.warehouse.target import WarehouseTarget, parse_warehouse_url
+from frota.warehouse.target import (
+    BUILDS,
+    LEDGER,
+    RAW_SCHEMA,
+    REPLICATION_SEQ,
+    WarehouseTarget,
+    parse_warehouse_url,
+)
 
 __all__ = [
     "EXIT_WAREHOUSE",
@@ -80,16 +88,41 @@ def transform(
     full_refresh: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[DbtSummary, tuple[str, ...]]:
-    """`dbt build` (then `dbt source freshness`); return the build summary and stale sources."""
+    """`dbt build` (then `dbt source freshness`); return the build summary and stale sources.
+
+    A successful build is recorded in raw.frota_dbt_builds with the replication run it
+    covered; the next build tests only what was replicated after it (a failed build records
+    nothing, so its failures are tested again).
+    """
     with work_dir(dbt_dir or default_work_dir(target)) as work:
         started = time.perf_counter()
+        covered = _replicated_through(target, forget_builds=full_refresh)
         command = ["build", *(["--full-refresh"] if full_refresh else [])]
         summary = summarise("build", invoke(target, command, work, progress=progress), work)
+        _record_build(target, covered)
         stale: tuple[str, ...] = ()
         if freshness:
             stale = stale_sources(invoke(target, ["source", "freshness"], work))
         seconds = time.perf_counter() - started
     return DbtSummary(**{**summary.__dict__, "seconds": seconds}), stale
+
+
+def _replicated_through(target: WarehouseTarget, *, forget_builds: bool) -> int:
+    """The newest replication run in the warehouse (a full refresh also forgets past builds,
+    so that its tests check every row)."""
+    with target.connect() as wh:
+        wh.ensure_raw()
+        with wh.transaction():
+            if forget_builds:
+                wh.execute(f"DELETE FROM {RAW_SCHEMA}.{BUILDS}")
+            seq = wh.execute(f"SELECT max({REPLICATION_SEQ}) FROM {RAW_SCHEMA}.{LEDGER}")[0][0]
+    return seq or 0
+
+
+def _record_build(target: WarehouseTarget, seq: int) -> None:
+    with target.connect() as wh, wh.transaction():
+        now = datetime.now(UTC).replace(tzinfo=None)
+        wh.execute(f"INSERT INTO {RAW_SCHEMA}.{BUILDS} VALUES (?, ?)", (seq, now))
 
 
 def build_warehouse(

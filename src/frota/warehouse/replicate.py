@@ -217,6 +217,7 @@ def replicate(
                     for b in batches
                 ),
             )
+    wh.analyze()
     say(f"replicated {len(ids)} batch(es): {v_rows} veiculos, {m_rows} manutencoes")
     return ReplicationResult(
         batches=tuple(ids),

@@ -25,6 +25,9 @@ from frota.errors import ConfigError, DatabaseUnreachable, MissingExtra
 RAW_SCHEMA = "raw"
 ANALYTICS_SCHEMA = "analytics"
 LEDGER = "frota_replicated_batches"
+# One row per successful dbt build: the replication run it covered. dbt's tests on the large
+# tables check only rows replicated after the last one (macro desde_ultimo_build).
+BUILDS = "frota_dbt_builds"
 
 # Columns the raw layer adds to the contract's: when a vehicle row was true (the batch's
 # created_at) and which replication run brought a row (drives dbt's incremental models).
@@ -73,6 +76,10 @@ def raw_ddl() -> list[str]:
         )
     ledger_cols = ", ".join(f"{n} {t}" for n, t in LEDGER_COLUMNS)
     statements.append(f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{LEDGER} ({ledger_cols})")
+    statements.append(
+        f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{BUILDS} "
+        "(replication_seq BIGINT NOT NULL, built_at TIMESTAMP NOT NULL)"
+    )
     return statements
 
 
@@ -154,6 +161,9 @@ class WarehouseConnection:
         with self.transaction():
             for statement in raw_ddl():
                 self.execute(statement)
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics of the raw tables after a bulk copy."""
 
     def __enter__(self) -> WarehouseConnection:
         return self
@@ -262,6 +272,24 @@ class PostgresConnection(WarehouseConnection):
 
     def lock(self) -> None:
         self.con.execute("SELECT pg_advisory_xact_lock(hashtext('frota_warehouse_replicate'))")
+
+    def ensure_raw(self) -> None:
+        # dbt's incremental models find the new rows by _replication_seq and their other
+        # copies by id: without these, each build scans all of raw.manutencoes twice. (DuckDB
+        # needs none: rows arrive in _replication_seq order, its zone maps skip the rest.)
+        super().ensure_raw()
+        with self.transaction():
+            for column in (REPLICATION_SEQ, "id"):
+                self.execute(
+                    f"CREATE INDEX IF NOT EXISTS manutencoes_{column.strip('_')} "
+                    f"ON {RAW_SCHEMA}.{MANUTENCOES.name} ({column})"
+                )
+
+    def analyze(self) -> None:
+        # Right after a big COPY the planner still believes the tables are small or empty
+        # (autovacuum comes later) and picks full sorts over index scans.
+        for table in (MANUTENCOES.name, VEICULOS.name, LEDGER):
+            self.execute(f"ANALYZE {RAW_SCHEMA}.{table}")
 
     def copy_rows(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
         count = 0

@@ -45,3 +45,33 @@
         cast({{ start_date }} as timestamp), cast({{ end_date }} as timestamp), interval 1 day
     )) as date) as data
 {%- endmacro %}
+
+
+{#- Indexes for a model's config: PostgreSQL uses them for the incremental lookups; DuckDB's
+    zone maps do that job, and its ART indexes would only slow the deletes and inserts. -#}
+{% macro engine_indexes(indexes) -%}
+    {{ return(adapter.dispatch('engine_indexes', 'frota')(indexes)) }}
+{%- endmacro %}
+
+{% macro default__engine_indexes(indexes) -%}
+    {{ return([]) }}
+{%- endmacro %}
+
+{% macro postgres__engine_indexes(indexes) -%}
+    {{ return(indexes) }}
+{%- endmacro %}
+
+
+{#- Post-hook: fresh planner statistics for a table just (re)written, before the next model
+    reads it (PostgreSQL's autovacuum comes too late for the same build). -#}
+{% macro refresh_statistics(relation) -%}
+    {{ return(adapter.dispatch('refresh_statistics', 'frota')(relation)) }}
+{%- endmacro %}
+
+{% macro default__refresh_statistics(relation) -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{% macro postgres__refresh_statistics(relation) -%}
+    analyze {{ relation }}
+{%- endmacro %}

@@ -1,11 +1,19 @@
 -- One row per maintenance, with the vehicle version in force on the service day.
--- Incremental: each run adds the rows of the batches replicated since the last build.
+-- Incremental: each run adds the rows of the batches replicated since the last build. The
+-- delete+insert, the incremental aggregates and the tests look rows up by manutencao_id,
+-- replicacao_seq and (placa, mes).
 {{
     config(
         materialized='incremental',
         unique_key='manutencao_id',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        indexes=engine_indexes([
+            {'columns': ['manutencao_id']},
+            {'columns': ['replicacao_seq']},
+            {'columns': ['placa', 'mes']},
+        ]),
+        post_hook="{{ refresh_statistics(this) }}",
     )
 }}
 

@@ -1,9 +1,9 @@
 -- Cost per km per vehicle, from the odometer readings taken at each service.
 with
 
-fct as (
+mensal as (
 
-    select * from {{ ref('fct_manutencoes') }}
+    select * from {{ ref('int_manutencoes_veiculo_mes') }}
 
 ),
 
@@ -11,15 +11,14 @@ final as (
 
     select
         placa,
-        count(*) as qtd_manutencoes,
-        count(quilometragem) as qtd_leituras,
-        min(quilometragem) as km_inicial,
-        max(quilometragem) as km_final,
-        max(quilometragem) - min(quilometragem) as km_percorridos,
-        coalesce(sum(custo), 0) as custo_total,
-        {{ safe_divide('sum(custo)', 'max(quilometragem) - min(quilometragem)') }}
-            as custo_por_km
-    from fct
+        cast(sum(qtd_manutencoes) as bigint) as qtd_manutencoes,
+        cast(sum(qtd_leituras) as bigint) as qtd_leituras,
+        min(km_min) as km_inicial,
+        max(km_max) as km_final,
+        max(km_max) - min(km_min) as km_percorridos,
+        coalesce(sum(custo_soma), 0) as custo_total,
+        {{ safe_divide('sum(custo_soma)', 'max(km_max) - min(km_min)') }} as custo_por_km
+    from mensal
     group by placa
 
 )

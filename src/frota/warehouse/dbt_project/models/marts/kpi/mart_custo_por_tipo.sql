@@ -1,22 +1,23 @@
 -- Cost by maintenance type and by vehicle type (the vehicle's type on the service day).
 with
 
-fct as (
+por_veiculo as (
 
-    select * from {{ ref('fct_manutencoes') }}
+    select * from {{ ref('int_manutencoes_veiculo_tipo') }}
 
 ),
 
 final as (
 
     select
-        coalesce(tipo_manutencao, '(não informado)') as tipo_manutencao,
-        coalesce(tipo_veiculo_no_servico, '(não informado)') as tipo_veiculo,
-        count(*) as qtd_manutencoes,
-        coalesce(sum(custo), 0) as custo_total,
-        avg(custo) as custo_medio
-    from fct
-    group by 1, 2
+        tipo_manutencao,
+        tipo_veiculo,
+        cast(sum(qtd_manutencoes) as bigint) as qtd_manutencoes,
+        coalesce(sum(custo_soma), 0) as custo_total,
+        -- avg(custo) over the maintenances with a cost, from the additive parts
+        {{ safe_divide('sum(custo_soma)', 'sum(qtd_com_custo)') }} as custo_medio
+    from por_veiculo
+    group by tipo_manutencao, tipo_veiculo
 
 )
 

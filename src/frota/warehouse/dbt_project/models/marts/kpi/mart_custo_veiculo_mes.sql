@@ -1,9 +1,9 @@
 -- Maintenance cost per vehicle per month (month of data_manutencao).
 with
 
-fct as (
+mensal as (
 
-    select * from {{ ref('fct_manutencoes') }}
+    select * from {{ ref('int_manutencoes_veiculo_mes') }}
 
 ),
 
@@ -12,12 +12,11 @@ final as (
     select
         placa,
         mes,
-        count(*) as qtd_manutencoes,
-        coalesce(sum(custo), 0) as custo_total,
-        coalesce(sum(case when categoria = 'preventiva' then custo end), 0) as custo_preventiva,
-        coalesce(sum(case when categoria = 'corretiva' then custo end), 0) as custo_corretiva
-    from fct
-    group by placa, mes
+        qtd_manutencoes,
+        coalesce(custo_soma, 0) as custo_total,
+        custo_preventiva,
+        custo_corretiva
+    from mensal
 
 )
 

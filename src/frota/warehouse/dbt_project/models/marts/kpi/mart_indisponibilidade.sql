@@ -2,9 +2,9 @@
 -- maintenances) and mean time to repair (mean downtime of completed corrective maintenances).
 with
 
-fct as (
+mensal as (
 
-    select * from {{ ref('fct_manutencoes') }}
+    select * from {{ ref('int_manutencoes_veiculo_mes') }}
 
 ),
 
@@ -12,15 +12,15 @@ final as (
 
     select
         placa,
-        count(*) as qtd_manutencoes,
-        count(case when concluida then 1 end) as qtd_concluidas,
-        count(case when not concluida then 1 end) as qtd_em_aberto,
-        coalesce(sum(dias_parado), 0) as dias_parado_total,
-        avg(cast(dias_parado as double precision)) as media_dias_parado,
-        count(case when categoria = 'corretiva' and concluida then 1 end) as qtd_reparos,
-        avg(case when categoria = 'corretiva' then cast(dias_parado as double precision) end)
-            as mttr_dias
-    from fct
+        cast(sum(qtd_manutencoes) as bigint) as qtd_manutencoes,
+        cast(sum(qtd_concluidas) as bigint) as qtd_concluidas,
+        cast(sum(qtd_manutencoes) - sum(qtd_concluidas) as bigint) as qtd_em_aberto,
+        cast(sum(dias_parado_total) as bigint) as dias_parado_total,
+        -- means from the additive parts: dias_parado is set exactly when concluida
+        {{ safe_divide('sum(dias_parado_total)', 'sum(qtd_concluidas)') }} as media_dias_parado,
+        cast(sum(qtd_reparos) as bigint) as qtd_reparos,
+        {{ safe_divide('sum(dias_reparos)', 'sum(qtd_reparos)') }} as mttr_dias
+    from mensal
     group by placa
 
 )

@@ -1,9 +1,9 @@
 -- Preventive share of maintenance count and cost, per month (maintenances with a categoria).
 with
 
-fct as (
+por_veiculo as (
 
-    select * from {{ ref('fct_manutencoes') }}
+    select * from {{ ref('int_manutencoes_veiculo_mes') }}
 
 ),
 
@@ -11,12 +11,12 @@ mensal as (
 
     select
         mes,
-        count(case when categoria = 'preventiva' then 1 end) as qtd_preventiva,
-        count(case when categoria = 'corretiva' then 1 end) as qtd_corretiva,
-        count(case when categoria is null then 1 end) as qtd_sem_categoria,
-        coalesce(sum(case when categoria = 'preventiva' then custo end), 0) as custo_preventiva,
-        coalesce(sum(case when categoria = 'corretiva' then custo end), 0) as custo_corretiva
-    from fct
+        cast(sum(qtd_preventiva) as bigint) as qtd_preventiva,
+        cast(sum(qtd_corretiva) as bigint) as qtd_corretiva,
+        cast(sum(qtd_sem_categoria) as bigint) as qtd_sem_categoria,
+        sum(custo_preventiva) as custo_preventiva,
+        sum(custo_corretiva) as custo_corretiva
+    from por_veiculo
     group by mes
 
 ),
