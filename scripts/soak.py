@@ -84,6 +84,7 @@ def main() -> int:
             if done.returncode != 0 or ledger != sorted(ids):
                 bad_ledger += 1
                 print(f"iteration {i}: rerun exit {done.returncode}, ledger {ledger}", flush=True)
+                print(done.stderr[-2000:], flush=True)
             made.close()
             dbs[backend] = Databases(backend, tmp)
             if i % 50 == 0:
