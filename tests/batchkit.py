@@ -21,21 +21,25 @@ T0 = datetime(2026, 1, 10, 12, 0, 0, tzinfo=UTC)
 TODAY = date(2026, 6, 30)
 
 
-def write_batch_dir(folder: Path, veiculos: list[str] | None = None,
-                    manutencoes: list[str] | None = None) -> Path:
+def write_batch_dir(
+    folder: Path, veiculos: list[str] | None = None, manutencoes: list[str] | None = None
+) -> Path:
     """A folder with canonical CSVs made of the given data lines."""
     folder.mkdir(parents=True, exist_ok=True)
     if veiculos is not None:
-        (folder / "veiculos.csv").write_text("\n".join([VEIC_HEADER, *veiculos]) + "\n",
-                                             encoding="utf-8")
+        (folder / "veiculos.csv").write_text(
+            "\n".join([VEIC_HEADER, *veiculos]) + "\n", encoding="utf-8"
+        )
     if manutencoes is not None:
-        (folder / "manutencoes.csv").write_text("\n".join([MANUT_HEADER, *manutencoes]) + "\n",
-                                                encoding="utf-8")
+        (folder / "manutencoes.csv").write_text(
+            "\n".join([MANUT_HEADER, *manutencoes]) + "\n", encoding="utf-8"
+        )
     return folder
 
 
-def publish_lines(tmp: Path, landing: str, n: int, veiculos=None, manutencoes=None,
-                  source: str = "test") -> PublishResult:
+def publish_lines(
+    tmp: Path, landing: str, n: int, veiculos=None, manutencoes=None, source: str = "test"
+) -> PublishResult:
     """Publish hand-made lines as a batch created at T0 + n minutes (so ids sort by n)."""
     folder = write_batch_dir(tmp / f"src-{n}-{source}", veiculos, manutencoes)
     return publish_dir(folder, open_landing(landing), source, now=T0 + timedelta(minutes=n))
@@ -58,6 +62,7 @@ def query(db_url: str, sql: str, **params) -> list[tuple]:
             return [tuple(r) for r in conn.execute(sa.text(sql), params)]
     finally:
         engine.dispose()
+
 
 V1_LINES = [
     "ABC1234,Caminhão Toco,ativo,120000,2019-03-01",

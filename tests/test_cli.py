@@ -20,8 +20,9 @@ FROTA = [sys.executable, "-m", "frota"]
 def frota(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("FROTA_")}
     full_env.update(env or {})
-    return subprocess.run([*FROTA, *args], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [*FROTA, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_help_lists_the_commands(tmp_path: Path) -> None:
@@ -93,13 +94,20 @@ def test_exit_code_bad_input(tmp_path: Path) -> None:
 
 def test_exit_code_database_unreachable_hides_the_password(tmp_path: Path) -> None:
     url = "mysql+pymysql://frota:canary-pw-123@127.0.0.1:1/logistica_fonte"
-    result = frota("--database", url, "load", cwd=tmp_path)
+    fast = {"FROTA_RETRY_ATTEMPTS": "2", "FROTA_RETRY_MAX_SECONDS": "1"}  # retries: test_faults_*
+    result = frota("--database", url, "load", cwd=tmp_path, env=fast)
     assert result.returncode == 5
     assert "cannot connect" in result.stderr
     assert "canary-pw-123" not in result.stdout + result.stderr
-    env_result = frota("load", cwd=tmp_path, env={
-        "FROTA_DATABASE": "postgresql://frota@127.0.0.1:1/x",
-        "FROTA_DATABASE_PASSWORD": "canary-pw-456"})
+    env_result = frota(
+        "load",
+        cwd=tmp_path,
+        env={
+            "FROTA_DATABASE": "postgresql://frota@127.0.0.1:1/x",
+            "FROTA_DATABASE_PASSWORD": "canary-pw-456",
+            **fast,
+        },
+    )
     assert env_result.returncode == 5
     assert "canary-pw-456" not in env_result.stdout + env_result.stderr
 

@@ -19,7 +19,10 @@ def write(path: Path, text: str) -> Path:
 def test_defaults_are_the_embedded_ones() -> None:
     s = load_settings(env={})
     assert (s.landing, s.database, s.warehouse) == (
-        "data/landing", "sqlite:///data/frota.db", "duckdb:///data/warehouse.duckdb")
+        "data/landing",
+        "sqlite:///data/frota.db",
+        "duckdb:///data/warehouse.duckdb",
+    )
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,8 @@ def test_init_is_idempotent_and_creates_the_contract(db_url: str) -> None:
     engine = create_engine(db_url)
     try:
         assert sorted(create_schema(engine)) == sorted(
-            ["veiculos", "manutencoes", "frota_batches", "frota_quarantine", "frota_runs"])
+            ["veiculos", "manutencoes", "frota_batches", "frota_quarantine", "frota_runs"]
+        )
         assert create_schema(engine) == []
         insp = sa.inspect(engine)
         v = {c["name"]: c for c in insp.get_columns("veiculos")}
@@ -21,7 +22,10 @@ def test_init_is_idempotent_and_creates_the_contract(db_url: str) -> None:
         assert insp.get_pk_constraint("manutencoes")["constrained_columns"] == ["id"]
         [fk] = insp.get_foreign_keys("manutencoes")
         assert (fk["constrained_columns"], fk["referred_table"], fk["referred_columns"]) == (
-            ["placa_veiculo"], "veiculos", ["placa"])
+            ["placa_veiculo"],
+            "veiculos",
+            ["placa"],
+        )
         assert v["placa"]["type"].length == 10
         assert v["tipo_veiculo"]["type"].length == 50
         assert v["status"]["type"].length == 50
@@ -43,11 +47,17 @@ def test_mysql_tables_are_innodb_utf8mb4_autoincrement(mysql_url: str) -> None:
         create_schema(engine)
         with engine.connect() as conn:
             ddl = conn.execute(sa.text("SHOW CREATE TABLE manutencoes")).one()[1]
-            has_0900 = conn.execute(sa.text(
-                "SELECT COUNT(*) FROM information_schema.COLLATIONS "
-                "WHERE COLLATION_NAME = 'utf8mb4_0900_ai_ci'")).scalar()
+            has_0900 = conn.execute(
+                sa.text(
+                    "SELECT COUNT(*) FROM information_schema.COLLATIONS "
+                    "WHERE COLLATION_NAME = 'utf8mb4_0900_ai_ci'"
+                )
+            ).scalar()
         assert "ENGINE=InnoDB" in ddl and "CHARSET=utf8mb4" in ddl
-        assert "`id` int(11) NOT NULL AUTO_INCREMENT" in ddl or "`id` int NOT NULL AUTO_INCREMENT" in ddl
+        assert (
+            "`id` int(11) NOT NULL AUTO_INCREMENT" in ddl
+            or "`id` int NOT NULL AUTO_INCREMENT" in ddl
+        )
         assert "`custo` decimal(10,2)" in ddl
         assert "FOREIGN KEY (`placa_veiculo`) REFERENCES `veiculos` (`placa`)" in ddl
         assert ("utf8mb4_0900_ai_ci" in ddl) == bool(has_0900)

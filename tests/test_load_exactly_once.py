@@ -58,8 +58,9 @@ def test_batches_load_oldest_first_and_newer_state_wins(tmp_path: Path, db_url: 
     publish_lines(tmp_path, s.landing, 1, V1)
     result = load_pending(s, today=TODAY)
     assert [b.batch_id[:15] for b in result.loaded] == ["20260110T120100", "20260110T120200"]
-    assert query(db_url, "SELECT status, quilometragem_total FROM veiculos WHERE placa='ABC1234'") \
-        == [("em manutenção", 130000)]
+    assert query(
+        db_url, "SELECT status, quilometragem_total FROM veiculos WHERE placa='ABC1234'"
+    ) == [("em manutenção", 130000)]
 
 
 def test_older_batch_arriving_late_never_overwrites(tmp_path: Path, db_url: str) -> None:
@@ -70,8 +71,9 @@ def test_older_batch_arriving_late_never_overwrites(tmp_path: Path, db_url: str)
     publish_lines(tmp_path, s.landing, 1, V1)  # created earlier, arrives later
     late = load_pending(s, today=TODAY).loaded[0]
     assert (late.veiculos_stale, late.veiculos_inserted) == (1, 1)
-    assert query(db_url, "SELECT status, quilometragem_total FROM veiculos WHERE placa='ABC1234'") \
-        == [("inativo", 150000)]
+    assert query(
+        db_url, "SELECT status, quilometragem_total FROM veiculos WHERE placa='ABC1234'"
+    ) == [("inativo", 150000)]
 
 
 def test_odometer_never_goes_back(tmp_path: Path, db_url: str) -> None:
@@ -81,8 +83,9 @@ def test_odometer_never_goes_back(tmp_path: Path, db_url: str) -> None:
     publish_lines(tmp_path, s.landing, 2, ["ABC1234,Caminhão Toco,ativo,100,2019-03-01"])
     result = load_pending(s, today=TODAY)
     assert result.loaded[1].quarantined == 1
-    assert query(db_url, "SELECT quilometragem_total FROM veiculos WHERE placa='ABC1234'") \
-        == [(120000,)]
+    assert query(db_url, "SELECT quilometragem_total FROM veiculos WHERE placa='ABC1234'") == [
+        (120000,)
+    ]
     assert query(db_url, "SELECT reason FROM frota_quarantine") == [("odometer_regressed",)]
 
 
@@ -181,16 +184,24 @@ def test_conflicting_duplicates_are_both_held(tmp_path: Path, db_url: str) -> No
 def test_bad_rows_are_quarantined_with_reason_and_line(tmp_path: Path, db_url: str) -> None:
     init_db(db_url)
     s = settings_for(tmp_path, db_url)
-    publish_lines(tmp_path, s.landing, 1, V1, [
-        *M1,
-        "ABC1234,Pneus,2026-02-30,100.00,,corretiva,",
-        "ABC1234,Pneus,2026-02-03,-5.00,,corretiva,",
-        "ABC1234,Pneus,2099-01-01,5.00,,corretiva,",
-        "ABC1234,Pneus,2026-02-03,5.00",
-    ])
+    publish_lines(
+        tmp_path,
+        s.landing,
+        1,
+        V1,
+        [
+            *M1,
+            "ABC1234,Pneus,2026-02-30,100.00,,corretiva,",
+            "ABC1234,Pneus,2026-02-03,-5.00,,corretiva,",
+            "ABC1234,Pneus,2099-01-01,5.00,,corretiva,",
+            "ABC1234,Pneus,2026-02-03,5.00",
+        ],
+    )
     [batch] = load_pending(s, today=TODAY).loaded
     assert batch.manutencoes_inserted == 2 and batch.quarantined == 4
-    rows = query(db_url, "SELECT line, reason, column_name, raw FROM frota_quarantine ORDER BY line")
+    rows = query(
+        db_url, "SELECT line, reason, column_name, raw FROM frota_quarantine ORDER BY line"
+    )
     assert [(r[0], r[1], r[2]) for r in rows] == [
         (4, "impossible_date", "data_manutencao"),
         (5, "negative_value", "custo"),

@@ -24,7 +24,10 @@ def test_batch_layout_manifest_and_checksums(tmp_path: Path) -> None:
     assert result.batch_id.startswith("20260110T120100Z-pc-frota-")
     folder = Path(landing) / "batches" / result.batch_id
     assert sorted(p.name for p in folder.iterdir()) == [
-        MANIFEST_NAME, "manutencoes.csv", "veiculos.csv"]
+        MANIFEST_NAME,
+        "manutencoes.csv",
+        "veiculos.csv",
+    ]
     manifest = Manifest.from_json((folder / MANIFEST_NAME).read_text())
     assert result.batch_id.endswith(manifest.content_sha256[:8])
     for entry in manifest.files:
@@ -100,22 +103,29 @@ def test_excel_export_in_cp1252_loads_correctly(tmp_path: Path, sqlite_url: str)
     assert published.status == "published"
     [batch] = load_pending(s, today=TODAY).loaded
     assert (batch.veiculos_inserted, batch.manutencoes_inserted, batch.quarantined) == (2, 2, 1)
-    assert query(sqlite_url, "SELECT placa, status, quilometragem_total, data_aquisicao "
-                 "FROM veiculos ORDER BY placa") == [
+    assert query(
+        sqlite_url,
+        "SELECT placa, status, quilometragem_total, data_aquisicao FROM veiculos ORDER BY placa",
+    ) == [
         ("ABC1234", "Em manutenção", 120000, "2019-03-01"),
         ("BRA2E19", "ativo", 45000, "2021-07-15"),
     ]
     assert query(sqlite_url, "SELECT tipo_manutencao, custo FROM manutencoes ORDER BY id") == [
-        ("Manutenção preventiva", 1234.56), ("Freios; pastilhas", 850.0)]
+        ("Manutenção preventiva", 1234.56),
+        ("Freios; pastilhas", 850.0),
+    ]
     assert query(sqlite_url, "SELECT reason, line FROM frota_quarantine") == [
-        ("impossible_date", 4)]
+        ("impossible_date", 4)
+    ]
 
 
 def test_export_with_an_unknown_column_names_file_line_column(tmp_path: Path) -> None:
     exports = tmp_path / "exports"
     exports.mkdir()
-    (exports / "veiculos.csv").write_text("placa,tipo_veiculo,status,quilometragem_total,"
-                                          "data_aquisicao,cor\nABC1234,Van,ativo,1,2020-01-01,azul\n")
+    (exports / "veiculos.csv").write_text(
+        "placa,tipo_veiculo,status,quilometragem_total,"
+        "data_aquisicao,cor\nABC1234,Van,ativo,1,2020-01-01,azul\n"
+    )
     s = Settings(landing=str(tmp_path / "landing"))
     with pytest.raises(BadInputError) as err:
         publish_export(exports, s)
@@ -124,8 +134,16 @@ def test_export_with_an_unknown_column_names_file_line_column(tmp_path: Path) ->
 
 def test_manifest_is_json_with_the_documented_fields(tmp_path: Path) -> None:
     result = publish_lines(tmp_path, str(tmp_path / "landing"), 1, V1_LINES)
-    body = json.loads((tmp_path / "landing" / "batches" / result.batch_id / MANIFEST_NAME)
-                      .read_text())
-    assert set(body) == {"format_version", "batch_id", "source", "created_at", "content_sha256",
-                         "producer", "files"}
+    body = json.loads(
+        (tmp_path / "landing" / "batches" / result.batch_id / MANIFEST_NAME).read_text()
+    )
+    assert set(body) == {
+        "format_version",
+        "batch_id",
+        "source",
+        "created_at",
+        "content_sha256",
+        "producer",
+        "files",
+    }
     assert set(body["files"][0]) == {"name", "table", "rows", "bytes", "sha256"}

@@ -60,10 +60,19 @@ class Settings:
     db_ssl_key: str | None = None
     db_ssl_verify_identity: bool = True
     require_tls: bool = False  # refuse a non-loopback host without verified TLS
+    # Bad input policy (docs/data-contract.md): a file above max_file_bytes is refused before
+    # parsing; a file with more than error_threshold (a fraction) AND more than
+    # error_threshold_rows bad rows is rejected whole.
+    max_file_bytes: int = 2 * 1024**3
+    error_threshold: float = 0.10
+    error_threshold_rows: int = 100
+    allow_extra_columns: bool = False
     # MySQL/MariaDB bulk path. "allow-server-file-requests" turns on LOAD DATA LOCAL INFILE:
     # the protocol lets the server ask for any client file; frota sends only the file it
     # wrote, over loopback or verified TLS only (see frota.load.bulk). Default: "off".
     mysql_local_infile: str = "off"
+    # [categories.<column>] of frota.toml as (column, the company's word, canonical category).
+    categories: tuple[tuple[str, str, str], ...] = ()
     # The secrets below are never read from frota.toml.
     database_password: Secret | None = field(default=None, repr=False)
     warehouse_password: Secret | None = field(default=None, repr=False)
@@ -94,11 +103,11 @@ class Settings:
 _PLAIN_KEYS = {
     f.name: f.type
     for f in fields(Settings)
-    if f.name not in {"database_password", "warehouse_password", "config_file"}
+    if f.name not in {"database_password", "warehouse_password", "config_file", "categories"}
 }
-_INT_KEYS = {"seed", "vehicles", "retry_attempts"}
-_FLOAT_KEYS = {"retry_max_seconds"}
-_BOOL_KEYS = {"db_ssl_verify_identity", "require_tls"}
+_INT_KEYS = {"seed", "vehicles", "retry_attempts", "max_file_bytes", "error_threshold_rows"}
+_FLOAT_KEYS = {"retry_max_seconds", "error_threshold"}
+_BOOL_KEYS = {"db_ssl_verify_identity", "require_tls", "allow_extra_columns"}
 _SECRET_KEYS = {"database_password", "warehouse_password"}
 
 
@@ -134,6 +143,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    categories = _read_categories(data.pop("categories", {}), path)
     flat = dict(data.pop("frota", {}))
     flat.update({k: v for k, v in data.items() if not isinstance(v, dict)})
     for key in _SECRET_KEYS:
@@ -150,7 +160,27 @@ def _read_toml(path: Path) -> dict[str, Any]:
             f"{path}: unknown setting(s) {', '.join(unknown)}",
             hint="known settings: " + ", ".join(sorted(_PLAIN_KEYS)),
         )
-    return {k: _coerce(k, v, str(path)) for k, v in flat.items()}
+    values = {k: _coerce(k, v, str(path)) for k, v in flat.items()}
+    if categories:
+        values["categories"] = categories
+    return values
+
+
+def _read_categories(table: Any, path: Path) -> tuple[tuple[str, str, str], ...]:
+    """`[categories.<column>]` tables of `"word" = "category"` (checked by frota.categories)."""
+    from frota.categories import check_overrides
+
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [categories] must be a table")
+    triples: list[tuple[str, str, str]] = []
+    for column, words in table.items():
+        if not isinstance(words, dict):
+            raise ConfigError(f"{path}: [categories.{column}] must be a table of word = category")
+        triples += [(column, str(word), str(category)) for word, category in words.items()]
+    try:
+        return check_overrides(triples)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: [categories] {exc}") from None
 
 
 def read_secrets_file(path: Path) -> dict[str, Secret]:

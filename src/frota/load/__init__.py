@@ -29,6 +29,7 @@ from frota.load.retry import RetryPolicy, retry_call
 from frota.load.transaction import BatchResult, Progress, load_batch
 from frota.observe.log import logger, new_run_id
 from frota.observe.runs import finish_run, start_run
+from frota.tabular import FilePolicy
 
 __all__ = ["BatchResult", "LoadResult", "load_pending"]
 
@@ -94,13 +95,16 @@ def _load_one(
     today: date,
     progress: Progress | None,
     out: _Collector,
+    files: FilePolicy,
 ) -> None:
     assert candidate.manifest is not None
     with ExitStack() as stack:
         opener = _file_opener(landing, candidate.batch_id, stack)
         out.in_flight = candidate.batch_id
         try:
-            result = load_batch(conn, candidate.manifest, opener, run_id, today, progress)
+            result = load_batch(
+                conn, candidate.manifest, opener, run_id, today, progress, policy=files
+            )
         except BadInputError as exc:
             out.in_flight = None
             rejected = BatchRejected(candidate.batch_id, exc)
@@ -192,6 +196,7 @@ def _session(
     progress: Progress | None,
     out: _Collector,
     attempt: int,
+    files: FilePolicy,
 ) -> None:
     """One connection's worth of work: lock, then every pending batch. Retried whole."""
     out.incomplete.clear()  # re-derived from the landing area on every attempt
@@ -230,7 +235,7 @@ def _session(
                     candidate.problem,
                 )
             else:
-                _load_one(conn, landing, candidate, run_id, today, progress, out)
+                _load_one(conn, landing, candidate, run_id, today, progress, out, files)
 
 
 def load_pending(
@@ -248,15 +253,18 @@ def load_pending(
     run_id = run_id or new_run_id()
     today = today or date.today()
     landing = open_landing(settings.landing)
-    engine = create_engine(settings.database, settings.db_password())
+    engine = create_engine(
+        settings.database, settings.db_password(), execution_options={"sqlite_begin": "IMMEDIATE"}
+    )
     if check_local_infile_setting(settings.mysql_local_infile) and engine.dialect.name == "mysql":
         guard_engine(engine)  # LOAD DATA LOCAL, answering only with frota's own files
     policy = RetryPolicy(settings.retry_attempts, settings.retry_max_seconds)
+    files = FilePolicy.from_settings(settings)
     out = _Collector()
     status = "failed"
     try:
         retry_call(
-            lambda attempt: _session(engine, landing, run_id, today, progress, out, attempt),
+            lambda attempt: _session(engine, landing, run_id, today, progress, out, attempt, files),
             policy,
             "load",
         )

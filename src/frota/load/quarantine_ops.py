@@ -145,7 +145,9 @@ def _pages(conn: Connection, where: list[Any]) -> Iterator[HeldRow]:
 
 
 def _engine(settings: Settings):
-    return create_engine(settings.database, settings.db_password())
+    return create_engine(
+        settings.database, settings.db_password(), execution_options={"sqlite_begin": "IMMEDIATE"}
+    )
 
 
 def list_quarantine(

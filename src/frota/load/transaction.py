@@ -4,8 +4,10 @@ quarantined, held rows released, and the ledger row. Commit = all of it; crash =
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,16 +17,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from frota.batch import Manifest
+from frota.canonical import format_value
 from frota.contract import MANUTENCOES, VEICULOS, Table
 from frota.db.schema import batches, quarantine, veiculos
 from frota.errors import BadInputError, LockHeld
 from frota.load import faults
 from frota.load.bulk import FastMaintenances, maintenance_writer
 from frota.load.lock import still_held
-from frota.tabular import ReadStats, Record, read_records
+from frota.tabular import FilePolicy, ReadStats, Record, read_records
 from frota.validate import Problem, parse_row
 
 CHUNK = 10_000
+# MySQL TEXT holds 65,535 bytes (16,383 four-byte characters): longer raw text is cut, and says so.
+MAX_STORED_CHARS = 16_000
+# Held, but not bad rows: they do not count towards the error threshold.
+NOT_ERRORS = frozenset({"vehicle_unknown", "duplicate_row"})
 OpenFile = Callable[[str], BinaryIO]
 Progress = Callable[[int], None]
 
@@ -59,9 +66,13 @@ class _Quarantine:
         self.conn, self.batch_id, self.now = conn, batch_id, now
         self.buffer: list[dict[str, Any]] = []
         self.count = 0
+        self.bad: dict[str, Counter[str]] = {}  # file -> reason -> rows (error threshold)
         self.before_flush: Callable[[], None] = lambda: None
 
     def hold(self, table: Table, rec: Record, problem: Problem, placa: str | None = None) -> None:
+        if problem.reason not in NOT_ERRORS:
+            self.bad.setdefault(table.file_name, Counter())[problem.reason] += 1
+        values = json.dumps(rec.values, ensure_ascii=False) if rec.values else None
         self.buffer.append(
             {
                 "batch_id": self.batch_id,
@@ -70,9 +81,9 @@ class _Quarantine:
                 "line": rec.line,
                 "column_name": problem.column,
                 "reason": problem.reason,
-                "detail": problem.detail,
-                "raw": rec.raw,
-                "values_json": json.dumps(rec.values, ensure_ascii=False) if rec.values else None,
+                "detail": _storable(problem.detail),
+                "raw": _storable(rec.raw),
+                "values_json": values if values and len(values) <= MAX_STORED_CHARS else None,
                 "placa": placa,
                 "status": "held",
                 "created_at": self.now,
@@ -87,6 +98,27 @@ class _Quarantine:
             self.before_flush()  # the connection must be idle: a bulk chunk may be in flight
             self.conn.execute(quarantine.insert(), self.buffer)
             self.buffer = []
+
+
+def _storable(text: str | None) -> str | None:
+    """Text any backend stores verbatim: NUL escaped (PostgreSQL refuses it), length capped."""
+    if text is None:
+        return None
+    text = text.replace("\x00", "\\x00")
+    if len(text) > MAX_STORED_CHARS:
+        cut = len(text) - MAX_STORED_CHARS
+        text = f"{text[:MAX_STORED_CHARS]}… [{cut:,} more characters not stored]"
+    return text
+
+
+def _seen_before(seen: set[int], row: dict[str, Any], table: Table) -> bool:
+    """Was an identical row seen? (16-byte digests: bounded memory, ~80 bytes a row)."""
+    text = "\x1f".join(format_value(row.get(c)) for c in table.csv_header)
+    digest = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=16).digest(), "big")
+    if digest in seen:
+        return True
+    seen.add(digest)
+    return False
 
 
 def _chunks(rows: Iterable[dict[str, Any]], size: int = CHUNK) -> Iterator[list[dict[str, Any]]]:
@@ -112,7 +144,12 @@ def _check_checksum(manifest: Manifest, name: str, stats: ReadStats) -> None:
 
 
 def _vehicles(
-    conn: Connection, manifest: Manifest, open_file: OpenFile, today: date, q: _Quarantine
+    conn: Connection,
+    manifest: Manifest,
+    open_file: OpenFile,
+    today: date,
+    q: _Quarantine,
+    policy: FilePolicy,
 ) -> tuple[int, int, int, int, int, set[str], int]:
     """Upsert the batch's vehicles. A newer batch wins; an older one never overwrites newer
     state; the odometer never goes backwards (a lower reading is quarantined)."""
@@ -124,7 +161,9 @@ def _vehicles(
     conflicts: dict[str, list[Record]] = {}
     duplicates = 0
     with open_file(name) as fh:
-        for rec in read_records(fh, VEICULOS, name, stats=stats):
+        for rec in read_records(
+            fh, VEICULOS, name, allow_extra=policy.allow_extra_columns, stats=stats
+        ):
             row, problem = (
                 (None, rec.problem) if rec.problem else parse_row(VEICULOS, rec.values, today)
             )
@@ -154,6 +193,7 @@ def _vehicles(
                 ),
                 placa,
             )
+    policy.check_bad_rows(q.bad.get(name, Counter()), stats.records, name)
     existing: dict[str, tuple[str | None, int | None]] = {}
     placas = sorted(good)
     for i in range(0, len(placas), 1000):
@@ -261,23 +301,39 @@ def _maintenances(
     today: date,
     q: _Quarantine,
     progress: Progress | None,
+    policy: FilePolicy,
 ) -> tuple[int, int, int]:
     name = MANUTENCOES.file_name
     if not any(f.name == name for f in manifest.files):
         return 0, 0, 0
     known = set(conn.execute(sa.select(veiculos.c.placa)).scalars())
     stats = ReadStats()
+    seen: set[int] = set()  # digests of the good rows so far: identical copies are held
     report = (lambda: progress(stats.records)) if progress else None
     with open_file(name) as fh, maintenance_writer(conn, manifest.batch_id, report) as writer:
         q.before_flush = writer.wait
         # Canonical rows go straight to the writer; the rest take the general path below.
-        fast = FastMaintenances(known, today, set(), writer)
-        for rec in read_records(fh, MANUTENCOES, name, stats=stats, fast=fast.accept):
+        fast = FastMaintenances(known, today, seen, writer)
+        for rec in read_records(
+            fh,
+            MANUTENCOES,
+            name,
+            allow_extra=policy.allow_extra_columns,
+            stats=stats,
+            fast=fast.accept,
+        ):
             row, problem = (
                 (None, rec.problem) if rec.problem else parse_row(MANUTENCOES, rec.values, today)
             )
             if problem or row is None:
                 q.hold(MANUTENCOES, rec, problem)  # type: ignore[arg-type]
+            elif _seen_before(seen, row, MANUTENCOES):
+                q.hold(
+                    MANUTENCOES,
+                    rec,
+                    Problem("duplicate_row", None, "an exact copy of an earlier row of this file"),
+                    row["placa_veiculo"],
+                )
             elif row["placa_veiculo"] not in known:
                 q.hold(
                     MANUTENCOES,
@@ -294,6 +350,7 @@ def _maintenances(
                 writer.add(row)
     inserted = writer.count
     _check_checksum(manifest, name, stats)
+    policy.check_bad_rows(q.bad.get(name, Counter()), stats.records, name)
     return inserted, stats.records, stats.blank_lines
 
 
@@ -304,19 +361,25 @@ def load_batch(
     run_id: str,
     today: date,
     progress: Progress | None = None,
+    policy: FilePolicy | None = None,
 ) -> BatchResult:
     """Load one complete batch in one transaction (the caller holds the load lock)."""
+    policy = policy or FilePolicy()
+    for entry in manifest.files:  # before reading anything
+        policy.check_size(entry.bytes, f"{manifest.batch_id}/{entry.name}")
     started = time.monotonic()
     now = datetime.now(UTC).replace(tzinfo=None)
     faults.checkpoint("before_tx", conn)
     with conn.begin():
         q = _Quarantine(conn, manifest.batch_id, now)
         v_ins, v_upd, v_stale, v_read, v_blank, new_placas, dups = _vehicles(
-            conn, manifest, open_file, today, q
+            conn, manifest, open_file, today, q, policy
         )
         faults.checkpoint("mid_insert", conn)
         released = _release_held(conn, new_placas, manifest.batch_id, today, now)
-        m_ins, m_read, m_blank = _maintenances(conn, manifest, open_file, today, q, progress)
+        m_ins, m_read, m_blank = _maintenances(
+            conn, manifest, open_file, today, q, progress, policy
+        )
         q.flush()
         faults.checkpoint("after_inserts", conn)
         if not still_held(conn):
@@ -334,6 +397,12 @@ def load_batch(
             duplicates=dups,
             seconds=time.monotonic() - started,
         )
+        accounted = result.rows_loaded + v_stale + q.count + dups
+        if accounted != result.rows_read:  # a bug: never commit a batch that does not add up
+            raise RuntimeError(
+                f"batch {manifest.batch_id}: {result.rows_read} rows read but {accounted} "
+                "accounted for (loaded + stale + quarantined + duplicates); rolled back"
+            )
         conn.execute(
             batches.insert(),
             {

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from frota.batch import (
@@ -140,8 +140,11 @@ def publish_outbox(settings: Settings, *, now: datetime | None = None) -> list[P
     landing = open_landing(settings.landing)
     outbox = Path(settings.outbox)
     results = []
+    stamp = (now or datetime.now(UTC)).replace(microsecond=0)
     for folder in outbox_folders(outbox):
-        result = publish_dir(folder, landing, settings.source, now=now)
+        # Batch ids sort by their timestamp: give each folder its own second, in order.
+        result = publish_dir(folder, landing, settings.source, now=stamp)
+        stamp = max(stamp + timedelta(seconds=1), datetime.now(UTC).replace(microsecond=0))
         done = outbox / PUBLISHED_DIR / folder.name
         done.parent.mkdir(parents=True, exist_ok=True)
         if done.exists():
@@ -164,6 +167,7 @@ def publish_export(
 ) -> PublishResult:
     """Validate a user's CSV exports, write canonical CSVs, publish them as one batch."""
     from frota.publish.exports import canonicalize_exports
+    from frota.tabular import FilePolicy
 
     landing = open_landing(settings.landing)
     with tempfile.TemporaryDirectory(prefix="frota-export-") as tmp:
@@ -173,6 +177,7 @@ def publish_export(
             encoding=encoding,
             delimiter=delimiter,
             decimal_comma=decimal_comma,
+            policy=FilePolicy.from_settings(settings),
         )
         for line in report:
             logger.info("%s", line)

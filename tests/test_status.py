@@ -1,0 +1,63 @@
+"""`frota status` and the outbox: what a person sees is right and never waits for a load."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+
+from batchkit import M1_LINES, TODAY, V1_LINES, init_db, publish_lines, settings_for
+
+from frota.db.engine import create_engine
+from frota.generate import generate_batch
+from frota.load import load_pending
+from frota.observe.status import collect_status
+from frota.publish import publish_outbox
+
+
+def test_status_counts_landing_ledger_and_quarantine(tmp_path: Path, db_url: str) -> None:
+    init_db(db_url)
+    s = settings_for(tmp_path, db_url)
+    publish_lines(tmp_path, s.landing, 1, V1_LINES, [*M1_LINES, "XYZ9999,Pneus,2026-01-07,1.00,,,"])
+    load_pending(s, today=TODAY)
+    publish_lines(tmp_path, s.landing, 2, ["BRA2E19,Van,ativo,46000,2021-07-15"])
+    st = collect_status(s)
+    assert (st.landing_batches, st.batches_loaded, len(st.complete_pending)) == (2, 1, 1)
+    assert st.rows == {"veiculos": 2, "manutencoes": 2}
+    assert st.quarantine_held == {"vehicle_unknown": 1}
+    assert st.last_runs[0]["command"] == "load" and st.last_runs[0]["status"] == "ok"
+    assert st.database_error is None and st.landing_error is None
+
+
+def test_status_does_not_wait_for_a_running_sqlite_load(tmp_path: Path, sqlite_url: str) -> None:
+    init_db(sqlite_url)
+    writer = create_engine(sqlite_url, execution_options={"sqlite_begin": "IMMEDIATE"})
+    try:
+        with writer.begin() as conn:  # a load holding the write lock
+            conn.exec_driver_sql(
+                "INSERT INTO frota_runs (run_id, command, started_at, status, "
+                "batches_loaded, rows_loaded, quarantined) VALUES "
+                "('x', 'load', '2026-01-01 00:00:00', 'running', 0, 0, 0)"
+            )
+            started = time.monotonic()
+            st = collect_status(settings_for(tmp_path, sqlite_url))
+            assert time.monotonic() - started < 10  # the busy timeout is 30 s
+            assert st.database_error is None
+    finally:
+        writer.dispose()
+
+
+def test_outbox_batches_sort_in_the_order_they_were_generated(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    init_db(sqlite_url)
+    s = settings_for(tmp_path, sqlite_url)
+    outbox = Path(s.outbox)
+    for until in (date(2026, 5, 31), date(2026, 6, 10), date(2026, 6, 20)):
+        generate_batch(outbox, vehicles=20, until=until, days=30)
+    results = publish_outbox(s)
+    ids = [r.batch_id for r in results]
+    assert ids == sorted(ids) and len(set(i[:16] for i in ids)) == 3
+    loaded = load_pending(s, today=TODAY).loaded
+    assert [b.batch_id for b in loaded] == ids
+    assert all(b.quarantined == 0 for b in loaded)
