@@ -258,7 +258,8 @@ class _TupleWriter(MaintenanceWriter):
         self.buffer.append(
             tuple(self._bind(row.get(c)) for c in MANUTENCOES.csv_header) + (self.lote_id,)
         )
-        self._added()
+        if len(self.buffer) >= self.chunk_rows:  # inline: once per row
+            self.flush()
 
     def _bind(self, value: Any) -> Any:
         return value
@@ -302,7 +303,8 @@ class SqliteWriter(_TupleWriter):
                 self.lote_id,
             )
         )
-        self._added()
+        if len(self.buffer) >= self.chunk_rows:  # inline: once per row
+            self.flush()
 
 
 class MysqlInsertWriter(MaintenanceWriter):
@@ -334,7 +336,8 @@ class MysqlInsertWriter(MaintenanceWriter):
         self.buffer.append(
             f"('{p}', {t}, '{d}', {c or 'NULL'}, {k or 'NULL'}, {g}, {e}{self._tail}"
         )
-        self._added()
+        if len(self.buffer) >= self.chunk_rows:  # inline: once per row
+            self.flush()
 
     def _write(self, chunk: list[str]) -> None:
         cur = self.dbapi.cursor()
@@ -365,7 +368,8 @@ class _TextWriter(MaintenanceWriter):
     def add_canonical(self, fields: list[str]) -> None:
         # FastMaintenances let no cell through that would need escaping.
         self.buffer.append("\t".join([f or "\\N" for f in fields]) + self._tail)
-        self._added()
+        if len(self.buffer) >= self.chunk_rows:  # inline: once per row
+            self.flush()
 
 
 class PostgresCopyWriter(_TextWriter):
