@@ -22,6 +22,7 @@ from frota.errors import ConfigError
 from frota.generate import generate_batch
 from frota.landing import open_landing
 from frota.load import bulk, load_pending, transaction
+from frota.load.dedupe import RowFilter
 from frota.publish import publish_dir
 from frota.validate import parse_row
 
@@ -101,7 +102,7 @@ def _tricky_rows() -> list[list[str]]:
 def _check_equivalence(rows: list[list[str]], known: set[str], today: date) -> int:
     """Every row the fast path takes parses to exactly its text; returns how many it took."""
     recorder = _Recorder()
-    fast = bulk.FastMaintenances(known, today, set(), recorder)  # type: ignore[arg-type]
+    fast = bulk.FastMaintenances(known, today, RowFilter(), recorder)  # type: ignore[arg-type]
     for fields in rows:
         if fast.accept(list(fields)):
             typed, problem = parse_row(
@@ -131,7 +132,7 @@ def test_fast_path_takes_every_generated_row(tmp_path: Path) -> None:
 
 def test_fast_path_counts_a_copy_as_seen() -> None:
     recorder = _Recorder()
-    fast = bulk.FastMaintenances({"ABC1234"}, TODAY, set(), recorder)  # type: ignore[arg-type]
+    fast = bulk.FastMaintenances({"ABC1234"}, TODAY, RowFilter(), recorder)  # type: ignore[arg-type]
     assert fast.accept(GOOD.split(","))
     assert not fast.accept(GOOD.split(","))  # left to the general path: duplicate_row
 

@@ -23,7 +23,6 @@ everything else to the general path.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from sqlalchemy.engine import Connection
 from frota.canonical import format_value
 from frota.contract import MANUTENCOES
 from frota.errors import ConfigError, FrotaError
+from frota.load.dedupe import RowFilter, row_digest
 from frota.validate import CANONICAL, ValueProblem, parse_value
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class FastMaintenances:
     """
 
     def __init__(
-        self, known: set[str], today: date, seen: set[int], writer: MaintenanceWriter
+        self, known: set[str], today: date, seen: RowFilter, writer: MaintenanceWriter
     ) -> None:
         self.known, self.today, self.seen, self.writer = known, today, seen, writer
         col = MANUTENCOES.column
@@ -138,13 +138,9 @@ class FastMaintenances:
             end = self._dates.get(conclusao) or self._day(conclusao)
             if end is None or end < start:
                 return False
-        # Same digest as transaction._seen_before: format_value of each cell is the cell.
-        digest = int.from_bytes(
-            hashlib.blake2b("\x1f".join(fields).encode(), digest_size=16).digest(), "big"
-        )
-        if digest in self.seen:
-            return False  # the general path holds it as duplicate_row
-        self.seen.add(digest)
+        # The cells are canonical, so this is the general path's digest of the same row.
+        if not self.seen.first_time(row_digest(fields)):
+            return False  # maybe a copy: the general path settles it (load/dedupe.py)
         self.writer.add_canonical(fields)
         self.accepted += 1
         return True

@@ -4,7 +4,6 @@ quarantined, held rows released, and the ledger row. Commit = all of it; crash =
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections import Counter
@@ -17,12 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from frota.batch import Manifest
-from frota.canonical import format_value
 from frota.contract import MANUTENCOES, VEICULOS, Table
-from frota.db.schema import batches, quarantine, veiculos
+from frota.db.schema import batches, manutencoes, quarantine, veiculos
 from frota.errors import BadInputError, LockHeld
 from frota.load import faults
 from frota.load.bulk import FastMaintenances, maintenance_writer
+from frota.load.dedupe import RowFilter, already_written, canonical_cells, max_id, row_digest
 from frota.load.lock import still_held
 from frota.tabular import FilePolicy, ReadStats, Record, read_records
 from frota.validate import Problem, parse_row
@@ -109,16 +108,6 @@ def _storable(text: str | None) -> str | None:
         cut = len(text) - MAX_STORED_CHARS
         text = f"{text[:MAX_STORED_CHARS]}… [{cut:,} more characters not stored]"
     return text
-
-
-def _seen_before(seen: set[int], row: dict[str, Any], table: Table) -> bool:
-    """Was an identical row seen? (16-byte digests: bounded memory, ~80 bytes a row)."""
-    text = "\x1f".join(format_value(row.get(c)) for c in table.csv_header)
-    digest = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=16).digest(), "big")
-    if digest in seen:
-        return True
-    seen.add(digest)
-    return False
 
 
 def _chunks(rows: Iterable[dict[str, Any]], size: int = CHUNK) -> Iterator[list[dict[str, Any]]]:
@@ -308,7 +297,9 @@ def _maintenances(
         return 0, 0, 0
     known = set(conn.execute(sa.select(veiculos.c.placa)).scalars())
     stats = ReadStats()
-    seen: set[int] = set()  # digests of the good rows so far: identical copies are held
+    seen = RowFilter()  # identical copies of a row are held; bounded memory (load/dedupe.py)
+    suspects: list[tuple[Record, dict[str, Any]]] = []  # "maybe seen": settled after writing
+    first_id = max_id(conn)
     report = (lambda: progress(stats.records)) if progress else None
     with open_file(name) as fh, maintenance_writer(conn, manifest.batch_id, report) as writer:
         q.before_flush = writer.wait
@@ -327,13 +318,6 @@ def _maintenances(
             )
             if problem or row is None:
                 q.hold(MANUTENCOES, rec, problem)  # type: ignore[arg-type]
-            elif _seen_before(seen, row, MANUTENCOES):
-                q.hold(
-                    MANUTENCOES,
-                    rec,
-                    Problem("duplicate_row", None, "an exact copy of an earlier row of this file"),
-                    row["placa_veiculo"],
-                )
             elif row["placa_veiculo"] not in known:
                 q.hold(
                     MANUTENCOES,
@@ -345,13 +329,40 @@ def _maintenances(
                     ),
                     row["placa_veiculo"],
                 )
+            elif not seen.first_time(row_digest(canonical_cells(row))):
+                suspects.append((rec, row))
             else:
                 row["lote_id"] = manifest.batch_id
                 writer.add(row)
-    inserted = writer.count
+    inserted = writer.count + _settle_suspects(conn, suspects, manifest.batch_id, first_id, q)
     _check_checksum(manifest, name, stats)
     policy.check_bad_rows(q.bad.get(name, Counter()), stats.records, name)
     return inserted, stats.records, stats.blank_lines
+
+
+def _settle_suspects(
+    conn: Connection,
+    suspects: list[tuple[Record, dict[str, Any]]],
+    batch_id: str,
+    first_id: int,
+    q: _Quarantine,
+) -> int:
+    """Rows the Bloom filter could not call new: a copy of a row already written is held as
+    duplicate_row (the first copy stays loaded); the others are loaded now. Returns loaded."""
+    loaded = 0
+    for rec, row in suspects:  # in file order, so the first copy is the one that loads
+        row["lote_id"] = batch_id
+        if already_written(conn, row, batch_id, first_id):
+            q.hold(
+                MANUTENCOES,
+                rec,
+                Problem("duplicate_row", None, "an exact copy of an earlier row of this file"),
+                row["placa_veiculo"],
+            )
+        else:
+            conn.execute(manutencoes.insert(), row)
+            loaded += 1
+    return loaded
 
 
 def load_batch(

@@ -1,0 +1,45 @@
+"""Identical maintenance rows in one file: the first copy loads, later copies are held as
+duplicate_row, with memory that does not grow with the file (a Bloom filter + exact settle)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from batchkit import TODAY, V1_LINES, init_db, publish_lines, query, settings_for
+
+import frota.load.transaction as transaction
+from frota.load import load_pending
+from frota.load.dedupe import RowFilter, row_digest
+
+A = "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,2026-01-05"
+B = "BRA2E19,Freios,2026-01-06,1234.56,,corretiva,"
+C = "BRA2E19,Freios,2026-01-06,1234.56,,corretiva,2026-01-08"  # differs from B only at the end
+D = "ABC1234,Pneus,2026-02-01,,,,"
+ROWS = [A, B, A, C, B, D, A]  # lines 2..8
+
+
+@pytest.mark.parametrize("filter_bits", [27, 6], ids=["real-size", "tiny-forces-false-positives"])
+def test_later_copies_are_held_first_copy_loads(
+    tmp_path: Path, db_url: str, filter_bits: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transaction, "RowFilter", lambda: RowFilter(filter_bits))
+    init_db(db_url)
+    s = settings_for(tmp_path, db_url)
+    publish_lines(tmp_path, s.landing, 1, V1_LINES, ROWS)
+    [batch] = load_pending(s, today=TODAY).loaded
+    assert (batch.manutencoes_inserted, batch.quarantined) == (4, 3)
+    held = query(db_url, "SELECT line, reason FROM frota_quarantine ORDER BY line")
+    assert held == [(4, "duplicate_row"), (6, "duplicate_row"), (8, "duplicate_row")]
+    loaded = query(db_url, "SELECT COUNT(*), COUNT(DISTINCT tipo_manutencao) FROM manutencoes")
+    assert loaded == [(4, 3)]
+    assert batch.rows_read == batch.rows_loaded + batch.quarantined + batch.duplicates
+
+
+def test_filter_has_no_false_negatives_and_few_false_positives() -> None:
+    f = RowFilter()
+    digests = [row_digest([str(i), "x"]) for i in range(200_000)]
+    assert sum(f.first_time(d) for d in digests[:100_000]) >= 99_995
+    assert all(f.maybe_seen(d) for d in digests[:100_000])
+    false_positives = sum(f.maybe_seen(d) for d in digests[100_000:])
+    assert false_positives <= 5
