@@ -43,3 +43,40 @@ def test_filter_has_no_false_negatives_and_few_false_positives() -> None:
     assert all(f.maybe_seen(d) for d in digests[:100_000])
     false_positives = sum(f.maybe_seen(d) for d in digests[100_000:])
     assert false_positives <= 5
+
+
+def test_vehicle_copies_before_a_conflict_count_after_it_are_held(
+    tmp_path: Path, db_url: str
+) -> None:
+    a1 = "ABC1234,Van,ativo,100,2020-01-01"
+    a2 = "ABC1234,Van,inativo,100,2020-01-01"
+    init_db(db_url)
+    s = settings_for(tmp_path, db_url)
+    publish_lines(tmp_path, s.landing, 1, [a1, a1, "BRA2E19,Van,ativo,5,2021-01-01", a2, a1])
+    [batch] = load_pending(s, today=TODAY).loaded
+    assert (batch.veiculos_inserted, batch.duplicates, batch.quarantined) == (1, 1, 3)
+    held = query(db_url, "SELECT line, reason, detail FROM frota_quarantine ORDER BY line")
+    assert [(line, reason) for line, reason, _ in held] == [
+        (2, "conflicting_duplicate"),
+        (5, "conflicting_duplicate"),
+        (6, "conflicting_duplicate"),
+    ]
+    assert "appears 3 times" in held[0][2]
+
+
+def test_a_large_fleet_is_upserted_in_chunks(tmp_path: Path, sqlite_url: str) -> None:
+    from datetime import date
+
+    from frota.generate import generate_batch
+    from frota.publish import publish_outbox
+
+    init_db(sqlite_url)
+    s = settings_for(tmp_path, sqlite_url)
+    generate_batch(Path(s.outbox), vehicles=2500, until=date(2026, 6, 20), days=3)
+    generate_batch(Path(s.outbox), vehicles=2500, until=date(2026, 6, 25), days=5)
+    publish_outbox(s)
+    first, second = load_pending(s, today=TODAY).loaded
+    assert first.veiculos_inserted > 2500 and first.quarantined == 0
+    assert second.veiculos_updated > 2000 and second.quarantined == 0
+    total = query(sqlite_url, "SELECT COUNT(*) FROM veiculos")[0][0]
+    assert total == first.veiculos_inserted + second.veiculos_inserted

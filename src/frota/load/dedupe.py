@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from frota.canonical import format_value
-from frota.contract import MANUTENCOES
+from frota.contract import MANUTENCOES, Table
 from frota.db.schema import manutencoes
 
 _BITS_LOG2 = 27  # 2**27 bits = 16 MiB
@@ -33,8 +33,9 @@ def row_digest(cells: Iterable[str]) -> int:
     )
 
 
-def canonical_cells(row: dict[str, Any]) -> list[str]:
-    return [format_value(row.get(c)) for c in MANUTENCOES.csv_header]
+def canonical_cells(row: dict[str, Any], table: Table = MANUTENCOES) -> list[str]:
+    """The row as its canonical CSV cells."""
+    return [format_value(row.get(c)) for c in table.csv_header]
 
 
 class RowFilter:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, BinaryIO
@@ -110,17 +110,6 @@ def _storable(text: str | None) -> str | None:
     return text
 
 
-def _chunks(rows: Iterable[dict[str, Any]], size: int = CHUNK) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _check_checksum(manifest: Manifest, name: str, stats: ReadStats) -> None:
     entry = next(f for f in manifest.files if f.name == name)
     if stats.sha256 != entry.sha256 or stats.bytes != entry.bytes:
@@ -141,13 +130,16 @@ def _vehicles(
     policy: FilePolicy,
 ) -> tuple[int, int, int, int, int, set[str], int]:
     """Upsert the batch's vehicles. A newer batch wins; an older one never overwrites newer
-    state; the odometer never goes backwards (a lower reading is quarantined)."""
+    state; the odometer never goes backwards (a lower reading is quarantined).
+
+    Two streamed passes keep memory small whatever the fleet: the first finds duplicates and
+    conflicts (a digest per plate), the second writes in chunks."""
     name = VEICULOS.file_name
     if not any(f.name == name for f in manifest.files):
         return 0, 0, 0, 0, 0, set(), 0
     stats = ReadStats()
-    good: dict[str, tuple[dict[str, Any], Record]] = {}
-    conflicts: dict[str, list[Record]] = {}
+    first: dict[str, tuple[int, int]] = {}  # placa -> (row digest, line of its first row)
+    conflicts: dict[str, list[int]] = {}  # placa -> [line the conflict showed at, rows held]
     duplicates = 0
     with open_file(name) as fh:
         for rec in read_records(
@@ -159,91 +151,125 @@ def _vehicles(
             if problem or row is None:
                 q.hold(VEICULOS, rec, problem)  # type: ignore[arg-type]
                 continue
+            placa, digest = row["placa"], row_digest(canonical_cells(row, VEICULOS))
+            if placa in conflicts:
+                conflicts[placa][1] += 1
+            elif placa not in first:
+                first[placa] = (digest, rec.line)
+            elif first[placa][0] == digest:
+                duplicates += 1  # the same state twice: harmless, counted
+            else:
+                conflicts[placa] = [rec.line, 2]
+    _check_checksum(manifest, name, stats)
+    upsert = _VehicleUpsert(conn, manifest.batch_id, q)
+    again = ReadStats()
+    with open_file(name) as fh:
+        for rec in read_records(
+            fh, VEICULOS, name, allow_extra=policy.allow_extra_columns, stats=again
+        ):
+            row, problem = (
+                (None, rec.problem) if rec.problem else parse_row(VEICULOS, rec.values, today)
+            )
+            if problem or row is None:
+                continue  # held in the first pass
             placa = row["placa"]
             if placa in conflicts:
-                conflicts[placa].append(rec)
-            elif placa in good:
-                if good[placa][0] == row:
-                    duplicates += 1
-                else:
-                    conflicts[placa] = [good.pop(placa)[1], rec]
-            else:
-                good[placa] = (row, rec)
-    _check_checksum(manifest, name, stats)
-    for placa, recs in conflicts.items():
-        for rec in recs:
-            q.hold(
-                VEICULOS,
-                rec,
-                Problem(
-                    "conflicting_duplicate",
-                    "placa",
-                    f"{placa} appears {len(recs)} times in this batch with different values",
-                ),
-                placa,
-            )
+                conflict_line, held = conflicts[placa]
+                if rec.line == first[placa][1] or rec.line >= conflict_line:
+                    q.hold(
+                        VEICULOS,
+                        rec,
+                        Problem(
+                            "conflicting_duplicate",
+                            "placa",
+                            f"{placa} appears {held} times in this batch with different values",
+                        ),
+                        placa,
+                    )
+            elif rec.line == first[placa][1]:
+                upsert.add(row, rec)
+    if again.sha256 != stats.sha256:
+        raise BadInputError("the file changed while it was being loaded", file=name)
+    upsert.flush()
     policy.check_bad_rows(q.bad.get(name, Counter()), stats.records, name)
-    existing: dict[str, tuple[str | None, int | None]] = {}
-    placas = sorted(good)
-    for i in range(0, len(placas), 1000):
-        part = placas[i : i + 1000]
-        for placa, lote, km in conn.execute(
-            sa.select(veiculos.c.placa, veiculos.c.lote_id, veiculos.c.quilometragem_total).where(
-                veiculos.c.placa.in_(part)
-            )
-        ):
-            existing[placa] = (lote, km)
-    inserts, updates, stale = [], [], 0
-    for placa in placas:
-        row, rec = good[placa]
-        row["lote_id"] = manifest.batch_id
-        if placa not in existing:
-            inserts.append(row)
-            continue
-        old_lote, old_km = existing[placa]
-        if old_lote is not None and old_lote > manifest.batch_id:
-            stale += 1  # an older batch arriving late: newer state stays
-        elif (
-            old_km is not None
-            and row["quilometragem_total"] is not None
-            and row["quilometragem_total"] < old_km
-        ):
-            q.hold(
-                VEICULOS,
-                rec,
-                Problem(
-                    "odometer_regressed",
-                    "quilometragem_total",
-                    f"{row['quilometragem_total']} km is below the last known {old_km} km",
-                ),
-                placa,
-            )
-        else:
-            if row["quilometragem_total"] is None:
-                row["quilometragem_total"] = old_km
-            updates.append(row)
-    for chunk in _chunks(inserts):
-        conn.execute(veiculos.insert(), chunk)
-    update = (
-        veiculos.update()
-        .where(veiculos.c.placa == sa.bindparam("b_placa"))
-        .values(
-            {c: sa.bindparam(f"b_{c}") for c in VEICULOS.csv_header if c != "placa"}
-            | {"lote_id": sa.bindparam("b_lote_id")}
-        )
-    )
-    for chunk in _chunks(updates):
-        conn.execute(update, [{f"b_{k}": v for k, v in row.items()} for row in chunk])
-    new_placas = {row["placa"] for row in inserts}
     return (
-        len(inserts),
-        len(updates),
-        stale,
+        upsert.inserted,
+        upsert.updated,
+        upsert.stale,
         stats.records,
         stats.blank_lines,
-        new_placas,
+        upsert.new_placas,
         duplicates,
     )
+
+
+class _VehicleUpsert:
+    """Writes vehicles in chunks: insert the new, update the older, skip the stale."""
+
+    def __init__(self, conn: Connection, batch_id: str, q: _Quarantine) -> None:
+        self.conn, self.batch_id, self.q = conn, batch_id, q
+        self.pending: list[tuple[dict[str, Any], Record]] = []
+        self.inserted = self.updated = self.stale = 0
+        self.new_placas: set[str] = set()
+        self.update = (
+            veiculos.update()
+            .where(veiculos.c.placa == sa.bindparam("b_placa"))
+            .values(
+                {c: sa.bindparam(f"b_{c}") for c in VEICULOS.csv_header if c != "placa"}
+                | {"lote_id": sa.bindparam("b_lote_id")}
+            )
+        )
+
+    def add(self, row: dict[str, Any], rec: Record) -> None:
+        row["lote_id"] = self.batch_id
+        self.pending.append((row, rec))
+        if len(self.pending) >= 1000:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        existing = {
+            placa: (lote, km)
+            for placa, lote, km in self.conn.execute(
+                sa.select(
+                    veiculos.c.placa, veiculos.c.lote_id, veiculos.c.quilometragem_total
+                ).where(veiculos.c.placa.in_([row["placa"] for row, _ in self.pending]))
+            )
+        }
+        inserts, updates = [], []
+        for row, rec in self.pending:
+            placa = row["placa"]
+            if placa not in existing:
+                inserts.append(row)
+                continue
+            old_lote, old_km = existing[placa]
+            km = row["quilometragem_total"]
+            if old_lote is not None and old_lote > self.batch_id:
+                self.stale += 1  # an older batch arriving late: newer state stays
+            elif old_km is not None and km is not None and km < old_km:
+                self.q.hold(
+                    VEICULOS,
+                    rec,
+                    Problem(
+                        "odometer_regressed",
+                        "quilometragem_total",
+                        f"{km} km is below the last known {old_km} km",
+                    ),
+                    placa,
+                )
+            else:
+                if km is None:
+                    row["quilometragem_total"] = old_km
+                updates.append({f"b_{k}": v for k, v in row.items()})
+        if inserts:
+            self.conn.execute(veiculos.insert(), inserts)
+        if updates:
+            self.conn.execute(self.update, updates)
+        self.inserted += len(inserts)
+        self.updated += len(updates)
+        self.new_placas.update(row["placa"] for row in inserts)
+        self.pending = []
 
 
 def _release_held(
@@ -329,7 +355,7 @@ def _maintenances(
                     ),
                     row["placa_veiculo"],
                 )
-            elif not seen.first_time(row_digest(canonical_cells(row))):
+            elif not seen.first_time(row_digest(canonical_cells(row, MANUTENCOES))):
                 suspects.append((rec, row))
             else:
                 row["lote_id"] = manifest.batch_id
