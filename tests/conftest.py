@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from ci import missing
 
 MYSQL_ADMIN = os.environ.get("FROTA_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/test")
 PG_ADMIN = os.environ.get(
     "FROTA_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _server_or_skip(url: str, name: str) -> sa.Engine:
@@ -28,9 +28,7 @@ def _server_or_skip(url: str, name: str) -> sa.Engine:
             pass
     except sa.exc.OperationalError as exc:
         engine.dispose()
-        if IN_CI:
-            pytest.fail(f"{name} is not reachable in CI: {exc.orig}")
-        pytest.skip(f"{name} not reachable: {exc.orig}")
+        missing(f"{name} ({exc.orig})")
     return engine
 
 
@@ -73,3 +71,14 @@ def sqlite_url(tmp_path: Path) -> str:
 def db_url(request: pytest.FixtureRequest) -> str:
     """The same test on SQLite, MariaDB and PostgreSQL."""
     return request.getfixturevalue(f"{request.param.replace('postgresql', 'postgres')}_url")
+
+
+@pytest.fixture
+def dbs(request: pytest.FixtureRequest, tmp_path: Path):
+    """Fault tests: fresh databases on the backend named by the indirect parameter."""
+    from faultkit import Databases, require_server
+
+    require_server(request.param)
+    made = Databases(request.param, tmp_path)
+    yield made
+    made.close()

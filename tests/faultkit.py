@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from ci import missing
 
 from frota.db.engine import create_engine
 from frota.db.schema import batches, create_schema, manutencoes, quarantine, veiculos
@@ -76,6 +77,12 @@ class Databases:
                 force = " WITH (FORCE)" if self.backend == "postgresql" else ""
                 conn.execute(sa.text(f"DROP DATABASE IF EXISTS {quoted}{force}"))
         self.admin.dispose()
+
+
+def require_server(backend: str) -> None:
+    """Skip locally, fail in CI, when the backend's server cannot be reached."""
+    if not server_up(backend):
+        missing(f"the {backend} server")
 
 
 def server_up(backend: str) -> bool:

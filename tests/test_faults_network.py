@@ -16,7 +16,14 @@ from pathlib import Path
 import pymysql
 import pytest
 import sqlalchemy as sa
-from faultkit import Databases, Proxy, diff, loader_env, make_batches, server_up, snapshot
+from faultkit import (
+    Databases,
+    Proxy,
+    diff,
+    loader_env,
+    make_batches,
+    snapshot,
+)
 
 from frota.config import Settings
 from frota.errors import DatabaseUnreachable, LockHeld
@@ -32,15 +39,6 @@ SERVERS = [
 @pytest.fixture(scope="module")
 def batches(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[str]]:
     return make_batches(tmp_path_factory.mktemp("net-batches"), vehicles=30, days=120)
-
-
-@pytest.fixture
-def dbs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databases]:
-    if not server_up(request.param):
-        pytest.skip(f"{request.param} not reachable")
-    made = Databases(request.param, tmp_path)
-    yield made
-    made.close()
 
 
 @pytest.fixture

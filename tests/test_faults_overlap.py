@@ -6,11 +6,17 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from faultkit import Databases, diff, loader_env, make_batches, server_up, snapshot, start_loader
+from faultkit import (
+    Databases,
+    diff,
+    loader_env,
+    make_batches,
+    snapshot,
+    start_loader,
+)
 
 import frota.load as load_module
 from frota.config import Settings
@@ -28,15 +34,6 @@ HOLD = 2.0  # the winner pauses this long before its first COMMIT, holding the l
 @pytest.fixture(scope="module")
 def batches(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[str]]:
     return make_batches(tmp_path_factory.mktemp("overlap-batches"), vehicles=30, days=120)
-
-
-@pytest.fixture
-def dbs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databases]:
-    if not server_up(request.param):
-        pytest.skip(f"{request.param} not reachable")
-    made = Databases(request.param, tmp_path)
-    yield made
-    made.close()
 
 
 @pytest.mark.slow

@@ -16,7 +16,6 @@ from faultkit import (
     kill_loader,
     make_batches,
     rerun,
-    server_up,
     snapshot,
 )
 
@@ -47,16 +46,6 @@ PLAN = [
 @pytest.fixture(scope="module")
 def batches(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[str]]:
     return make_batches(tmp_path_factory.mktemp("fault-batches"))
-
-
-@pytest.fixture
-def dbs(request: pytest.FixtureRequest, tmp_path: Path):
-    backend = request.param
-    if not server_up(backend):
-        pytest.skip(f"{backend} not reachable")
-    made = Databases(backend, tmp_path)
-    yield made
-    made.close()
 
 
 def oracle(dbs: Databases, landing: str, tmp: Path) -> dict:

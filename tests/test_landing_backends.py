@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from ci import IN_CI, missing
 
 from frota.errors import ConfigError, LandingError
 from frota.landing import Landing, RemoteFile, open_landing
@@ -21,7 +22,9 @@ from frota.landing.folder import FolderLanding
 from frota.landing.rclone import RcloneLanding, _parse_lsjson, redact_secrets
 from frota.landing.remote import FsspecLanding, mask_url
 
-needs_rclone = pytest.mark.skipif(shutil.which("rclone") is None, reason="rclone not installed")
+needs_rclone = pytest.mark.skipif(
+    shutil.which("rclone") is None and not IN_CI, reason="rclone not installed"
+)
 FTP_USER, FTP_PASSWORD = "frota", "s3cr3t-Pw9"
 # pyftpdlib 2 still builds on asyncore/asynchat, deprecated since Python 3.12.
 pytestmark = pytest.mark.filterwarnings("ignore:The asyn.* module is deprecated:DeprecationWarning")
@@ -62,7 +65,7 @@ def _folder(tmp_path: Path, request: pytest.FixtureRequest) -> Landing:
 
 def _rclone(tmp_path: Path, request: pytest.FixtureRequest) -> Landing:
     if shutil.which("rclone") is None:
-        pytest.skip("rclone not installed")
+        missing("the rclone binary (apt-get install rclone)")
     remote = request.getfixturevalue("rclone_remote")
     return RcloneLanding(f"{remote}:{(tmp_path / 'landing').as_posix()}", timeout=60)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from batchkit import M1_LINES, V1_LINES, publish_lines
-from faultkit import MYSQL_ADMIN, PG_ADMIN, loader_env, server_up
+from faultkit import MYSQL_ADMIN, PG_ADMIN, loader_env, require_server
 
 from frota.db.grants import grants_sql
 
@@ -98,8 +98,7 @@ class Users:
     ]
 )
 def users(request: pytest.FixtureRequest) -> Iterator[Users]:
-    if not server_up(request.param):
-        pytest.skip(f"{request.param} not reachable")
+    require_server(request.param)
     made = Users(request.param)
     made.create()
     yield made

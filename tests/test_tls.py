@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from batchkit import M1_LINES, V1_LINES, publish_lines
+from ci import missing
 from faultkit import loader_env
 
 from frota.config import Settings, load_settings
@@ -73,7 +74,7 @@ class TlsServer:
 @pytest.fixture(scope="module")
 def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
     if not (INSTALL_DB and Path(MARIADBD).exists() and shutil.which("openssl")):
-        pytest.skip("needs mariadb-install-db, mariadbd and openssl")
+        missing("mariadb-install-db, mariadbd and openssl")
     folder = tmp_path_factory.mktemp("tls")
     make_ca(folder, "ca")
     make_ca(folder, "other")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from ci import missing
 from test_warehouse_support import MART_KEYS, Fleet, Oracle, compare, load_batch
 
 from frota.db import schema
@@ -45,7 +46,7 @@ def pg_available() -> bool:
 def pg_database():
     """A throwaway PostgreSQL database for the session: its URL."""
     if not pg_available():
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+        missing("PostgreSQL on 127.0.0.1:5432")
     name = f"frota_wh_test_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
