@@ -110,3 +110,40 @@ def test_cli_quarantine_commands(tmp_path: Path, sqlite_url: str) -> None:
     assert retried.exit_code == 0 and "still held" in retried.output
     bad = runner.invoke(cli, [*base, "quarantine", "list", "--reason", "nope"])
     assert bad.exit_code != 0
+
+
+def test_rows_a_retry_writes_reach_the_warehouse(tmp_path: Path) -> None:
+    """A retry is a ledger entry of its own, so replication (by ledger entry) copies its rows."""
+    import duckdb
+    from batchkit import TODAY, init_db, publish_lines, query, settings_for
+
+    from frota.load import load_pending
+    from frota.load.quarantine_ops import RETRY_SOURCE, retry_quarantine
+    from frota.warehouse import replicate_only
+
+    db = f"sqlite:///{tmp_path / 'frota.db'}"
+    warehouse = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    init_db(db)
+    s = settings_for(tmp_path, db)
+    publish_lines(
+        tmp_path,
+        s.landing,
+        1,
+        ["ABC1234,Van,ativo,100,2020-01-01", "ABC1234,Van,inativo,100,2020-01-01"],
+        ["ABC1234,Freios,2026-01-06,100.00,,corretiva,"],
+    )
+    load_pending(s, today=TODAY)
+    replicate_only(db, warehouse)
+    (first_vehicle,) = query(db, "SELECT MIN(id) FROM frota_quarantine WHERE table_name='veiculos'")
+    result = retry_quarantine(s, ids=[first_vehicle[0]], today=TODAY)
+    assert (result.veiculos_inserted, result.manutencoes_inserted) == (1, 1)
+    assert query(db, "SELECT source FROM frota_batches WHERE batch_id = :b", b=result.batch_id) == [
+        (RETRY_SOURCE,)
+    ]
+    assert query(db, "SELECT DISTINCT lote_id FROM manutencoes") == [(result.batch_id,)]
+    assert replicate_only(db, warehouse).batches == (result.batch_id,)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as wh:
+        assert wh.execute("SELECT COUNT(*) FROM raw.manutencoes").fetchall() == [(1,)]
+        assert wh.execute("SELECT COUNT(*) FROM raw.veiculos").fetchall() == [(1,)]
+    empty = retry_quarantine(s, today=TODAY)
+    assert empty.rows_written == 0 and empty.batch_id is None

@@ -16,7 +16,9 @@ right copy, never "last one wins").
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -26,17 +28,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from frota.batch import make_batch_id
 from frota.config import Settings
 from frota.contract import MANUTENCOES, TABLES, TABLES_BY_NAME, VEICULOS
 from frota.db.connect import connect, ensure_schema
 from frota.db.engine import create_engine
-from frota.db.schema import manutencoes, quarantine, veiculos
+from frota.db.schema import batches, manutencoes, quarantine, veiculos
 from frota.errors import ConfigError, LockHeld
 from frota.load.lock import load_lock, still_held
 from frota.validate import REASONS, Problem, parse_row
 
 STATUSES = ("held", "released", "all")
 DECISION_REASONS = frozenset({"duplicate_row", "conflicting_duplicate"})
+RETRY_SOURCE = "quarantine-retry"  # the source name of a retry's ledger entries
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PAGE = 1000
 
@@ -89,6 +93,11 @@ class RetryResult:
     veiculos_stale: int = 0
     manutencoes_inserted: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)  # reasons of rows still held
+    batch_id: str | None = None  # the ledger entry of what this retry wrote, if anything
+
+    @property
+    def rows_written(self) -> int:
+        return self.veiculos_inserted + self.veiculos_updated + self.manutencoes_inserted
 
 
 def _filters(
@@ -272,7 +281,10 @@ def retry_quarantine(
         with connect(engine) as conn:
             ensure_schema(conn)
             with load_lock(conn), conn.begin():
-                result = _Retry(conn, today).run(where)
+                retry = _Retry(conn, today)
+                result = retry.run(where)
+                if result.rows_written:
+                    retry.record_in_ledger()
                 if not still_held(conn):
                     raise LockHeld("the load lock was lost before commit; the retry rolled back")
             return result
@@ -283,9 +295,39 @@ def retry_quarantine(
 class _Retry:
     def __init__(self, conn: Connection, today: date) -> None:
         self.conn, self.today = conn, today
-        self.now = datetime.now(UTC).replace(tzinfo=None)
+        now = datetime.now(UTC)
+        self.now = now.replace(tzinfo=None)
         self.result = RetryResult()
         self.held: dict[str, int] = {}
+        # What a retry writes is lineaged to a ledger entry of its own, like a batch, so the
+        # warehouse (which replicates by ledger entry) sees it; the rows' original batch
+        # still decides "newer wins" for vehicles.
+        self.content = hashlib.sha256(secrets.token_bytes(32)).hexdigest()
+        self.batch_id = make_batch_id(RETRY_SOURCE, self.content, now)
+
+    def record_in_ledger(self) -> None:
+        """The ledger row of this retry (same transaction as the rows it wrote)."""
+        r = self.result
+        r.batch_id = self.batch_id
+        self.conn.execute(
+            batches.insert(),
+            {
+                "batch_id": self.batch_id,
+                "source": RETRY_SOURCE,
+                "created_at": self.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "content_sha256": self.content,
+                "loaded_at": self.now,
+                "run_id": self.batch_id[-8:],
+                "rows_read": r.released,
+                "veiculos_inserted": r.veiculos_inserted,
+                "veiculos_updated": r.veiculos_updated,
+                "veiculos_stale": r.veiculos_stale,
+                "manutencoes_inserted": r.manutencoes_inserted,
+                "quarantined": 0,
+                "released": r.released,
+                "duplicates": 0,
+            },
+        )
 
     def run(self, where: list[Any]) -> RetryResult:
         new_placas = self._vehicles(where)
@@ -309,7 +351,7 @@ class _Retry:
         self.conn.execute(
             quarantine.update()
             .where(quarantine.c.id == row.id, quarantine.c.status == "held")
-            .values(status="released", released_at=self.now, released_batch_id=row.batch_id)
+            .values(status="released", released_at=self.now, released_batch_id=self.batch_id)
         )
         self.result.examined += 1
         self.result.released += 1
@@ -382,7 +424,7 @@ class _Retry:
                 veiculos.c.placa == placa
             )
         ).first()
-        parsed["lote_id"] = row.batch_id
+        parsed["lote_id"] = self.batch_id
         if existing is None:
             self.conn.execute(veiculos.insert(), [parsed])
             self.result.veiculos_inserted += 1
@@ -422,7 +464,7 @@ class _Retry:
                 detail = f"{placa} is not in veiculos yet"
                 self._keep(row, Problem("vehicle_unknown", "placa_veiculo", detail), placa)
                 continue
-            parsed["lote_id"] = row.batch_id
+            parsed["lote_id"] = self.batch_id
             self.conn.execute(manutencoes.insert(), [parsed])
             self.result.manutencoes_inserted += 1
             self._release(row)
