@@ -36,6 +36,7 @@ from frota.db.engine import create_engine
 from frota.db.schema import batches, manutencoes, quarantine, veiculos
 from frota.errors import ConfigError, LockHeld
 from frota.load.lock import load_lock, still_held
+from frota.load.transaction import vehicle_change
 from frota.validate import REASONS, Problem, parse_row
 
 STATUSES = ("held", "released", "all")
@@ -424,21 +425,18 @@ class _Retry:
                 veiculos.c.placa == placa
             )
         ).first()
+        # The loader's rule, judged by the row's original batch (when its data is from).
+        change = vehicle_change(tuple(existing) if existing else None, parsed, row.batch_id)
         parsed["lote_id"] = self.batch_id
-        if existing is None:
+        if isinstance(change, Problem):
+            return False, change
+        if change == "insert":
             self.conn.execute(veiculos.insert(), [parsed])
             self.result.veiculos_inserted += 1
             return True, None
-        old_lote, old_km = existing
-        if old_lote is not None and old_lote > row.batch_id:
-            self.result.veiculos_stale += 1  # newer state stays, as in the loader
+        if change == "stale":
+            self.result.veiculos_stale += 1
             return False, None
-        km = parsed["quilometragem_total"]
-        if old_km is not None and km is not None and km < old_km:
-            detail = f"{km} km is below the last known {old_km} km"
-            return False, Problem("odometer_regressed", "quilometragem_total", detail)
-        if km is None:
-            parsed["quilometragem_total"] = old_km
         self.conn.execute(
             veiculos.update()
             .where(veiculos.c.placa == placa)

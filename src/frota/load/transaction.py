@@ -203,6 +203,29 @@ def _vehicles(
     )
 
 
+def vehicle_change(
+    existing: tuple[str | None, int | None] | None, row: dict[str, Any], batch_id: str
+) -> str | Problem:
+    """The loader's rule for one vehicle row of `batch_id`: "insert", "update", "stale" (an
+    older batch arriving late: newer state stays), or the Problem that holds it (the odometer
+    never goes back). An update without an odometer keeps the known one."""
+    if existing is None:
+        return "insert"
+    old_lote, old_km = existing
+    km = row["quilometragem_total"]
+    if old_lote is not None and old_lote > batch_id:
+        return "stale"
+    if old_km is not None and km is not None and km < old_km:
+        return Problem(
+            "odometer_regressed",
+            "quilometragem_total",
+            f"{km} km is below the last known {old_km} km",
+        )
+    if km is None:
+        row["quilometragem_total"] = old_km
+    return "update"
+
+
 class _VehicleUpsert:
     """Writes vehicles in chunks: insert the new, update the older, skip the stale."""
 
@@ -239,28 +262,14 @@ class _VehicleUpsert:
         }
         inserts, updates = [], []
         for row, rec in self.pending:
-            placa = row["placa"]
-            if placa not in existing:
+            change = vehicle_change(existing.get(row["placa"]), row, self.batch_id)
+            if isinstance(change, Problem):
+                self.q.hold(VEICULOS, rec, change, row["placa"])
+            elif change == "insert":
                 inserts.append(row)
-                continue
-            old_lote, old_km = existing[placa]
-            km = row["quilometragem_total"]
-            if old_lote is not None and old_lote > self.batch_id:
-                self.stale += 1  # an older batch arriving late: newer state stays
-            elif old_km is not None and km is not None and km < old_km:
-                self.q.hold(
-                    VEICULOS,
-                    rec,
-                    Problem(
-                        "odometer_regressed",
-                        "quilometragem_total",
-                        f"{km} km is below the last known {old_km} km",
-                    ),
-                    placa,
-                )
+            elif change == "stale":
+                self.stale += 1
             else:
-                if km is None:
-                    row["quilometragem_total"] = old_km
                 updates.append({f"b_{k}": v for k, v in row.items()})
         if inserts:
             self.conn.execute(veiculos.insert(), inserts)
