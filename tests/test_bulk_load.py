@@ -4,6 +4,8 @@ sends nothing but the file frota wrote, over a local or verified-TLS connection 
 
 from __future__ import annotations
 
+import csv
+import io
 import ssl
 from dataclasses import replace
 from datetime import date
@@ -13,6 +15,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from batchkit import TODAY, init_db, publish_lines, query, settings_for
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from frota.canonical import format_value
 from frota.contract import MANUTENCOES
@@ -62,8 +66,8 @@ class _Recorder:
     def __init__(self) -> None:
         self.rows: list[list[str]] = []
 
-    def add_canonical(self, fields: list[str]) -> None:
-        self.rows.append(list(fields))
+    def add_canonical(self, cells: tuple[str, ...]) -> None:
+        self.rows.append(list(cells))
 
 
 def _tricky_rows() -> list[list[str]]:
@@ -78,6 +82,8 @@ def _tricky_rows() -> list[list[str]]:
             "a\\b",
             "a'b",
             'a"b',
+            "a,b",
+            "a\nb",
             "a\x01b",
             "x" * 100,
             "x" * 101,
@@ -99,42 +105,79 @@ def _tricky_rows() -> list[list[str]]:
     return rows + [base[:6], [*base, ""]]
 
 
-def _check_equivalence(rows: list[list[str]], known: set[str], today: date) -> int:
-    """Every row the fast path takes parses to exactly its text; returns how many it took."""
+def _csv_line(fields: list[str], end: str = "\n") -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator=end).writerow(fields)
+    return out.getvalue()
+
+
+def _lines(rows: list[list[str]]) -> list[str]:
+    """Each row as csv.writer writes it, plus the same text with other line ends and quotes."""
+    lines = []
+    for fields in rows:
+        line = _csv_line(fields)
+        lines += [line, line[:-1], line[:-1] + "\r\n", '"' + line]
+    return lines + [_csv_line(['"' + f + '"' for f in rows[0]]), ",".join(rows[0]) + ",\n"]
+
+
+def _check_equivalence(lines: list[str], known: set[str], today: date) -> int:
+    """Every line the fast path takes is a whole record that parse_row accepts and writes back
+    exactly as the cells the fast path wrote; returns how many it took."""
     recorder = _Recorder()
     fast = bulk.FastMaintenances(known, today, RowFilter(), recorder)  # type: ignore[arg-type]
-    for fields in rows:
-        if fast.accept(list(fields)):
+    for line in lines:
+        if fast.accept(line):
+            [fields] = list(csv.reader([line]))
             typed, problem = parse_row(
                 MANUTENCOES, dict(zip(MANUTENCOES.csv_header, fields, strict=False)), today
             )
-            assert problem is None and typed is not None, fields
+            assert problem is None and typed is not None, line
+            assert len(fields) == len(MANUTENCOES.csv_header), line
             assert [format_value(typed[c]) for c in MANUTENCOES.csv_header] == fields
+            assert recorder.rows[-1] == fields
             assert typed["placa_veiculo"] in known
     return len(recorder.rows)
 
 
 def test_fast_path_takes_only_what_parse_row_accepts_unchanged() -> None:
-    taken = _check_equivalence(_tricky_rows(), {"ABC1234", "ABC1D23"}, TODAY)
-    assert 10 < taken < len(_tricky_rows())  # it does take the canonical ones
+    lines = _lines(_tricky_rows())
+    taken = _check_equivalence(lines, {"ABC1234", "ABC1D23"}, TODAY)
+    assert 10 < taken < len(lines) / 2  # it does take the canonical ones
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet="ABC1234-0.,;\"' \t\r\nÓ\x00\u00a0", max_size=12), min_size=1, max_size=9
+    ),
+    st.sampled_from(["", "\n", "\r\n", "\r"]),
+)
+def test_fast_path_equivalence_holds_for_arbitrary_lines(cells: list[str], end: str) -> None:
+    base = GOOD.split(",")
+    line = ",".join(cells[i] if i < len(cells) and cells[i] != "-" else base[i] for i in range(7))
+    _check_equivalence([line + end], {"ABC1234"}, TODAY)
 
 
 def test_fast_path_takes_every_generated_row(tmp_path: Path) -> None:
     result = generate_batch(tmp_path, seed=3, vehicles=15, until=date(2026, 6, 1), days=120)
-    import csv
 
     with open(result.out_dir / "veiculos.csv", encoding="utf-8") as fh:
         known = {r["placa"] for r in csv.DictReader(fh)}
     with open(result.out_dir / "manutencoes.csv", encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))[1:]
-    assert _check_equivalence(rows, known, TODAY) == len(rows) > 100
+        lines = fh.readlines()[1:]
+    assert _check_equivalence(lines, known, TODAY) == len(lines) > 100
 
 
 def test_fast_path_counts_a_copy_as_seen() -> None:
     recorder = _Recorder()
     fast = bulk.FastMaintenances({"ABC1234"}, TODAY, RowFilter(), recorder)  # type: ignore[arg-type]
-    assert fast.accept(GOOD.split(","))
-    assert not fast.accept(GOOD.split(","))  # left to the general path: duplicate_row
+    assert fast.accept(GOOD + "\n")
+    assert not fast.accept(GOOD + "\r\n")  # left to the general path: duplicate_row
+
+
+def test_only_canonical_plates_are_known() -> None:
+    plates = ["ABC1234", "abc1234", " ABC1D23", "ABC1D23", "ABC-1234", ""]
+    assert bulk.canonical_plates(plates, TODAY) == {"ABC1234", "ABC1D23"}
 
 
 # ------------------------------------------------------------------ same content as generic

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import hashlib
 import io
 import unicodedata
@@ -78,6 +79,11 @@ def header_key(name: str) -> str:
     return "_".join(text.replace("-", " ").split())
 
 
+# Is a row a copy of the header? Its last cell (dates, categories: few distinct values) says
+# no almost always, from this cache.
+_cached_key = functools.lru_cache(maxsize=4096)(header_key)
+
+
 @dataclass
 class Record:
     """One CSV record: its first physical line, its fields by column, and its raw text."""
@@ -103,15 +109,16 @@ class ReadStats:
 UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 MAX_LINE_BYTES = 64 * 1024 * 1024
+BLOCK_BYTES = 1024 * 1024
 
 
 class PhysicalLines:
-    """The decoded physical lines of a binary stream, one at a time.
+    """The decoded physical lines of a binary stream, one at a time, counted in `line`.
 
-    Decoding line by line (not through a read-ahead text buffer) is what lets an undecodable
-    byte be reported with its exact line and byte offset. Every byte is hashed and counted for
-    the checksum. A UTF-8 BOM is skipped. Only ASCII-compatible encodings are accepted, so a
-    `\\n` byte always ends a line.
+    The stream is read, hashed and decoded in blocks of BLOCK_BYTES cut at a line end, then
+    split at `\\n` only (io.StringIO with newline="\\n": C speed, no translation); a byte the
+    codec refuses is still reported with its exact line and byte offset. A UTF-8 BOM is
+    skipped. Only ASCII-compatible encodings are accepted, so a `\\n` byte always ends a line.
     """
 
     def __init__(self, stream: BinaryIO, encoding: str, file: str) -> None:
@@ -135,47 +142,70 @@ class PhysicalLines:
         self.file = file
         self.digest = hashlib.sha256()
         self.bytes = 0
-        self.line = 0  # physical lines read so far
+        self.line = 0  # physical lines handed out so far
         self.column_at: Callable[[str], str | None] = lambda prefix: None
 
     def __iter__(self) -> Iterator[str]:
-        readline = self._stream.readline
-        while raw := readline(MAX_LINE_BYTES + 1):
-            offset = self.bytes
-            self.digest.update(raw)
-            self.bytes += len(raw)
-            self.line += 1
-            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                raise BadInputError(
-                    f"a line longer than {MAX_LINE_BYTES // (1024 * 1024)} MB",
-                    file=self.file,
-                    line=self.line,
-                    hint="is this a CSV file?",
-                )
-            body = raw
-            if self.line == 1:
-                if raw.startswith(_UTF16_BOMS):
+        read = self._stream.read
+        pending: list[bytes] = []  # the start of a line that has not ended yet
+        pending_bytes = 0
+        offset = 0  # file offset of the first byte of the next data block
+        while block := read(BLOCK_BYTES):
+            self.digest.update(block)
+            self.bytes += len(block)
+            cut = block.rfind(b"\n") + 1
+            if not cut:
+                pending.append(block)
+                pending_bytes += len(block)
+                if pending_bytes > MAX_LINE_BYTES:
                     raise BadInputError(
-                        "the file is UTF-16 (Excel 'Unicode text'), not a CSV frota reads",
+                        f"a line longer than {MAX_LINE_BYTES // (1024 * 1024)} MB",
                         file=self.file,
-                        line=1,
-                        hint="save it as 'CSV UTF-8' or 'CSV (separado por ponto e vírgula)'",
+                        line=self.line + 1,
+                        hint="is this a CSV file?",
                     )
-                if self._codec == "utf-8" and raw.startswith(UTF8_BOM):
-                    body, offset = raw[len(UTF8_BOM) :], offset + len(UTF8_BOM)
-            try:
-                yield body.decode(self._codec)
-            except UnicodeDecodeError as exc:
-                bad = body[exc.start : exc.end]
-                prefix = body[: exc.start].decode(self._codec, errors="replace")
+                continue
+            data = b"".join([*pending, block[:cut]]) if pending else block[:cut]
+            pending = [block[cut:]] if cut < len(block) else []
+            pending_bytes = len(block) - cut
+            yield from self._decoded(data, offset)
+            offset += len(data)
+        if pending:
+            yield from self._decoded(b"".join(pending), offset)
+
+    def _decoded(self, data: bytes, offset: int) -> Iterator[str]:
+        """The lines of `data` (whole lines starting at file offset `offset`)."""
+        if offset == 0:
+            if data.startswith(_UTF16_BOMS):
                 raise BadInputError(
-                    f"bytes that are not valid {self.encoding}: {bad!r} at byte offset "
-                    f"{offset + exc.start} of the file (byte {exc.start + 1} of the line)",
+                    "the file is UTF-16 (Excel 'Unicode text'), not a CSV frota reads",
                     file=self.file,
-                    line=self.line,
-                    column=self.column_at(prefix),
-                    hint="set the file's encoding, e.g. --encoding cp1252 for Excel on Windows",
-                ) from None
+                    line=1,
+                    hint="save it as 'CSV UTF-8' or 'CSV (separado por ponto e vírgula)'",
+                )
+            if self._codec == "utf-8" and data.startswith(UTF8_BOM):
+                data, offset = data[len(UTF8_BOM) :], len(UTF8_BOM)
+        try:
+            text = data.decode(self._codec)
+        except UnicodeDecodeError as exc:
+            # The whole lines before the bad one are good: hand them out, then report it.
+            start = data.rfind(b"\n", 0, exc.start) + 1
+            yield from self._decoded(data[:start], offset) if start else ()
+            body = data[start : data.find(b"\n", exc.start) + 1 or len(data)]
+            at = exc.start - start
+            bad = body[at : at + exc.end - exc.start]
+            prefix = body[:at].decode(self._codec, errors="replace")
+            raise BadInputError(
+                f"bytes that are not valid {self.encoding}: {bad!r} at byte offset "
+                f"{offset + exc.start} of the file (byte {at + 1} of the line)",
+                file=self.file,
+                line=self.line + 1,
+                column=self.column_at(prefix),
+                hint="set the file's encoding, e.g. --encoding cp1252 for Excel on Windows",
+            ) from None
+        for text_line in io.StringIO(text, newline="\n"):
+            self.line += 1
+            yield text_line
 
 
 def map_header(
@@ -242,7 +272,7 @@ def read_records(
     delimiter: str = ",",
     allow_extra: bool = False,
     stats: ReadStats | None = None,
-    fast: Callable[[list[str]], bool] | None = None,
+    fast: Callable[[str], bool] | None = None,
 ) -> Iterator[Record]:
     """Yield the records of a table's CSV; `stats` gets blank lines, sha256 and size at the end.
 
@@ -250,12 +280,24 @@ def read_records(
     header, an empty file, undecodable bytes. Row-level problems (ragged row, repeated header)
     come back as a Record with a Problem; a line of only empty fields counts as blank.
 
-    `fast` (the loader's, see frota.load.bulk) sees each row's fields first when the header is
-    exactly the contract's columns in order; a row it takes (True) is counted, not yielded.
+    `fast` (the loader's, see frota.load.bulk) sees each line that starts a record first, when
+    the header is exactly the contract's columns in order; a line it takes (True) is counted as
+    a record, not parsed and not yielded.
     """
     stats = stats if stats is not None else ReadStats()
     lines = PhysicalLines(stream, encoding, file)
-    reader = csv.reader(lines, delimiter=delimiter)
+    claim = False  # True while the csv reader stands between two records: `fast` may claim
+
+    def unclaimed() -> Iterator[str]:
+        nonlocal claim
+        for text in lines:
+            if claim and fast(text):  # type: ignore[misc]
+                stats.records += 1
+                continue
+            claim = False  # the reader has this line: until it ends a record, none is claimed
+            yield text
+
+    reader = csv.reader(unclaimed() if fast is not None else lines, delimiter=delimiter)
     line = 0
     try:
         header = next(reader, None)
@@ -271,23 +313,22 @@ def read_records(
                 hint="export the table again with its header line",
             )
         header_line = line + 1
-        line = reader.line_num
         mapped, stats.extra_columns = map_header(
             header, table, file, allow_extra=allow_extra, line=header_line
         )
         names = [h.strip() for h in header]
         lines.column_at = lambda prefix: _column_at(prefix, names, delimiter)
         header_keys = [header_key(h) for h in header]
-        if tuple(mapped) != table.csv_header:
-            fast = None  # fields are not in the contract's positions
+        may_claim = fast is not None and tuple(mapped) == table.csv_header
+        claim = may_claim
+        read_so_far = reader.line_num  # lines the csv reader has been given
         for fields in reader:
-            if fast is not None and fast(fields):  # a row it takes is never blank
-                stats.records += 1
-                line = reader.line_num
-                continue
-            start, line = line + 1, reader.line_num
+            claim = may_claim
+            # The reader reads no further than a record's last line, so lines.line is that line.
+            span, read_so_far = reader.line_num - read_so_far, reader.line_num
+            start = lines.line - span + 1
             if _is_blank(fields):
-                stats.blank_lines += line - start + 1
+                stats.blank_lines += span
                 continue
             stats.records += 1
             raw = _raw_text(fields, delimiter)
@@ -304,7 +345,10 @@ def read_records(
                     fields,
                 )
                 continue
-            if [header_key(f) for f in fields] == header_keys:
+            if (
+                _cached_key(fields[-1]) == header_keys[-1]
+                and [_cached_key(f) for f in fields] == header_keys
+            ):
                 problem = Problem("repeated_header", None, "a copy of the header line")
                 yield Record(start, {}, raw, problem, fields)
                 continue

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
 COLUMNS = (*MANUTENCOES.csv_header, "lote_id")
+_REQUIRED = tuple(c.name for c in MANUTENCOES.csv_columns if c.required)
+_OPTIONAL = tuple(c.name for c in MANUTENCOES.csv_columns if not c.required)  # '' means NULL
 CHUNK_ROWS = 50_000  # rows per statement/COPY/file: a few MB in flight, two chunks at most
 LOCAL_INFILE_OPT_IN = "allow-server-file-requests"
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -53,95 +55,107 @@ class InfileRequestRefused(FrotaError):
 
 # ----------------------------------------------------------------------------- validation
 
-# Canonical numbers small enough that no range rule can apply: no sign, no leading zero,
-# exactly two decimals for custo (as format_value writes them). Others go through parse_value.
-_CUSTO = re.compile(r"(?:0|[1-9][0-9]{0,5}|[1-4][0-9]{6})\.[0-9]{2}")  # < 5,000,000
-_KM = re.compile(r"0|[1-9][0-9]{0,5}|[1-4][0-9]{6}")  # < 5,000,000
+# A canonical maintenance line, as `generate` and `publish` write it: seven unquoted cells
+# holding nothing the text formats (COPY, LOAD DATA) or a SQL literal would have to escape;
+# dates as YYYY-MM-DD; numbers small enough that no range rule can apply, with no sign, no
+# leading zero and exactly two decimals for custo (as format_value writes them). Any other
+# line takes the general path (csv reader, parse_row), which is always right, only slower.
+_CELL = r"([^,\"'\\\t\r\n]*)"
+_DAY = r"([0-9]{4}-[0-9]{2}-[0-9]{2})"
+_CUSTO = r"(?:0|[1-9][0-9]{0,5}|[1-4][0-9]{6})\.[0-9]{2}"  # < 5,000,000
+_KM = r"0|[1-9][0-9]{0,5}|[1-4][0-9]{6}"  # < 5,000,000
+_LINE = re.compile(
+    rf"{_CELL},{_CELL},{_DAY},({_CUSTO}|),({_KM}|),(preventiva|corretiva|),({_DAY[1:-1]}|)\r?\n?"
+)
 assert MANUTENCOES.column("custo").maximum == MANUTENCOES.column("quilometragem").maximum == 5e6
+assert MANUTENCOES.csv_header == (
+    "placa_veiculo",
+    "tipo_manutencao",
+    "data_manutencao",
+    "custo",
+    "quilometragem",
+    "categoria",
+    "data_conclusao",
+)
 # Characters the text formats (COPY, LOAD DATA) or a SQL literal would have to escape.
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r'\"]")
 _MEMO_CAP = 50_000  # memoised cells per column: memory stays bounded whatever the file
 
 
-class FastMaintenances:
-    """`accept(fields)` writes a canonical, valid maintenance row and returns True, or returns
-    False (nothing written) so the general path (parse_row, quarantine) takes the row.
+def canonical_plates(plates: Iterable[str], today: date) -> set[str]:
+    """The plates spelled exactly as parse_row writes them (a row naming any other spelling
+    cannot match a vehicle through parse_row either)."""
+    col = MANUTENCOES.column("placa_veiculo")
+    return {p for p in plates if _canonical(col, p, today) == p}
 
-    Row rules mirror parse_row: placa and data_manutencao required, data_conclusao not before
-    data_manutencao; cells are checked by validate.parse_value itself (memoised for the few
-    distinct plates, types and dates) and must read back as the same text.
+
+def _canonical(col: Any, text: str, today: date) -> Any:
+    """parse_value's value if `text` is its canonical spelling, else None."""
+    if text != text.strip() or _NEEDS_ESCAPE.search(text):
+        return None
+    try:
+        value = parse_value(col, text, CANONICAL, today)
+    except ValueProblem:
+        return None
+    return value if format_value(value) == text else None
+
+
+class FastMaintenances:
+    """`accept(line)` writes a canonical, valid maintenance line and returns True, or returns
+    False (nothing written) so the general path (csv reader, parse_row, quarantine) takes it.
+
+    The line's shape is checked by one regular expression (_LINE); the row rules mirror
+    parse_row: the plate must be a known vehicle's, tipo and dates must be cells parse_value
+    takes unchanged (memoised: a fleet has few types and dates), data_conclusao not before
+    data_manutencao. `known` must hold canonical plates only (canonical_plates).
     """
 
     def __init__(
         self, known: set[str], today: date, seen: RowFilter, writer: MaintenanceWriter
     ) -> None:
         self.known, self.today, self.seen, self.writer = known, today, seen, writer
-        col = MANUTENCOES.column
-        self._placa, self._tipo = col("placa_veiculo"), col("tipo_manutencao")
-        self._custo, self._km, self._date = (
-            col("custo"),
-            col("quilometragem"),
-            col("data_manutencao"),
+        self._tipo, self._date = (
+            MANUTENCOES.column("tipo_manutencao"),
+            MANUTENCOES.column("data_manutencao"),
         )
-        self._plates: dict[str, bool] = {}
         self._tipos: dict[str, bool] = {}
         self._dates: dict[str, date] = {}
         self.accepted = 0
 
-    def _cell(self, col: Any, text: str) -> Any:
-        """parse_value's value if `text` is its canonical spelling, else None."""
-        if text != text.strip() or _NEEDS_ESCAPE.search(text):
-            return None
-        try:
-            value = parse_value(col, text, CANONICAL, self.today)
-        except ValueProblem:
-            return None
-        return value if format_value(value) == text else None
-
-    def _plate_ok(self, text: str) -> bool:
-        ok = bool(text) and text in self.known and self._cell(self._placa, text) == text
-        if ok and len(self._plates) < _MEMO_CAP:
-            self._plates[text] = True
-        return ok
-
     def _tipo_ok(self, text: str) -> bool:
-        ok = self._cell(self._tipo, text) == text
+        ok = _canonical(self._tipo, text, self.today) == text
         if ok and len(self._tipos) < _MEMO_CAP:
             self._tipos[text] = True
         return ok
 
     def _day(self, text: str) -> date | None:
-        day = self._cell(self._date, text) if text else None
+        day = _canonical(self._date, text, self.today)
         if day is not None and len(self._dates) < _MEMO_CAP:
             self._dates[text] = day
         return day
 
-    def accept(self, fields: list[str]) -> bool:
-        # The hot loop of a load: memo hits and precompiled matches, calls only on a miss.
-        if len(fields) != 7:
+    def accept(self, line: str) -> bool:
+        # The hot loop of a load: one regular expression, memo hits, calls only on a miss.
+        match = _LINE.fullmatch(line)
+        if match is None:
             return False
-        placa, tipo, servico, custo, km, categoria, conclusao = fields
-        if placa not in self._plates and not self._plate_ok(placa):
+        cells = match.groups()
+        placa, tipo, servico, _, _, _, conclusao = cells
+        if placa not in self.known:
             return False
         if tipo and tipo not in self._tipos and not self._tipo_ok(tipo):
             return False
         start = self._dates.get(servico) or self._day(servico)
         if start is None:
             return False
-        if custo and not _CUSTO.fullmatch(custo) and self._cell(self._custo, custo) is None:
-            return False
-        if km and not _KM.fullmatch(km) and self._cell(self._km, km) is None:
-            return False
-        if categoria and categoria not in ("preventiva", "corretiva"):
-            return False
         if conclusao:
             end = self._dates.get(conclusao) or self._day(conclusao)
             if end is None or end < start:
                 return False
         # The cells are canonical, so this is the general path's digest of the same row.
-        if not self.seen.first_time(row_digest(fields)):
+        if not self.seen.first_time(row_digest(cells)):
             return False  # maybe a copy: the general path settles it (load/dedupe.py)
-        self.writer.add_canonical(fields)
+        self.writer.add_canonical(cells)
         self.accepted += 1
         return True
 
@@ -150,9 +164,10 @@ class FastMaintenances:
 
 
 def _escape_text(value: Any) -> str:
-    """One value in PostgreSQL COPY / MySQL LOAD DATA text format (both read these escapes)."""
+    """One value in PostgreSQL COPY / MySQL LOAD DATA text format (both read these escapes);
+    an empty field is NULL (the statements say so: a contract value is never empty text)."""
     if value is None:
-        return "\\N"
+        return ""
     text = format_value(value)
     if _NEEDS_ESCAPE.search(text):
         text = (
@@ -191,7 +206,7 @@ class MaintenanceWriter:
         """A typed row from parse_row."""
         raise NotImplementedError
 
-    def add_canonical(self, fields: list[str]) -> None:
+    def add_canonical(self, cells: tuple[str, ...]) -> None:
         """A row FastMaintenances validated: canonical text cells, '' for NULL."""
         raise NotImplementedError
 
@@ -251,9 +266,7 @@ class _TupleWriter(MaintenanceWriter):
     sql = ""
 
     def add(self, row: dict[str, Any]) -> None:
-        self.buffer.append(
-            tuple(self._bind(row.get(c)) for c in MANUTENCOES.csv_header) + (self.lote_id,)
-        )
+        self.buffer.append(tuple(self._bind(row.get(c)) for c in MANUTENCOES.csv_header))
         if len(self.buffer) >= self.chunk_rows:  # inline: once per row
             self.flush()
 
@@ -269,14 +282,23 @@ class _TupleWriter(MaintenanceWriter):
 
 
 class SqliteWriter(_TupleWriter):
-    """The values SQLAlchemy would bind: dates as ISO text, decimals as float."""
+    """The values SQLAlchemy would bind: dates as ISO text, decimals as float.
+
+    Canonical cells are bound as they are: the statement turns '' into NULL, and the columns'
+    affinity stores '850.00' exactly as the float 850.0 (tests/test_bulk_load.py compares)."""
 
     # SQLite runs in this process and takes the GIL back for every row it binds: a second
     # thread only adds lock hand-offs (measured: 60% slower), so chunks are written inline.
     threaded = False
     chunk_rows = 20_000  # tuples of Python objects: ~500 bytes a row
 
-    sql = f"INSERT INTO manutencoes ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        values = ["?" if c in _REQUIRED else "NULLIF(?, '')" for c in MANUTENCOES.csv_header]
+        lote = "'" + self.lote_id.replace("'", "''") + "'"
+        self.sql = (
+            f"INSERT INTO manutencoes ({', '.join(COLUMNS)}) VALUES ({', '.join(values)}, {lote})"
+        )
 
     def _bind(self, value: Any) -> Any:
         if isinstance(value, Decimal):
@@ -285,20 +307,8 @@ class SqliteWriter(_TupleWriter):
             return value.isoformat()
         return value
 
-    def add_canonical(self, fields: list[str]) -> None:
-        p, t, d, c, k, g, e = fields
-        self.buffer.append(
-            (
-                p,
-                t or None,
-                d,
-                float(c) if c else None,
-                int(k) if k else None,
-                g or None,
-                e or None,
-                self.lote_id,
-            )
-        )
+    def add_canonical(self, cells: tuple[str, ...]) -> None:
+        self.buffer.append(cells)
         if len(self.buffer) >= self.chunk_rows:  # inline: once per row
             self.flush()
 
@@ -324,8 +334,8 @@ class MysqlInsertWriter(MaintenanceWriter):
         self.buffer.append("(" + ", ".join(cells) + self._tail)
         self._added()
 
-    def add_canonical(self, fields: list[str]) -> None:
-        p, t, d, c, k, g, e = fields
+    def add_canonical(self, cells: tuple[str, ...]) -> None:
+        p, t, d, c, k, g, e = cells
         t = "'" + t + "'" if t else "NULL"
         g = "'" + g + "'" if g else "NULL"
         e = "'" + e + "'" if e else "NULL"
@@ -350,28 +360,30 @@ class MysqlInsertWriter(MaintenanceWriter):
 
 
 class _TextWriter(MaintenanceWriter):
-    """Rows as lines of tab-separated text with \\N for NULL (COPY and LOAD DATA defaults)."""
+    """Rows as lines of tab-separated text, an empty field for NULL (COPY and LOAD DATA)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._tail = "\t" + _escape_text(self.lote_id) + "\n"
+    tail = "\n"  # what ends a line after the contract's cells
 
     def add(self, row: dict[str, Any]) -> None:
         cells = [_escape_text(row.get(c)) for c in MANUTENCOES.csv_header]
-        self.buffer.append("\t".join(cells) + self._tail)
+        self.buffer.append("\t".join(cells) + self.tail)
         self._added()
 
-    def add_canonical(self, fields: list[str]) -> None:
+    def add_canonical(self, cells: tuple[str, ...]) -> None:
         # FastMaintenances let no cell through that would need escaping.
-        self.buffer.append("\t".join([f or "\\N" for f in fields]) + self._tail)
+        self.buffer.append("\t".join(cells) + self.tail)
         if len(self.buffer) >= self.chunk_rows:  # inline: once per row
             self.flush()
 
 
 class PostgresCopyWriter(_TextWriter):
-    """COPY FROM STDIN on the transaction's own psycopg connection."""
+    """COPY FROM STDIN on the transaction's own psycopg connection (lote_id on every line)."""
 
-    sql = f"COPY manutencoes ({', '.join(COLUMNS)}) FROM STDIN"
+    sql = f"COPY manutencoes ({', '.join(COLUMNS)}) FROM STDIN (NULL '')"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tail = "\t" + _escape_text(self.lote_id) + "\n"
 
     def _write(self, chunk: list[str]) -> None:
         with self.dbapi.cursor() as cur, cur.copy(self.sql) as copy:
@@ -379,12 +391,15 @@ class PostgresCopyWriter(_TextWriter):
 
 
 class MysqlLoadDataWriter(_TextWriter):
-    """LOAD DATA LOCAL INFILE of a file frota wrote (the connection must be guarded)."""
+    """LOAD DATA LOCAL INFILE of a file frota wrote (the connection must be guarded); the
+    statement sets lote_id and turns empty fields into NULL."""
 
     sql = (
         "LOAD DATA LOCAL INFILE %s INTO TABLE manutencoes CHARACTER SET utf8mb4 "
         "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' "
-        f"({', '.join(COLUMNS)})"
+        f"({', '.join(c if c in _REQUIRED else '@' + c for c in MANUTENCOES.csv_header)}) SET "
+        + ", ".join(f"{c} = NULLIF(@{c}, '')" for c in _OPTIONAL)
+        + ", lote_id = %s"
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -403,7 +418,7 @@ class MysqlLoadDataWriter(_TextWriter):
         cur = self.dbapi.cursor()
         try:
             with allow_infile(self.dbapi, path):
-                loaded = cur.execute(self.sql, (path,))
+                loaded = cur.execute(self.sql, (path, self.lote_id))
             warnings = self.dbapi._result.warning_count if self.dbapi._result else 0
         finally:
             cur.close()

@@ -5,12 +5,16 @@ fixed-size Bloom filter (16 MiB) answers "certainly new" for almost every row; a
 "maybe seen" is kept aside as a suspect and settled exactly once the file is written: it is a
 duplicate only if an identical row of this file is in the table (or among the suspects already
 loaded). False positives therefore cost one indexed query each, never a wrong answer.
-At 1,000,000 rows about one row in a million is a suspect; at 5,000,000 about one in 30,000.
+
+It is a blocked Bloom filter (one 64-bit word per row, three bits in it; Putze et al., "Cache-,
+Hash- and Space-Efficient Bloom Filters"): three bit tests in one word are what Python can do
+in about 0.3 µs a row. No filter library on PyPI offers that without a compiled extension of
+its own. At 1,000,000 rows a few dozen rows are suspects; at 5,000,000, a few hundred.
 """
 
 from __future__ import annotations
 
-import hashlib
+from array import array
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,15 +26,12 @@ from frota.contract import MANUTENCOES, Table
 from frota.db.schema import manutencoes
 
 _BITS_LOG2 = 27  # 2**27 bits = 16 MiB
-_MASK = (1 << _BITS_LOG2) - 1
-_SHIFTS = tuple(range(0, 5 * _BITS_LOG2, _BITS_LOG2))  # 5 hashes from one 160-bit digest
 
 
 def row_digest(cells: Iterable[str]) -> int:
-    """Identity of a row: its canonical cells (same for the fast and the general path)."""
-    return int.from_bytes(
-        hashlib.blake2b("\x1f".join(cells).encode(), digest_size=20).digest(), "big"
-    )
+    """Identity of a row in this process: its canonical cells (the same for the fast and the
+    general path). Python's hash: 64 bits, salted per process, never stored."""
+    return hash(tuple(cells))
 
 
 def canonical_cells(row: dict[str, Any], table: Table = MANUTENCOES) -> list[str]:
@@ -39,32 +40,34 @@ def canonical_cells(row: dict[str, Any], table: Table = MANUTENCOES) -> list[str
 
 
 class RowFilter:
-    """A Bloom filter of row digests: `maybe_seen` has no false negatives."""
+    """A blocked Bloom filter of row digests: `maybe_seen` has no false negatives."""
 
     def __init__(self, bits_log2: int = _BITS_LOG2) -> None:
         # Tests pass a tiny size to force false positives through the exact settle step.
-        self._bits = bytearray(max(1 << (bits_log2 - 3), 1))
-        self._mask = min((1 << bits_log2) - 1, _MASK)
+        words_log2 = max(bits_log2 - 6, 0)
+        self._words = array("Q", bytes(8 << words_log2))
+        self._mask = (1 << words_log2) - 1
+        self._shift = words_log2
+
+    def _word_and_bits(self, digest: int) -> tuple[int, int]:
+        s = self._shift
+        bits = 1 << ((digest >> s) & 63) | 1 << ((digest >> s + 6) & 63)
+        return digest & self._mask, bits | 1 << ((digest >> s + 12) & 63)
 
     def maybe_seen(self, digest: int) -> bool:
-        bits, mask = self._bits, self._mask
-        for shift in _SHIFTS:
-            p = (digest >> shift) & mask
-            if not bits[p >> 3] & (1 << (p & 7)):
-                return False
-        return True
-
-    def add(self, digest: int) -> None:
-        bits, mask = self._bits, self._mask
-        for shift in _SHIFTS:
-            p = (digest >> shift) & mask
-            bits[p >> 3] |= 1 << (p & 7)
+        word, bits = self._word_and_bits(digest)
+        return self._words[word] & bits == bits
 
     def first_time(self, digest: int) -> bool:
         """True (and remembered) if the row is certainly new; False if it may be a copy."""
-        if self.maybe_seen(digest):
+        s = self._shift  # _word_and_bits, inline: this runs once a row
+        bits = 1 << ((digest >> s) & 63) | 1 << ((digest >> s + 6) & 63)
+        bits |= 1 << ((digest >> s + 12) & 63)
+        word = digest & self._mask
+        value = self._words[word]
+        if value & bits == bits:
             return False
-        self.add(digest)
+        self._words[word] = value | bits
         return True
 
 

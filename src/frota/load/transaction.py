@@ -20,7 +20,7 @@ from frota.contract import MANUTENCOES, VEICULOS, Table
 from frota.db.schema import batches, manutencoes, quarantine, veiculos
 from frota.errors import BadInputError, LockHeld
 from frota.load import faults
-from frota.load.bulk import FastMaintenances, maintenance_writer
+from frota.load.bulk import FastMaintenances, canonical_plates, maintenance_writer
 from frota.load.dedupe import RowFilter, already_written, canonical_cells, max_id, row_digest
 from frota.load.lock import still_held
 from frota.tabular import FilePolicy, ReadStats, Record, read_records
@@ -330,7 +330,8 @@ def _maintenances(
     name = MANUTENCOES.file_name
     if not any(f.name == name for f in manifest.files):
         return 0, 0, 0
-    known = set(conn.execute(sa.select(veiculos.c.placa)).scalars())
+    # Only canonical plates: a row naming another spelling cannot match one through parse_row.
+    known = canonical_plates(conn.execute(sa.select(veiculos.c.placa)).scalars(), today)
     stats = ReadStats()
     seen = RowFilter()  # identical copies of a row are held; bounded memory (load/dedupe.py)
     suspects: list[tuple[Record, dict[str, Any]]] = []  # "maybe seen": settled after writing
