@@ -4,9 +4,8 @@ sends nothing but the file frota wrote, over a local or verified-TLS connection 
 
 from __future__ import annotations
 
-import csv
-import io
 import ssl
+import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -15,20 +14,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from batchkit import TODAY, init_db, publish_lines, query, settings_for
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from frota.canonical import format_value
-from frota.contract import MANUTENCOES
 from frota.db.engine import create_engine
 from frota.db.schema import manutencoes
 from frota.errors import ConfigError
 from frota.generate import generate_batch
 from frota.landing import open_landing
-from frota.load import bulk, load_pending, transaction
-from frota.load.dedupe import RowFilter
+from frota.load import bulk, fastpath, load_pending, transaction
 from frota.publish import publish_dir
-from frota.validate import parse_row
 
 OPT_IN = bulk.LOCAL_INFILE_OPT_IN
 V = [
@@ -59,127 +52,6 @@ MIXED = [
 ]
 
 
-# ------------------------------------------------------------------ fast path == parse_row
-
-
-class _Recorder:
-    def __init__(self) -> None:
-        self.rows: list[list[str]] = []
-
-    def add_canonical(self, cells: tuple[str, ...]) -> None:
-        self.rows.append(list(cells))
-
-
-def _tricky_rows() -> list[list[str]]:
-    base = GOOD.split(",")
-    cells = {
-        0: ["abc1234", "ABC-1234", " ABC1234", "ABC1234 ", "ABC12345", "XYZ9876", "ABC1D23", ""],
-        1: [
-            "",
-            " Revisão",
-            "Revisão\u00a0",
-            "a\tb",
-            "a\\b",
-            "a'b",
-            'a"b',
-            "a,b",
-            "a\nb",
-            "a\x01b",
-            "x" * 100,
-            "x" * 101,
-            "\u2003",
-            "Óleo",
-        ],
-        2: ["", "2026-1-05", "05/01/2026", "2026-02-29", "2099-01-01", "1899-12-31", "١٩٩٠-01-01"],
-        3: ["", "0", "0.00", "1.5", "01.50", "-1.00", "+1.00", "4999999.99", "5000000.00"],
-        4: ["", "0", "007", "+5", "-5", "4999999", "5000000", "5000001", "١٢", "1.0"],
-        5: ["", "Preventiva", "outra", " corretiva"],
-        6: ["", "2026-01-04", "2026-01-05", "2026-1-6", "2099-01-01"],
-    }
-    rows = [base]
-    for i, values in cells.items():
-        for value in values:
-            row = list(base)
-            row[i] = value
-            rows.append(row)
-    return rows + [base[:6], [*base, ""]]
-
-
-def _csv_line(fields: list[str], end: str = "\n") -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator=end).writerow(fields)
-    return out.getvalue()
-
-
-def _lines(rows: list[list[str]]) -> list[str]:
-    """Each row as csv.writer writes it, plus the same text with other line ends and quotes."""
-    lines = []
-    for fields in rows:
-        line = _csv_line(fields)
-        lines += [line, line[:-1], line[:-1] + "\r\n", '"' + line]
-    return lines + [_csv_line(['"' + f + '"' for f in rows[0]]), ",".join(rows[0]) + ",\n"]
-
-
-def _check_equivalence(lines: list[str], known: set[str], today: date) -> int:
-    """Every line the fast path takes is a whole record that parse_row accepts and writes back
-    exactly as the cells the fast path wrote; returns how many it took."""
-    recorder = _Recorder()
-    fast = bulk.FastMaintenances(known, today, RowFilter(), recorder)  # type: ignore[arg-type]
-    for line in lines:
-        if fast.accept(line):
-            [fields] = list(csv.reader([line]))
-            typed, problem = parse_row(
-                MANUTENCOES, dict(zip(MANUTENCOES.csv_header, fields, strict=False)), today
-            )
-            assert problem is None and typed is not None, line
-            assert len(fields) == len(MANUTENCOES.csv_header), line
-            assert [format_value(typed[c]) for c in MANUTENCOES.csv_header] == fields
-            assert recorder.rows[-1] == fields
-            assert typed["placa_veiculo"] in known
-    return len(recorder.rows)
-
-
-def test_fast_path_takes_only_what_parse_row_accepts_unchanged() -> None:
-    lines = _lines(_tricky_rows())
-    taken = _check_equivalence(lines, {"ABC1234", "ABC1D23"}, TODAY)
-    assert 10 < taken < len(lines) / 2  # it does take the canonical ones
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.lists(
-        st.text(alphabet="ABC1234-0.,;\"' \t\r\nÓ\x00\u00a0", max_size=12), min_size=1, max_size=9
-    ),
-    st.sampled_from(["", "\n", "\r\n", "\r"]),
-)
-def test_fast_path_equivalence_holds_for_arbitrary_lines(cells: list[str], end: str) -> None:
-    base = GOOD.split(",")
-    line = ",".join(cells[i] if i < len(cells) and cells[i] != "-" else base[i] for i in range(7))
-    _check_equivalence([line + end], {"ABC1234"}, TODAY)
-
-
-def test_fast_path_takes_every_generated_row(tmp_path: Path) -> None:
-    result = generate_batch(tmp_path, seed=3, vehicles=15, until=date(2026, 6, 1), days=120)
-
-    with open(result.out_dir / "veiculos.csv", encoding="utf-8") as fh:
-        known = {r["placa"] for r in csv.DictReader(fh)}
-    with open(result.out_dir / "manutencoes.csv", encoding="utf-8", newline="") as fh:
-        lines = fh.readlines()[1:]
-    assert _check_equivalence(lines, known, TODAY) == len(lines) > 100
-
-
-def test_fast_path_counts_a_copy_as_seen() -> None:
-    recorder = _Recorder()
-    fast = bulk.FastMaintenances({"ABC1234"}, TODAY, RowFilter(), recorder)  # type: ignore[arg-type]
-    assert fast.accept(GOOD + "\n")
-    assert not fast.accept(GOOD + "\r\n")  # left to the general path: duplicate_row
-
-
-def test_only_canonical_plates_are_known() -> None:
-    plates = ["ABC1234", "abc1234", " ABC1D23", "ABC1D23", "ABC-1234", ""]
-    assert bulk.canonical_plates(plates, TODAY) == {"ABC1234", "ABC1D23"}
-
-
 # ------------------------------------------------------------------ same content as generic
 
 
@@ -208,11 +80,16 @@ class _GenericWriter:
 
 def _generic(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(transaction, "maintenance_writer", _GenericWriter)
-    monkeypatch.setattr(bulk.FastMaintenances, "accept", lambda self, fields: False)
+    monkeypatch.setattr(fastpath.CanonicalLine, "cells", lambda self, line: None)
 
 
 def _content(url: str) -> dict[str, list[tuple]]:
     return {
+        "veiculos": query(
+            url,
+            "SELECT placa, tipo_veiculo, status, quilometragem_total, data_aquisicao "
+            "FROM veiculos ORDER BY placa",
+        ),
         "manutencoes": query(
             url,
             "SELECT id, placa_veiculo, tipo_manutencao, data_manutencao, custo, quilometragem, "
@@ -252,7 +129,9 @@ def test_bulk_path_gives_the_generic_content(
     if infile != "off" and not db_url.startswith("mysql"):
         pytest.skip("LOAD DATA LOCAL is MySQL/MariaDB only")
     monkeypatch.setattr(bulk, "CHUNK_ROWS", 37)  # many chunks, one in flight while parsing
+    switch_interval = sys.getswitchinterval()
     fast = _load_story(tmp_path / "fast", db_url, infile)
+    assert sys.getswitchinterval() == switch_interval  # the writer thread's setting is undone
     assert len(fast["manutencoes"]) > 400 and len(fast["quarantine"]) >= 10
     reasons = {r[4] for r in fast["quarantine"]}
     assert {"duplicate_row", "vehicle_unknown", "ragged_row", "out_of_range"} <= reasons

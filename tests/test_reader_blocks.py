@@ -21,7 +21,7 @@ HEADER = "placa,tipo_veiculo,status,quilometragem_total,data_aquisicao"
 
 
 def _read(
-    data: bytes, block: int | None = None, fast: Callable[[str], bool] | None = None
+    data: bytes, block: int | None = None, fast: Callable[[str, int], bool] | None = None
 ) -> tuple[list[tuple], ReadStats]:
     saved = tabular.BLOCK_BYTES
     tabular.BLOCK_BYTES = block or saved
@@ -91,16 +91,16 @@ def test_fast_path_claims_only_lines_that_start_a_record() -> None:
             "BRA2E19,Van,ativo,1,2020-01-01\n"  # 7
         ).encode()
     )
-    claimed: list[str] = []
+    claimed: list[tuple[int, str]] = []
 
-    def fast(line: str) -> bool:
+    def fast(line: str, number: int) -> bool:
         if line.startswith("CLAIM"):
-            claimed.append(line)
+            claimed.append((number, line))
             return True
         return False
 
     records, stats = _read(data, fast=fast)
-    assert claimed == [claimable, claimable]
+    assert claimed == [(2, claimable), (6, claimable)]
     assert [(line, values["placa"]) for line, values, _, _ in records] == [
         (3, "ABC1234"),
         (7, "BRA2E19"),
@@ -112,5 +112,5 @@ def test_fast_path_claims_only_lines_that_start_a_record() -> None:
 
 def test_fast_path_is_not_offered_lines_when_the_columns_are_not_in_order() -> None:
     data = b"status,placa,tipo_veiculo,quilometragem_total,data_aquisicao\nativo,ABC1234,Van,1,\n"
-    records, stats = _read(data, fast=lambda line: pytest.fail(f"offered {line!r}"))
+    records, stats = _read(data, fast=lambda line, n: pytest.fail(f"offered {line!r}"))
     assert [line for line, *_ in records] == [2] and stats.records == 1

@@ -272,7 +272,7 @@ def read_records(
     delimiter: str = ",",
     allow_extra: bool = False,
     stats: ReadStats | None = None,
-    fast: Callable[[str], bool] | None = None,
+    fast: Callable[[str, int], bool] | None = None,
 ) -> Iterator[Record]:
     """Yield the records of a table's CSV; `stats` gets blank lines, sha256 and size at the end.
 
@@ -280,9 +280,9 @@ def read_records(
     header, an empty file, undecodable bytes. Row-level problems (ragged row, repeated header)
     come back as a Record with a Problem; a line of only empty fields counts as blank.
 
-    `fast` (the loader's, see frota.load.bulk) sees each line that starts a record first, when
-    the header is exactly the contract's columns in order; a line it takes (True) is counted as
-    a record, not parsed and not yielded.
+    `fast(line, number)` (the loader's, see frota.load.fastpath) sees each line that starts a
+    record first, when the header is exactly the contract's columns in order; a line it takes
+    (True) is counted as a record, not parsed and not yielded.
     """
     stats = stats if stats is not None else ReadStats()
     lines = PhysicalLines(stream, encoding, file)
@@ -291,7 +291,7 @@ def read_records(
     def unclaimed() -> Iterator[str]:
         nonlocal claim
         for text in lines:
-            if claim and fast(text):  # type: ignore[misc]
+            if claim and fast(text, lines.line):  # type: ignore[misc]
                 stats.records += 1
                 continue
             claim = False  # the reader has this line: until it ends a record, none is claimed

@@ -14,18 +14,16 @@ data, quarantine and ledger still commit together. On a server, a chunk is writt
 background thread while the main thread validates the next one (the server works while Python
 parses); `wait()` must run before anything else uses the connection.
 
-`FastMaintenances` takes canonical rows (as `generate` and `publish` write them) straight from
-their text, without building a Record or a typed dict: it accepts a row only when parse_row
-would accept it with the same values (tests/test_bulk_load.py proves it), and leaves
-everything else to the general path.
+Rows arrive typed (`add`, from parse_row) or as the canonical text cells the fast path took
+(`add_canonical`, from load/fastpath.py), which need no escaping and no conversion.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -35,8 +33,7 @@ from sqlalchemy.engine import Connection
 from frota.canonical import format_value
 from frota.contract import MANUTENCOES
 from frota.errors import ConfigError, FrotaError
-from frota.load.dedupe import RowFilter, row_digest
-from frota.validate import CANONICAL, ValueProblem, parse_value
+from frota.load.fastpath import NEEDS_ESCAPE
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -46,118 +43,12 @@ _REQUIRED = tuple(c.name for c in MANUTENCOES.csv_columns if c.required)
 _OPTIONAL = tuple(c.name for c in MANUTENCOES.csv_columns if not c.required)  # '' means NULL
 CHUNK_ROWS = 50_000  # rows per statement/COPY/file: a few MB in flight, two chunks at most
 LOCAL_INFILE_OPT_IN = "allow-server-file-requests"
+WRITER_SWITCH_INTERVAL = 0.0005  # seconds: how long the writer thread may wait for the GIL
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 class InfileRequestRefused(FrotaError):
     """The MySQL server asked for a file frota did not write for it (a rogue server?)."""
-
-
-# ----------------------------------------------------------------------------- validation
-
-# A canonical maintenance line, as `generate` and `publish` write it: seven unquoted cells
-# holding nothing the text formats (COPY, LOAD DATA) or a SQL literal would have to escape;
-# dates as YYYY-MM-DD; numbers small enough that no range rule can apply, with no sign, no
-# leading zero and exactly two decimals for custo (as format_value writes them). Any other
-# line takes the general path (csv reader, parse_row), which is always right, only slower.
-_CELL = r"([^,\"'\\\t\r\n]*)"
-_DAY = r"([0-9]{4}-[0-9]{2}-[0-9]{2})"
-_CUSTO = r"(?:0|[1-9][0-9]{0,5}|[1-4][0-9]{6})\.[0-9]{2}"  # < 5,000,000
-_KM = r"0|[1-9][0-9]{0,5}|[1-4][0-9]{6}"  # < 5,000,000
-_LINE = re.compile(
-    rf"{_CELL},{_CELL},{_DAY},({_CUSTO}|),({_KM}|),(preventiva|corretiva|),({_DAY[1:-1]}|)\r?\n?"
-)
-assert MANUTENCOES.column("custo").maximum == MANUTENCOES.column("quilometragem").maximum == 5e6
-assert MANUTENCOES.csv_header == (
-    "placa_veiculo",
-    "tipo_manutencao",
-    "data_manutencao",
-    "custo",
-    "quilometragem",
-    "categoria",
-    "data_conclusao",
-)
-# Characters the text formats (COPY, LOAD DATA) or a SQL literal would have to escape.
-_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r'\"]")
-_MEMO_CAP = 50_000  # memoised cells per column: memory stays bounded whatever the file
-
-
-def canonical_plates(plates: Iterable[str], today: date) -> set[str]:
-    """The plates spelled exactly as parse_row writes them (a row naming any other spelling
-    cannot match a vehicle through parse_row either)."""
-    col = MANUTENCOES.column("placa_veiculo")
-    return {p for p in plates if _canonical(col, p, today) == p}
-
-
-def _canonical(col: Any, text: str, today: date) -> Any:
-    """parse_value's value if `text` is its canonical spelling, else None."""
-    if text != text.strip() or _NEEDS_ESCAPE.search(text):
-        return None
-    try:
-        value = parse_value(col, text, CANONICAL, today)
-    except ValueProblem:
-        return None
-    return value if format_value(value) == text else None
-
-
-class FastMaintenances:
-    """`accept(line)` writes a canonical, valid maintenance line and returns True, or returns
-    False (nothing written) so the general path (csv reader, parse_row, quarantine) takes it.
-
-    The line's shape is checked by one regular expression (_LINE); the row rules mirror
-    parse_row: the plate must be a known vehicle's, tipo and dates must be cells parse_value
-    takes unchanged (memoised: a fleet has few types and dates), data_conclusao not before
-    data_manutencao. `known` must hold canonical plates only (canonical_plates).
-    """
-
-    def __init__(
-        self, known: set[str], today: date, seen: RowFilter, writer: MaintenanceWriter
-    ) -> None:
-        self.known, self.today, self.seen, self.writer = known, today, seen, writer
-        self._tipo, self._date = (
-            MANUTENCOES.column("tipo_manutencao"),
-            MANUTENCOES.column("data_manutencao"),
-        )
-        self._tipos: dict[str, bool] = {}
-        self._dates: dict[str, date] = {}
-        self.accepted = 0
-
-    def _tipo_ok(self, text: str) -> bool:
-        ok = _canonical(self._tipo, text, self.today) == text
-        if ok and len(self._tipos) < _MEMO_CAP:
-            self._tipos[text] = True
-        return ok
-
-    def _day(self, text: str) -> date | None:
-        day = _canonical(self._date, text, self.today)
-        if day is not None and len(self._dates) < _MEMO_CAP:
-            self._dates[text] = day
-        return day
-
-    def accept(self, line: str) -> bool:
-        # The hot loop of a load: one regular expression, memo hits, calls only on a miss.
-        match = _LINE.fullmatch(line)
-        if match is None:
-            return False
-        cells = match.groups()
-        placa, tipo, servico, _, _, _, conclusao = cells
-        if placa not in self.known:
-            return False
-        if tipo and tipo not in self._tipos and not self._tipo_ok(tipo):
-            return False
-        start = self._dates.get(servico) or self._day(servico)
-        if start is None:
-            return False
-        if conclusao:
-            end = self._dates.get(conclusao) or self._day(conclusao)
-            if end is None or end < start:
-                return False
-        # The cells are canonical, so this is the general path's digest of the same row.
-        if not self.seen.first_time(row_digest(cells)):
-            return False  # maybe a copy: the general path settles it (load/dedupe.py)
-        self.writer.add_canonical(cells)
-        self.accepted += 1
-        return True
 
 
 # ----------------------------------------------------------------------------- writers
@@ -169,7 +60,7 @@ def _escape_text(value: Any) -> str:
     if value is None:
         return ""
     text = format_value(value)
-    if _NEEDS_ESCAPE.search(text):
+    if NEEDS_ESCAPE.search(text):
         text = (
             text.replace("\\", "\\\\")
             .replace("\t", "\\t")
@@ -238,6 +129,11 @@ class MaintenanceWriter:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="frota-bulk")
+            # The writer thread needs the GIL for moments (a packet, a reply) while the main
+            # thread parses; by default it would wait up to 5 ms each time (measured: 0.5-1 s
+            # of a 1M-row LOAD DATA). Restored on exit; frota loads one batch at a time.
+            self._switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
         self._inflight = self._pool.submit(self._write, chunk)
         self.count += len(chunk)
         if self.on_flush:
@@ -254,6 +150,7 @@ class MaintenanceWriter:
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
+                sys.setswitchinterval(self._switch_interval)
             self.close()
 
     def close(self) -> None:

@@ -20,8 +20,9 @@ from frota.contract import MANUTENCOES, VEICULOS, Table
 from frota.db.schema import batches, manutencoes, quarantine, veiculos
 from frota.errors import BadInputError, LockHeld
 from frota.load import faults
-from frota.load.bulk import FastMaintenances, canonical_plates, maintenance_writer
+from frota.load.bulk import maintenance_writer
 from frota.load.dedupe import RowFilter, already_written, canonical_cells, max_id, row_digest
+from frota.load.fastpath import CanonicalLine, FastMaintenances, canonical_plates
 from frota.load.lock import still_held
 from frota.tabular import FilePolicy, ReadStats, Record, read_records
 from frota.validate import Problem, parse_row
@@ -32,6 +33,7 @@ MAX_STORED_CHARS = 16_000
 # Held, but not bad rows: they do not count towards the error threshold.
 NOT_ERRORS = frozenset({"vehicle_unknown", "duplicate_row"})
 OpenFile = Callable[[str], BinaryIO]
+_PLACA = VEICULOS.csv_header.index("placa")
 Progress = Callable[[int], None]
 
 
@@ -141,9 +143,34 @@ def _vehicles(
     first: dict[str, tuple[int, int]] = {}  # placa -> (row digest, line of its first row)
     conflicts: dict[str, list[int]] = {}  # placa -> [line the conflict showed at, rows held]
     duplicates = 0
+    canonical = CanonicalLine(VEICULOS, today)
+
+    def note(placa: str, digest: int, line: int) -> None:
+        nonlocal duplicates
+        if placa in conflicts:
+            conflicts[placa][1] += 1
+        elif placa not in first:
+            first[placa] = (digest, line)
+        elif first[placa][0] == digest:
+            duplicates += 1  # the same state twice: harmless, counted
+        else:
+            conflicts[placa] = [line, 2]
+
+    def note_canonical(text: str, line: int) -> bool:
+        cells = canonical.cells(text)
+        if cells is None:
+            return False
+        note(cells[_PLACA], row_digest(cells), line)
+        return True
+
     with open_file(name) as fh:
         for rec in read_records(
-            fh, VEICULOS, name, allow_extra=policy.allow_extra_columns, stats=stats
+            fh,
+            VEICULOS,
+            name,
+            allow_extra=policy.allow_extra_columns,
+            stats=stats,
+            fast=note_canonical,
         ):
             row, problem = (
                 (None, rec.problem) if rec.problem else parse_row(VEICULOS, rec.values, today)
@@ -151,21 +178,29 @@ def _vehicles(
             if problem or row is None:
                 q.hold(VEICULOS, rec, problem)  # type: ignore[arg-type]
                 continue
-            placa, digest = row["placa"], row_digest(canonical_cells(row, VEICULOS))
-            if placa in conflicts:
-                conflicts[placa][1] += 1
-            elif placa not in first:
-                first[placa] = (digest, rec.line)
-            elif first[placa][0] == digest:
-                duplicates += 1  # the same state twice: harmless, counted
-            else:
-                conflicts[placa] = [rec.line, 2]
+            note(row["placa"], row_digest(canonical_cells(row, VEICULOS)), rec.line)
     _check_checksum(manifest, name, stats)
     upsert = _VehicleUpsert(conn, manifest.batch_id, q)
+
+    def write_canonical(text: str, line: int) -> bool:
+        cells = canonical.cells(text)
+        if cells is None or cells[_PLACA] in conflicts:
+            return False  # the general path holds conflicting rows
+        if line == first[cells[_PLACA]][1]:
+            values = dict(zip(VEICULOS.csv_header, cells, strict=True))
+            rec = Record(line, values, ",".join(cells), None, list(cells))
+            upsert.add(canonical.values(cells), rec)
+        return True  # or a copy of the first row: counted in the first pass
+
     again = ReadStats()
     with open_file(name) as fh:
         for rec in read_records(
-            fh, VEICULOS, name, allow_extra=policy.allow_extra_columns, stats=again
+            fh,
+            VEICULOS,
+            name,
+            allow_extra=policy.allow_extra_columns,
+            stats=again,
+            fast=write_canonical,
         ):
             row, problem = (
                 (None, rec.problem) if rec.problem else parse_row(VEICULOS, rec.values, today)
