@@ -34,6 +34,7 @@ MAX_STORED_CHARS = 16_000
 NOT_ERRORS = frozenset({"vehicle_unknown", "duplicate_row"})
 OpenFile = Callable[[str], BinaryIO]
 _PLACA = VEICULOS.csv_header.index("placa")
+_U32, _U64 = (1 << 32) - 1, (1 << 64) - 1
 Progress = Callable[[int], None]
 
 
@@ -130,7 +131,7 @@ def _vehicles(
     today: date,
     q: _Quarantine,
     policy: FilePolicy,
-) -> tuple[int, int, int, int, int, set[str], int]:
+) -> tuple[int, int, int, int, int, int]:
     """Upsert the batch's vehicles. A newer batch wins; an older one never overwrites newer
     state; the odometer never goes backwards (a lower reading is quarantined).
 
@@ -138,9 +139,11 @@ def _vehicles(
     conflicts (a digest per plate), the second writes in chunks."""
     name = VEICULOS.file_name
     if not any(f.name == name for f in manifest.files):
-        return 0, 0, 0, 0, 0, set(), 0
+        return 0, 0, 0, 0, 0, 0
     stats = ReadStats()
-    first: dict[str, tuple[int, int]] = {}  # placa -> (row digest, line of its first row)
+    # placa -> its first row: digest << 32 | line, one int (~80 bytes a vehicle less than a
+    # tuple: memory here grows with the fleet, not with the maintenance rows)
+    first: dict[str, int] = {}
     conflicts: dict[str, list[int]] = {}  # placa -> [line the conflict showed at, rows held]
     duplicates = 0
     canonical = CanonicalLine(VEICULOS, today)
@@ -150,8 +153,8 @@ def _vehicles(
         if placa in conflicts:
             conflicts[placa][1] += 1
         elif placa not in first:
-            first[placa] = (digest, line)
-        elif first[placa][0] == digest:
+            first[placa] = (digest & _U64) << 32 | line
+        elif first[placa] >> 32 == digest & _U64:
             duplicates += 1  # the same state twice: harmless, counted
         else:
             conflicts[placa] = [line, 2]
@@ -186,7 +189,7 @@ def _vehicles(
         cells = canonical.cells(text)
         if cells is None or cells[_PLACA] in conflicts:
             return False  # the general path holds conflicting rows
-        if line == first[cells[_PLACA]][1]:
+        if line == first[cells[_PLACA]] & _U32:
             values = dict(zip(VEICULOS.csv_header, cells, strict=True))
             rec = Record(line, values, ",".join(cells), None, list(cells))
             upsert.add(canonical.values(cells), rec)
@@ -210,7 +213,7 @@ def _vehicles(
             placa = row["placa"]
             if placa in conflicts:
                 conflict_line, held = conflicts[placa]
-                if rec.line == first[placa][1] or rec.line >= conflict_line:
+                if rec.line == first[placa] & _U32 or rec.line >= conflict_line:
                     q.hold(
                         VEICULOS,
                         rec,
@@ -221,7 +224,7 @@ def _vehicles(
                         ),
                         placa,
                     )
-            elif rec.line == first[placa][1]:
+            elif rec.line == first[placa] & _U32:
                 upsert.add(row, rec)
     if again.sha256 != stats.sha256:
         raise BadInputError("the file changed while it was being loaded", file=name)
@@ -233,7 +236,6 @@ def _vehicles(
         upsert.stale,
         stats.records,
         stats.blank_lines,
-        upsert.new_placas,
         duplicates,
     )
 
@@ -268,7 +270,6 @@ class _VehicleUpsert:
         self.conn, self.batch_id, self.q = conn, batch_id, q
         self.pending: list[tuple[dict[str, Any], Record]] = []
         self.inserted = self.updated = self.stale = 0
-        self.new_placas: set[str] = set()
         self.update = (
             veiculos.update()
             .where(veiculos.c.placa == sa.bindparam("b_placa"))
@@ -312,26 +313,28 @@ class _VehicleUpsert:
             self.conn.execute(self.update, updates)
         self.inserted += len(inserts)
         self.updated += len(updates)
-        self.new_placas.update(row["placa"] for row in inserts)
         self.pending = []
 
 
-def _release_held(
-    conn: Connection, placas: set[str], batch_id: str, today: date, now: datetime
-) -> int:
-    """Load held maintenances whose vehicle has just arrived (late-arriving dimension)."""
-    released = 0
-    ordered = sorted(placas)
-    for i in range(0, len(ordered), 1000):
+def _release_held(conn: Connection, batch_id: str, today: date, now: datetime) -> int:
+    """Load held maintenances whose vehicle now exists (late-arriving dimension), a page at a
+    time: the work and the memory follow the held rows, not the fleet."""
+    released, after = 0, 0
+    while True:
         held = conn.execute(
             sa.select(quarantine.c.id, quarantine.c.values_json)
+            .join(veiculos, veiculos.c.placa == quarantine.c.placa)
             .where(
                 quarantine.c.status == "held",
                 quarantine.c.reason == "vehicle_unknown",
-                quarantine.c.placa.in_(ordered[i : i + 1000]),
+                quarantine.c.id > after,
             )
             .order_by(quarantine.c.id)
+            .limit(1000)
         ).all()
+        if not held:
+            return released
+        after = held[-1][0]
         rows, ids = [], []
         for qid, values_json in held:
             row, problem = parse_row(MANUTENCOES, json.loads(values_json), today)
@@ -343,14 +346,13 @@ def _release_held(
         with maintenance_writer(conn, batch_id) as writer:
             for row in rows:
                 writer.add(row)
-        for j in range(0, len(ids), 1000):
+        if ids:
             conn.execute(
                 quarantine.update()
-                .where(quarantine.c.id.in_(ids[j : j + 1000]))
+                .where(quarantine.c.id.in_(ids))
                 .values(status="released", released_at=now, released_batch_id=batch_id)
             )
         released += len(ids)
-    return released
 
 
 def _maintenances(
@@ -454,11 +456,11 @@ def load_batch(
     faults.checkpoint("before_tx", conn)
     with conn.begin():
         q = _Quarantine(conn, manifest.batch_id, now)
-        v_ins, v_upd, v_stale, v_read, v_blank, new_placas, dups = _vehicles(
+        v_ins, v_upd, v_stale, v_read, v_blank, dups = _vehicles(
             conn, manifest, open_file, today, q, policy
         )
         faults.checkpoint("mid_insert", conn)
-        released = _release_held(conn, new_placas, manifest.batch_id, today, now)
+        released = _release_held(conn, manifest.batch_id, today, now)
         m_ins, m_read, m_blank = _maintenances(
             conn, manifest, open_file, today, q, progress, policy
         )
