@@ -15,6 +15,7 @@ from frota.db.engine import create_engine
 from frota.errors import ConfigError, LockHeld
 from frota.load import load_pending
 from frota.load.lock import load_lock
+from frota.warehouse import replicate_only
 
 V1 = [
     "ABC1234,Caminhão Toco,ativo,120000,2019-03-01",
@@ -110,6 +111,9 @@ def test_late_arriving_vehicle_is_held_then_released(tmp_path: Path, db_url: str
     publish_lines(tmp_path, s.landing, 3, ["ABC1234,Caminhão Toco,ativo,125000,2019-03-01"])
     load_pending(s, today=TODAY)
     assert counts(db_url)[1] == 1
+    # The warehouse finds the released row by primary key: the ledger counts it as released.
+    replicated = replicate_only(db_url, f"duckdb:///{tmp_path / 'wh.duckdb'}")
+    assert replicated.rows["manutencoes"] == 1 and replicated.reread == ()
 
 
 def test_lock_held_makes_a_second_loader_exit(tmp_path: Path, db_url: str) -> None:

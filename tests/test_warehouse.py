@@ -109,6 +109,14 @@ def rewrite_maintenances(engine: sa.Engine, batch_id: str) -> int:
                 .where(m.c.id == id_, m.c.placa_veiculo != target, m.c.lote_id != batch_id)
                 .values(placa_veiculo=target, lote_id=batch_id)
             ).rowcount
+        # A writer that re-lineages rows counts them in its ledger entry: below the highest id
+        # replicated, that count is how replication knows to read the batch whole.
+        b = schema.batches
+        conn.execute(
+            b.update()
+            .where(b.c.batch_id == batch_id)
+            .values(manutencoes_inserted=b.c.manutencoes_inserted + moved)
+        )
     return moved
 
 

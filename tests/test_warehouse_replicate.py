@@ -59,12 +59,28 @@ def test_exactly_once_across_reruns(warehouse_url, operational) -> None:
     load_batch(engine, fleet.next_batch(0, 3, 7))
     third = replicate_only(url, warehouse_url)
     assert len(third.batches) == 1 and third.rows["manutencoes"] == 7
+    assert first.reread == third.reread == ()  # found by primary key, above what is replicated
     assert third.replication_seq == first.replication_seq + 1
     assert raw_counts(warehouse_url) == {
         "veiculos": 12 + third.rows["veiculos"],
         "manutencoes": 87,
         "frota_replicated_batches": 3,
     }
+
+
+def test_ids_sqlite_hands_out_again_are_still_replicated(warehouse_url, operational) -> None:
+    url, engine, fleet = operational
+    load_batch(engine, fleet.next_batch(10, 0, 50))
+    replicate_only(url, warehouse_url)
+    with engine.begin() as conn:  # the newest rows deleted: SQLite reuses their ids
+        conn.execute(sa.text("DELETE FROM manutencoes WHERE id > 40"))
+    batch = fleet.next_batch(0, 2, 30)
+    load_batch(engine, batch)
+    result = replicate_only(url, warehouse_url)
+    assert result.reread == (batch["batch_id"],) and result.rows["manutencoes"] == 30
+    assert raw_counts(warehouse_url)["manutencoes"] == 80
+    m = read_tables(warehouse_url, ["manutencoes"], "raw")["manutencoes"]
+    assert (m["lote_id"] == batch["batch_id"]).sum() == 30
 
 
 def test_crash_mid_replication_leaves_warehouse_as_before(

@@ -173,5 +173,6 @@ def display_plate(plate: str) -> str:
 
 # Bookkeeping tables (the pipeline's own, `frota_` prefix).
 BATCHES_TABLE = "frota_batches"
+RETRY_SOURCE = "quarantine-retry"  # the source of the ledger entries `quarantine retry` writes
 QUARANTINE_TABLE = "frota_quarantine"
 RUNS_TABLE = "frota_runs"

@@ -55,7 +55,8 @@ def _table(table: Table) -> sa.Table:
 
 veiculos, manutencoes = (_table(t) for t in TABLES)
 sa.Index("ix_manutencoes_placa_data", manutencoes.c.placa_veiculo, manutencoes.c.data_manutencao)
-sa.Index("ix_manutencoes_lote", manutencoes.c.lote_id)
+# No index on manutencoes.lote_id: it cost a fifth of every load (docs/benchmarks.md), and
+# the warehouse finds new maintenances by primary key (warehouse/replicate.py).
 sa.Index("ix_veiculos_lote", veiculos.c.lote_id)
 
 batches = sa.Table(

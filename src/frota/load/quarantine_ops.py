@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 
 from frota.batch import make_batch_id
 from frota.config import Settings
-from frota.contract import MANUTENCOES, TABLES, TABLES_BY_NAME, VEICULOS
+from frota.contract import MANUTENCOES, RETRY_SOURCE, TABLES, TABLES_BY_NAME, VEICULOS
 from frota.db.connect import connect, ensure_schema
 from frota.db.engine import create_engine
 from frota.db.schema import batches, manutencoes, quarantine, veiculos
@@ -41,7 +41,6 @@ from frota.validate import REASONS, Problem, parse_row
 
 STATUSES = ("held", "released", "all")
 DECISION_REASONS = frozenset({"duplicate_row", "conflicting_duplicate"})
-RETRY_SOURCE = "quarantine-retry"  # the source name of a retry's ledger entries
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PAGE = 1000
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from frota.contract import MANUTENCOES, VEICULOS, Table
+from frota.contract import MANUTENCOES, RETRY_SOURCE, VEICULOS, Table
 from frota.db import schema
 from frota.db.engine import create_engine, env_password, mask, parse_url
 from frota.errors import DatabaseUnreachable
@@ -54,6 +54,7 @@ class ReplicationResult:
     rows: dict[str, int] = field(default_factory=lambda: {"veiculos": 0, "manutencoes": 0})
     replication_seq: int | None = None
     seconds: float = 0.0
+    reread: tuple[str, ...] = ()  # batches whose maintenances were read whole, by lote_id
 
 
 def source_engine(database_url: str) -> Engine:
@@ -115,7 +116,14 @@ def _new_batches(src: Connection, wh: WarehouseConnection) -> list[sa.Row]:
     """Ledger rows of batches not replicated yet, oldest first (cost follows what is new)."""
     newest = wh.execute(f"SELECT max(loaded_at) FROM {RAW_SCHEMA}.{LEDGER}")[0][0]
     b = schema.batches
-    query = sa.select(b.c.batch_id, b.c.source, b.c.created_at, b.c.loaded_at)
+    query = sa.select(
+        b.c.batch_id,
+        b.c.source,
+        b.c.created_at,
+        b.c.loaded_at,
+        b.c.manutencoes_inserted,
+        b.c.released,
+    )
     seen: set[str] = set()
     if newest is not None:
         since = newest - MARGIN
@@ -145,19 +153,66 @@ def _no_ledger(exc: Exception) -> WarehouseError:
 
 
 def _source_rows(
-    src: Connection, table: Table, batch_ids: Sequence[str], counts: Counter[str]
+    src: Connection,
+    table: Table,
+    batch_ids: Sequence[str],
+    counts: Counter[str],
+    after_id: int | None = None,
 ) -> Iterator[tuple]:
-    """The contract columns of `table`'s rows written by `batch_ids`, streamed."""
+    """The contract columns of `table`'s rows written by `batch_ids` (with id > `after_id`),
+    streamed."""
     sa_table = schema.metadata.tables[table.name]
     columns = [sa_table.c[c.name] for c in table.columns]
     lote = table.columns.index(table.column("lote_id"))
     for start in range(0, len(batch_ids), _IDS_PER_QUERY):
         chunk = batch_ids[start : start + _IDS_PER_QUERY]
         query = sa.select(*columns).where(sa_table.c.lote_id.in_(chunk))
+        if after_id is not None:
+            query = query.where(sa_table.c.id > after_id)
         result = src.execution_options(yield_per=_YIELD_PER).execute(query)
         for row in result:
             counts[row[lote]] += 1
             yield tuple(row)
+
+
+def _maintenances_written(batch: sa.Row) -> int:
+    """How many maintenance rows a ledger entry wrote (a retry counts its releases in
+    manutencoes_inserted; a load counts them apart, in released)."""
+    if batch.source == RETRY_SOURCE:
+        return int(batch.manutencoes_inserted)
+    return int(batch.manutencoes_inserted) + int(batch.released)
+
+
+def _copy_maintenances(
+    src: Connection, wh: WarehouseConnection, batches: Sequence[sa.Row], seq: int
+) -> tuple[int, Counter[str], list[str]]:
+    """Append the new batches' maintenances to raw.manutencoes; (rows, rows per batch,
+    batches read again whole).
+
+    manutencoes.lote_id has no index (it would cost a fifth of every load), so the rows are
+    found by primary key: above the highest id replicated so far, since batches commit one
+    at a time under the loader's lock and ids only grow. A batch that comes up short of its
+    ledger count is read again whole, by lote_id: SQLite hands out the ids of deleted rows
+    again, and a writer that re-lineages older rows counts them in its ledger entry."""
+    table, columns = MANUTENCOES.name, raw_columns(MANUTENCOES)
+    after = wh.execute(f"SELECT max(id) FROM {RAW_SCHEMA}.{table}")[0][0] or 0
+    ids = [b.batch_id for b in batches]
+    counts: Counter[str] = Counter()
+    rows = wh.copy_rows(
+        table, columns, ((*row, seq) for row in _source_rows(src, MANUTENCOES, ids, counts, after))
+    )
+    short = [b.batch_id for b in batches if counts[b.batch_id] < _maintenances_written(b)]
+    if short:
+        marks = ", ".join("?" * len(short))
+        wh.execute(
+            f"DELETE FROM {RAW_SCHEMA}.{table} WHERE _replication_seq = ? AND lote_id IN ({marks})",
+            (seq, *short),
+        )
+        rows -= sum(counts.pop(b, 0) for b in short)
+        rows += wh.copy_rows(
+            table, columns, ((*row, seq) for row in _source_rows(src, MANUTENCOES, short, counts))
+        )
+    return rows, counts, short
 
 
 def replicate(
@@ -183,12 +238,9 @@ def replicate(
             ids = [b.batch_id for b in batches]
             created = {b.batch_id: _utc(b.created_at) for b in batches}
             say(f"replicating {len(ids)} batch(es)")
-            m_counts: Counter[str] = Counter()
-            m_rows = wh.copy_rows(
-                MANUTENCOES.name,
-                raw_columns(MANUTENCOES),
-                ((*row, seq) for row in _source_rows(src, MANUTENCOES, ids, m_counts)),
-            )
+            m_rows, m_counts, reread = _copy_maintenances(src, wh, batches, seq)
+            if reread:
+                say(f"{len(reread)} batch(es) read again by lote_id (ids reused by SQLite)")
             v_counts: Counter[str] = Counter()
             lote = VEICULOS.columns.index(VEICULOS.column("lote_id"))
             v_rows = wh.copy_rows(
@@ -224,4 +276,5 @@ def replicate(
         rows={"veiculos": v_rows, "manutencoes": m_rows},
         replication_seq=seq,
         seconds=time.perf_counter() - started,
+        reread=tuple(reread),
     )
