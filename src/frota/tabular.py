@@ -146,6 +146,13 @@ class PhysicalLines:
         self.column_at: Callable[[str], str | None] = lambda prefix: None
 
     def __iter__(self) -> Iterator[str]:
+        for text in self._texts():
+            for line in io.StringIO(text, newline="\n"):
+                self.line += 1
+                yield line
+
+    def _texts(self) -> Iterator[str]:
+        """The stream decoded, in blocks of whole lines (the last may lack its line end)."""
         read = self._stream.read
         pending: list[bytes] = []  # the start of a line that has not ended yet
         pending_bytes = 0
@@ -174,7 +181,8 @@ class PhysicalLines:
             yield from self._decoded(b"".join(pending), offset)
 
     def _decoded(self, data: bytes, offset: int) -> Iterator[str]:
-        """The lines of `data` (whole lines starting at file offset `offset`)."""
+        """`data` (whole lines starting at file offset `offset`) as text. Undecodable bytes:
+        the lines before them are handed out first, then the error names their line."""
         if offset == 0:
             if data.startswith(_UTF16_BOMS):
                 raise BadInputError(
@@ -186,26 +194,25 @@ class PhysicalLines:
             if self._codec == "utf-8" and data.startswith(UTF8_BOM):
                 data, offset = data[len(UTF8_BOM) :], len(UTF8_BOM)
         try:
-            text = data.decode(self._codec)
+            yield data.decode(self._codec)
+            return
         except UnicodeDecodeError as exc:
-            # The whole lines before the bad one are good: hand them out, then report it.
-            start = data.rfind(b"\n", 0, exc.start) + 1
-            yield from self._decoded(data[:start], offset) if start else ()
-            body = data[start : data.find(b"\n", exc.start) + 1 or len(data)]
-            at = exc.start - start
-            bad = body[at : at + exc.end - exc.start]
-            prefix = body[:at].decode(self._codec, errors="replace")
-            raise BadInputError(
-                f"bytes that are not valid {self.encoding}: {bad!r} at byte offset "
-                f"{offset + exc.start} of the file (byte {at + 1} of the line)",
-                file=self.file,
-                line=self.line + 1,
-                column=self.column_at(prefix),
-                hint="set the file's encoding, e.g. --encoding cp1252 for Excel on Windows",
-            ) from None
-        for text_line in io.StringIO(text, newline="\n"):
-            self.line += 1
-            yield text_line
+            error = exc
+        start = data.rfind(b"\n", 0, error.start) + 1
+        if start:
+            yield data[:start].decode(self._codec)  # good: its lines are read before we go on
+        body = data[start : data.find(b"\n", error.start) + 1 or len(data)]
+        at = error.start - start
+        bad = body[at : at + error.end - error.start]
+        prefix = body[:at].decode(self._codec, errors="replace")
+        raise BadInputError(
+            f"bytes that are not valid {self.encoding}: {bad!r} at byte offset "
+            f"{offset + error.start} of the file (byte {at + 1} of the line)",
+            file=self.file,
+            line=self.line + 1,
+            column=self.column_at(prefix),
+            hint="set the file's encoding, e.g. --encoding cp1252 for Excel on Windows",
+        )
 
 
 def map_header(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from frota.canonical import format_value
 from frota.contract import CATEGORIAS, MANUTENCOES, Column, Table
-from frota.load.dedupe import RowFilter, row_digest
+from frota.load.dedupe import RowFilter
 from frota.validate import CANONICAL, ValueProblem, parse_value
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ class FastMaintenances:
         conclusao = cells[self._conclusao]
         if conclusao and conclusao < cells[self._servico]:
             return False
-        if not self.seen.first_time(row_digest(cells)):
+        if not self.seen.first_time(hash(cells)):  # = row_digest(cells), without the call
             return False  # maybe a copy: the general path settles it
         self.writer.add_canonical(cells)
         self.accepted += 1
