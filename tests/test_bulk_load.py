@@ -240,8 +240,6 @@ def test_local_infile_needs_a_local_or_verified_tls_connection() -> None:
 def test_guard_refuses_a_request_for_any_other_file(mysql_url: str, tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("ABC1234\tsecret\n", encoding="utf-8")
-    offered = tmp_path / "offered.tsv"
-    offered.write_text("", encoding="utf-8")
     init_db(mysql_url)
     engine = create_engine(mysql_url)
     bulk.guard_engine(engine)
@@ -253,13 +251,15 @@ def test_guard_refuses_a_request_for_any_other_file(mysql_url: str, tmp_path: Pa
             # The server names the file; here it names one frota never offered.
             with pytest.raises(bulk.InfileRequestRefused, match="secret"):
                 cur.execute(sql, (str(secret),))
-            with bulk.allow_infile(dbapi, str(offered)), pytest.raises(bulk.InfileRequestRefused):
+            offer = bulk.allow_infile(dbapi, "offered.tsv", b"BRA2E19\toffered\n")
+            with offer, pytest.raises(bulk.InfileRequestRefused):
                 cur.execute(sql, (str(secret),))
             conn.rollback()
             assert conn.execute(sa.text("SELECT COUNT(*) FROM veiculos")).scalar() == 0
-            # The offered file itself goes through (the connection is still in step).
-            with bulk.allow_infile(dbapi, str(offered)):
-                assert cur.execute(sql, (str(offered),)) == 0
+            # The offered name gets its bytes (the connection is still in step).
+            with bulk.allow_infile(dbapi, "offered.tsv", b"BRA2E19\toffered\n"):
+                assert cur.execute(sql, ("offered.tsv",)) == 1
+            assert conn.execute(sa.text("SELECT tipo_veiculo FROM veiculos")).scalar() == "offered"
     finally:
         engine.dispose()
 

@@ -68,8 +68,9 @@ class Settings:
     error_threshold_rows: int = 100
     allow_extra_columns: bool = False
     # MySQL/MariaDB bulk path. "allow-server-file-requests" turns on LOAD DATA LOCAL INFILE:
-    # the protocol lets the server ask for any client file; frota sends only the file it
-    # wrote, over loopback or verified TLS only (see frota.load.bulk). Default: "off".
+    # the protocol lets the server ask for any client file; frota answers only its own
+    # statement, with rows it holds in memory, over loopback or verified TLS only (see
+    # frota.load.bulk). Default: "off".
     mysql_local_infile: str = "off"
     # [categories.<column>] of frota.toml as (column, the company's word, canonical category).
     categories: tuple[tuple[str, str, str], ...] = ()

@@ -3,11 +3,12 @@
 - SQLite: `executemany` of tuples on the raw cursor (no per-row SQLAlchemy dicts).
 - PostgreSQL: `COPY manutencoes (...) FROM STDIN` in text format, on the same connection.
 - MySQL/MariaDB, default: multi-row INSERT statements of a few MB each.
-- MySQL/MariaDB, opt-in (`mysql_local_infile = "allow-server-file-requests"`): validated rows
-  go to a private temp file, then `LOAD DATA LOCAL INFILE` it straight into the table.
-  `LOCAL` lets the *server* name the file the client sends, so frota connects through
-  `GuardedConnection`, which sends only the file frota wrote, only during that statement, and
-  only over a loopback/socket or a verified-TLS connection.
+- MySQL/MariaDB, opt-in (`mysql_local_infile = "allow-server-file-requests"`): a chunk of
+  validated rows is sent by `LOAD DATA LOCAL INFILE` straight into the table. `LOCAL` lets the
+  *server* name the file the client sends, so frota connects through `GuardedConnection`,
+  which answers only the name in frota's own statement, only during that statement, with the
+  chunk it holds in memory (it never opens a file for the server), and only over a
+  loopback/socket or a verified-TLS connection.
 
 Every path runs on the batch transaction's own connection: no statement here commits, so
 data, quarantine and ledger still commit together. On a server, a chunk is written by one
@@ -288,8 +289,9 @@ class PostgresCopyWriter(_TextWriter):
 
 
 class MysqlLoadDataWriter(_TextWriter):
-    """LOAD DATA LOCAL INFILE of a file frota wrote (the connection must be guarded); the
-    statement sets lote_id and turns empty fields into NULL."""
+    """LOAD DATA LOCAL INFILE of a chunk frota holds in memory under a name of its own (the
+    connection must be guarded: it answers only that name, with only those bytes; no file
+    is written or read). The statement sets lote_id and turns empty fields into NULL."""
 
     sql = (
         "LOAD DATA LOCAL INFILE %s INTO TABLE manutencoes CHARACTER SET utf8mb4 "
@@ -301,25 +303,19 @@ class MysqlLoadDataWriter(_TextWriter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        import tempfile
-
         check_local_infile_connection(self.dbapi)
-        self._dir = tempfile.mkdtemp(prefix="frota-infile-")  # mode 0700: only we read it
-        self._files = 0
+        self._chunks = 0
 
     def _write(self, chunk: list[str]) -> None:
-        self._files += 1
-        path = os.path.join(self._dir, f"manutencoes-{self._files}.tsv")
-        with open(path, "w", encoding="utf-8", newline="") as fh:
-            fh.writelines(chunk)
+        self._chunks += 1
+        name = f"frota-{self.lote_id}-{self._chunks}.tsv"
         cur = self.dbapi.cursor()
         try:
-            with allow_infile(self.dbapi, path):
-                loaded = cur.execute(self.sql, (path, self.lote_id))
+            with allow_infile(self.dbapi, name, "".join(chunk).encode()):
+                loaded = cur.execute(self.sql, (name, self.lote_id))
             warnings = self.dbapi._result.warning_count if self.dbapi._result else 0
         finally:
             cur.close()
-            os.unlink(path)
         # LOCAL turns data errors into warnings (the server cannot stop the upload), so any
         # warning or missing row fails the batch instead of loading something else.
         if loaded != len(chunk) or warnings:
@@ -328,11 +324,6 @@ class MysqlLoadDataWriter(_TextWriter):
                 "the batch was rolled back",
                 hint="load without mysql_local_infile to see the failing row",
             )
-
-    def close(self) -> None:
-        import shutil
-
-        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 def maintenance_writer(
@@ -363,8 +354,8 @@ def check_local_infile_setting(value: str | None) -> bool:
         return True
     raise ConfigError(
         f"mysql_local_infile must be 'off' or {LOCAL_INFILE_OPT_IN!r}, got {value!r}",
-        hint="LOAD DATA LOCAL lets the server ask for any file this user can read; frota sends "
-        "only the file it wrote, and only over loopback or verified TLS",
+        hint="LOAD DATA LOCAL lets the server ask for any file this user can read; frota answers "
+        "only its own statement, with rows it holds in memory, over loopback or verified TLS",
     )
 
 
@@ -393,12 +384,13 @@ def check_local_infile_connection(dbapi: Any) -> None:
     )
 
 
-def allow_infile(dbapi: Any, path: str) -> Any:
-    """Context: the one file the server may request from `dbapi` during the block."""
+def allow_infile(dbapi: Any, name: str, data: bytes) -> Any:
+    """Context: the one name the server may request from `dbapi` during the block, and the
+    bytes frota answers it with."""
 
     @contextlib.contextmanager
     def scope() -> Any:
-        dbapi._frota_infile = os.fsencode(path)
+        dbapi._frota_infile = (os.fsencode(name), data)
         try:
             yield
         finally:
@@ -424,7 +416,7 @@ def _guarded_class() -> type:
         def _read_load_local_packet(self, first_packet: Any) -> None:
             conn = self.connection
             requested = LoadLocalPacketWrapper(first_packet).filename
-            allowed = getattr(conn, "_frota_infile", None)
+            allowed, data = getattr(conn, "_frota_infile", None) or (None, b"")
             if allowed is None or requested != allowed:
                 # Send nothing (an empty file) and read the server's answer, so the protocol
                 # stays in step, then fail: the batch transaction rolls back.
@@ -443,9 +435,9 @@ def _guarded_class() -> type:
             # parses (measured: no overlap at all). 1 MB packets keep the server fed.
             size = min(conn.max_allowed_packet - 1024, 1 << 20)
             try:
-                with open(requested, "rb") as fh:
-                    while chunk := fh.read(size):
-                        conn.write_packet(chunk)
+                view = memoryview(data)
+                for start in range(0, len(data), size):
+                    conn.write_packet(view[start : start + size])
             finally:
                 conn.write_packet(b"")  # end of file
                 ok_packet = conn._read_packet()
@@ -456,7 +448,7 @@ def _guarded_class() -> type:
     class GuardedConnection(PyMySQLConnection):
         """A PyMySQL connection that answers LOAD DATA LOCAL only with frota's own file."""
 
-        _frota_infile: bytes | None = None
+        _frota_infile: tuple[bytes, bytes] | None = None
 
         def _read_query_result(self, unbuffered: bool = False) -> int:
             self._result = None
