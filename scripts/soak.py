@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+import faultkit  # noqa: E402
 from faultkit import (  # noqa: E402
     Databases,
     diff,
@@ -44,7 +45,14 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, default=1000)
     parser.add_argument("--backends", default="sqlite,mysql,postgresql")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--mysql-local-infile",
+        action="store_true",
+        help="MySQL/MariaDB loaders use LOAD DATA LOCAL (mysql_local_infile opt-in)",
+    )
     args = parser.parse_args()
+    if args.mysql_local_infile:
+        faultkit.LOADER_SETTINGS["FROTA_MYSQL_LOCAL_INFILE"] = "allow-server-file-requests"
     rng = random.Random(args.seed)
     backends = [b for b in args.backends.split(",") if server_up(b)]
     skipped = set(args.backends.split(",")) - set(backends)

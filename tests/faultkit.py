@@ -203,8 +203,13 @@ def diff(expected: dict[str, Counter], got: dict[str, Counter]) -> tuple[int, in
 # ------------------------------------------------------------------ loader subprocess
 
 
+# Settings every loader started here gets (scripts/soak.py --mysql-local-infile sets one).
+LOADER_SETTINGS: dict[str, str] = {}
+
+
 def loader_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FROTA_")}
+    env.update(LOADER_SETTINGS)
     env.update(extra)
     env["PYTHONUNBUFFERED"] = "1"
     return env
