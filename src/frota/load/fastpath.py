@@ -77,7 +77,7 @@ class CanonicalLine:
     """`cells(line)`: the cells of a canonical line of `table`, or None."""
 
     def __init__(self, table: Table, today: date) -> None:
-        self.table, self.today = table, today
+        self.today = today
         columns = table.csv_columns
         self._pattern = re.compile(",".join(map(_cell_pattern, columns)) + r"\r?\n?")
         # Free text and dates: checked by parse_value once per distinct cell.
@@ -147,7 +147,6 @@ class FastMaintenances:
         self._placa = header.index("placa_veiculo")
         self._servico = header.index("data_manutencao")
         self._conclusao = header.index("data_conclusao")
-        self.accepted = 0
 
     def accept(self, line: str, number: int = 0) -> bool:
         cells = self._cells(line)
@@ -159,5 +158,4 @@ class FastMaintenances:
         if not self.seen.first_time(hash(cells)):  # = row_digest(cells), without the call
             return False  # maybe a copy: the general path settles it
         self.writer.add_canonical(cells)
-        self.accepted += 1
         return True

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, BinaryIO
@@ -159,6 +159,17 @@ def _vehicles(
         else:
             conflicts[placa] = [line, 2]
 
+    def read(stats: ReadStats, fast: Callable[[str, int], bool]) -> Iterator[tuple]:
+        """(record, typed row or None, problem or None) of each line `fast` leaves."""
+        with open_file(name) as fh:
+            for rec in read_records(
+                fh, VEICULOS, name, allow_extra=policy.allow_extra_columns, stats=stats, fast=fast
+            ):
+                if rec.problem:
+                    yield rec, None, rec.problem
+                else:
+                    yield rec, *parse_row(VEICULOS, rec.values, today)
+
     def note_canonical(text: str, line: int) -> bool:
         cells = canonical.cells(text)
         if cells is None:
@@ -166,22 +177,11 @@ def _vehicles(
         note(cells[_PLACA], row_digest(cells), line)
         return True
 
-    with open_file(name) as fh:
-        for rec in read_records(
-            fh,
-            VEICULOS,
-            name,
-            allow_extra=policy.allow_extra_columns,
-            stats=stats,
-            fast=note_canonical,
-        ):
-            row, problem = (
-                (None, rec.problem) if rec.problem else parse_row(VEICULOS, rec.values, today)
-            )
-            if problem or row is None:
-                q.hold(VEICULOS, rec, problem)  # type: ignore[arg-type]
-                continue
-            note(row["placa"], row_digest(canonical_cells(row, VEICULOS)), rec.line)
+    for rec, row, problem in read(stats, note_canonical):
+        if problem or row is None:
+            q.hold(VEICULOS, rec, problem)
+            continue
+        note(row["placa"], row_digest(canonical_cells(row, VEICULOS)), rec.line)
     _check_checksum(manifest, name, stats)
     upsert = _VehicleUpsert(conn, manifest.batch_id, q)
 
@@ -196,36 +196,25 @@ def _vehicles(
         return True  # or a copy of the first row: counted in the first pass
 
     again = ReadStats()
-    with open_file(name) as fh:
-        for rec in read_records(
-            fh,
-            VEICULOS,
-            name,
-            allow_extra=policy.allow_extra_columns,
-            stats=again,
-            fast=write_canonical,
-        ):
-            row, problem = (
-                (None, rec.problem) if rec.problem else parse_row(VEICULOS, rec.values, today)
-            )
-            if problem or row is None:
-                continue  # held in the first pass
-            placa = row["placa"]
-            if placa in conflicts:
-                conflict_line, held = conflicts[placa]
-                if rec.line == first[placa] & _U32 or rec.line >= conflict_line:
-                    q.hold(
-                        VEICULOS,
-                        rec,
-                        Problem(
-                            "conflicting_duplicate",
-                            "placa",
-                            f"{placa} appears {held} times in this batch with different values",
-                        ),
-                        placa,
-                    )
-            elif rec.line == first[placa] & _U32:
-                upsert.add(row, rec)
+    for rec, row, problem in read(again, write_canonical):
+        if problem or row is None:
+            continue  # held in the first pass
+        placa = row["placa"]
+        if placa in conflicts:
+            conflict_line, held = conflicts[placa]
+            if rec.line == first[placa] & _U32 or rec.line >= conflict_line:
+                q.hold(
+                    VEICULOS,
+                    rec,
+                    Problem(
+                        "conflicting_duplicate",
+                        "placa",
+                        f"{placa} appears {held} times in this batch with different values",
+                    ),
+                    placa,
+                )
+        elif rec.line == first[placa] & _U32:
+            upsert.add(row, rec)
     if again.sha256 != stats.sha256:
         raise BadInputError("the file changed while it was being loaded", file=name)
     upsert.flush()
