@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from frota.config import Settings
+from frota.contract.tabular import FilePolicy
 from frota.errors import BadInputError
 from frota.load import load_pending
 from frota.publish import publish_export
 from frota.publish.exports import canonicalize_exports
-from frota.tabular import FilePolicy
 
 EXPORTS = Path(__file__).parent / "corpus" / "exports"
 

@@ -11,16 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from frota.categories import (
+from frota.contract import MANUTENCOES, VEICULOS
+from frota.contract.categories import (
     Categories,
     canonical_maintenance_category,
     canonical_status,
     canonical_vehicle_type,
 )
-from frota.contract import MANUTENCOES, VEICULOS
-from frota.errors import BadInputError
-from frota.tabular import FilePolicy, ReadStats, read_records
-from frota.validate import (
+from frota.contract.tabular import FilePolicy, ReadStats, read_records
+from frota.contract.validate import (
     BRAZILIAN,
     CANONICAL,
     REASONS,
@@ -32,6 +31,7 @@ from frota.validate import (
     parse_int,
     parse_row,
 )
+from frota.errors import BadInputError
 
 TODAY = date(2026, 6, 30)
 

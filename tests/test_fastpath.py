@@ -12,12 +12,12 @@ from batchkit import TODAY
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from frota.canonical import format_value
 from frota.contract import MANUTENCOES, VEICULOS
+from frota.contract.canonical import format_value
+from frota.contract.validate import parse_row
 from frota.generate import generate_batch
 from frota.load import fastpath
 from frota.load.dedupe import RowFilter
-from frota.validate import parse_row
 
 GOOD = "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,2026-01-06"
 VEHICLE = "ABC1D23,Caminhão Toco,ativo,120000,2019-03-01"

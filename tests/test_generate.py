@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from frota.canonical import read_canonical_header
 from frota.contract import CATEGORIAS, MANUTENCOES, VEICULOS, is_valid_plate
+from frota.contract.canonical import read_canonical_header
 from frota.errors import ConfigError
 from frota.generate import GenerateResult, generate_batch
 from frota.generate.catalog import (

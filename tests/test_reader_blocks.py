@@ -1,5 +1,5 @@
 """The CSV reader decodes in blocks and lets the loader's fast path claim whole lines: neither
-may change a record, a line number, a count or the checksum (frota.tabular)."""
+may change a record, a line number, a count or the checksum (frota.contract.tabular)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from frota import tabular
+from frota.contract import tabular
 from frota.contract import VEICULOS
+from frota.contract.tabular import ReadStats, read_records
 from frota.errors import BadInputError
-from frota.tabular import ReadStats, read_records
 
 HEADER = "placa,tipo_veiculo,status,quilometragem_total,data_aquisicao"
 

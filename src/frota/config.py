@@ -168,8 +168,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _read_categories(table: Any, path: Path) -> tuple[tuple[str, str, str], ...]:
-    """`[categories.<column>]` tables of `"word" = "category"` (checked by frota.categories)."""
-    from frota.categories import check_overrides
+    """`[categories.<column>]` tables of `"word" = "category"` (see frota.contract.categories)."""
+    from frota.contract.categories import check_overrides
 
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [categories] must be a table")

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from frota.canonical import CanonicalWriter
 from frota.contract import MANUTENCOES, VEICULOS
+from frota.contract.canonical import CanonicalWriter
 from frota.errors import ConfigError
 from frota.generate.fleet import Vehicle, acquisitions, initial_fleet
 from frota.generate.simulate import simulate_vehicle

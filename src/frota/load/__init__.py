@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from frota.config import Settings
+from frota.contract.tabular import FilePolicy
 from frota.db.connect import connect, ensure_schema
 from frota.db.engine import create_engine
 from frota.db.schema import batches
@@ -29,7 +30,6 @@ from frota.load.retry import RetryPolicy, retry_call
 from frota.load.transaction import BatchResult, Progress, load_batch
 from frota.observe.log import logger, new_run_id
 from frota.observe.runs import finish_run, start_run
-from frota.tabular import FilePolicy
 
 __all__ = ["BatchResult", "LoadResult", "load_pending"]
 

@@ -31,10 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
-from frota.canonical import format_value
 from frota.contract import MANUTENCOES
+from frota.contract.canonical import NEEDS_ESCAPE, format_value
 from frota.errors import ConfigError, FrotaError
-from frota.load.fastpath import NEEDS_ESCAPE
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor

@@ -22,8 +22,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from frota.canonical import format_value
 from frota.contract import MANUTENCOES, Table
+from frota.contract.canonical import format_value
 from frota.db.schema import manutencoes
 
 _BITS_LOG2 = 27  # 2**27 bits = 16 MiB

@@ -17,10 +17,10 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from frota.canonical import format_value
 from frota.contract import CATEGORIAS, MANUTENCOES, Column, Table
+from frota.contract.canonical import NEEDS_ESCAPE, format_value
+from frota.contract.validate import CANONICAL, ValueProblem, parse_value
 from frota.load.dedupe import RowFilter
-from frota.validate import CANONICAL, ValueProblem, parse_value
 
 if TYPE_CHECKING:
     from frota.load.bulk import MaintenanceWriter
@@ -29,7 +29,6 @@ _CELL = r"[^,\"'\\\t\r\n]*"
 _PLATE = r"[A-Z]{3}[0-9][A-Z0-9][0-9]{2}"  # exactly contract.OLD_PLATE | MERCOSUL_PLATE
 _DAY = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _BELOW_5M = r"0|[1-9][0-9]{0,5}|[1-4][0-9]{6}"
-NEEDS_ESCAPE = re.compile(r"[\\\t\n\r'\"]")  # what COPY, LOAD DATA or a SQL literal escape
 _MEMO_CAP = 50_000  # memoised cells per column: memory stays bounded whatever the file
 
 

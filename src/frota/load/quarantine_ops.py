@@ -31,13 +31,13 @@ from sqlalchemy.engine import Connection
 from frota.batch import make_batch_id
 from frota.config import Settings
 from frota.contract import MANUTENCOES, RETRY_SOURCE, TABLES, TABLES_BY_NAME, VEICULOS
+from frota.contract.validate import REASONS, Problem, parse_row
 from frota.db.connect import connect, ensure_schema
 from frota.db.engine import create_engine
 from frota.db.schema import batches, manutencoes, quarantine, veiculos
 from frota.errors import ConfigError, LockHeld
 from frota.load.lock import load_lock, still_held
 from frota.load.transaction import vehicle_change
-from frota.validate import REASONS, Problem, parse_row
 
 STATUSES = ("held", "released", "all")
 DECISION_REASONS = frozenset({"duplicate_row", "conflicting_duplicate"})

@@ -17,6 +17,8 @@ from sqlalchemy.engine import Connection
 
 from frota.batch import Manifest
 from frota.contract import MANUTENCOES, VEICULOS, Table
+from frota.contract.tabular import FilePolicy, ReadStats, Record, read_records
+from frota.contract.validate import Problem, parse_row
 from frota.db.schema import batches, manutencoes, quarantine, veiculos
 from frota.errors import BadInputError, LockHeld
 from frota.load import faults
@@ -24,8 +26,6 @@ from frota.load.bulk import maintenance_writer
 from frota.load.dedupe import RowFilter, already_written, canonical_cells, max_id, row_digest
 from frota.load.fastpath import CanonicalLine, FastMaintenances, canonical_plates
 from frota.load.lock import still_held
-from frota.tabular import FilePolicy, ReadStats, Record, read_records
-from frota.validate import Problem, parse_row
 
 CHUNK = 10_000
 # MySQL TEXT holds 65,535 bytes (16,383 four-byte characters): longer raw text is cut, and says so.

@@ -166,8 +166,8 @@ def publish_export(
     now: datetime | None = None,
 ) -> PublishResult:
     """Validate a user's CSV exports, write canonical CSVs, publish them as one batch."""
+    from frota.contract.tabular import FilePolicy
     from frota.publish.exports import canonicalize_exports
-    from frota.tabular import FilePolicy
 
     landing = open_landing(settings.landing)
     with tempfile.TemporaryDirectory(prefix="frota-export-") as tmp:

@@ -18,11 +18,11 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from frota.canonical import format_value
 from frota.contract import TABLES, Table
+from frota.contract.canonical import format_value
+from frota.contract.tabular import UTF8_BOM, FilePolicy, ReadStats, Record, header_key, read_records
+from frota.contract.validate import NumberFormat, ValueProblem, canonical_text, parse_value
 from frota.errors import BadInputError
-from frota.tabular import UTF8_BOM, FilePolicy, ReadStats, Record, header_key, read_records
-from frota.validate import NumberFormat, ValueProblem, canonical_text, parse_value
 
 _SNIFF_BYTES = 1 << 20
 

@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from frota.contract import CATEGORIAS, Column, Table, is_valid_plate
+from frota.contract.tables import CATEGORIAS, Column, Table, is_valid_plate
 
 # Every reason code with a one-line explanation for people (used by docs and `quarantine list`).
 REASONS: dict[str, str] = {

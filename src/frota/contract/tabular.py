@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from frota.contract import Table
+from frota.contract.tables import Table
+from frota.contract.validate import Problem
 from frota.errors import BadInputError, ConfigError
-from frota.validate import Problem
 
 # Huge fields are data too (quarantined as too_long), not a reason to crash the reader.
 csv.field_size_limit(64 * 1024 * 1024)

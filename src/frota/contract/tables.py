@@ -1,4 +1,4 @@
-"""THE data contract: tables, columns, types and rules. Everything else derives from it.
+"""The operational tables: columns, types and rules. Everything else derives from them.
 
 The DDL (`frota.db.schema`), the generator, the validator, the loader and the warehouse's
 dbt sources all read these definitions; nothing else spells a column name by hand.

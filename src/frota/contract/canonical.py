@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from frota.contract import Table
+from frota.contract.tables import Table
+
+# What PostgreSQL COPY, MySQL LOAD DATA or a SQL literal would have to escape in a cell.
+NEEDS_ESCAPE = re.compile(r"[\\\t\n\r'\"]")
 
 
 def format_value(value: Any) -> str:

@@ -1,0 +1,51 @@
+"""The `frota` command line: parse options, call one library function, print, map errors to
+exit codes (see frota.errors). No SQL, file I/O or retries here.
+
+One module per group of commands (`pipeline`, `status`, `schedule`, `quarantine`); `app` holds
+the group and its global options; `main` is the console script.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+
+from frota.cli import pipeline, quarantine, schedule, status  # noqa: F401  (they register)
+from frota.cli.app import cli
+from frota.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, FrotaError
+from frota.observe.log import logger, redact
+
+__all__ = ["cli", "main"]
+
+# ---------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning every error into a message and an exit code."""
+    try:
+        code = cli.main(args=argv, prog_name="frota", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+    except FrotaError as exc:
+        click.echo(f"error: {redact(str(exc))}", err=True)
+        logger.debug("details", exc_info=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted: nothing half-written was committed", err=True)
+        sys.exit(130)
+    except Exception as exc:  # the boundary: a bug, reported without leaking secrets
+        click.echo(f"internal error: {redact(type(exc).__name__ + ': ' + str(exc))}", err=True)
+        if "-v" in (argv or sys.argv) or "--verbose" in (argv or sys.argv):
+            click.echo(redact(traceback.format_exc()), err=True)
+        else:
+            click.echo("run again with -v for details; please report it", err=True)
+        sys.exit(EXIT_INTERNAL)

@@ -1,0 +1,90 @@
+"""The `frota` group, its global options, and what every command shares."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from frota import __version__
+from frota.config import Settings, load_settings
+from frota.observe.log import new_run_id, setup_logging
+
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+
+
+class Context:
+    """What every command gets: settings (lazily loaded) and the run id."""
+
+    def __init__(self, config: str | None, flags: dict[str, Any], verbose: bool) -> None:
+        self._config, self._flags, self.verbose = config, flags, verbose
+        self.run_id = new_run_id()
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self._config, **self._flags)
+            secrets = tuple(
+                s.get()
+                for s in (self._settings.database_password, self._settings.warehouse_password)
+                if s
+            )
+            setup_logging(self.run_id, verbose=self.verbose, secrets_=secrets)
+        return self._settings
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="frota")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    envvar="FROTA_CONFIG",
+    help="A frota.toml (default: ./frota.toml if present).",
+)
+@click.option(
+    "--landing",
+    help="Landing area: folder, rclone:REMOTE:path or fsspec URL "
+    "[env FROTA_LANDING; default data/landing].",
+)
+@click.option(
+    "--database",
+    help="Operational database URL [env FROTA_DATABASE; default sqlite:///data/frota.db].",
+)
+@click.option(
+    "--warehouse",
+    help="Warehouse URL [env FROTA_WAREHOUSE; default duckdb:///data/warehouse.duckdb].",
+)
+@click.option(
+    "--source", help="This machine's name in batch ids [env FROTA_SOURCE; default local]."
+)
+@click.option(
+    "--outbox",
+    help="Where generate writes and publish reads [env FROTA_OUTBOX; default data/outbox].",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging; tracebacks on internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, verbose: bool, **flags: Any) -> None:
+    """frota: fleet data from source machines, through a landing area, exactly once into the
+    operational database, then into an analytics warehouse.
+
+    Flags beat FROTA_* environment variables, which beat frota.toml, which beats defaults.
+    Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input, 4 lock held,
+    5 database unreachable, 6 landing area unusable, 7 configuration, 8 warehouse build failed.
+    """
+    ctx.obj = Context(config, flags, verbose)
+
+
+def kv_table(title: str, rows: list[tuple[str, Any]]) -> RichTable:
+    table = RichTable(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key, str(value))
+    return table

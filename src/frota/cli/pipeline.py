@@ -1,0 +1,229 @@
+"""`frota` commands — generate, publish, load, run, warehouse: the steps of the data flow."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table as RichTable
+
+from frota.cli.app import Context, cli, kv_table, out, pass_ctx
+from frota.observe.log import progress_bar
+
+# ---------------------------------------------------------------- generate / publish
+
+
+@cli.command()
+@click.option("--seed", type=int, help="Random seed of a new fleet [setting seed; default 7].")
+@click.option("--vehicles", type=int, help="Size of a new fleet [setting vehicles; default 200].")
+@click.option(
+    "--until", type=click.DateTime(["%Y-%m-%d"]), help="Last simulated day [default: today]."
+)
+@click.option(
+    "--days",
+    type=int,
+    help="Days to simulate [default: since the last run; 730 days of history on the first].",
+)
+@pass_ctx
+def generate(
+    obj: Context, seed: int | None, vehicles: int | None, until: Any, days: int | None
+) -> None:
+    """Simulate the fleet forward and write a batch of CSVs to the outbox."""
+    from frota.generate import generate_batch
+
+    s = obj.settings.with_overrides(seed=seed, vehicles=vehicles)
+    with progress_bar("generating maintenances", None) as report:
+        result = generate_batch(
+            Path(s.outbox),
+            seed=s.seed,
+            vehicles=s.vehicles,
+            until=until.date() if until else None,
+            days=days,
+            progress=report,
+        )
+    out.print(
+        kv_table(
+            "generated",
+            [
+                ("folder", result.out_dir),
+                ("step", result.step),
+                ("window", f"{result.start} .. {result.end}"),
+                ("veiculos", result.veiculos),
+                ("manutencoes", result.manutencoes),
+            ],
+        )
+    )
+
+
+@cli.command()
+@click.option(
+    "--from",
+    "from_dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="Publish your own CSV exports from this folder (veiculos.csv, "
+    "manutencoes.csv) instead of the outbox.",
+)
+@click.option("--encoding", help="Encoding of the exports [default: detect UTF-8/cp1252].")
+@click.option("--delimiter", type=click.Choice([",", ";"]), help="[default: detect].")
+@click.option(
+    "--decimal-comma/--decimal-point",
+    default=None,
+    help="How numbers are written [default: comma when the delimiter is ';'].",
+)
+@pass_ctx
+def publish(
+    obj: Context,
+    from_dir: str | None,
+    encoding: str | None,
+    delimiter: str | None,
+    decimal_comma: bool | None,
+) -> None:
+    """Publish batches to the landing area (manifest last, never overwriting)."""
+    from frota.publish import publish_export, publish_outbox
+
+    s = obj.settings
+    if from_dir:
+        results = [
+            publish_export(
+                Path(from_dir),
+                s,
+                encoding=encoding,
+                delimiter=delimiter,
+                decimal_comma=decimal_comma,
+            )
+        ]
+    else:
+        results = publish_outbox(s)
+    if not results:
+        out.print("nothing to publish")
+    for r in results:
+        out.print(f"{r.status.replace('_', ' ')}: {r.batch_id} ({r.rows} rows) -> {r.landing}")
+
+
+# ---------------------------------------------------------------- load / run
+
+
+def _print_load(result: Any) -> None:
+    from frota.load import LoadResult
+
+    assert isinstance(result, LoadResult)
+    if result.loaded:
+        table = RichTable(title="loaded batches", title_justify="left")
+        for col in (
+            "batch",
+            "read",
+            "veic. new",
+            "veic. upd.",
+            "stale",
+            "manut.",
+            "quarantined",
+            "released",
+            "dupl.",
+            "blank",
+        ):
+            table.add_column(col, justify="right" if col != "batch" else "left")
+        for b in result.loaded:
+            table.add_row(
+                b.batch_id,
+                *(
+                    str(v)
+                    for v in (
+                        b.rows_read,
+                        b.veiculos_inserted,
+                        b.veiculos_updated,
+                        b.veiculos_stale,
+                        b.manutencoes_inserted,
+                        b.quarantined,
+                        b.released,
+                        b.duplicates,
+                        b.blank_lines,
+                    )
+                ),
+            )
+        table.caption = (
+            "read = veic. new + upd. + stale + manut. + quarantined + dupl.; blank lines apart"
+        )
+        table.caption_justify = "left"
+        out.print(table)
+    else:
+        out.print("nothing new to load")
+    for batch_id, why in result.incomplete:
+        out.print(f"skipped incomplete batch {batch_id}: {why}")
+    for batch_id in result.already_loaded:
+        out.print(f"batch {batch_id} was loaded by another loader")
+    for rejected in result.rejected:
+        out.print(f"[red]rejected[/red] {rejected}")
+
+
+@cli.command()
+@pass_ctx
+def load(obj: Context) -> None:
+    """Load every complete, not-yet-loaded batch, exactly once, oldest first."""
+    from frota.load import load_pending
+
+    with progress_bar("loading", None) as report:
+        result = load_pending(obj.settings, run_id=obj.run_id, progress=report)
+    _print_load(result)
+    if result.rejected:
+        sys.exit(result.rejected[0].exit_code)
+
+
+@cli.command()
+@click.option(
+    "--role",
+    type=click.Choice(["all", "source", "server", "analytics"]),
+    default="all",
+    show_default=True,
+    help="source: generate+publish; server: load; analytics: warehouse.",
+)
+@click.option("--no-warehouse", is_flag=True, help="Skip the warehouse step.")
+@pass_ctx
+def run(obj: Context, role: str, no_warehouse: bool) -> None:
+    """Run the pipeline: generate -> publish -> load -> warehouse (on embedded defaults)."""
+    from frota.orchestrate.run import run_pipeline
+
+    result = run_pipeline(
+        obj.settings, role, run_id=obj.run_id, warehouse=not no_warehouse, progress=progress_bar
+    )
+    if result.generated:
+        g = result.generated
+        out.print(
+            f"generated step {g.step} ({g.start} .. {g.end}): {g.veiculos} veiculos, "
+            f"{g.manutencoes} manutencoes"
+        )
+    for p in result.published or ():
+        out.print(f"{p.status.replace('_', ' ')}: {p.batch_id} ({p.rows} rows)")
+    if result.loaded:
+        _print_load(result.loaded)
+    if result.warehouse is not None:
+        _print_warehouse(result.warehouse)
+    if result.loaded and result.loaded.rejected:
+        sys.exit(result.loaded.rejected[0].exit_code)
+
+
+@cli.command()
+@click.option("--no-dbt", is_flag=True, help="Only replicate new batches into the raw schema.")
+@pass_ctx
+def warehouse(obj: Context, no_dbt: bool) -> None:
+    """Replicate new batches into the warehouse and build the dbt models (star schema, KPIs)."""
+    from frota.orchestrate.run import build_warehouse_step
+
+    _print_warehouse(build_warehouse_step(obj.settings, run_dbt=not no_dbt))
+
+
+def _print_warehouse(result: Any) -> None:
+    rows = ", ".join(f"{n} {t}" for t, n in result.rows_replicated.items()) or "no rows"
+    out.print(
+        f"warehouse {result.warehouse}: {result.batches_replicated} new batch(es) "
+        f"replicated ({rows}) in {result.replicate_seconds:.1f}s"
+    )
+    if result.dbt_ran:
+        out.print(
+            f"dbt: {result.models_built} models built, {result.tests_passed} tests passed, "
+            f"{result.tests_failed} failed, {result.tests_warned} warned "
+            f"({result.dbt_seconds:.1f}s)"
+        )
+    for warning in result.freshness_warnings:
+        out.print(f"[yellow]freshness[/yellow] {warning}")

@@ -1,0 +1,102 @@
+"""`frota` commands — schedule: the same commands on cron, systemd or Windows Task Scheduler."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from frota.cli.app import Context, cli, out, pass_ctx
+
+# ---------------------------------------------------------------- schedule
+
+
+@cli.command()
+@click.option(
+    "--role",
+    type=click.Choice(["all", "source", "server", "analytics"]),
+    default="all",
+    show_default=True,
+)
+@click.option(
+    "--every", default="15m", show_default=True, help="5m, 15m, 1h, 6h, 1d (daily), hourly…"
+)
+@click.option("--at", "at", help="HH:MM for daily schedules [default 02:00].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["cron", "systemd", "windows"]),
+    default="cron",
+    show_default=True,
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False),
+    help="Working directory of the runs [default: this one].",
+)
+@click.option("--frota-bin", help="Absolute path of the frota executable [default: this one].")
+@click.option("--secrets-file", help="Secrets file passed to the runs as FROTA_SECRETS_FILE.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Write the files here instead of printing them.",
+)
+@click.option("--install", is_flag=True, help="cron: add the entry to your crontab (idempotent).")
+@click.option("--uninstall", is_flag=True, help="cron: remove the role's entry from your crontab.")
+@pass_ctx
+def schedule(
+    obj: Context,
+    role: str,
+    every: str,
+    at: str | None,
+    fmt: str,
+    workdir: str | None,
+    frota_bin: str | None,
+    secrets_file: str | None,
+    out_dir: str | None,
+    install: bool,
+    uninstall: bool,
+) -> None:
+    """Render (or install) a cron entry, systemd timer or Windows task that runs frota."""
+    import os
+    import shutil
+
+    from frota.orchestrate import schedule as sched
+
+    if fmt == "windows" and sys.platform != "win32" and not (frota_bin and workdir):
+        raise click.UsageError(
+            "--format windows needs --frota-bin and --workdir as Windows "
+            "paths, e.g. C:\\frota\\.venv\\Scripts\\frota.exe and C:\\frota"
+        )
+    if uninstall:
+        change = sched.uninstall_cron(role)
+        out.print(f"crontab: {change.action} (frota {role})")
+        return
+    config = os.path.abspath(obj._config) if obj._config and fmt != "windows" else obj._config
+    kwargs = dict(
+        frota_bin=frota_bin or shutil.which("frota") or os.path.abspath(sys.argv[0]),
+        workdir=os.path.abspath(workdir)
+        if workdir and fmt != "windows"
+        else workdir or os.getcwd(),
+        config=config,
+        at=at,
+        secrets_file=secrets_file,
+    )
+    if install:
+        if fmt != "cron":
+            raise click.UsageError(
+                "--install works with --format cron; for systemd and "
+                "Windows write the files with --out (docs/deployment.md)"
+            )
+        change = sched.install_cron(role, every, **kwargs)
+        out.print(f"crontab: {change.action}: {change.entry}")
+        return
+    files = sched.render(role, every, fmt, **kwargs)
+    if out_dir:
+        for path in sched.write_files(files, out_dir):
+            out.print(f"wrote {path}")
+        return
+    for name, content in files.items():
+        click.echo(f"# ---- {name}")
+        click.echo(content.replace("\r\n", "\n"))

@@ -1,0 +1,115 @@
+"""`frota` commands — status and db: what the pipeline holds, and its schema."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.table import Table as RichTable
+
+from frota.cli.app import Context, cli, kv_table, out, pass_ctx
+
+# ---------------------------------------------------------------- status / db
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def status(obj: Context, as_json: bool) -> None:
+    """What to check first: landing area, ledger, quarantine, last runs."""
+    from frota.observe.status import collect_status
+
+    st = collect_status(obj.settings)
+    if as_json:
+        click.echo(json.dumps(st.to_dict(), indent=2, default=str))
+        return
+    out.print(
+        kv_table(
+            "landing area",
+            [
+                ("location", st.landing),
+                ("batches", st.landing_batches),
+                ("complete, not loaded", len(st.complete_pending)),
+                ("incomplete", len(st.incomplete)),
+                ("rejected", len(st.rejected)),
+                *([("error", st.landing_error)] if st.landing_error else []),
+            ],
+        )
+    )
+    for item in st.incomplete + st.rejected:
+        out.print(f"  {item['batch_id']}: {item['problem']}")
+    out.print(
+        kv_table(
+            "database",
+            [
+                ("location", st.database),
+                *([("error", st.database_error)] if st.database_error else []),
+                ("batches loaded", st.batches_loaded),
+                ("last load (UTC)", st.last_load or "never"),
+                *((f"rows in {t}", n) for t, n in st.rows.items()),
+                ("quarantine held", sum(st.quarantine_held.values())),
+                *((f"  {reason}", n) for reason, n in st.quarantine_held.items()),
+                ("quarantine released", st.quarantine_released),
+            ],
+        )
+    )
+    if st.last_runs:
+        table = RichTable(title="last runs", title_justify="left")
+        for col in ("started (UTC)", "run", "command", "status", "batches", "rows"):
+            table.add_column(col)
+        for r in st.last_runs:
+            table.add_row(
+                r["started_at"],
+                r["run_id"],
+                r["command"],
+                r["status"],
+                str(r["batches_loaded"]),
+                str(r["rows_loaded"]),
+            )
+        out.print(table)
+
+
+@cli.group()
+def db() -> None:
+    """Schema and users of the operational database."""
+
+
+@db.command("init")
+@pass_ctx
+def db_init(obj: Context) -> None:
+    """Create the tables from the contract (idempotent; run as the admin user)."""
+    from frota.db.engine import create_engine, mask
+    from frota.db.schema import create_schema
+
+    s = obj.settings
+    engine = create_engine(s.database, s.db_password())
+    try:
+        from frota.db.connect import connect
+
+        with connect(engine):
+            pass
+        created = create_schema(engine)
+    finally:
+        engine.dispose()
+    if created:
+        out.print(f"created in {mask(s.database)}: {', '.join(created)}")
+    else:
+        out.print(f"schema already up to date in {mask(s.database)}")
+
+
+@db.command("grants")
+@click.option(
+    "--dialect", type=click.Choice(["mysql", "postgresql"]), help="[default: from --database]"
+)
+@click.option("--database-name", default="logistica_fonte", show_default=True)
+@pass_ctx
+def db_grants(obj: Context, dialect: str | None, database_name: str) -> None:
+    """Print the SQL that creates the database and least-privilege users."""
+    from frota.db.engine import parse_url
+    from frota.db.grants import grants_sql
+
+    if dialect is None:
+        dialect = parse_url(obj.settings.database).get_backend_name()
+        if dialect == "sqlite":
+            raise click.UsageError("SQLite has no users; pass --dialect mysql or postgresql")
+    click.echo(grants_sql(dialect, database_name), nl=False)
