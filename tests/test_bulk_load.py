@@ -20,7 +20,8 @@ from frota.db.schema import manutencoes
 from frota.errors import ConfigError
 from frota.generate import generate_batch
 from frota.landing import open_landing
-from frota.load import bulk, fastpath, load_pending, transaction
+from frota.load import bulk, fastpath, load_pending, maintenances, transaction
+from frota.load.bulk import base as bulk_base
 from frota.publish import publish_dir
 
 OPT_IN = bulk.LOCAL_INFILE_OPT_IN
@@ -79,7 +80,7 @@ class _GenericWriter:
 
 
 def _generic(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transaction, "maintenance_writer", _GenericWriter)
+    monkeypatch.setattr(maintenances, "maintenance_writer", _GenericWriter)
     monkeypatch.setattr(fastpath.CanonicalLine, "cells", lambda self, line: None)
 
 
@@ -128,7 +129,7 @@ def test_bulk_path_gives_the_generic_content(
 ) -> None:
     if infile != "off" and not db_url.startswith("mysql"):
         pytest.skip("LOAD DATA LOCAL is MySQL/MariaDB only")
-    monkeypatch.setattr(bulk, "CHUNK_ROWS", 37)  # many chunks, one in flight while parsing
+    monkeypatch.setattr(bulk_base, "CHUNK_ROWS", 37)  # many chunks, one in flight while parsing
     switch_interval = sys.getswitchinterval()
     fast = _load_story(tmp_path / "fast", db_url, infile)
     assert sys.getswitchinterval() == switch_interval  # the writer thread's setting is undone

@@ -18,7 +18,7 @@ from faultkit import (
     start_loader,
 )
 
-import frota.load as load_module
+import frota.load.step as load_module
 from frota.config import Settings
 from frota.errors import LockHeld
 from frota.load import faults, load_pending, transaction

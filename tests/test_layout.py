@@ -5,6 +5,7 @@ below `cli.py` imports it."""
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,112 @@ def test_nothing_imports_the_cli() -> None:
     for path in SRC.rglob("*.py"):
         if "cli" not in path.relative_to(SRC).parts and path.name != "__main__.py":
             assert not any(m.startswith("frota.cli") for m in imports_of(path)), path
+
+
+# ---------------------------------------------------------------- the loader's own boundaries
+
+# What `load` may take from `observe`: its logger and the run history, nothing of the
+# operator's views (status, checks, reports), which read the loader's tables themselves.
+LOAD_USES_FROM_OBSERVE = ("frota.observe.log", "frota.observe.runs")
+
+
+def test_load_imports_no_operator_commands_cli_or_observe_internals() -> None:
+    for path in (SRC / "load").rglob("*.py"):
+        for module in imports_of(path):
+            where = f"{path.relative_to(SRC)} imports {module}"
+            assert not module.startswith(("frota.ops", "frota.cli")), where
+            if module.startswith("frota.observe"):
+                assert module in LOAD_USES_FROM_OBSERVE, where
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module an import statement may load: `from a import b` names `a` and `a.b`."""
+    package = module_name(path) if path.name == "__init__.py" else module_name(path.parent)
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from the package, up level - 1
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            names.add(base)
+            names.update(f"{base}.{a.name}" for a in node.names)
+    return names
+
+
+def import_cycles(package: str) -> list[list[str]]:
+    """Cycles among the modules of `frota.<package>` (each found once, from its first node)."""
+    files = {module_name(p): p for p in (SRC / package).rglob("*.py")}
+    edges = {m: sorted(imported_modules(p) & files.keys() - {m}) for m, p in files.items()}
+    cycles: list[list[str]] = []
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        for nxt in edges[module]:
+            if nxt in path:
+                cycles.append([*path[path.index(nxt) :], nxt])
+            elif nxt not in done:
+                visit(nxt, [*path, nxt])
+        done.add(module)
+
+    for start in sorted(files):
+        if start not in done:
+            visit(start, [start])
+    return cycles
+
+
+def _package(root: Path, name: str, modules: dict[str, str]) -> None:
+    (root / name).mkdir(parents=True)
+    for module, text in modules.items():
+        (root / name / f"{module}.py").write_text(text, encoding="utf-8")
+
+
+def test_the_cycle_finder_finds_cycles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "SRC", tmp_path / "frota")
+    _package(
+        tmp_path / "frota",
+        "demo",
+        {
+            "__init__": "from frota.demo.a import A\n",
+            "a": "from frota.demo.b import B\nA = 1\n",
+            "b": "from .c import C\nB = 1\n",
+            "c": "import frota.demo.a\n\nC = 1\n",
+        },
+    )
+    assert import_cycles("demo") == [
+        ["frota.demo.a", "frota.demo.b", "frota.demo.c", "frota.demo.a"]
+    ]
+    # `from the_package import submodule` runs the package's __init__ first: a cycle if that
+    # __init__ imports the importer (transaction.py's old `from frota.load import faults`).
+    _package(
+        tmp_path / "frota",
+        "step",
+        {"__init__": "from frota.step.run import go\n", "run": "from frota.step import faults\n"},
+    )
+    (tmp_path / "frota" / "step" / "faults.py").write_text("", encoding="utf-8")
+    assert import_cycles("step") == [["frota.step", "frota.step.run", "frota.step"]]
+
+
+@pytest.mark.parametrize("package", ["load"])
+def test_no_import_cycle_inside(package: str) -> None:
+    assert import_cycles(package) == []
+
+
+MAX_FUNCTION_LINES = 60  # a longer function is doing several jobs: split it by what it does
+
+
+@pytest.mark.parametrize("package", ["load"])
+def test_functions_stay_small(package: str) -> None:
+    for path in (SRC / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                where = f"{path.relative_to(SRC)}:{node.lineno} {node.name}"
+                assert lines <= MAX_FUNCTION_LINES, f"{where} has {lines} lines"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from batchkit import TODAY, V1_LINES, init_db, publish_lines, query, settings_for
 
-import frota.load.transaction as transaction
+import frota.load.maintenances as maintenances
 from frota.load import load_pending
 from frota.load.dedupe import RowFilter, row_digest
 
@@ -23,7 +23,7 @@ ROWS = [A, B, A, C, B, D, A]  # lines 2..8
 def test_later_copies_are_held_first_copy_loads(
     tmp_path: Path, db_url: str, filter_bits: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(transaction, "RowFilter", lambda: RowFilter(filter_bits))
+    monkeypatch.setattr(maintenances, "RowFilter", lambda: RowFilter(filter_bits))
     init_db(db_url)
     s = settings_for(tmp_path, db_url)
     publish_lines(tmp_path, s.landing, 1, V1_LINES, ROWS)

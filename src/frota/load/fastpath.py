@@ -15,15 +15,13 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from frota.contract import CATEGORIAS, MANUTENCOES, Column, Table
 from frota.contract.canonical import NEEDS_ESCAPE, format_value
 from frota.contract.validate import CANONICAL, ValueProblem, parse_value
 from frota.load.dedupe import RowFilter
-
-if TYPE_CHECKING:
-    from frota.load.bulk import MaintenanceWriter
+from frota.load.writer import MaintenanceWriter
 
 _CELL = r"[^,\"'\\\t\r\n]*"
 _PLATE = r"[A-Z]{3}[0-9][A-Z0-9][0-9]{2}"  # exactly contract.OLD_PLATE | MERCOSUL_PLATE

@@ -37,7 +37,7 @@ from frota.db.engine import create_engine
 from frota.db.schema import batches, manutencoes, quarantine, veiculos
 from frota.errors import ConfigError, LockHeld
 from frota.load.lock import load_lock, still_held
-from frota.load.transaction import vehicle_change
+from frota.load.vehicles import vehicle_change
 
 STATUSES = ("held", "released", "all")
 DECISION_REASONS = frozenset({"duplicate_row", "conflicting_duplicate"})

@@ -145,8 +145,8 @@ def ready_batches(settings: Settings) -> list[str]:
     from frota.db.engine import create_engine
     from frota.db.schema import missing_tables
     from frota.landing import open_landing
-    from frota.load import loaded_batch_ids
     from frota.load.discover import pending_batches
+    from frota.load.ledger import loaded_batch_ids
 
     engine = create_engine(settings.database, settings.db_password())
     try:

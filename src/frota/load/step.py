@@ -1,0 +1,242 @@
+"""`load_pending`: the run that loads every complete batch not yet in the ledger, oldest first,
+each in its own transaction (`transaction.load_batch`), under the database's load lock.
+
+A run is one session on one connection: the lock, then every pending batch. A transient
+database error retries the whole session on a new connection within the settings' retry
+budget (`frota.load.retry`); the ledger says which batch a lost connection had committed.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from frota.config import Settings
+from frota.contract.tabular import FilePolicy
+from frota.db.connect import connect, ensure_schema
+from frota.errors import BadInputError, BatchRejected, LockHeld
+from frota.landing import Landing, open_landing
+from frota.load.discover import Candidate, pending_batches
+from frota.load.engine import loader_engine
+from frota.load.files import file_opener
+from frota.load.ledger import ledger_entry, loaded_batch_ids
+from frota.load.lock import load_lock
+from frota.load.maintenances import Progress
+from frota.load.retry import RetryPolicy, retry_call
+from frota.load.transaction import BatchResult, load_batch
+from frota.observe.log import logger, new_run_id
+from frota.observe.runs import finish_run, start_run
+
+STALE_INCOMPLETE_HOURS = 24
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one `frota load` did."""
+
+    run_id: str
+    loaded: tuple[BatchResult, ...] = ()
+    incomplete: tuple[tuple[str, str], ...] = ()  # (batch_id, why)
+    rejected: tuple[BatchRejected, ...] = ()
+    already_loaded: tuple[str, ...] = ()  # loaded by another loader meanwhile
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(b.rows_loaded for b in self.loaded)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(b.quarantined for b in self.loaded)
+
+
+@dataclass
+class _Collector:
+    loaded: list[BatchResult] = field(default_factory=list)
+    incomplete: list[tuple[str, str]] = field(default_factory=list)
+    rejected: list[BatchRejected] = field(default_factory=list)
+    already_loaded: list[str] = field(default_factory=list)
+    in_flight: str | None = None  # the batch whose transaction was running (or committing)
+    run_started: bool = False
+
+
+def _load_one(
+    conn: Connection,
+    landing: Landing,
+    candidate: Candidate,
+    run_id: str,
+    today: date,
+    progress: Progress | None,
+    out: _Collector,
+    files: FilePolicy,
+) -> None:
+    assert candidate.manifest is not None
+    with ExitStack() as stack:
+        opener = file_opener(landing, candidate.batch_id, stack)
+        out.in_flight = candidate.batch_id
+        try:
+            result = load_batch(
+                conn, candidate.manifest, opener, run_id, today, progress, policy=files
+            )
+        except BadInputError as exc:
+            out.in_flight = None
+            rejected = BatchRejected(candidate.batch_id, exc)
+            logger.error("%s", rejected)
+            out.rejected.append(rejected)
+            return
+        except sa.exc.IntegrityError:
+            # The ledger's unique key is the last guard: someone else loaded this batch.
+            out.in_flight = None
+            if candidate.batch_id in loaded_batch_ids(conn):
+                logger.warning("batch %s was loaded by another loader", candidate.batch_id)
+                out.already_loaded.append(candidate.batch_id)
+                return
+            raise
+    out.in_flight = None
+    out.loaded.append(result)
+    logger.info(
+        "loaded batch %s: %d rows read, %d vehicles new, %d updated, %d stale, "
+        "%d maintenances, %d quarantined, %d released, %d duplicates (%.1fs)",
+        result.batch_id,
+        result.rows_read,
+        result.veiculos_inserted,
+        result.veiculos_updated,
+        result.veiculos_stale,
+        result.manutencoes_inserted,
+        result.quarantined,
+        result.released,
+        result.duplicates,
+        result.seconds,
+    )
+
+
+def _record_run(engine: Engine, run_id: str, status: str, result: LoadResult) -> None:
+    try:
+        finish_run(
+            engine,
+            run_id,
+            status,
+            batches_loaded=len(result.loaded),
+            rows_loaded=result.rows_loaded,
+            quarantined=result.quarantined,
+            message="; ".join(str(r.message) for r in result.rejected) or None,
+        )
+    except sa.exc.DBAPIError as exc:  # the database went away: the run's own error matters more
+        logger.warning("could not record run %s in the run history: %s", run_id, exc.orig)
+
+
+def _confirm_in_flight(conn: Connection, run_id: str, loaded: set[str], out: _Collector) -> None:
+    """After a lost connection: did the batch we were committing commit? The ledger says.
+
+    Holding the load lock again proves the old session has ended, so its transaction is
+    either committed (its ledger row is there) or rolled back (it is not).
+    """
+    batch_id, out.in_flight = out.in_flight, None
+    if batch_id is None or batch_id not in loaded:
+        return
+    entry = ledger_entry(conn, batch_id)
+    if entry.run_id != run_id:
+        out.already_loaded.append(batch_id)
+        return
+    logger.warning(
+        "the connection was lost while committing batch %s; the ledger shows the commit "
+        "succeeded: reported as loaded, not loaded again",
+        batch_id,
+    )
+    out.loaded.append(BatchResult.from_ledger(entry))
+
+
+def _session(
+    engine: Engine,
+    landing: Landing,
+    run_id: str,
+    today: date,
+    progress: Progress | None,
+    out: _Collector,
+    attempt: int,
+    files: FilePolicy,
+) -> None:
+    """One connection's worth of work: lock, then every pending batch. Retried whole."""
+    out.incomplete.clear()  # re-derived from the landing area on every attempt
+    out.rejected.clear()
+    with connect(engine) as conn, ExitStack() as stack:
+        try:
+            # The lock comes first: on SQLite any transaction, even a read, queues behind
+            # a running load, and an overlapping run must exit at once instead.
+            stack.enter_context(load_lock(conn))
+        except LockHeld as exc:
+            if attempt > 1:
+                # Our own dead session may still hold it until the server notices.
+                exc.transient = True
+            raise
+        ensure_schema(conn)
+        if not out.run_started:
+            start_run(engine, run_id, "load")
+            out.run_started = True
+        loaded = loaded_batch_ids(conn)
+        _confirm_in_flight(conn, run_id, loaded, out)
+        loaded |= {b.batch_id for b in out.loaded}
+        for candidate in pending_batches(landing, loaded):
+            if candidate.rejected is not None:
+                rejected = BatchRejected(candidate.batch_id, candidate.rejected)
+                logger.error("%s", rejected)
+                out.rejected.append(rejected)
+            elif not candidate.complete:
+                out.incomplete.append((candidate.batch_id, candidate.problem or ""))
+                log = (
+                    logger.warning if candidate.age_hours > STALE_INCOMPLETE_HOURS else logger.info
+                )
+                log(
+                    "skipping incomplete batch %s (%.0f h old): %s",
+                    candidate.batch_id,
+                    candidate.age_hours,
+                    candidate.problem,
+                )
+            else:
+                _load_one(conn, landing, candidate, run_id, today, progress, out, files)
+
+
+def load_pending(
+    settings: Settings,
+    *,
+    run_id: str | None = None,
+    today: date | None = None,
+    progress: Progress | None = None,
+) -> LoadResult:
+    """Load every complete batch not yet in the ledger, oldest first, each exactly once.
+
+    Transient database errors (lost connection, restart, deadlock) retry the whole session
+    on a new connection within the settings' retry budget; see `frota.load.retry`.
+    """
+    run_id = run_id or new_run_id()
+    today = today or date.today()
+    landing = open_landing(settings.landing)
+    engine = loader_engine(settings)
+    policy = RetryPolicy(settings.retry_attempts, settings.retry_max_seconds)
+    files = FilePolicy.from_settings(settings)
+    out = _Collector()
+    status = "failed"
+    try:
+        retry_call(
+            lambda attempt: _session(engine, landing, run_id, today, progress, out, attempt, files),
+            policy,
+            "load",
+        )
+        if not out.loaded and not out.rejected:
+            logger.info("nothing new to load from %s", landing)
+        status = "rejected" if out.rejected else "ok"
+    finally:
+        result = LoadResult(
+            run_id,
+            tuple(out.loaded),
+            tuple(out.incomplete),
+            tuple(out.rejected),
+            tuple(out.already_loaded),
+        )
+        if out.run_started:
+            _record_run(engine, run_id, status, result)
+        engine.dispose()
+    return result

@@ -1,0 +1,270 @@
+"""Vehicles: upserted by placa with one rule (`vehicle_change`): a newer batch wins, an older
+one never overwrites newer state, the odometer never goes backwards (a lower reading is held).
+
+`load_vehicles` reads the batch's file in two streamed passes, so memory stays small whatever
+the fleet: the first finds exact copies and conflicts (a digest per plate), the second writes
+each plate's row through `VehicleUpsert`, which `quarantine retry` uses too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from frota.batch import Manifest
+from frota.contract import VEICULOS
+from frota.contract.tabular import FilePolicy, ReadStats, Record, read_records
+from frota.contract.validate import Problem, parse_row
+from frota.db.schema import veiculos
+from frota.errors import BadInputError
+from frota.load.dedupe import canonical_cells, row_digest
+from frota.load.fastpath import CanonicalLine
+from frota.load.files import OpenFile, check_checksum, listed
+from frota.load.quarantine import QuarantineBuffer
+
+T = TypeVar("T")
+Change = str | Problem  # "insert", "update", "stale", or the Problem that holds the row
+_PLACA = VEICULOS.csv_header.index("placa")
+_UPSERT_CHUNK = 1000
+_U32, _U64 = (1 << 32) - 1, (1 << 64) - 1
+
+
+@dataclass(frozen=True)
+class VehicleCounts:
+    """What the vehicles file of a batch did: rows read reconcile with the rest (+ held)."""
+
+    inserted: int = 0
+    updated: int = 0
+    stale: int = 0
+    read: int = 0
+    blank_lines: int = 0
+    duplicates: int = 0  # exact copies of a plate's row in the same file
+
+
+def vehicle_change(
+    existing: tuple[str | None, int | None] | None, row: dict[str, Any], batch_id: str
+) -> Change:
+    """The loader's rule for one vehicle row of `batch_id`: "insert", "update", "stale" (an
+    older batch arriving late: newer state stays), or the Problem that holds it (the odometer
+    never goes back). An update without an odometer keeps the known one."""
+    if existing is None:
+        return "insert"
+    old_lote, old_km = existing
+    km = row["quilometragem_total"]
+    if old_lote is not None and old_lote > batch_id:
+        return "stale"
+    if old_km is not None and km is not None and km < old_km:
+        return Problem(
+            "odometer_regressed",
+            "quilometragem_total",
+            f"{km} km is below the last known {old_km} km",
+        )
+    if km is None:
+        row["quilometragem_total"] = old_km
+    return "update"
+
+
+class VehicleUpsert(Generic[T]):
+    """Applies vehicle rows (one per plate) in chunks with `vehicle_change`: inserts the new,
+    updates the older, skips the stale; `on_change(tag, row, change)` hears each outcome.
+
+    Rows are written with `lote_id`; `add(..., judged_as=)` names the batch whose time the
+    row's data is from when that is another one (a quarantine retry writes old rows)."""
+
+    def __init__(
+        self, conn: Connection, lote_id: str, on_change: Callable[[T, dict[str, Any], Change], None]
+    ) -> None:
+        self.conn, self.lote_id, self.on_change = conn, lote_id, on_change
+        self.pending: list[tuple[dict[str, Any], T, str]] = []
+        self.inserted = self.updated = self.stale = 0
+        self.update = (
+            veiculos.update()
+            .where(veiculos.c.placa == sa.bindparam("b_placa"))
+            .values(
+                {c: sa.bindparam(f"b_{c}") for c in VEICULOS.csv_header if c != "placa"}
+                | {"lote_id": sa.bindparam("b_lote_id")}
+            )
+        )
+
+    def add(self, row: dict[str, Any], tag: T, judged_as: str | None = None) -> None:
+        row["lote_id"] = self.lote_id
+        self.pending.append((row, tag, judged_as or self.lote_id))
+        if len(self.pending) >= _UPSERT_CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        existing: dict[Any, tuple[Any, Any]] = {
+            placa: (lote, km)
+            for placa, lote, km in self.conn.execute(
+                sa.select(
+                    veiculos.c.placa, veiculos.c.lote_id, veiculos.c.quilometragem_total
+                ).where(veiculos.c.placa.in_([row["placa"] for row, _, _ in self.pending]))
+            )
+        }
+        inserts, updates = [], []
+        for row, tag, judged_as in self.pending:
+            change = vehicle_change(existing.get(row["placa"]), row, judged_as)
+            if change == "insert":
+                inserts.append(row)
+            elif change == "update":
+                updates.append({f"b_{k}": v for k, v in row.items()})
+            elif change == "stale":
+                self.stale += 1
+            self.on_change(tag, row, change)
+        if inserts:
+            self.conn.execute(veiculos.insert(), inserts)
+        if updates:
+            self.conn.execute(self.update, updates)
+        self.inserted += len(inserts)
+        self.updated += len(updates)
+        self.pending = []
+
+
+class _FirstRows(dict[str, int]):
+    """placa -> (digest, line) of its first row, packed in one int: about 80 bytes a vehicle
+    less than a tuple, and this map grows with the fleet, not with the maintenance rows."""
+
+    def note(self, placa: str, digest: int, line: int) -> None:
+        self[placa] = (digest & _U64) << 32 | line
+
+    def line(self, placa: str) -> int:
+        return self[placa] & _U32
+
+    def same_digest(self, placa: str, digest: int) -> bool:
+        return self[placa] >> 32 == digest & _U64
+
+
+class _Survey:
+    """The first pass: each plate's first row, exact copies (counted), and conflicts."""
+
+    def __init__(self, canonical: CanonicalLine) -> None:
+        self.canonical = canonical
+        self.first = _FirstRows()
+        self.conflicts: dict[str, list[int]] = {}  # placa -> [line the conflict showed at, rows]
+        self.duplicates = 0
+
+    def note(self, placa: str, digest: int, line: int) -> None:
+        if placa in self.conflicts:
+            self.conflicts[placa][1] += 1
+        elif placa not in self.first:
+            self.first.note(placa, digest, line)
+        elif self.first.same_digest(placa, digest):
+            self.duplicates += 1  # the same state twice: harmless, counted
+        else:
+            self.conflicts[placa] = [line, 2]
+
+    def note_canonical(self, text: str, line: int) -> bool:
+        cells = self.canonical.cells(text)
+        if cells is None:
+            return False
+        self.note(cells[_PLACA], row_digest(cells), line)
+        return True
+
+    def conflict(self, placa: str, line: int) -> Problem | None:
+        """Why a row of a conflicting plate is held (from its first row on), else None."""
+        conflict_line, rows = self.conflicts[placa]
+        if line != self.first.line(placa) and line < conflict_line:
+            return None  # a copy of the first row before the conflict: counted, not held
+        detail = f"{placa} appears {rows} times in this batch with different values"
+        return Problem("conflicting_duplicate", "placa", detail)
+
+
+class _Reader:
+    """The vehicles file as (record, typed row or None, problem or None), past `fast`."""
+
+    def __init__(self, open_file: OpenFile, policy: FilePolicy, today: date) -> None:
+        self.open_file, self.policy, self.today = open_file, policy, today
+
+    def read(self, stats: ReadStats, fast: Callable[[str, int], bool]) -> Iterator[tuple]:
+        name = VEICULOS.file_name
+        with self.open_file(name) as fh:
+            for rec in read_records(
+                fh,
+                VEICULOS,
+                name,
+                allow_extra=self.policy.allow_extra_columns,
+                stats=stats,
+                fast=fast,
+            ):
+                if rec.problem:
+                    yield rec, None, rec.problem
+                else:
+                    yield rec, *parse_row(VEICULOS, rec.values, self.today)
+
+
+def load_vehicles(
+    conn: Connection,
+    manifest: Manifest,
+    open_file: OpenFile,
+    today: date,
+    q: QuarantineBuffer,
+    policy: FilePolicy,
+) -> VehicleCounts:
+    """Upsert the batch's vehicles (the first of each plate; conflicting plates are held)."""
+    name = VEICULOS.file_name
+    if not listed(manifest, name):
+        return VehicleCounts()
+    reader, stats = _Reader(open_file, policy, today), ReadStats()
+    survey = _Survey(CanonicalLine(VEICULOS, today))
+    for rec, row, problem in reader.read(stats, survey.note_canonical):
+        if problem or row is None:
+            q.hold(VEICULOS, rec, problem)
+            continue
+        survey.note(row["placa"], row_digest(canonical_cells(row, VEICULOS)), rec.line)
+    check_checksum(manifest, name, stats)
+
+    def held_if_problem(rec: Record, row: dict[str, Any], change: Change) -> None:
+        if isinstance(change, Problem):
+            q.hold(VEICULOS, rec, change, row["placa"])
+
+    upsert = VehicleUpsert(conn, manifest.batch_id, held_if_problem)
+    if _write_first_rows(reader, survey, upsert, q).sha256 != stats.sha256:
+        raise BadInputError("the file changed while it was being loaded", file=name)
+    upsert.flush()
+    policy.check_bad_rows(q.bad.get(name, Counter()), stats.records, name)
+    return VehicleCounts(
+        upsert.inserted,
+        upsert.updated,
+        upsert.stale,
+        stats.records,
+        stats.blank_lines,
+        survey.duplicates,
+    )
+
+
+def _write_first_rows(
+    reader: _Reader, survey: _Survey, upsert: VehicleUpsert[Record], q: QuarantineBuffer
+) -> ReadStats:
+    """The second pass: each plate's first row to the upsert, conflicting plates held."""
+    canonical, first = survey.canonical, survey.first
+
+    def write_canonical(text: str, line: int) -> bool:
+        cells = canonical.cells(text)
+        if cells is None or cells[_PLACA] in survey.conflicts:
+            return False  # the general path holds conflicting rows
+        if line == first.line(cells[_PLACA]):
+            values = dict(zip(VEICULOS.csv_header, cells, strict=True))
+            rec = Record(line, values, ",".join(cells), None, list(cells))
+            upsert.add(canonical.values(cells), rec)
+        return True  # or a copy of the first row: counted in the first pass
+
+    stats = ReadStats()
+    for rec, row, problem in reader.read(stats, write_canonical):
+        if problem or row is None:
+            continue  # held in the first pass
+        placa = row["placa"]
+        if placa in survey.conflicts:
+            conflict = survey.conflict(placa, rec.line)
+            if conflict is not None:
+                q.hold(VEICULOS, rec, conflict, placa)
+        elif rec.line == first.line(placa):
+            upsert.add(row, rec)
+    return stats
