@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from frota.contract import tabular
-from frota.contract import VEICULOS
+from frota.contract import VEICULOS, tabular
 from frota.contract.tabular import ReadStats, read_records
 from frota.errors import BadInputError
 
