@@ -261,7 +261,7 @@ def fresh_database(backend: str, name: str, workdir: Path, with_schema: bool) ->
     import sqlalchemy as sa
 
     from frota.db.engine import create_engine
-    from frota.db.schema import create_schema
+    from frota.db.migrate import upgrade_schema
 
     if backend == "sqlite":
         path = workdir / f"{name}.db"
@@ -282,7 +282,7 @@ def fresh_database(backend: str, name: str, workdir: Path, with_schema: bool) ->
         url = url.render_as_string(hide_password=False)
     if with_schema:
         engine = create_engine(url)
-        create_schema(engine)
+        upgrade_schema(engine)
         engine.dispose()
     return url
 

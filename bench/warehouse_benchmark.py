@@ -25,7 +25,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from frota.db.engine import create_engine
-from frota.db.schema import create_schema
+from frota.db.migrate import upgrade_schema
 from frota.warehouse import build_warehouse
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -107,7 +107,7 @@ def run_backend(
     backend: str, rows: int, vehicles: int, batches: int, work: Path, profile: int = 0
 ) -> dict:
     db = work / f"frota-{backend}.db"
-    create_schema(create_engine(f"sqlite:///{db}"))
+    upgrade_schema(create_engine(f"sqlite:///{db}"))
     rng, plates = random.Random(42), []
     per = rows // batches
     for step in range(batches):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from frota.config import Settings
 from frota.db.engine import create_engine
-from frota.db.schema import create_schema
+from frota.db.migrate import upgrade_schema
 from frota.landing import open_landing
 from frota.publish import PublishResult, publish_dir
 
@@ -51,7 +51,7 @@ def settings_for(tmp: Path, db_url: str) -> Settings:
 
 def init_db(db_url: str) -> None:
     engine = create_engine(db_url)
-    create_schema(engine)
+    upgrade_schema(engine)
     engine.dispose()
 
 

@@ -24,7 +24,8 @@ import sqlalchemy as sa
 from ci import missing
 
 from frota.db.engine import create_engine
-from frota.db.schema import batches, create_schema, manutencoes, quarantine, veiculos
+from frota.db.migrate import upgrade_schema
+from frota.db.schema import batches, manutencoes, quarantine, veiculos
 from frota.generate import generate_batch
 from frota.landing import open_landing
 from frota.publish import publish_dir
@@ -65,7 +66,7 @@ class Databases:
             url = sa.make_url(base).set(database=name).render_as_string(hide_password=False)
         if schema:
             engine = create_engine(url)
-            create_schema(engine)
+            upgrade_schema(engine)
             engine.dispose()
         return url
 

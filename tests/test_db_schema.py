@@ -1,21 +1,25 @@
-"""`frota db init`: the original DDL exactly (types, keys, FK), on every backend."""
+"""`frota db init` (= upgrade from empty): the original DDL exactly (types, keys, FK), on every
+backend."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from frota.db.engine import create_engine
-from frota.db.schema import create_schema
+from frota.db.migrate import head, upgrade_schema
 
 
 def test_init_is_idempotent_and_creates_the_contract(db_url: str) -> None:
     engine = create_engine(db_url)
     try:
-        assert sorted(create_schema(engine)) == sorted(
-            ["veiculos", "manutencoes", "frota_batches", "frota_quarantine", "frota_runs"]
-        )
-        assert create_schema(engine) == []
+        first = upgrade_schema(engine)
+        assert (first.before, first.after, first.adopted) == (None, head(), False)
+        again = upgrade_schema(engine)
+        assert (again.before, again.after, again.changed) == (head(), head(), False)
         insp = sa.inspect(engine)
+        assert {"veiculos", "manutencoes", "frota_batches", "frota_quarantine"} <= set(
+            insp.get_table_names()
+        )
         v = {c["name"]: c for c in insp.get_columns("veiculos")}
         m = {c["name"]: c for c in insp.get_columns("manutencoes")}
         assert insp.get_pk_constraint("veiculos")["constrained_columns"] == ["placa"]
@@ -44,7 +48,7 @@ def test_init_is_idempotent_and_creates_the_contract(db_url: str) -> None:
 def test_mysql_tables_are_innodb_utf8mb4_autoincrement(mysql_url: str) -> None:
     engine = create_engine(mysql_url)
     try:
-        create_schema(engine)
+        upgrade_schema(engine)
         with engine.connect() as conn:
             ddl = conn.execute(sa.text("SHOW CREATE TABLE manutencoes")).one()[1]
             has_0900 = conn.execute(

@@ -41,9 +41,9 @@ def test_no_statement_in_the_batch_transaction_commits(
 ) -> None:
     landing, ids = make_batches(tmp_path, vehicles=10, days=60)
     engine = create_engine(db_url)
-    from frota.db.schema import create_schema
+    from frota.db.migrate import upgrade_schema
 
-    create_schema(engine)
+    upgrade_schema(engine)
     # A plain engine: frota's SQLite engine would queue its reads behind the load.
     observer = sa.create_engine(db_url)
     seen: list[tuple[str, int, int, bool]] = []

@@ -20,7 +20,7 @@ from test_warehouse_support import MART_KEYS, Fleet, Oracle, compare, load_batch
 
 from frota.db import schema
 from frota.db.engine import create_engine
-from frota.db.schema import create_schema
+from frota.db.migrate import upgrade_schema
 from frota.warehouse import WarehouseResult, build_warehouse
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -135,7 +135,7 @@ def built(request, tmp_path_factory) -> Built:
         warehouse_url = request.getfixturevalue("pg_database")
     database_url = f"sqlite:///{tmp / 'frota.db'}"
     engine = create_engine(database_url)
-    create_schema(engine)
+    upgrade_schema(engine)
     fleet, oracle = Fleet(seed=11), Oracle()
     b = Built(request.param, database_url, warehouse_url)
     plan = [*BATCHES, INCREMENTAL]

@@ -13,7 +13,7 @@ from test_warehouse_support import MART_KEYS, Oracle, compare
 
 from frota.config import Settings
 from frota.db.engine import create_engine
-from frota.db.schema import create_schema
+from frota.db.migrate import upgrade_schema
 from frota.generate import generate_batch
 from frota.load import load_pending
 from frota.publish import publish_outbox
@@ -33,7 +33,7 @@ def pipeline(tmp_path_factory):
         source="test",
     )
     engine = create_engine(settings.database)
-    create_schema(engine)
+    upgrade_schema(engine)
     oracle, runs = Oracle(), []
     for i, (until, days) in enumerate(WINDOWS):
         generate_batch(Path(settings.outbox), seed=3, vehicles=60, until=until, days=days)

@@ -14,7 +14,7 @@ from test_warehouse import pg_database, read_tables  # noqa: F401 (fixture)
 from test_warehouse_support import Fleet, load_batch
 
 from frota.db.engine import create_engine
-from frota.db.schema import create_schema
+from frota.db.migrate import upgrade_schema
 from frota.errors import DatabaseUnreachable
 from frota.warehouse import WarehouseError, build_warehouse, replicate_only, transform
 from frota.warehouse.target import WarehouseConnection, parse_warehouse_url
@@ -37,7 +37,7 @@ def warehouse_url(request, tmp_path) -> str:
 def operational(tmp_path):
     url = f"sqlite:///{tmp_path / 'frota.db'}"
     engine = create_engine(url)
-    create_schema(engine)
+    upgrade_schema(engine)
     yield url, engine, Fleet(seed=5)
     engine.dispose()
 
@@ -137,7 +137,7 @@ def test_unreachable_databases(tmp_path) -> None:
     with pytest.raises(DatabaseUnreachable, match="not found"):
         replicate_only(f"sqlite:///{tmp_path / 'missing.db'}", f"duckdb:///{tmp_path / 'w.duckdb'}")
     ok = f"sqlite:///{tmp_path / 'frota.db'}"
-    create_schema(create_engine(ok))
+    upgrade_schema(create_engine(ok))
     with pytest.raises(DatabaseUnreachable, match="PostgreSQL warehouse"):
         replicate_only(ok, "postgresql://postgres@127.0.0.1:1/nothing")
 

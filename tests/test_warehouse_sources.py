@@ -20,7 +20,7 @@ from frota.config import Settings
 from frota.contract import MANUTENCOES, VEICULOS
 from frota.db.engine import create_engine
 from frota.db.grants import grants_sql
-from frota.db.schema import create_schema
+from frota.db.migrate import upgrade_schema
 from frota.generate import generate_batch
 from frota.load import load_pending
 from frota.publish import publish_outbox
@@ -56,7 +56,7 @@ def server(request: pytest.FixtureRequest):
     """(admin URL, read-only analytics URL) of a fresh operational database with the schema."""
     admin_url = request.getfixturevalue(f"{request.param}_url")
     admin = create_engine(admin_url)
-    create_schema(admin)
+    upgrade_schema(admin)
     user, password = f"frota_an_{secrets.token_hex(4)}", secrets.token_hex(12)
     url = sa.make_url(admin_url)
     statements = analytics_statements(admin.dialect.name, url.database, user, password)

@@ -43,6 +43,7 @@ def status(obj: Context, as_json: bool) -> None:
             "database",
             [
                 ("location", st.database),
+                *([("schema", st.schema)] if st.schema else []),
                 *([("error", st.database_error)] if st.database_error else []),
                 ("batches loaded", st.batches_loaded),
                 ("last load (UTC)", st.last_load or "never"),
@@ -74,27 +75,58 @@ def db() -> None:
     """Schema and users of the operational database."""
 
 
-@db.command("init")
-@pass_ctx
-def db_init(obj: Context) -> None:
-    """Create the tables from the contract (idempotent; run as the admin user)."""
+def _upgrade(obj: Context, target: str = "head") -> None:
     from frota.db.engine import create_engine, mask
-    from frota.db.schema import create_schema
+    from frota.db.migrate import upgrade_schema
 
     s = obj.settings
     engine = create_engine(s.database, s.db_password())
     try:
-        from frota.db.connect import connect
-
-        with connect(engine):
-            pass
-        created = create_schema(engine)
+        done = upgrade_schema(engine, target)
     finally:
         engine.dispose()
-    if created:
-        out.print(f"created in {mask(s.database)}: {', '.join(created)}")
+    where = mask(s.database)
+    if done.adopted:
+        out.print(f"adopted {where}: made by a frota from before schema migrations")
+    if done.changed:
+        out.print(f"upgraded {where} from {done.before or 'an empty schema'} to {done.after}")
     else:
-        out.print(f"schema already up to date in {mask(s.database)}")
+        out.print(f"{where} is already at revision {done.after}; nothing to do")
+
+
+@db.command("init")
+@pass_ctx
+def db_init(obj: Context) -> None:
+    """Create the schema (= upgrade from empty; idempotent; run as the admin user)."""
+    _upgrade(obj)
+
+
+@db.command("upgrade")
+@click.option("--to", "target", default="head", show_default=True, help="The revision to stop at.")
+@pass_ctx
+def db_upgrade(obj: Context, target: str) -> None:
+    """Bring the schema to this frota's revision, keeping every row (run as the admin user)."""
+    _upgrade(obj, target)
+
+
+@db.command("current")
+@pass_ctx
+def db_current(obj: Context) -> None:
+    """Say the schema revision of the database and the one this frota needs."""
+    from frota.db.connect import connect
+    from frota.db.engine import create_engine, mask
+    from frota.db.migrate import schema_state
+
+    s = obj.settings
+    engine = create_engine(s.database, s.db_password())
+    try:
+        with connect(engine) as conn:
+            state = schema_state(conn)
+    finally:
+        engine.dispose()
+    out.print(f"{mask(s.database)}: schema {state.describe()}")
+    if not state.at_head and state.known:
+        out.print("run `frota db upgrade` to bring it to head")
 
 
 @db.command("grants")

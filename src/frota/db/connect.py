@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from frota.db.engine import mask
-from frota.db.schema import missing_tables
-from frota.errors import ConfigError, DatabaseUnreachable
+from frota.errors import DatabaseUnreachable
 
 
 @contextmanager
@@ -31,11 +30,8 @@ def connect(engine: Engine) -> Iterator[Connection]:
 
 
 def ensure_schema(conn: Connection) -> None:
-    """ConfigError if frota's tables are missing (the loader never runs DDL)."""
-    missing = missing_tables(conn)
-    conn.rollback()
-    if missing:
-        raise ConfigError(
-            f"{mask(conn.engine.url)} has no table(s) {', '.join(missing)}",
-            hint="create the schema first: frota db init (as a user allowed to create tables)",
-        )
+    """ConfigError unless the schema is at this frota's revision (the loader never runs DDL;
+    it only reads the recorded revision)."""
+    from frota.db.migrate import require_head
+
+    require_head(conn)

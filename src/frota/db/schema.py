@@ -1,12 +1,14 @@
 """SQLAlchemy tables derived from the contract, plus the pipeline's bookkeeping tables.
 
-`frota db init` runs `create_schema` under an admin user; the loader never runs DDL.
+These describe the schema at the head revision, for the code's queries. The schema itself is
+made and changed only by the migrations (frota.db.migrate; tests/test_db_migrations.py checks
+that the two agree on every backend). The loader never runs DDL.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from frota.contract import (
     BATCHES_TABLE,
@@ -43,7 +45,7 @@ def _sa_column(col: Column) -> sa.Column:
     )
 
 
-# MySQL: InnoDB + utf8mb4. The collation is chosen at create time (see create_schema).
+# MySQL: InnoDB + utf8mb4 (the migrations choose the collation).
 _MYSQL = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
 
 metadata = sa.MetaData()
@@ -117,30 +119,6 @@ runs = sa.Table(
 
 CONTRACT_TABLES = (veiculos, manutencoes)
 BOOKKEEPING_TABLES = (batches, quarantine, runs)
-
-
-def _mysql_collation(conn: Connection) -> str | None:
-    """utf8mb4_0900_ai_ci where the server has it (MySQL 8), else the server default."""
-    found = conn.execute(
-        sa.text("SELECT COUNT(*) FROM information_schema.COLLATIONS WHERE COLLATION_NAME = :c"),
-        {"c": "utf8mb4_0900_ai_ci"},
-    ).scalar()
-    return "utf8mb4_0900_ai_ci" if found else None
-
-
-def create_schema(engine: Engine) -> list[str]:
-    """Create every missing table (idempotent); return the names created."""
-    with engine.begin() as conn:
-        existing = set(sa.inspect(conn).get_table_names())
-        if engine.dialect.name == "mysql":
-            collation = _mysql_collation(conn)
-            for table in metadata.sorted_tables:
-                if collation:
-                    table.kwargs["mysql_collate"] = collation
-                else:
-                    table.kwargs.pop("mysql_collate", None)
-        metadata.create_all(conn, checkfirst=True)
-    return [t.name for t in metadata.sorted_tables if t.name not in existing]
 
 
 def missing_tables(conn: Connection) -> list[str]:

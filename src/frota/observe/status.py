@@ -11,7 +11,8 @@ from frota.batch import is_batch_id
 from frota.config import Settings
 from frota.db.connect import connect
 from frota.db.engine import create_engine, mask
-from frota.db.schema import batches, manutencoes, missing_tables, quarantine, runs, veiculos
+from frota.db.migrate import schema_state
+from frota.db.schema import batches, manutencoes, quarantine, runs, veiculos
 from frota.errors import FrotaError
 from frota.landing import open_landing
 from frota.load.discover import inspect_batch
@@ -29,6 +30,7 @@ class Status:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     landing_error: str | None = None
     database_error: str | None = None
+    schema: str | None = None  # the schema revision, described
     batches_loaded: int = 0
     last_load: str | None = None
     rows: dict[str, int] = field(default_factory=dict)
@@ -47,9 +49,17 @@ def collect_status(settings: Settings) -> Status:
     engine = create_engine(settings.database, settings.db_password())
     try:
         with connect(engine) as conn:
-            missing = missing_tables(conn)
-            if missing:
+            state = schema_state(conn)
+            status.schema = state.describe()
+            if not state.has_tables:
                 status.database_error = "schema not created (run: frota db init)"
+            elif not state.at_head:
+                # The tables may lack columns this frota reads: report, do not query.
+                status.database_error = (
+                    "schema not at this frota's revision (run: frota db upgrade)"
+                    if state.known
+                    else "schema newer than this frota (upgrade frota on this machine)"
+                )
             else:
                 loaded = set(conn.execute(sa.select(batches.c.batch_id)).scalars())
                 status.batches_loaded = len(loaded)

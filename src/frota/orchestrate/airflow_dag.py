@@ -165,11 +165,11 @@ def load_step(settings: Settings) -> dict[str, Any]:
     if settings.database.startswith("sqlite"):
         # The embedded default needs no administrator, as in `frota run`: create the schema.
         from frota.db.engine import create_engine
-        from frota.db.schema import create_schema
+        from frota.db.migrate import upgrade_schema
 
         engine = create_engine(settings.database)
         try:
-            create_schema(engine)
+            upgrade_schema(engine)
         finally:
             engine.dispose()
     loaded = run_pipeline(settings, role="server").loaded

@@ -14,7 +14,7 @@ from typing import Any
 
 from frota.config import Settings
 from frota.db.engine import create_engine
-from frota.db.schema import create_schema
+from frota.db.migrate import upgrade_schema
 from frota.generate import GenerateResult, generate_batch
 from frota.load import LoadResult, load_pending
 from frota.observe.log import logger, new_run_id
@@ -68,10 +68,10 @@ def run_pipeline(
         published = tuple(publish_outbox(settings))
     if role in ("all", "server"):
         if settings.database.startswith("sqlite"):
-            # The embedded default needs no administrator: create the schema on first run.
+            # The embedded default needs no administrator: create or upgrade the schema.
             engine = create_engine(settings.database)
             try:
-                create_schema(engine)
+                upgrade_schema(engine)
             finally:
                 engine.dispose()
         if progress:

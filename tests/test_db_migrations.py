@@ -1,0 +1,384 @@
+"""Schema migrations: the baseline is exactly release ff3cdaf's schema; a database that release
+made (and loaded) is adopted and upgraded with every row intact; the head revision matches the
+code's tables; a killed upgrade can be rerun; the loader refuses a database behind head.
+
+The ff3cdaf code runs from `git archive` of that commit, as a separate process."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from batchkit import settings_for, write_batch_dir
+from ci import missing
+
+from frota.db.engine import create_engine
+from frota.db.migrate import (
+    BASELINE,
+    VERSION_TABLE,
+    head,
+    schema_state,
+    upgrade_schema,
+)
+from frota.db.schema import metadata
+from frota.errors import ConfigError
+from frota.landing import open_landing
+from frota.load import load_pending
+from frota.observe.status import collect_status
+from frota.publish import publish_dir
+
+RELEASE = "ff3cdaf"  # the last release without migrations
+ROOT = Path(__file__).resolve().parents[1]
+TABLES = ("veiculos", "manutencoes", "frota_batches", "frota_quarantine", "frota_runs")
+
+
+@pytest.fixture(scope="session")
+def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The src/ folder of release ff3cdaf, from this repository's history."""
+    try:
+        tar = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", RELEASE, "src"],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        missing(f"commit {RELEASE} of this repository (git archive)")
+    dest = tmp_path_factory.mktemp(RELEASE)
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        archive.extractall(dest, filter="data")
+    return dest / "src"
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FROTA_")}
+    env.update(extra)
+    return env
+
+
+def old_frota(release: Path, *args: str, cwd: Path) -> str:
+    """Run ff3cdaf's `frota` (its own source first on the path); its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-m", "frota", *args],
+        cwd=cwd,
+        env=_env(PYTHONPATH=str(release)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def new_frota(*args: str, cwd: Path, **env: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "frota", *args],
+        cwd=cwd,
+        env=_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def signature(url: str) -> dict[str, object]:
+    """Everything a schema is made of, table by table (frota's version table left out)."""
+    engine = create_engine(url)
+    out: dict[str, object] = {}
+    try:
+        with engine.connect() as conn:
+            insp = sa.inspect(conn)
+            for table in sorted(insp.get_table_names()):
+                if table == VERSION_TABLE:
+                    continue
+                if conn.dialect.name == "mysql":  # the server's own words, options included
+                    ddl = conn.execute(sa.text(f"SHOW CREATE TABLE `{table}`")).one()[1]
+                    lines = re.sub(r" AUTO_INCREMENT=\d+", "", ddl).splitlines()
+                    out[table] = (lines[0], sorted(lines[1:]))  # KEY order is creation order
+                    continue
+                out[table] = (
+                    [
+                        (c["name"], repr(c["type"]), c["nullable"], str(c.get("default")))
+                        for c in insp.get_columns(table)
+                    ],
+                    insp.get_pk_constraint(table)["constrained_columns"],
+                    sorted(
+                        (f["name"], f["constrained_columns"], f["referred_table"])
+                        for f in insp.get_foreign_keys(table)
+                    ),
+                    sorted(
+                        (i["name"], i["column_names"], bool(i["unique"]))
+                        for i in insp.get_indexes(table)
+                    ),
+                )
+    finally:
+        engine.dispose()
+    return out
+
+
+def rows(url: str, tables: tuple[str, ...] = TABLES) -> dict[str, Counter]:
+    """The rows of the release's tables, in the release's columns (as text)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            out = {}
+            for table in tables:
+                names = [c["name"] for c in _release_columns(conn, table)]
+                result = conn.execute(sa.text(f"SELECT {', '.join(names)} FROM {table}"))
+                out[table] = Counter(tuple(_text(v) for v in row) for row in result)
+            return out
+    finally:
+        engine.dispose()
+
+
+_RELEASE_COLUMNS: dict[str, list[str]] = {}
+
+
+def _release_columns(conn: sa.Connection, table: str) -> list[dict]:
+    columns = sa.inspect(conn).get_columns(table)
+    if table in _RELEASE_COLUMNS:
+        return [c for c in columns if c["name"] in _RELEASE_COLUMNS[table]]
+    return columns
+
+
+def at_head(url: str) -> bool:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return schema_state(conn).at_head
+    finally:
+        engine.dispose()
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def test_the_baseline_is_exactly_the_release_schema(
+    release: Path, db_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    old_frota(release, "--database", db_url, "db", "init", cwd=tmp_path)
+    other = request.getfixturevalue(
+        {"sqlite": "sqlite_url", "mysql": "mysql_url", "postgresql": "postgres_url"}[
+            sa.make_url(db_url).get_backend_name()
+        ]
+    )
+    if other == db_url:  # SQLite: the fixture hands out one file per test
+        other = db_url.replace("frota.db", "baseline.db")
+    engine = create_engine(other)
+    try:
+        assert upgrade_schema(engine, BASELINE).after == BASELINE
+    finally:
+        engine.dispose()
+    assert signature(other) == signature(db_url)
+    assert set(signature(db_url)) == set(TABLES)
+
+
+def test_head_matches_the_tables_the_code_uses(db_url: str) -> None:
+    engine = create_engine(db_url)
+    try:
+        upgrade_schema(engine)
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+            diffs = compare_metadata(context, metadata)
+    finally:
+        engine.dispose()
+    assert diffs == []
+
+
+def _publish_old(release: Path, landing: str, folder: Path, cwd: Path) -> None:
+    old_frota(
+        release, "--landing", landing, "--source", "old", "publish", "--from", str(folder), cwd=cwd
+    )
+    time.sleep(1.05)  # ff3cdaf's batch ids sort by the second
+
+
+def test_a_release_database_is_adopted_and_upgraded_with_its_rows(
+    release: Path, db_url: str, tmp_path: Path
+) -> None:
+    s = settings_for(tmp_path, db_url)
+    old_frota(release, "--database", db_url, "db", "init", cwd=tmp_path)
+    # What ff3cdaf loads: vehicles, maintenances, a held row (its vehicle comes later), a row
+    # held as an in-file duplicate, and an overlapping export that doubles two rows.
+    first = write_batch_dir(
+        tmp_path / "a",
+        ["ABC1234,Caminhão Toco,ativo,120000,2019-03-01", "BRA2E19,Van,ativo,45000,2021-07-15"],
+        [
+            "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,2026-01-05",
+            "BRA2E19,Freios,2026-01-06,1234.56,44800,corretiva,",
+            "BRA2E19,Freios,2026-01-06,1234.56,44800,corretiva,",
+            "XYZ9A99,Pneus,2026-01-07,99.90,,,",
+        ],
+    )
+    overlap = write_batch_dir(
+        tmp_path / "b",
+        ["BRA2E19,Van,manutenção,45500,2021-07-15"],
+        [
+            "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,2026-01-05",
+            "BRA2E19,Freios,2026-01-06,1234.56,44800,corretiva,2026-01-09",
+            "ABC1234,Pneus,2026-01-20,2400.00,121000,corretiva,2026-01-21",
+        ],
+    )
+    _publish_old(release, s.landing, first, tmp_path)
+    _publish_old(release, s.landing, overlap, tmp_path)
+    old_frota(release, "--database", db_url, "--landing", s.landing, "load", cwd=tmp_path)
+    before = rows(db_url)
+    assert sum(before["manutencoes"].values()) == 5  # the overlap doubled one row
+    assert sum(before["frota_quarantine"].values()) == 2
+    # This frota refuses the unversioned database until it is upgraded, and says how.
+    with pytest.raises(ConfigError) as refused:
+        load_pending(s)
+    assert "frota db upgrade" in str(refused.value)
+    assert "before schema migrations" in collect_status(s).schema
+
+    # A batch the release published, not yet loaded: it must still load after the upgrade.
+    late = write_batch_dir(tmp_path / "c", ["XYZ9A99,Van,ativo,1000,2025-01-02"])
+    _publish_old(release, s.landing, late, tmp_path)
+    upgrade = new_frota("--database", db_url, "db", "upgrade", cwd=tmp_path)
+    out, err = upgrade.communicate(timeout=300)
+    assert upgrade.returncode == 0, err
+    assert "adopted" in out and f"to {head()}" in out
+    assert at_head(db_url)
+    assert rows(db_url) == before  # every row intact
+
+    # The new code loads the release's pending batch and a batch of its own.
+    new = write_batch_dir(
+        tmp_path / "d",
+        ["KLM1J23,Ônibus,ativo,80000,2022-02-02"],
+        ["KLM1J23,Revisão,2026-02-01,500.00,80100,preventiva,2026-02-01"],
+    )
+    publish_dir(new, open_landing(s.landing), "new")
+    result = load_pending(s)
+    assert [b.batch_id.split("-")[1] for b in result.loaded] == ["old", "new"]
+    assert sum(b.released for b in result.loaded) == 1  # XYZ9A99's maintenance
+    after = rows(db_url, ("veiculos", "manutencoes"))
+    assert sum(after["manutencoes"].values()) == 7
+    assert sum(after["veiculos"].values()) == 4
+    kept = {row[1:5] for row in before["manutencoes"]}  # the release's rows are all there
+    assert kept <= {row[1:5] for row in after["manutencoes"]}
+
+
+def test_the_loader_refuses_a_schema_newer_than_it_knows(tmp_path: Path, sqlite_url: str) -> None:
+    engine = create_engine(sqlite_url)
+    try:
+        upgrade_schema(engine)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = '9999_future'"))
+    finally:
+        engine.dispose()
+    with pytest.raises(ConfigError) as refused:
+        load_pending(settings_for(tmp_path, sqlite_url))
+    assert "newer than this frota" in str(refused.value)
+    assert "upgrade frota" in str(refused.value)
+    with pytest.raises(ConfigError):  # and an upgrade does not touch it
+        upgrade_schema(create_engine(sqlite_url))
+
+
+def test_an_unknown_target_revision_is_a_clear_error(sqlite_url: str) -> None:
+    with pytest.raises(ConfigError, match="unknown schema revision"):
+        upgrade_schema(create_engine(sqlite_url), "0042_nothing")
+
+
+def _kill_upgrade(url: str, nth: int, cwd: Path) -> bool:
+    """Run `frota db upgrade`, SIGKILL it right after its nth DDL statement; False if it
+    finished first."""
+    marker = cwd / f"ddl-{nth}-{time.monotonic_ns()}"
+    proc = new_frota(
+        "--database",
+        url,
+        "db",
+        "upgrade",
+        cwd=cwd,
+        FROTA_FAULT_PAUSE=f"ddl@{nth}",
+        FROTA_FAULT_MARKER=str(marker),
+    )
+    while not marker.exists() and proc.poll() is None:
+        time.sleep(0.005)
+    killed = proc.poll() is None
+    if killed:
+        proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    return killed
+
+
+def _rerun_upgrade(url: str, cwd: Path) -> None:
+    deadline = time.monotonic() + 15  # the dead session may hold the lock a moment (exit 4)
+    while True:
+        proc = new_frota("--database", url, "db", "upgrade", cwd=cwd)
+        out, err = proc.communicate(timeout=300)
+        if proc.returncode != 4 or time.monotonic() > deadline:
+            assert proc.returncode == 0, err
+            return
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_a_killed_upgrade_reruns_to_the_same_schema(db_url: str, tmp_path: Path) -> None:
+    clean = db_url.replace("frota.db", "clean.db") if db_url.startswith("sqlite") else None
+    backend = sa.make_url(db_url).get_backend_name()
+    if backend == "mysql":
+        # DDL commits statement by statement: each run gets two statements further before
+        # it is killed, and the next run must carry on from there.
+        runs = 0
+        while _kill_upgrade(db_url, 2, tmp_path):
+            runs += 1
+            assert runs < 60
+        assert runs >= 5
+    else:
+        # One transaction: a kill anywhere leaves no trace of the upgrade.
+        for nth in (1, 4, 9):
+            assert _kill_upgrade(db_url, nth, tmp_path)
+            engine = create_engine(db_url)
+            try:
+                with engine.connect() as conn:
+                    left = set(sa.inspect(conn).get_table_names()) - {VERSION_TABLE}
+            finally:
+                engine.dispose()
+            assert left == set()
+    _rerun_upgrade(db_url, tmp_path)
+    assert at_head(db_url)
+    if clean is None:  # a server: compare against a clean upgrade of a second database
+        return
+    upgrade_schema(create_engine(clean))
+    assert signature(db_url) == signature(clean)
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_migrations(tmp_path: Path) -> None:
+    """An installed frota must find its migrations: they are package data."""
+    import zipfile
+
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if built.returncode != 0:
+        missing(f"a wheel build (pip wheel): {built.stderr.strip()[-300:]}")
+    [wheel] = tmp_path.glob("frota-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    source = ROOT / "src" / "frota" / "db" / "migrations"
+    wanted = {
+        "frota/" + str(p.relative_to(source.parents[1])).replace(os.sep, "/")
+        for p in source.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert {"frota/db/migrations/env.py", "frota/db/migrations/script.py.mako"} <= wanted
+    assert wanted <= names
