@@ -60,6 +60,15 @@ def test_load_imports_no_operator_commands_cli_or_observe_internals() -> None:
                 assert module in LOAD_USES_FROM_OBSERVE, where
 
 
+def test_ops_works_on_the_servers_side_only() -> None:
+    """Operator commands act on the server's database and landing area, with the loader's
+    rules: never through the CLI, never with the source's or the warehouse's code."""
+    forbidden = ("frota.cli", "frota.generate", "frota.publish", "frota.warehouse")
+    for path in (SRC / "ops").rglob("*.py"):
+        bad = [m for m in imports_of(path) if m.startswith(forbidden)]
+        assert not bad, f"{path.relative_to(SRC)} imports {bad}"
+
+
 def module_name(path: Path) -> str:
     parts = path.relative_to(SRC.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -135,7 +144,7 @@ def test_the_cycle_finder_finds_cycles(tmp_path: Path, monkeypatch: pytest.Monke
     assert import_cycles("step") == [["frota.step", "frota.step.run", "frota.step"]]
 
 
-@pytest.mark.parametrize("package", ["load"])
+@pytest.mark.parametrize("package", ["load", "ops"])
 def test_no_import_cycle_inside(package: str) -> None:
     assert import_cycles(package) == []
 
@@ -143,7 +152,7 @@ def test_no_import_cycle_inside(package: str) -> None:
 MAX_FUNCTION_LINES = 60  # a longer function is doing several jobs: split it by what it does
 
 
-@pytest.mark.parametrize("package", ["load"])
+@pytest.mark.parametrize("package", ["load", "ops"])
 def test_functions_stay_small(package: str) -> None:
     for path in (SRC / package).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

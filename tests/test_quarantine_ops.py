@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from frota.cli import cli
 from frota.load import load_pending
-from frota.load.quarantine_ops import (
+from frota.ops.quarantine import (
     FORMULA_START,
     export_quarantine,
     list_quarantine,
@@ -117,8 +117,9 @@ def test_rows_a_retry_writes_reach_the_warehouse(tmp_path: Path) -> None:
     import duckdb
     from batchkit import TODAY, init_db, publish_lines, query, settings_for
 
+    from frota.contract import RETRY_SOURCE
     from frota.load import load_pending
-    from frota.load.quarantine_ops import RETRY_SOURCE, retry_quarantine
+    from frota.ops.quarantine import retry_quarantine
     from frota.warehouse import replicate_only
 
     db = f"sqlite:///{tmp_path / 'frota.db'}"
@@ -148,3 +149,27 @@ def test_rows_a_retry_writes_reach_the_warehouse(tmp_path: Path) -> None:
         assert wh.execute("SELECT COUNT(*) FROM raw.veiculos").fetchall() == [(1,)]
     empty = retry_quarantine(s, today=TODAY)
     assert empty.rows_written == 0 and empty.batch_id is None
+
+
+def test_retry_applies_the_loaders_vehicle_rule(tmp_path: Path, sqlite_url: str) -> None:
+    """A held vehicle row is judged by its own batch: the odometer never goes back, an older
+    row than the current state changes nothing (stale), a newer one updates."""
+    init_db(sqlite_url)
+    s = settings_for(tmp_path, sqlite_url)
+    publish_lines(tmp_path, s.landing, 1, ["ABC1234,Van,ativo,100,2020-01-01"])
+    lower, higher = "ABC1234,Van,inativo,50,2020-01-01", "ABC1234,Van,ativo,200,2020-01-01"
+    publish_lines(tmp_path, s.landing, 2, [lower, higher])  # a conflict: both held
+    load_pending(s, today=TODAY)
+    ids = dict(query(sqlite_url, "SELECT raw, id FROM frota_quarantine"))
+
+    regressed = retry_quarantine(s, ids=[ids[lower]], today=TODAY)
+    assert (regressed.still_held, regressed.reason_changed, regressed.rows_written) == (1, 1, 0)
+    assert regressed.by_reason == {"odometer_regressed": 1} and regressed.batch_id is None
+    updated = retry_quarantine(s, ids=[ids[higher]], today=TODAY)
+    assert (updated.released, updated.veiculos_updated) == (1, 1)
+    # The lower row is from batch 2, older than the state the retry wrote: stale, released.
+    stale = retry_quarantine(s, ids=[ids[lower]], today=TODAY)
+    assert (stale.released, stale.veiculos_stale, stale.rows_written) == (1, 1, 0)
+    assert query(sqlite_url, "SELECT status, quilometragem_total, lote_id FROM veiculos") == [
+        ("ativo", 200, updated.batch_id)
+    ]

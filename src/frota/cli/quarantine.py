@@ -41,7 +41,7 @@ def quarantine_list(
 ) -> None:
     """Counts by reason and the first rows, with file, line, column and raw text."""
     from frota.contract.validate import REASONS
-    from frota.load.quarantine_ops import list_quarantine
+    from frota.ops.quarantine import list_quarantine
 
     listing = list_quarantine(obj.settings, batch=batch, reason=reason, status=status, limit=limit)
     if as_json:
@@ -95,7 +95,7 @@ def quarantine_export(
     delimiter: str,
 ) -> None:
     """Write the rows to a CSV to fix in Excel (UTF-8 with BOM; formulas neutralised)."""
-    from frota.load.quarantine_ops import export_quarantine
+    from frota.ops.quarantine import export_quarantine
 
     n = export_quarantine(
         obj.settings,
@@ -122,7 +122,7 @@ def quarantine_retry(
     duplicate_row and conflicting_duplicate rows need a decision: retry them with --reason
     duplicate_row, or release the right copy of a conflict with --id.
     """
-    from frota.load.quarantine_ops import retry_quarantine
+    from frota.ops.quarantine import retry_quarantine
 
     r = retry_quarantine(obj.settings, batch=batch, reason=reason, ids=ids)
     out.print(
