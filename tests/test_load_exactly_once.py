@@ -116,6 +116,29 @@ def test_late_arriving_vehicle_is_held_then_released(tmp_path: Path, db_url: str
     assert replicated.rows["manutencoes"] == 1 and replicated.reread == ()
 
 
+def test_a_padded_row_waiting_for_its_vehicle_is_released(tmp_path: Path, sqlite_url: str) -> None:
+    """Cells padded past what the quarantine stores still parse (parse_row strips them): the
+    row is kept stripped and loads when its vehicle arrives. A row an older frota stored
+    without values stays held instead of failing every later load."""
+    init_db(sqlite_url)
+    s = settings_for(tmp_path, sqlite_url)
+    padded = "ABC1234,Freios" + " " * 17_000 + ",2026-01-02,10.00,5,,"
+    publish_lines(tmp_path, s.landing, 1, manutencoes=[padded, M1[0]])
+    load_pending(s, today=TODAY)
+    engine = create_engine(sqlite_url)
+    with engine.begin() as conn:  # as an older frota stored the second row
+        conn.execute(sa.text("UPDATE frota_quarantine SET values_json = NULL WHERE line = 3"))
+    engine.dispose()
+    publish_lines(tmp_path, s.landing, 2, V1[:1])
+    [second] = load_pending(s, today=TODAY).loaded
+    assert second.released == 1
+    assert query(sqlite_url, "SELECT tipo_manutencao FROM manutencoes") == [("Freios",)]
+    assert query(sqlite_url, "SELECT line, status FROM frota_quarantine ORDER BY line") == [
+        (2, "released"),
+        (3, "held"),
+    ]
+
+
 def test_lock_held_makes_a_second_loader_exit(tmp_path: Path, db_url: str) -> None:
     init_db(db_url)
     s = settings_for(tmp_path, db_url)

@@ -135,6 +135,9 @@ def release_held(
     is told to `on_problem(quarantine id, problem)`. Returns the rows released."""
     released, after = 0, 0
     only = [quarantine.c.placa.in_(list(placas))] if placas is not None else []
+    # A row stored without values (earlier versions did so for padded rows) cannot be
+    # parsed: it stays held, and `quarantine retry` reports it as not retryable.
+    only.append(quarantine.c.values_json.is_not(None))
     while True:
         held: Sequence[Any] = conn.execute(
             sa.select(quarantine.c.id, quarantine.c.values_json)

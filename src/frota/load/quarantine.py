@@ -36,7 +36,6 @@ class QuarantineBuffer:
     def hold(self, table: Table, rec: Record, problem: Problem, placa: str | None = None) -> None:
         if problem.reason not in NOT_ERRORS:
             self.bad.setdefault(table.file_name, Counter())[problem.reason] += 1
-        values = json.dumps(rec.values, ensure_ascii=False) if rec.values else None
         self.buffer.append(
             {
                 "batch_id": self.batch_id,
@@ -47,7 +46,7 @@ class QuarantineBuffer:
                 "reason": problem.reason,
                 "detail": storable(problem.detail),
                 "raw": storable(rec.raw),
-                "values_json": values if values and len(values) <= MAX_STORED_CHARS else None,
+                "values_json": retry_values(rec.values),
                 "placa": placa,
                 "status": "held",
                 "created_at": self.now,
@@ -73,6 +72,18 @@ def storable(text: str | None) -> str | None:
         cut = len(text) - MAX_STORED_CHARS
         text = f"{text[:MAX_STORED_CHARS]}… [{cut:,} more characters not stored]"
     return text
+
+
+def retry_values(values: dict[str, str] | None) -> str | None:
+    """The row's cells as JSON, for its release or retry. Stripped, as parse_row reads them,
+    when padding would not fit otherwise (a held valid row must stay releasable); None when
+    even that does not fit."""
+    if not values:
+        return None
+    text = json.dumps(values, ensure_ascii=False)
+    if len(text) > MAX_STORED_CHARS:
+        text = json.dumps({k: v.strip() for k, v in values.items()}, ensure_ascii=False)
+    return text if len(text) <= MAX_STORED_CHARS else None
 
 
 def mark_released(conn: Connection, ids: Sequence[int], batch_id: str, now: datetime) -> None:
