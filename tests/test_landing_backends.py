@@ -19,8 +19,9 @@ from ci import IN_CI, missing
 from frota.errors import ConfigError, LandingError
 from frota.landing import Landing, RemoteFile, open_landing
 from frota.landing.folder import FolderLanding
-from frota.landing.rclone import RcloneLanding, _parse_lsjson, redact_secrets
-from frota.landing.remote import FsspecLanding, mask_url
+from frota.landing.rclone import RcloneLanding, _parse_lsjson
+from frota.landing.remote import FsspecLanding
+from frota.redact import mask_url, redact
 
 needs_rclone = pytest.mark.skipif(
     shutil.which("rclone") is None and not IN_CI, reason="rclone not installed"
@@ -265,11 +266,11 @@ def test_rclone_hung_call_times_out(tmp_path: Path) -> None:
     ],
 )
 def test_redact_secrets(text: str, secret: str) -> None:
-    assert secret not in redact_secrets(text)
+    assert secret not in redact(text)
 
 
 def test_redact_keeps_plain_specs() -> None:
-    assert redact_secrets("gdrive:frota/landing") == "gdrive:frota/landing"
+    assert redact("gdrive:frota/landing") == "gdrive:frota/landing"
 
 
 # --- fsspec specifics -------------------------------------------------------------------------

@@ -15,7 +15,8 @@ import click
 from frota.cli import pipeline, quarantine, schedule, status  # noqa: F401  (they register)
 from frota.cli.app import cli
 from frota.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, FrotaError
-from frota.observe.log import logger, redact
+from frota.observe.log import logger
+from frota.redact import redact
 
 __all__ = ["cli", "main"]
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
 from frota.errors import ConfigError, MissingExtra
+from frota.redact import mask_url
 
 # Drivers frota knows, and the extra that installs each one.
 _DRIVERS = {
@@ -136,12 +137,8 @@ def _check_tls(parsed: URL, require: bool) -> None:
     )
 
 
-def mask(url: str | URL) -> str:
-    """The URL with its password replaced by ***: safe for logs and errors."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparseable URL>"
+# The URL with its password replaced by ***, safe for logs and errors (frota.redact).
+mask = mask_url
 
 
 def create_engine(url: str | URL, password: str | None = None, **kwargs) -> Engine:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from frota.errors import ConfigError, LandingError
 from frota.landing.base import BATCHES_DIR, Landing, RemoteFile
+from frota.redact import redact
 
 DEFAULT_TIMEOUT = 300.0
 INSTALL_HINT = (
@@ -23,16 +24,6 @@ INSTALL_HINT = (
 # rclone exit codes 3 and 4: directory / file not found.
 _NOT_FOUND = (3, 4)
 _LOG_PREFIX = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ")
-# `key=value` options (connection strings, stderr) and JSON tokens: `"access_token": "…"`.
-_SECRET_KV = re.compile(
-    r"(?i)\b([\w-]*(?:pass|password|token|secret|key|credentials)[\w-]*)"
-    r"(\s*=\s*|\"\s*:\s*)(\"[^\"]*\"|'[^']*'|\{[^}]*\}|[^\s,:\"'}&]+)"
-)
-
-
-def redact_secrets(text: str) -> str:
-    """`text` with the values of password-, token-, secret- and key-like options masked."""
-    return _SECRET_KV.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
 
 
 def _parse_lsjson(text: str) -> list[RemoteFile]:
@@ -58,7 +49,7 @@ class RcloneLanding(Landing):
             raise ConfigError("empty rclone landing spec", hint="use rclone:REMOTE:path")
         self.spec = spec
         self.timeout = timeout
-        self.display = f"rclone:{redact_secrets(spec)}"
+        self.display = f"rclone:{redact(spec)}"
         found = shutil.which(str(rclone_binary or "rclone"))
         if found is None:
             raise LandingError(
@@ -95,7 +86,7 @@ class RcloneLanding(Landing):
         if done.returncode and not (missing_ok and done.returncode in _NOT_FOUND):
             where = next((a for a in args if a.startswith(self.spec)), self.spec)
             raise LandingError(
-                f"rclone {args[0]} rclone:{redact_secrets(where)} failed "
+                f"rclone {args[0]} rclone:{redact(where)} failed "
                 f"(exit {done.returncode}): {_tail(done.stderr)}",
                 hint=_hint_for(done.stderr),
             )
@@ -162,7 +153,7 @@ def _tail(stderr: bytes, lines: int = 2) -> str:
     text = stderr.decode("utf-8", "replace").strip().splitlines()[-lines:]
     # Drop rclone's "2025/01/31 12:00:00 " prefix: the time is noise in an error message.
     text = [_LOG_PREFIX.sub("", line) for line in text]
-    return redact_secrets(" | ".join(text)) or "no message"
+    return redact(" | ".join(text)) or "no message"
 
 
 def _hint_for(stderr: bytes) -> str | None:

@@ -12,26 +12,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from frota.errors import ConfigError, FrotaError, LandingError
 from frota.landing.base import BATCHES_DIR, Landing, RemoteFile
-from frota.landing.rclone import redact_secrets
+from frota.redact import mask_url, redact
 
 # Object stores (and memory) show a file only once its upload completes, and have no cheap
 # rename: write them directly. Elsewhere (ftp, sftp, webdav, smb…) upload then rename.
 _ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "memory"}
 # Import name -> pip package, where they differ.
 _PIP_NAMES = {"smbclient": "smbprotocol", "azure": "adlfs"}
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password (and password-like query options) replaced by `***`."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        netloc = f"{parts.username or ''}:***@{netloc.rpartition('@')[2]}"
-    return redact_secrets(urlunsplit(parts._replace(netloc=netloc)))
 
 
 class FsspecLanding(Landing):
@@ -79,7 +70,7 @@ class FsspecLanding(Landing):
             if self._password:
                 message = message.replace(self._password, "***")
             place = f"{self.display}/{where}" if where else self.display
-            raise LandingError(f"cannot {action} {place}: {redact_secrets(message)}") from exc
+            raise LandingError(f"cannot {action} {place}: {redact(message)}") from exc
 
     def _ls(self, *parts: str, kind: str) -> list[dict[str, Any]]:
         path = self._path(*parts)

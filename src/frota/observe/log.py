@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-logger = logging.getLogger("frota")
+from frota.redact import redact
 
-# user:password@host in any URL-looking text -> user:***@host
-_URL_PASSWORD = re.compile(r"(?P<pre>[a-z][a-z0-9+.-]*://[^/\s:@]*:)(?P<pw>[^@\s/]+)(?=@)", re.I)
+logger = logging.getLogger("frota")
 
 
 def new_run_id() -> str:
     """A short unique id tying together every log line and record of one run."""
     return secrets.token_hex(6)
-
-
-def redact(text: str, extra_secrets: tuple[str, ...] = ()) -> str:
-    """Remove URL passwords and any known secret value from text."""
-    text = _URL_PASSWORD.sub(r"\g<pre>***", text)
-    for value in extra_secrets:
-        if value:
-            text = text.replace(value, "***")
-    return text
 
 
 class _RedactingFilter(logging.Filter):

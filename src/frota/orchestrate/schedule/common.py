@@ -4,13 +4,13 @@ the environment written into a schedule (never a secret), and where rendered fil
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 from frota.errors import ConfigError
 from frota.orchestrate.schedule.intervals import Interval, parse_interval
+from frota.redact import is_secret_name, without_url_password
 
 ROLES = ("source", "server", "analytics", "all")
 FORMATS = ("cron", "systemd", "windows")
@@ -27,11 +27,7 @@ ROLE_ARGS: dict[str, tuple[str, ...]] = {
 # load commits nothing, and the next run picks the batch up again).
 RUN_TIME_LIMIT_HOURS = 4
 
-# Environment names that look like secrets never go into a crontab or a unit file.
-_SECRET_NAME = re.compile(r"PASSWORD|PASSWD|PASS\b|PWD|TOKEN|SECRET|KEY|CREDENTIAL|PRIVATE", re.I)
 SECRETS_ADVICE = "put secrets in a TOML secrets file (chmod 600) named by FROTA_SECRETS_FILE"
-# A URL's password (scheme://user:password@host) is cut out; the URL itself is kept.
-_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://[^/@\s:]*):[^/\s]*@")
 
 
 def check_role(role: str) -> str:
@@ -104,11 +100,11 @@ def schedule_environment(
             continue
         value = env[name]
         # FROTA_SECRETS_FILE and friends name a file: a pointer, not a secret.
-        if _SECRET_NAME.search(name) and not name.endswith("_FILE"):
+        if is_secret_name(name) and not name.endswith("_FILE"):
             omitted.append(name)
             continue
-        if _URL_PASSWORD.match(value):
-            value = _URL_PASSWORD.sub(r"\1@", value, count=1)
+        value, had_password = without_url_password(value)
+        if had_password:
             omitted.append(f"the password in {name}")
         kept[name] = value
     if secrets_file is not None:
