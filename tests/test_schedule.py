@@ -10,6 +10,7 @@ import shlex
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from pathlib import PureWindowsPath
 
 import pytest
 
@@ -339,6 +340,17 @@ def text(root: ET.Element, path: str) -> str | None:
     return None if node is None else node.text
 
 
+def task_command(exec_: ET.Element) -> list[str]:
+    """The command line the task's cmd.exe runs (after creating the log folder), as words."""
+    assert text(exec_, "t:Command") == schedule.CMD
+    args = text(exec_, "t:Arguments") or ""
+    assert args.startswith('/d /s /c "mkdir "') and args.endswith('"'), args
+    mkdir, run = args[len('/d /s /c "') : -1].split(" 2>nul & ", 1)
+    words = shlex.split(run)
+    assert shlex.split(mkdir) == ["mkdir", str(PureWindowsPath(words[-2]).parent)]
+    return words
+
+
 def test_task_xml_fields_every_15_minutes():
     files = render_task()
     assert set(files) == {"frota-source.xml", "register-frota-source.ps1"}
@@ -377,8 +389,9 @@ def test_task_xml_fields_every_15_minutes():
 
     exec_ = root.find("t:Actions/t:Exec", NS)
     assert [c.tag.split("}")[1] for c in exec_] == ["Command", "Arguments", "WorkingDirectory"]
-    assert text(exec_, "t:Command") == WIN_BIN
-    assert text(exec_, "t:Arguments") == r"--config C:\frota\conf\frota.toml run --role source"
+    log = r"C:\frota\data\logs\frota-source.log"
+    args = ["--config", r"C:\frota\conf\frota.toml", "run", "--role", "source"]
+    assert task_command(exec_) == [WIN_BIN, *args, ">>", log, "2>&1"]
     assert text(exec_, "t:WorkingDirectory") == WIN_DIR
     assert text(root, "t:RegistrationInfo/t:URI") == r"\frota\frota-source"
 
@@ -389,7 +402,9 @@ def test_task_xml_daily_calendar_trigger():
     assert trigger.tag.endswith("CalendarTrigger")
     assert text(trigger, "t:StartBoundary") == "2025-01-01T03:30:00"
     assert text(trigger, "t:ScheduleByDay/t:DaysInterval") == "1"
-    assert text(root, "t:Actions/t:Exec/t:Arguments") == r"--config C:\frota\conf\frota.toml run"
+    assert task_command(root.find("t:Actions/t:Exec", NS))[:4] == [
+        WIN_BIN, "--config", r"C:\frota\conf\frota.toml", "run"
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("every", ["5m", "1h", "6h"])
@@ -410,10 +425,14 @@ def test_task_arguments_quote_paths_with_spaces_and_escape_xml():
         config=r"C:\Users\Ana Souza\frota\frota.toml",
     )
     root = ET.fromstring(files["frota-source.xml"])
-    assert text(root, "t:Actions/t:Exec/t:Command") == r"C:\Program Files\frota & co\frota.exe"
-    assert text(root, "t:Actions/t:Exec/t:Arguments") == (
-        r'--config "C:\Users\Ana Souza\frota\frota.toml" run --role source'
-    )
+    assert task_command(root.find("t:Actions/t:Exec", NS)) == [
+        r"C:\Program Files\frota & co\frota.exe",
+        "--config",
+        r"C:\Users\Ana Souza\frota\frota.toml",
+        *["run", "--role", "source", ">>"],
+        r"C:\Users\Ana Souza\frota\data\logs\frota-source.log",
+        "2>&1",
+    ]
 
 
 def test_task_files_written_as_windows_expects(tmp_path):
@@ -521,3 +540,69 @@ def test_cron_run_sees_the_secrets_file(fake_frota, tmp_path):
     out = (tmp_path / "data" / "logs" / "frota-server.log").read_text()
     assert "args: run --role server" in out
     assert f"secrets: {secrets}" in out
+
+
+# -- log_dir: every scheduler writes the runs' output where the setting says -----------------
+
+
+@pytest.mark.parametrize(
+    ("log_dir", "posix_log", "windows_log"),
+    [
+        (None, "/srv/frota/data/logs/frota-server.log", r"C:\frota\data\logs\frota-server.log"),
+        ("logs/frota", "/srv/frota/logs/frota/frota-server.log", None),
+        ("/var/log/frota", "/var/log/frota/frota-server.log", None),
+        (r"D:\logs", None, r"D:\logs\frota-server.log"),
+        ("registos", "/srv/frota/registos/frota-server.log", r"C:\frota\registos\frota-server.log"),
+    ],
+    ids=["default", "relative", "absolute", "windows-drive", "both"],
+)
+def test_every_scheduler_writes_output_to_log_dir(log_dir, posix_log, windows_log):
+    if posix_log:
+        kwargs = {"frota_bin": "/opt/frota", "workdir": "/srv/frota", "log_dir": log_dir}
+        cron = cron_command(cron_entry(render("server", "5m", "cron", **kwargs)))
+        words = shlex.split(cron, comments=True)
+        assert words[-3:] == [">>", posix_log, "2>&1"]
+        assert ["mkdir", "-p", posix_log.rsplit("/", 1)[0]] == words[3:6]
+        service = parse_unit(render("server", "5m", "systemd", **kwargs)["frota-server.service"])
+        assert service["Service"]["StandardOutput"] == f"append:{posix_log}"
+        assert service["Service"]["StandardError"] == f"append:{posix_log}"
+    if windows_log:
+        files = render(
+            "server", "5m", "windows", frota_bin=WIN_BIN, workdir=WIN_DIR, log_dir=log_dir
+        )
+        exec_ = ET.fromstring(files["frota-server.xml"]).find("t:Actions/t:Exec", NS)
+        assert task_command(exec_)[-3:] == [">>", windows_log, "2>&1"]
+
+
+def test_windows_task_refuses_a_percent_in_a_path():
+    with pytest.raises(ConfigError, match="holds a %"):
+        render("source", "1h", "windows", frota_bin=WIN_BIN, workdir=r"C:\frota\50%")
+
+
+@pytest.mark.skipif(shutil.which("flock") is None, reason="flock (util-linux) not installed")
+def test_cron_run_appends_to_an_absolute_log_dir(fake_frota, tmp_path):
+    logs = tmp_path / "var log" / "frota"
+    block = render(
+        "server", "5m", "cron", frota_bin=str(fake_frota), workdir=str(tmp_path), log_dir=str(logs)
+    )
+    subprocess.run(["/bin/sh", "-c", cron_command(cron_entry(block))], env={}, check=True)
+    assert "args: run --role server" in (logs / "frota-server.log").read_text()
+    assert not (tmp_path / "data" / "logs").exists()
+
+
+def test_cli_schedule_takes_log_dir_from_the_settings(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from frota.cli import cli
+
+    monkeypatch.setenv("FROTA_LOG_DIR", "registos")
+    out = tmp_path / "units"
+    result = CliRunner().invoke(
+        cli,
+        ["schedule", "--format", "systemd", "--workdir", str(tmp_path), "--out", str(out),
+         "--frota-bin", "/opt/frota"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    service = parse_unit((out / "frota-all.service").read_text())
+    assert service["Service"]["StandardOutput"] == f"append:{tmp_path}/registos/frota-all.log"
+    assert (tmp_path / "registos").is_dir()  # systemd would not create it

@@ -82,6 +82,7 @@ def schedule(
         config=config,
         at=at,
         secrets_file=secrets_file,
+        log_dir=obj.settings.log_dir,
     )
     if install:
         if fmt != "cron":
@@ -93,6 +94,8 @@ def schedule(
         out.print(f"crontab: {change.action}: {change.entry}")
         return
     files = sched.render(role, every, fmt, **kwargs)
+    if fmt == "systemd":  # systemd appends to the log file but does not create its folder
+        sched.create_log_dir(str(kwargs["workdir"]), obj.settings.log_dir)
     if out_dir:
         for path in sched.write_files(files, out_dir):
             out.print(f"wrote {path}")

@@ -17,6 +17,7 @@ from frota.orchestrate.schedule.common import (
     FORMATS,
     ROLES,
     Job,
+    create_log_dir,
     frota_args,
     lock_path,
     log_path,
@@ -35,14 +36,16 @@ from frota.orchestrate.schedule.cron import (
 )
 from frota.orchestrate.schedule.intervals import Interval, parse_interval
 from frota.orchestrate.schedule.systemd import render_systemd
-from frota.orchestrate.schedule.windows import TASK_FOLDER, TASK_NAMESPACE, render_windows
+from frota.orchestrate.schedule.windows import CMD, TASK_FOLDER, TASK_NAMESPACE, render_windows
 
 __all__ = [
+    "CMD",
     "FORMATS",
     "ROLES",
     "TASK_FOLDER",
     "TASK_NAMESPACE",
     "CronChange",
+    "create_log_dir",
     "Interval",
     "Job",
     "frota_args",
@@ -71,6 +74,7 @@ def render(
     at: str | None = None,
     env: Mapping[str, str] | None = None,
     secrets_file: str | os.PathLike[str] | None = None,
+    log_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, str]:
     """Render the schedule for a role: {file name: content}.
 
@@ -78,7 +82,8 @@ def render(
     `frota-<role>.timer`; windows → `frota-<role>.xml` (Task Scheduler) and
     `register-frota-<role>.ps1`. `env` defaults to os.environ (PATH and non-secret FROTA_*
     are copied, never a secret); `secrets_file` is frota's secrets file (TOML, chmod 600),
-    passed to the run as FROTA_SECRETS_FILE.
+    passed to the run as FROTA_SECRETS_FILE; the runs append their output to
+    `<log_dir>/frota-<role>.log` (`log_dir`: the setting, relative to `workdir` unless absolute).
     """
     if fmt not in FORMATS:
         raise ConfigError(
@@ -92,6 +97,7 @@ def render(
         workdir=workdir,
         config=config,
         secrets_file=secrets_file,
+        log_dir=log_dir,
         windows=fmt == "windows",
     )
     if fmt == "windows":

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
+from frota.config import Settings
 from frota.errors import ConfigError
 from frota.orchestrate.schedule.intervals import Interval, parse_interval
 from frota.redact import is_secret_name, without_url_password
@@ -47,10 +48,24 @@ def unit_name(role: str) -> str:
     return f"frota-{check_role(role)}"
 
 
-def log_path(workdir: str | os.PathLike[str], role: str, *, windows: bool = False) -> PurePath:
-    """Where the scheduled run of a role appends its output."""
+def log_path(
+    workdir: str | os.PathLike[str],
+    role: str,
+    *,
+    log_dir: str | os.PathLike[str] = Settings.log_dir,
+    windows: bool = False,
+) -> PurePath:
+    """Where the scheduled run of a role appends its output: `<log_dir>/frota-<role>.log`, a
+    relative `log_dir` (the setting) being relative to the working directory of the runs."""
     base: type[PurePath] = PureWindowsPath if windows else PurePosixPath
-    return base(str(workdir)) / "data" / "logs" / f"{unit_name(role)}.log"
+    return base(str(workdir)) / base(str(log_dir)) / f"{unit_name(role)}.log"
+
+
+def create_log_dir(workdir: str | os.PathLike[str], log_dir: str | os.PathLike[str]) -> Path:
+    """Create the folder the scheduled runs write their logs to (`log_dir` under `workdir`)."""
+    folder = Path(workdir, log_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def lock_path(workdir: str | os.PathLike[str], role: str) -> PurePosixPath:
@@ -67,6 +82,7 @@ class Job:
     workdir: str
     config: str | None = None
     secrets_file: str | None = None
+    log_dir: str = Settings.log_dir
     windows: bool = False
 
     @property
@@ -80,7 +96,7 @@ class Job:
 
     @property
     def log_file(self) -> PurePath:
-        return log_path(self.workdir, self.role, windows=self.windows)
+        return log_path(self.workdir, self.role, log_dir=self.log_dir, windows=self.windows)
 
 
 def schedule_environment(
@@ -121,6 +137,7 @@ def validate(
     workdir: str | os.PathLike[str],
     config: str | os.PathLike[str] | None = None,
     secrets_file: str | os.PathLike[str] | None = None,
+    log_dir: str | os.PathLike[str] | None = None,
     windows: bool = False,
 ) -> tuple[Job, Interval]:
     """The job and interval of a valid request; ConfigError names a bad role, interval or path."""
@@ -141,6 +158,7 @@ def validate(
         str(workdir),
         config=None if config is None else str(config),
         secrets_file=None if secrets_file is None else str(secrets_file),
+        log_dir=Settings.log_dir if log_dir is None else str(log_dir),
         windows=windows,
     )
     return job, interval

@@ -9,13 +9,13 @@ import shlex
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from frota.errors import ConfigError
 from frota.orchestrate.schedule.common import (
     SECRETS_ADVICE,
     Job,
     check_role,
+    create_log_dir,
     lock_path,
     schedule_environment,
     validate,
@@ -47,7 +47,10 @@ def render_cron(job: Job, interval: Interval, env: Mapping[str, str] | None = No
     log = job.log_file
     lock = lock_path(job.workdir, job.role)
     q = shlex.quote
-    steps = [f"cd {q(job.workdir)}", f"mkdir -p {q(str(log.parent))}"]
+    folders = [log.parent]
+    if lock.parent not in log.parents:  # the log folder may live elsewhere (log_dir)
+        folders.append(lock.parent)
+    steps = [f"cd {q(job.workdir)}", "mkdir -p " + " ".join(q(str(f)) for f in folders)]
     assignments = " ".join(f"{name}={q(value)}" for name, value in kept.items())
     command = " ".join(q(part) for part in job.argv)
     run = f"flock -n {q(str(lock))} {command} >> {q(str(log))} 2>&1"
@@ -117,6 +120,7 @@ def install_cron(
     at: str | None = None,
     env: Mapping[str, str] | None = None,
     secrets_file: str | os.PathLike[str] | None = None,
+    log_dir: str | os.PathLike[str] | None = None,
     crontab_bin: str = "crontab",
 ) -> CronChange:
     """Add (or replace) the role's entry in the user's crontab; running it twice changes nothing.
@@ -131,6 +135,7 @@ def install_cron(
         workdir=workdir,
         config=config,
         secrets_file=secrets_file,
+        log_dir=log_dir,
     )
     block = render_cron(job, interval, env)
     current = read_crontab(crontab_bin)
@@ -142,7 +147,7 @@ def install_cron(
     while kept and not kept[-1].strip():
         kept.pop()
     write_crontab("\n".join([*kept, *new_lines]) + "\n", crontab_bin)
-    Path(str(job.log_file.parent)).mkdir(parents=True, exist_ok=True)
+    create_log_dir(job.workdir, job.log_dir)
     return CronChange(role, "replaced" if removed else "added", entry)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import PurePath
 
 from frota.orchestrate.schedule.common import (
     RUN_TIME_LIMIT_HOURS,
@@ -22,6 +23,11 @@ def _systemd_quote(word: str, *, exec_line: bool = True) -> str:
     if re.search(r'[\s"\'\\;]', word) or not word:
         word = '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return word
+
+
+def _systemd_path(path: PurePath) -> str:
+    """A path for `append:`: specifiers kept literal; systemd takes the rest of the line as is."""
+    return str(path).replace("%", "%%")
 
 
 def render_systemd(
@@ -49,6 +55,9 @@ def render_systemd(
         service.append(f"# not written here: {', '.join(omitted)}; {SECRETS_ADVICE}")
     service += [
         f"ExecStart={' '.join(_systemd_quote(part) for part in job.argv)}",
+        # The folder must exist: `frota schedule` creates it (systemd creates only the file).
+        f"StandardOutput=append:{_systemd_path(job.log_file)}",
+        f"StandardError=append:{_systemd_path(job.log_file)}",
         f"TimeoutStartSec={RUN_TIME_LIMIT_HOURS}h",
         "Nice=10",
         "",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 from xml.sax.saxutils import escape as xml_escape
 
-from frota.orchestrate.schedule.common import RUN_TIME_LIMIT_HOURS, Job
+from frota.errors import ConfigError
+from frota.orchestrate.schedule.common import RUN_TIME_LIMIT_HOURS, Job, frota_args
 from frota.orchestrate.schedule.intervals import Interval
 
 TASK_NAMESPACE = "http://schemas.microsoft.com/windows/2004/02/mit/task"
@@ -13,6 +14,9 @@ TASK_FOLDER = "\\frota\\"
 # Calendar anchor for Windows triggers: a fixed past date, so "every 15 minutes" fires at
 # :00/:15/:30/:45 like cron, and the output does not depend on when it was rendered.
 _WINDOWS_ANCHOR_DATE = "2025-01-01"
+# The task runs frota through cmd.exe, the one Windows shell that appends a program's output to
+# a file byte for byte (Task Scheduler expands the variable).
+CMD = "%SystemRoot%\\System32\\cmd.exe"
 
 
 def render_windows(job: Job, interval: Interval) -> dict[str, str]:
@@ -24,6 +28,31 @@ def render_windows(job: Job, interval: Interval) -> dict[str, str]:
         f"{job.name}.xml": "\r\n".join(_task_xml(job, interval)),
         f"register-{job.name}.ps1": _register_ps1(job.name, job.secrets_file),
     }
+
+
+def cmd_line(job: Job) -> str:
+    """cmd.exe's arguments for the task: create the log folder, then run frota with its output
+    (stdout and stderr) appended to the log file, exiting with frota's exit code.
+
+    A task's own action has no redirection, so without cmd.exe its output would be lost. Every
+    path is quoted (cmd.exe treats `&`, `(`, `^`… in a path as syntax otherwise); with `/s`
+    cmd.exe strips only the outer pair of quotes.
+    """
+    for label, value in (
+        ("frota_bin", job.frota_bin),
+        ("workdir", job.workdir),
+        ("config", job.config),
+        ("log_dir", job.log_dir),
+    ):
+        if value and "%" in value:
+            raise ConfigError(
+                f"{label} {value!r} holds a %, which Windows expands as a variable",
+                hint="use a path without %",
+            )
+    log = job.log_file
+    args = frota_args(job.role, config=None if job.config is None else f'"{job.config}"')
+    run = " ".join([f'"{job.frota_bin}"', *args, ">>", f'"{log}"', "2>&1"])
+    return f'/d /s /c "mkdir "{log.parent}" 2>nul & {run}"'
 
 
 def _task_xml(job: Job, interval: Interval) -> list[str]:
@@ -50,8 +79,8 @@ def _task_xml(job: Job, interval: Interval) -> list[str]:
         *_SETTINGS,
         '  <Actions Context="Author">',
         "    <Exec>",
-        f"      <Command>{e(job.frota_bin)}</Command>",
-        f"      <Arguments>{e(args)}</Arguments>",
+        f"      <Command>{CMD}</Command>",
+        f"      <Arguments>{e(cmd_line(job))}</Arguments>",
         f"      <WorkingDirectory>{e(job.workdir)}</WorkingDirectory>",
         "    </Exec>",
         "  </Actions>",
