@@ -112,7 +112,7 @@ def test_late_arriving_vehicle_is_held_then_released(tmp_path: Path, db_url: str
     load_pending(s, today=TODAY)
     assert counts(db_url)[1] == 1
     # The warehouse finds the released row by primary key: the ledger counts it as released.
-    replicated = replicate_only(db_url, f"duckdb:///{tmp_path / 'wh.duckdb'}")
+    replicated = replicate_only(s.with_overrides(warehouse=f"duckdb:///{tmp_path / 'wh.duckdb'}"))
     assert replicated.rows["manutencoes"] == 1 and replicated.reread == ()
 
 

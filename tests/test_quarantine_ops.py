@@ -134,7 +134,7 @@ def test_rows_a_retry_writes_reach_the_warehouse(tmp_path: Path) -> None:
         ["ABC1234,Freios,2026-01-06,100.00,,corretiva,"],
     )
     load_pending(s, today=TODAY)
-    assert replicate_only(db, warehouse).reread == ()
+    assert replicate_only(s.with_overrides(warehouse=warehouse)).reread == ()
     (first_vehicle,) = query(db, "SELECT MIN(id) FROM frota_quarantine WHERE table_name='veiculos'")
     result = retry_quarantine(s, ids=[first_vehicle[0]], today=TODAY)
     assert (result.veiculos_inserted, result.manutencoes_inserted) == (1, 1)
@@ -142,7 +142,7 @@ def test_rows_a_retry_writes_reach_the_warehouse(tmp_path: Path) -> None:
         (RETRY_SOURCE,)
     ]
     assert query(db, "SELECT DISTINCT lote_id FROM manutencoes") == [(result.batch_id,)]
-    replicated = replicate_only(db, warehouse)
+    replicated = replicate_only(s.with_overrides(warehouse=warehouse))
     assert replicated.batches == (result.batch_id,) and replicated.reread == ()
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as wh:
         assert wh.execute("SELECT COUNT(*) FROM raw.manutencoes").fetchall() == [(1,)]

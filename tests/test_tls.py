@@ -19,7 +19,7 @@ from ci import missing
 from faultkit import loader_env
 
 from frota.config import Settings, load_settings
-from frota.db.engine import create_engine
+from frota.db.engine import create_engine, database_engine, database_url
 from frota.errors import ConfigError, DatabaseUnreachable
 from frota.load import load_pending
 
@@ -129,8 +129,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
 
 
 def cipher(url: str, **tls) -> str:
-    s = Settings(database=url, **tls)
-    engine = create_engine(s.database, s.db_password())
+    engine = database_engine(Settings(database=url, **tls))
     try:
         with engine.connect() as conn:
             return conn.exec_driver_sql("SHOW SESSION STATUS LIKE 'Ssl_cipher'").one()[1]
@@ -204,11 +203,11 @@ def test_remote_host_without_tls_warns_or_is_refused(caplog: pytest.LogCaptureFi
     assert any("db.example.com without TLS" in w for w in warnings)
     assert any("10.0.0.5 with TLS but without verifying the server" in w for w in warnings)
     with pytest.raises(ConfigError, match="require_tls"):
-        create_engine(Settings(database="mysql://u@db.example.com/x", require_tls=True).database)
+        database_engine(Settings(database="mysql://u@db.example.com/x", require_tls=True))
     verified = Settings(
         database="postgresql://u@db.example.com/x", db_ssl_ca="/ca.pem", require_tls=True
     )
-    create_engine(verified.database).dispose()  # verified TLS: allowed
+    database_engine(verified).dispose()  # verified TLS: allowed
 
 
 def test_tls_settings_become_driver_parameters(tmp_path: Path) -> None:
@@ -218,7 +217,7 @@ def test_tls_settings_become_driver_parameters(tmp_path: Path) -> None:
         "FROTA_DB_SSL_CERT": "/etc/frota/client.pem",
         "FROTA_DB_SSL_KEY": "/etc/frota/client.key",
     }
-    url = sa.make_url(load_settings(env=env).database)
+    url = database_url(load_settings(env=env))
     assert dict(url.query) == {
         "sslmode": "verify-full",
         "sslrootcert": "/etc/frota/ca.pem",
@@ -227,6 +226,6 @@ def test_tls_settings_become_driver_parameters(tmp_path: Path) -> None:
     }
     env["FROTA_DATABASE"] = "mysql://u@db.example.com/frota"
     env["FROTA_DB_SSL_VERIFY_IDENTITY"] = "false"
-    url = sa.make_url(load_settings(env=env).database)
+    url = database_url(load_settings(env=env))
     assert url.query["ssl_ca"] == "/etc/frota/ca.pem"
     assert url.query["ssl_check_hostname"] == "false"

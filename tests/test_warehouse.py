@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from ci import missing
-from test_warehouse_support import MART_KEYS, Fleet, Oracle, compare, load_batch
+from test_warehouse_support import MART_KEYS, Fleet, Oracle, at, compare, load_batch
 
 from frota.db import schema
 from frota.db.engine import create_engine
@@ -148,8 +148,7 @@ def built(request, tmp_path_factory) -> Built:
         dbt_now = i in (len(BATCHES) - 1, len(plan) - 1)
         b.runs.append(
             build_warehouse(
-                database_url,
-                warehouse_url,
+                at(database_url, warehouse_url),
                 run_dbt=dbt_now,
                 freshness=i == len(plan) - 1,
                 dbt_dir=tmp / "dbt",
@@ -227,7 +226,7 @@ def test_replication_counts_and_summary(built: Built) -> None:
 
 
 def test_rerun_replicates_nothing(built: Built) -> None:
-    again = build_warehouse(built.database_url, built.warehouse_url, run_dbt=False)
+    again = build_warehouse(at(built.database_url, built.warehouse_url), run_dbt=False)
     assert again.batches_replicated == 0
     assert again.rows_replicated == {"veiculos": 0, "manutencoes": 0}
     raw = read_tables(built.warehouse_url, ["manutencoes", "frota_replicated_batches"], "raw")

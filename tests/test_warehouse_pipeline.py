@@ -45,8 +45,7 @@ def pipeline(tmp_path_factory):
         last = i == len(WINDOWS) - 1
         runs.append(
             build_warehouse(
-                settings.database,
-                settings.warehouse,
+                settings,
                 run_dbt=last,
                 freshness=False,
                 dbt_dir=tmp / "dbt",

@@ -11,13 +11,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from test_warehouse import pg_database, read_tables  # noqa: F401 (fixture)
-from test_warehouse_support import Fleet, load_batch
+from test_warehouse_support import Fleet, at, load_batch
 
 from frota.db.engine import create_engine
 from frota.db.migrate import upgrade_schema
 from frota.errors import DatabaseUnreachable
 from frota.warehouse import WarehouseError, build_warehouse, replicate_only, transform
-from frota.warehouse.target import WarehouseConnection, parse_warehouse_url
+from frota.warehouse.target import WarehouseConnection
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -53,11 +53,11 @@ def test_exactly_once_across_reruns(warehouse_url, operational) -> None:
     url, engine, fleet = operational
     load_batch(engine, fleet.next_batch(10, 0, 50))
     load_batch(engine, fleet.next_batch(2, 4, 30))
-    first = replicate_only(url, warehouse_url)
+    first = replicate_only(at(url, warehouse_url))
     assert len(first.batches) == 2 and first.rows == {"veiculos": 12, "manutencoes": 80}
-    assert replicate_only(url, warehouse_url).batches == ()
+    assert replicate_only(at(url, warehouse_url)).batches == ()
     load_batch(engine, fleet.next_batch(0, 3, 7))
-    third = replicate_only(url, warehouse_url)
+    third = replicate_only(at(url, warehouse_url))
     assert len(third.batches) == 1 and third.rows["manutencoes"] == 7
     assert first.reread == third.reread == ()  # found by primary key, above what is replicated
     assert third.replication_seq == first.replication_seq + 1
@@ -71,12 +71,12 @@ def test_exactly_once_across_reruns(warehouse_url, operational) -> None:
 def test_ids_sqlite_hands_out_again_are_still_replicated(warehouse_url, operational) -> None:
     url, engine, fleet = operational
     load_batch(engine, fleet.next_batch(10, 0, 50))
-    replicate_only(url, warehouse_url)
+    replicate_only(at(url, warehouse_url))
     with engine.begin() as conn:  # the newest rows deleted: SQLite reuses their ids
         conn.execute(sa.text("DELETE FROM manutencoes WHERE id > 40"))
     batch = fleet.next_batch(0, 2, 30)
     load_batch(engine, batch)
-    result = replicate_only(url, warehouse_url)
+    result = replicate_only(at(url, warehouse_url))
     assert result.reread == (batch["batch_id"],) and result.rows["manutencoes"] == 30
     assert raw_counts(warehouse_url)["manutencoes"] == 80
     m = read_tables(warehouse_url, ["manutencoes"], "raw")["manutencoes"]
@@ -88,7 +88,7 @@ def test_crash_mid_replication_leaves_warehouse_as_before(
 ) -> None:
     url, engine, fleet = operational
     load_batch(engine, fleet.next_batch(8, 0, 40))
-    replicate_only(url, warehouse_url)
+    replicate_only(at(url, warehouse_url))
     before = raw_counts(warehouse_url)
     load_batch(engine, fleet.next_batch(3, 3, 20))
 
@@ -103,10 +103,10 @@ def test_crash_mid_replication_leaves_warehouse_as_before(
     for cls in WarehouseConnection.__subclasses__():
         monkeypatch.setattr(cls, "copy_rows", crashing(cls.copy_rows))
     with pytest.raises(KeyboardInterrupt):
-        replicate_only(url, warehouse_url)
+        replicate_only(at(url, warehouse_url))
     assert raw_counts(warehouse_url) == before
     monkeypatch.undo()
-    again = replicate_only(url, warehouse_url)
+    again = replicate_only(at(url, warehouse_url))
     assert again.rows["manutencoes"] == 20
     assert raw_counts(warehouse_url)["manutencoes"] == before["manutencoes"] + 20
 
@@ -118,7 +118,7 @@ def test_scan_is_bounded_to_recent_ledger_rows(tmp_path, operational) -> None:
     now = datetime.now(UTC).replace(tzinfo=None)
     load_batch(engine, fleet.next_batch(5, 0, 10), loaded_at=now - timedelta(days=30))
     load_batch(engine, fleet.next_batch(1, 1, 10), loaded_at=now)
-    assert len(replicate_only(url, warehouse_url).batches) == 2
+    assert len(replicate_only(at(url, warehouse_url)).batches) == 2
     statements: list[str] = []
 
     def spy(_conn, _cursor, statement, *_args):  # what replication asks the ledger
@@ -126,7 +126,7 @@ def test_scan_is_bounded_to_recent_ledger_rows(tmp_path, operational) -> None:
 
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", spy)
     try:
-        assert replicate_only(url, warehouse_url).batches == ()
+        assert replicate_only(at(url, warehouse_url)).batches == ()
     finally:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", spy)
     ledger_reads = [s for s in statements if "frota_batches" in s]
@@ -135,11 +135,12 @@ def test_scan_is_bounded_to_recent_ledger_rows(tmp_path, operational) -> None:
 
 def test_unreachable_databases(tmp_path) -> None:
     with pytest.raises(DatabaseUnreachable, match="not found"):
-        replicate_only(f"sqlite:///{tmp_path / 'missing.db'}", f"duckdb:///{tmp_path / 'w.duckdb'}")
+        missing = f"sqlite:///{tmp_path / 'missing.db'}"
+        replicate_only(at(missing, f"duckdb:///{tmp_path / 'w.duckdb'}"))
     ok = f"sqlite:///{tmp_path / 'frota.db'}"
     upgrade_schema(create_engine(ok))
     with pytest.raises(DatabaseUnreachable, match="PostgreSQL warehouse"):
-        replicate_only(ok, "postgresql://postgres@127.0.0.1:1/nothing")
+        replicate_only(at(ok, "postgresql://postgres@127.0.0.1:1/nothing"))
 
 
 def test_dbt_failure_names_the_failing_test(tmp_path, operational) -> None:
@@ -149,7 +150,7 @@ def test_dbt_failure_names_the_failing_test(tmp_path, operational) -> None:
     batch["manutencoes"][0]["categoria"] = "urgente"  # not an accepted value
     load_batch(engine, batch)
     with pytest.raises(WarehouseError) as info:
-        build_warehouse(url, warehouse_url, freshness=False, dbt_dir=tmp_path / "dbt")
+        build_warehouse(at(url, warehouse_url), freshness=False, dbt_dir=tmp_path / "dbt")
     assert info.value.exit_code == 8
     assert "accepted_values_stg_frota__manutencoes_categoria" in str(info.value)
     assert any("accepted_values" in f for f in info.value.failures)
@@ -157,4 +158,4 @@ def test_dbt_failure_names_the_failing_test(tmp_path, operational) -> None:
     shutil.copy(tmp_path / "wh.duckdb", tmp_path / "copy.duckdb")
     assert raw_counts(warehouse_url)["frota_replicated_batches"] == 1
     with pytest.raises(WarehouseError):
-        transform(parse_warehouse_url(warehouse_url), freshness=False, dbt_dir=tmp_path / "dbt")
+        transform(at(url, warehouse_url), freshness=False, dbt_dir=tmp_path / "dbt")

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 from test_warehouse import TABLES, read_tables
-from test_warehouse_support import MART_KEYS, Oracle, compare
+from test_warehouse_support import MART_KEYS, Oracle, at, compare
 
 from frota.config import Settings
 from frota.contract import MANUTENCOES, VEICULOS
@@ -128,13 +128,15 @@ def test_replicates_from_server_as_read_only_user(server, tmp_path: Path) -> Non
         assert len(load_pending(settings, today=TODAY).loaded) == 1
         oracle.record(admin, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
         if i < len(WINDOWS) - 1:  # replicate batch by batch: the SCD2 history needs each
-            copied += replicate_only(readonly_url, warehouse_url).rows["manutencoes"]
-    result = build_warehouse(readonly_url, warehouse_url, freshness=False, dbt_dir=tmp_path / "dbt")
+            copied += replicate_only(at(readonly_url, warehouse_url)).rows["manutencoes"]
+    result = build_warehouse(
+        at(readonly_url, warehouse_url), freshness=False, dbt_dir=tmp_path / "dbt"
+    )
     assert result.batches_replicated == 1 and result.tests_failed == 0
     assert copied + result.rows_replicated["manutencoes"] > 100
 
     assert_raw_equals_source(admin, warehouse)
-    again = build_warehouse(readonly_url, warehouse_url, run_dbt=False)
+    again = build_warehouse(at(readonly_url, warehouse_url), run_dbt=False)
     assert again.batches_replicated == 0
     assert again.rows_replicated == {"veiculos": 0, "manutencoes": 0}
 

@@ -15,7 +15,14 @@ from decimal import Decimal
 import pandas as pd
 import sqlalchemy as sa
 
+from frota.config import Settings
 from frota.db import schema
+
+
+def at(database_url: str, warehouse_url: str) -> Settings:
+    """Settings for a warehouse step from the operational database to the warehouse."""
+    return Settings(database=database_url, warehouse=warehouse_url)
+
 
 STATUSES = ("Ativo", "Em manutenção", "Inativo", "Ativo", "Ativo")
 TIPOS = ("Caminhão", "Van", "Utilitário", "Carro")

@@ -1,7 +1,8 @@
 """One Settings object: defaults < `frota.toml` < `FROTA_*` environment < command-line flags.
 
 Secrets (database passwords) come from the environment or a separate secrets file, never
-from `frota.toml`; they are typed as `Secret` so they print as `***`.
+from `frota.toml`; they are typed as `Secret` so they print as `***`. This is the one module
+that reads the environment: every step takes `Settings`, and nothing below reads `os.environ`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import stat
 import sys
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,11 @@ from typing import Any
 from frota.errors import ConfigError
 
 CONFIG_FILE = "frota.toml"
+
+
+def _user_cache_dir() -> str:
+    """`$XDG_CACHE_HOME/frota`, else `~/.cache/frota`: where per-warehouse dbt folders live."""
+    return str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "frota")
 
 
 class Secret:
@@ -54,7 +61,7 @@ class Settings:
     # Retry budget for transient database errors (see frota.load.retry).
     retry_attempts: int = 6
     retry_max_seconds: float = 60.0
-    # TLS to the operational database; folded into the URL's driver parameters.
+    # TLS to the operational database: applied where the engine is created (frota.db.engine).
     db_ssl_ca: str | None = None
     db_ssl_cert: str | None = None
     db_ssl_key: str | None = None
@@ -74,23 +81,12 @@ class Settings:
     mysql_local_infile: str = "off"
     # [categories.<column>] of frota.toml as (column, the company's word, canonical category).
     categories: tuple[tuple[str, str, str], ...] = ()
+    # dbt's work folders (profile, target/, logs), one per warehouse; a user cache by default.
+    cache_dir: str = field(default_factory=_user_cache_dir)
     # The secrets below are never read from frota.toml.
     database_password: Secret | None = field(default=None, repr=False)
     warehouse_password: Secret | None = field(default=None, repr=False)
     config_file: str | None = None
-
-    def __post_init__(self) -> None:
-        from frota.db.engine import with_tls
-
-        url = with_tls(
-            self.database,
-            ca=self.db_ssl_ca,
-            cert=self.db_ssl_cert,
-            key=self.db_ssl_key,
-            verify_identity=self.db_ssl_verify_identity,
-            require=self.require_tls,
-        )
-        object.__setattr__(self, "database", url)
 
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with the non-None values replaced (flags beat everything)."""
@@ -98,6 +94,13 @@ class Settings:
 
     def db_password(self) -> str | None:
         return self.database_password.get() if self.database_password else None
+
+    def wh_password(self) -> str | None:
+        return self.warehouse_password.get() if self.warehouse_password else None
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The secrets' values, for frota.redact to mask wherever they might show."""
+        return tuple(s.get() for s in (self.database_password, self.warehouse_password) if s)
 
 
 # Keys a user may set in frota.toml / FROTA_<KEY>; secrets are handled separately.
@@ -237,3 +240,14 @@ def load_settings(
             values[key] = Secret(env_value)
     values.update({k: v for k, v in flags.items() if v is not None})
     return Settings(**values)
+
+
+def airflow_dag_shape(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The Airflow DAG's shape, read when Airflow parses it: `FROTA_AIRFLOW_EVERY` (default
+    15m), `FROTA_AIRFLOW_PUBLISH` (generate) and `FROTA_AIRFLOW_QUEUES` (docs/deployment.md)."""
+    env = os.environ if env is None else env
+    return {
+        "every": env.get("FROTA_AIRFLOW_EVERY", "15m"),
+        "publish": env.get("FROTA_AIRFLOW_PUBLISH", "generate"),
+        "queues": env.get("FROTA_AIRFLOW_QUEUES", ""),
+    }

@@ -28,12 +28,9 @@ class Context:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self._config, **self._flags)
-            secrets = tuple(
-                s.get()
-                for s in (self._settings.database_password, self._settings.warehouse_password)
-                if s
+            setup_logging(
+                self.run_id, verbose=self.verbose, secrets_=self._settings.secret_values()
             )
-            setup_logging(self.run_id, verbose=self.verbose, secrets_=secrets)
         return self._settings
 
 
@@ -51,22 +48,23 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option(
     "--landing",
     help="Landing area: folder, rclone:REMOTE:path or fsspec URL "
-    "[env FROTA_LANDING; default data/landing].",
+    f"[env FROTA_LANDING; default {Settings.landing}].",
 )
 @click.option(
     "--database",
-    help="Operational database URL [env FROTA_DATABASE; default sqlite:///data/frota.db].",
+    help=f"Operational database URL [env FROTA_DATABASE; default {Settings.database}].",
 )
 @click.option(
     "--warehouse",
-    help="Warehouse URL [env FROTA_WAREHOUSE; default duckdb:///data/warehouse.duckdb].",
+    help=f"Warehouse URL [env FROTA_WAREHOUSE; default {Settings.warehouse}].",
 )
 @click.option(
-    "--source", help="This machine's name in batch ids [env FROTA_SOURCE; default local]."
+    "--source",
+    help=f"This machine's name in batch ids [env FROTA_SOURCE; default {Settings.source}].",
 )
 @click.option(
     "--outbox",
-    help="Where generate writes and publish reads [env FROTA_OUTBOX; default data/outbox].",
+    help=f"Where generate writes and publish reads [env FROTA_OUTBOX; default {Settings.outbox}].",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging; tracebacks on internal errors.")
 @click.pass_context

@@ -76,11 +76,11 @@ def db() -> None:
 
 
 def _upgrade(obj: Context, target: str = "head") -> None:
-    from frota.db.engine import create_engine, mask
+    from frota.db.engine import database_engine, mask
     from frota.db.migrate import upgrade_schema
 
     s = obj.settings
-    engine = create_engine(s.database, s.db_password())
+    engine = database_engine(s)
     try:
         done = upgrade_schema(engine, target)
     finally:
@@ -114,11 +114,11 @@ def db_upgrade(obj: Context, target: str) -> None:
 def db_current(obj: Context) -> None:
     """Say the schema revision of the database and the one this frota needs."""
     from frota.db.connect import connect
-    from frota.db.engine import create_engine, mask
+    from frota.db.engine import database_engine, mask
     from frota.db.migrate import schema_state
 
     s = obj.settings
-    engine = create_engine(s.database, s.db_password())
+    engine = database_engine(s)
     try:
         with connect(engine) as conn:
             state = schema_state(conn)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
 from frota.errors import ConfigError, MissingExtra
 from frota.redact import mask_url
+
+if TYPE_CHECKING:
+    from frota.config import Settings
+
+# The URL with its password replaced by ***, safe for logs and errors (frota.redact).
+mask = mask_url
 
 # Drivers frota knows, and the extra that installs each one.
 _DRIVERS = {
@@ -20,18 +27,32 @@ _DRIVERS = {
 }
 
 
-# A frota-only URL parameter (never sent to the driver): refuse a remote host without TLS.
-REQUIRE_TLS_PARAM = "frota_require_tls"
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+@dataclass(frozen=True)
+class Tls:
+    """TLS to the operational database (settings `db_ssl_*`, `require_tls`)."""
+
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    verify_identity: bool = True
+    require: bool = False  # refuse a non-loopback host without verified TLS
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Tls:
+        return cls(
+            ca=settings.db_ssl_ca,
+            cert=settings.db_ssl_cert,
+            key=settings.db_ssl_key,
+            verify_identity=settings.db_ssl_verify_identity,
+            require=settings.require_tls,
+        )
 
 
 def parse_url(url: str | URL, password: str | None = None) -> URL:
     """A SQLAlchemy URL with frota's default drivers; `password` (from a secret) wins."""
-    return _parse(url, password)[0]
-
-
-def _parse(url: str | URL, password: str | None = None) -> tuple[URL, bool]:
-    """(URL for the driver, whether TLS is required)."""
     try:
         parsed = make_url(url)
     except Exception:
@@ -51,51 +72,47 @@ def _parse(url: str | URL, password: str | None = None) -> tuple[URL, bool]:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if password:
         parsed = parsed.set(password=password)
-    require = str(parsed.query.get(REQUIRE_TLS_PARAM, "")).lower() in ("1", "true", "yes")
-    if REQUIRE_TLS_PARAM in parsed.query:
-        parsed = parsed.difference_update_query([REQUIRE_TLS_PARAM])
-    return parsed, require
+    return parsed
 
 
-def with_tls(
-    url: str,
-    *,
-    ca: str | None = None,
-    cert: str | None = None,
-    key: str | None = None,
-    verify_identity: bool = True,
-    require: bool = False,
-) -> str:
-    """`url` with frota's TLS settings as its driver's parameters (unchanged if none set).
+def with_tls(url: URL, tls: Tls) -> URL:
+    """`url` with the TLS options as its driver's parameters (unchanged if none set).
 
     MySQL/MariaDB (PyMySQL): ssl_ca, ssl_cert, ssl_key, ssl_check_hostname; with a CA the
     server certificate is verified and a server without TLS is refused. PostgreSQL (libpq):
     sslrootcert, sslcert, sslkey, sslmode=verify-full (verify-ca without identity check).
     """
-    if not (ca or cert or key or require):
-        return url
-    try:
-        parsed = make_url(url)
-    except Exception:
-        return url  # create_engine reports the bad URL
-    backend = parsed.get_backend_name()
+    backend = url.get_backend_name()
     query: dict[str, str] = {}
     if backend in ("mysql", "mariadb"):
         names = {"ca": "ssl_ca", "cert": "ssl_cert", "key": "ssl_key"}
-        if ca:
-            query["ssl_check_hostname"] = "true" if verify_identity else "false"
+        if tls.ca:
+            query["ssl_check_hostname"] = "true" if tls.verify_identity else "false"
     elif backend == "postgresql":
         names = {"ca": "sslrootcert", "cert": "sslcert", "key": "sslkey"}
-        if ca:
-            query["sslmode"] = "verify-full" if verify_identity else "verify-ca"
+        if tls.ca:
+            query["sslmode"] = "verify-full" if tls.verify_identity else "verify-ca"
     else:
         return url  # SQLite: a local file, no network
-    for option, value in (("ca", ca), ("cert", cert), ("key", key)):
+    for option, value in (("ca", tls.ca), ("cert", tls.cert), ("key", tls.key)):
         if value:
             query[names[option]] = value
-    if require:
-        query[REQUIRE_TLS_PARAM] = "true"
-    return parsed.update_query_dict(query).render_as_string(hide_password=False)
+    return url.update_query_dict(query) if query else url
+
+
+def database_url(settings: Settings) -> URL:
+    """The operational database's URL as the driver gets it: the `database` setting, its
+    password from the secrets, its TLS options as driver parameters."""
+    return with_tls(
+        parse_url(settings.database, settings.db_password()), Tls.from_settings(settings)
+    )
+
+
+def database_engine(settings: Settings, **kwargs: Any) -> Engine:
+    """An engine for the operational database the settings name (password and TLS applied)."""
+    return create_engine(
+        settings.database, settings.db_password(), tls=Tls.from_settings(settings), **kwargs
+    )
 
 
 def tls_state(url: URL) -> str:
@@ -137,16 +154,17 @@ def _check_tls(parsed: URL, require: bool) -> None:
     )
 
 
-# The URL with its password replaced by ***, safe for logs and errors (frota.redact).
-mask = mask_url
+def create_engine(
+    url: str | URL, password: str | None = None, *, tls: Tls | None = None, **kwargs: Any
+) -> Engine:
+    """An engine for the URL; creates a SQLite file's folder; names a missing driver's extra.
 
-
-def create_engine(url: str | URL, password: str | None = None, **kwargs) -> Engine:
-    """An engine for the URL; creates a SQLite file's folder; names a missing driver's extra."""
-    parsed, require_tls = _parse(url, password)
+    Code that has the settings calls `database_engine(settings)`: it passes the TLS options."""
+    tls = tls or Tls()
+    parsed = with_tls(parse_url(url, password), tls)
     backend = parsed.get_backend_name()
     if backend != "sqlite":
-        _check_tls(parsed, require_tls)
+        _check_tls(parsed, tls.require)
     module, extra = _DRIVERS[backend]
     if module:
         try:
@@ -188,8 +206,3 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # readers (status, warehouse replication) begin deferred and never wait for a load.
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {'IMMEDIATE' if mode == 'IMMEDIATE' else 'DEFERRED'}")
-
-
-def env_password() -> str | None:
-    """The database password from FROTA_DATABASE_PASSWORD, if set."""
-    return os.environ.get("FROTA_DATABASE_PASSWORD") or None

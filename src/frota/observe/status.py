@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from frota.batch import is_batch_id
 from frota.config import Settings
 from frota.db.connect import connect
-from frota.db.engine import create_engine, mask
+from frota.db.engine import database_engine, mask
 from frota.db.migrate import schema_state
 from frota.db.schema import batches, manutencoes, quarantine, runs, veiculos
 from frota.errors import FrotaError
@@ -46,7 +46,7 @@ def collect_status(settings: Settings) -> Status:
     """Status of the landing area and the database; problems are reported, not raised."""
     status = Status(landing=str(open_landing(settings.landing)), database=mask(settings.database))
     loaded: set[str] = set()
-    engine = create_engine(settings.database, settings.db_password())
+    engine = database_engine(settings)
     try:
         with connect(engine) as conn:
             state = schema_state(conn)

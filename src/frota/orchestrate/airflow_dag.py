@@ -16,7 +16,6 @@ Settings, all optional (embedded defaults otherwise):
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -31,7 +30,7 @@ from airflow.sdk.exceptions import (
     AirflowSkipException,
 )
 
-from frota.config import Secret, Settings, load_settings
+from frota.config import Secret, Settings, airflow_dag_shape, load_settings
 from frota.errors import ConfigError, FrotaError, LockHeld
 from frota.orchestrate.schedule import parse_interval
 
@@ -142,13 +141,13 @@ def publish_step(settings: Settings, mode: str) -> dict[str, Any]:
 def ready_batches(settings: Settings) -> list[str]:
     """Complete batches in the landing area that the ledger does not hold yet, oldest first."""
     from frota.db.connect import connect
-    from frota.db.engine import create_engine
+    from frota.db.engine import database_engine
     from frota.db.schema import missing_tables
     from frota.landing import open_landing
     from frota.load.discover import pending_batches
     from frota.load.ledger import loaded_batch_ids
 
-    engine = create_engine(settings.database, settings.db_password())
+    engine = database_engine(settings)
     try:
         with connect(engine) as conn:
             loaded = set() if missing_tables(conn) else loaded_batch_ids(conn)
@@ -164,10 +163,10 @@ def load_step(settings: Settings) -> dict[str, Any]:
 
     if settings.database.startswith("sqlite"):
         # The embedded default needs no administrator, as in `frota run`: create the schema.
-        from frota.db.engine import create_engine
+        from frota.db.engine import database_engine
         from frota.db.migrate import upgrade_schema
 
-        engine = create_engine(settings.database)
+        engine = database_engine(settings)
         try:
             upgrade_schema(engine)
         finally:
@@ -307,8 +306,7 @@ def _queues_from_env(value: str | None) -> dict[str, str]:
 
 
 # The DAG Airflow finds. Environment variables only (no I/O) tune it per deployment.
+_SHAPE = airflow_dag_shape()
 frota_dag = build_dag(
-    every=os.environ.get("FROTA_AIRFLOW_EVERY", "15m"),
-    publish=os.environ.get("FROTA_AIRFLOW_PUBLISH", "generate"),
-    queues=_queues_from_env(os.environ.get("FROTA_AIRFLOW_QUEUES")),
+    every=_SHAPE["every"], publish=_SHAPE["publish"], queues=_queues_from_env(_SHAPE["queues"])
 )

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from frota.config import Settings
-from frota.db.engine import create_engine
+from frota.db.engine import database_engine
 from frota.db.migrate import upgrade_schema
 from frota.generate import GenerateResult, generate_batch
 from frota.load import LoadResult, load_pending
@@ -69,7 +69,7 @@ def run_pipeline(
     if role in ("all", "server"):
         if settings.database.startswith("sqlite"):
             # The embedded default needs no administrator: create or upgrade the schema.
-            engine = create_engine(settings.database)
+            engine = database_engine(settings)
             try:
                 upgrade_schema(engine)
             finally:
@@ -86,19 +86,8 @@ def run_pipeline(
 
 def build_warehouse_step(settings: Settings, *, run_dbt: bool = True) -> Any:
     """Replicate into the warehouse and run dbt (the analytics machine's step)."""
-    from frota.db.engine import parse_url
     from frota.warehouse import build_warehouse
 
-    database = parse_url(settings.database, settings.db_password())
-    warehouse = settings.warehouse
-    if settings.warehouse_password and warehouse.startswith("postgres"):
-        from sqlalchemy.engine import make_url
-
-        warehouse = make_url(warehouse).set(password=settings.warehouse_password.get())
-        warehouse = warehouse.render_as_string(hide_password=False)
     return build_warehouse(
-        database.render_as_string(hide_password=False),
-        warehouse,
-        run_dbt=run_dbt,
-        progress=lambda message: logger.info("warehouse: %s", message),
+        settings, run_dbt=run_dbt, progress=lambda message: logger.info("warehouse: %s", message)
     )

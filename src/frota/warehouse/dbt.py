@@ -4,8 +4,9 @@ The project is package data (`frota/warehouse/dbt_project`), read-only when inst
 profile, `target/` and logs go to a work folder. The profile is written at run time; a password
 never lands in it (dbt reads it from a DBT_ENV_SECRET_ variable, which dbt scrubs from logs).
 
-`python -m frota.warehouse.dbt docs --warehouse URL [--dir DIR]` generates dbt's documentation
-site (lineage graph included) for the warehouse; `... serve` serves it on localhost:8080.
+`python -m frota.warehouse.dbt docs [--warehouse URL] [--dir DIR]` generates dbt's
+documentation site (lineage graph included) for the warehouse; `... serve` serves it on
+localhost:8080.
 """
 
 from __future__ import annotations
@@ -20,9 +21,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+from frota.config import load_settings
 from frota.warehouse.errors import WarehouseError
-from frota.warehouse.target import ANALYTICS_SCHEMA, WarehouseTarget, parse_warehouse_url
+from frota.warehouse.target import (
+    ANALYTICS_SCHEMA,
+    WarehouseTarget,
+    warehouse_target,
+)
 
 PROJECT_DIR = Path(__file__).parent / "dbt_project"
 PROFILE = "frota"
@@ -79,34 +86,23 @@ def _yaml_scalar(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-@contextmanager
-def _env(target: WarehouseTarget) -> Iterator[None]:
-    """dbt's environment for one invocation: usage stats off, the password as a secret."""
-    saved = {
-        k: os.environ.get(k) for k in (_SECRET_ENV, "DBT_SEND_ANONYMOUS_USAGE_STATS", "PGOPTIONS")
-    }
-    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
-    os.environ[_SECRET_ENV] = target.password or ""
+def dbt_environment(target: WarehouseTarget) -> dict[str, str]:
+    """What dbt's environment gets for one invocation, from the settings alone: usage stats
+    off, the password as a secret dbt scrubs from its logs."""
+    env = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", _SECRET_ENV: target.password or ""}
     if target.kind == "postgres":
         # PostgreSQL's JIT compiles every query the planner prices high: on these models it
         # spent longer compiling (about 1.4 s a query) than running. libpq reads PGOPTIONS.
-        os.environ["PGOPTIONS"] = f"{saved['PGOPTIONS'] or ''} -c jit=off".strip()
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        env["PGOPTIONS"] = "-c jit=off"
+    return env
 
 
-def default_work_dir(target: WarehouseTarget) -> Path:
-    """A per-warehouse folder in the user's cache: dbt's partial parsing reuses it (a cold
-    parse costs seconds), and its logs stay there for the next error message to point at."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+def default_work_dir(target: WarehouseTarget, cache_dir: str | Path) -> Path:
+    """A per-warehouse folder in the user's cache (setting `cache_dir`): dbt's partial parsing
+    reuses it (a cold parse costs seconds), and its logs stay there for the next error message
+    to point at."""
     key = hashlib.sha256(target.masked.encode()).hexdigest()[:10]
-    return cache / "frota" / f"dbt-{key}"
+    return Path(cache_dir) / f"dbt-{key}"
 
 
 @contextmanager
@@ -150,7 +146,8 @@ def invoke(
         "--no-send-anonymous-usage-stats",
     ]
     callbacks = [_progress_callback(progress)] if progress else []
-    with _env(target):
+    # dbt runs in this process: its environment is set for the call, and restored after it.
+    with mock.patch.dict(os.environ, dbt_environment(target)):
         try:
             return dbtRunner(callbacks=callbacks).invoke(args)
         finally:
@@ -252,14 +249,18 @@ def stale_sources(res: Any) -> tuple[str, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m frota.warehouse.dbt {docs,serve,debug} --warehouse URL [--dir DIR]`."""
+    """`python -m frota.warehouse.dbt {docs,serve,debug} [--warehouse URL] [--dir DIR]`.
+
+    The warehouse and its password come from the settings (frota.toml, FROTA_* variables), as
+    for `frota warehouse`; `--warehouse` overrides the URL."""
     parser = argparse.ArgumentParser(prog="python -m frota.warehouse.dbt")
     parser.add_argument("command", choices=["docs", "serve", "debug"])
-    parser.add_argument("--warehouse", default="duckdb:///data/warehouse.duckdb")
+    parser.add_argument("--warehouse", help="warehouse URL [default: the warehouse setting]")
     parser.add_argument("--dir", type=Path, help="dbt's work folder (default: the user cache)")
     opts = parser.parse_args(argv)
-    target = parse_warehouse_url(opts.warehouse)
-    work = (opts.dir or default_work_dir(target)).resolve()
+    settings = load_settings(warehouse=opts.warehouse)
+    target = warehouse_target(settings)
+    work = (opts.dir or default_work_dir(target, settings.cache_dir)).resolve()
     work.mkdir(parents=True, exist_ok=True)
     command = {
         "docs": ["docs", "generate"],
@@ -269,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     res = invoke(target, command, work)
     if opts.command == "docs":
         print(f"dbt docs written to {work / 'target' / 'index.html'}")
-        print(f"browse them: python -m frota.warehouse.dbt serve --warehouse {opts.warehouse}")
+        again = f" --warehouse {target.masked}" if opts.warehouse else ""
+        print(f"browse them: python -m frota.warehouse.dbt serve{again}")
     return 0 if res.success else 1
 
 

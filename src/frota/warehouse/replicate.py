@@ -25,9 +25,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from frota.config import Settings
 from frota.contract import MANUTENCOES, RETRY_SOURCE, VEICULOS, Table
 from frota.db import schema
-from frota.db.engine import create_engine, env_password, mask, parse_url
+from frota.db.engine import database_engine, database_url, mask
 from frota.errors import DatabaseUnreachable
 from frota.warehouse.errors import WarehouseError
 from frota.warehouse.target import (
@@ -57,11 +58,11 @@ class ReplicationResult:
     reread: tuple[str, ...] = ()  # batches whose maintenances were read whole, by lote_id
 
 
-def source_engine(database_url: str) -> Engine:
-    """A read-only engine for the operational database."""
-    parsed = parse_url(database_url, env_password())
+def source_engine(settings: Settings) -> Engine:
+    """A read-only engine for the operational database the settings name."""
+    parsed = database_url(settings)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed)
+        return database_engine(settings)
     path = Path(parsed.database or "")
     if not path.is_file():
         raise DatabaseUnreachable(

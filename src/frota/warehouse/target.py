@@ -1,13 +1,14 @@
-"""Warehouse URLs and the raw layer: DDL, connections and bulk writes for DuckDB and PostgreSQL.
+"""The warehouse and its raw layer: DDL, connections and bulk writes for DuckDB and PostgreSQL.
 
-`duckdb:///data/warehouse.duckdb` (the default, a file) or `postgresql://user@host:5432/db`
-(password from the URL or FROTA_WAREHOUSE_PASSWORD). The raw layer lives in schema `raw`;
-dbt builds into schema `analytics`.
+The `warehouse` setting: a DuckDB file (`duckdb:///…`, the default) or
+`postgresql://user@host:5432/db` (password: the `warehouse_password` secret, else the URL's).
+The raw layer lives in schema `raw`; dbt builds into schema `analytics`.
 """
 
 from __future__ import annotations
 
 import csv
+import getpass
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -18,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from frota.config import Settings
 from frota.contract import MANUTENCOES, VEICULOS, Column, Table
 from frota.db.engine import mask
 from frota.errors import ConfigError, DatabaseUnreachable, MissingExtra
@@ -107,20 +109,22 @@ class WarehouseTarget:
         return PostgresConnection(self)
 
 
-def parse_warehouse_url(url: str) -> WarehouseTarget:
-    """`duckdb:///path.duckdb` or `postgresql[+driver]://user[:pw]@host[:port]/db`."""
+def warehouse_target(settings: Settings) -> WarehouseTarget:
+    """The warehouse the settings name: `duckdb:///path.duckdb` or
+    `postgresql[+driver]://user[:pw]@host[:port]/db` (the `warehouse_password` secret wins)."""
+    url = settings.warehouse
     try:
         parsed = make_url(url)
     except Exception:
         raise ConfigError(
             f"not a warehouse URL: {mask(url)!r}",
-            hint="examples: duckdb:///data/warehouse.duckdb, postgresql://analytics@host:5432/frota",
+            hint=f"examples: {Settings.warehouse}, postgresql://analytics@host:5432/frota",
         ) from None
     backend = parsed.get_backend_name()
     if backend == "duckdb":
         if not parsed.database or parsed.database == ":memory:":
             raise ConfigError(
-                "the DuckDB warehouse must be a file", hint="duckdb:///data/warehouse.duckdb"
+                "the DuckDB warehouse must be a file", hint=f"e.g. {Settings.warehouse}"
             )
         return WarehouseTarget("duckdb", path=Path(parsed.database), url=url)
     if backend == "postgresql":
@@ -128,8 +132,8 @@ def parse_warehouse_url(url: str) -> WarehouseTarget:
             "postgres",
             host=parsed.host or "127.0.0.1",
             port=parsed.port or 5432,
-            user=parsed.username or os.environ.get("USER", "postgres"),
-            password=parsed.password or os.environ.get("FROTA_WAREHOUSE_PASSWORD") or None,
+            user=parsed.username or getpass.getuser(),  # libpq's own default
+            password=settings.wh_password() or parsed.password or None,
             database=parsed.database or "frota",
             url=url,
         )
