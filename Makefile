@@ -12,8 +12,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# `make run` is the whole pipeline on one machine: the base package and the warehouse extra.
 $(STAMP_RUN): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[warehouse]'
 	touch $@
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python

@@ -29,8 +29,9 @@ if [ ! -x "$VENV/bin/python" ] || ! have_airflow; then
     "$VENV/bin/pip" install --quiet --upgrade pip
     "$VENV/bin/pip" install --quiet "apache-airflow==$AIRFLOW_VERSION" pytest
 fi
-# frota itself, editable: cheap when nothing changed, and picks up new dependencies.
-"$VENV/bin/pip" install --quiet -e . pytest
+# frota itself, editable, with the warehouse (the DAG's last steps run dbt): cheap when nothing
+# changed, and picks up new dependencies.
+"$VENV/bin/pip" install --quiet -e '.[warehouse]' pytest
 
 # A private Airflow home on SQLite; the tests run `airflow db migrate` in it.
 AIRFLOW_HOME="$(mktemp -d "${TMPDIR:-/tmp}/frota-airflow.XXXXXX")"

@@ -49,6 +49,11 @@ def run_pipeline(
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
     run_id = run_id or new_run_id()
+    if role in ("all", "analytics") and warehouse:
+        # Fail before generating or loading anything when the warehouse cannot be built.
+        from frota.warehouse.target import check_installed, warehouse_target
+
+        check_installed(warehouse_target(settings))
     generated = published = loaded = built = None
     if role in ("all", "source"):
         generated = generate_batch(

@@ -23,6 +23,7 @@ from frota.warehouse.target import (
     RAW_SCHEMA,
     REPLICATION_SEQ,
     WarehouseTarget,
+    check_installed,
     warehouse_target,
 )
 
@@ -50,6 +51,7 @@ def replicate_only(
 ) -> ReplicationResult:
     """Replicate new batches into the warehouse's `raw` schema, without running dbt."""
     target = warehouse_target(settings)
+    check_installed(target)
     engine = source_engine(settings)
     try:
         with target.connect() as wh:
@@ -74,6 +76,7 @@ def transform(
     per warehouse under the `cache_dir` setting).
     """
     target = warehouse_target(settings)
+    check_installed(target)
     with dbt_work_dir(dbt_dir or default_work_dir(target, settings.cache_dir)) as work:
         started = time.perf_counter()
         covered = _replicated_through(target, forget_builds=full_refresh)

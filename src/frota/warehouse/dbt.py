@@ -28,6 +28,7 @@ from frota.warehouse.errors import WarehouseError
 from frota.warehouse.target import (
     ANALYTICS_SCHEMA,
     WarehouseTarget,
+    check_installed,
     warehouse_target,
 )
 
@@ -260,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = parser.parse_args(argv)
     settings = load_settings(warehouse=opts.warehouse)
     target = warehouse_target(settings)
+    check_installed(target)
     work = (opts.dir or default_work_dir(target, settings.cache_dir)).resolve()
     work.mkdir(parents=True, exist_ok=True)
     command = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import getpass
+import importlib.util
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -138,6 +139,29 @@ def warehouse_target(settings: Settings) -> WarehouseTarget:
             url=url,
         )
     raise ConfigError(f"unsupported warehouse {backend!r}", hint="use duckdb or postgresql")
+
+
+# What the `warehouse` extra (pyproject.toml) brings, per warehouse kind: (module, package).
+_EXTRA = {
+    "duckdb": (
+        ("duckdb", "duckdb"),
+        ("dbt.cli", "dbt-core"),
+        ("dbt.adapters.duckdb", "dbt-duckdb"),
+    ),
+    "postgres": (("dbt.cli", "dbt-core"), ("dbt.adapters.postgres", "dbt-postgres")),
+}
+
+
+def check_installed(target: WarehouseTarget) -> None:
+    """MissingExtra (exit 7, naming `pip install 'frota[warehouse]'`) unless the packages this
+    warehouse needs are installed: the source and server roles install without them."""
+    for module, package in _EXTRA[target.kind]:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ImportError:  # a parent package is missing
+            found = False
+        if not found:
+            raise MissingExtra(package, "warehouse")
 
 
 class WarehouseConnection:
