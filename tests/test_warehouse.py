@@ -1,8 +1,10 @@
 """frota warehouse end to end: replicate batch by batch, dbt build, compare every KPI mart with
 an independent pandas computation over the operational tables, on DuckDB and PostgreSQL.
 
-dbt is slow to start, so each backend builds once after three batches (full build) and once
-more after a fourth (incremental build); the tests read what those two builds left.
+dbt is slow to start, so each backend builds once after three batches (full build), once more
+after a fourth (incremental build), and once after a fifth in the original format (no
+categoria) with the user's `[categories]` overrides changed (a full refresh); the tests read
+what those three builds left.
 """
 
 from __future__ import annotations
@@ -10,14 +12,25 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 from ci import missing
-from test_warehouse_support import MART_KEYS, Fleet, Oracle, at, compare, load_batch
+from test_warehouse_support import (
+    MART_KEYS,
+    MODELS,
+    Fleet,
+    Oracle,
+    at,
+    compare,
+    load_batch,
+    text,
+)
 
+from frota.contract.categories import Categories
 from frota.db import schema
 from frota.db.engine import create_engine
 from frota.db.migrate import upgrade_schema
@@ -26,6 +39,15 @@ from frota.warehouse import WarehouseResult, build_warehouse
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BATCHES = [(30, 0, 220), (6, 14, 160), (3, 12, 140)]
 INCREMENTAL = (2, 5, 25)
+# The last batch: the original format, a year later (months no other batch touches).
+ORIGINAL = (2, 6, 60)
+# Overrides the last build gets: words the built-in rules leave at their fallback.
+OVERRIDES = (
+    ("status", "Parado", "inativo"),
+    ("tipo_veiculo", "Bitruck", "cavalo_mecanico"),
+    ("tipo_manutencao", "Higienização", "preventiva"),
+    ("tipo_manutencao", "Freios", "preventiva"),
+)
 TABLES = ["dim_veiculos", "fct_manutencoes", "dim_datas", *MART_KEYS]
 
 
@@ -85,6 +107,7 @@ class Built:
     runs: list[WarehouseResult] = field(default_factory=list)
     stages: dict[str, tuple[Oracle, dict]] = field(default_factory=dict)
     rewritten: int = 0
+    categories: pd.DataFrame | None = None  # raw.frota_categorias after the last build
 
 
 def rewrite_maintenances(engine: sa.Engine, batch_id: str) -> int:
@@ -94,9 +117,17 @@ def rewrite_maintenances(engine: sa.Engine, batch_id: str) -> int:
     m = schema.manutencoes
     with engine.begin() as conn:
         df = pd.read_sql(
-            sa.select(m.c.id, m.c.placa_veiculo, m.c.data_manutencao, m.c.categoria), conn
+            sa.select(
+                m.c.id, m.c.placa_veiculo, m.c.data_manutencao, m.c.categoria, m.c.tipo_manutencao
+            ),
+            conn,
         )
         df["mes"] = pd.to_datetime(df["data_manutencao"]).dt.to_period("M")
+        # The category the warehouse gives it (a missing one comes from tipo_manutencao).
+        df["categoria"] = [
+            text(c) or Categories().maintenance(text(t))
+            for c, t in zip(df.categoria, df.tipo_manutencao, strict=True)
+        ]
         alone = df.groupby(["placa_veiculo", "mes"])["id"].transform("size") == 1
         corr = df[df.categoria == "corretiva"]
         one_corr = corr[corr.groupby("placa_veiculo")["id"].transform("size") == 1]
@@ -121,7 +152,7 @@ def rewrite_maintenances(engine: sa.Engine, batch_id: str) -> int:
 
 
 def _snapshot(oracle: Oracle) -> Oracle:
-    return Oracle(history=list(oracle.history), manutencoes=oracle.manutencoes)
+    return Oracle(list(oracle.history), oracle.manutencoes, oracle.categories)
 
 
 @pytest.fixture(
@@ -138,31 +169,34 @@ def built(request, tmp_path_factory) -> Built:
     upgrade_schema(engine)
     fleet, oracle = Fleet(seed=11), Oracle()
     b = Built(request.param, database_url, warehouse_url)
-    plan = [*BATCHES, INCREMENTAL]
-    for i, sizes in enumerate(plan):
-        batch = fleet.next_batch(*sizes)
+    stages = {len(BATCHES) - 1: "full", len(BATCHES): "incremental", len(BATCHES) + 1: "overrides"}
+    for i, sizes in enumerate([*BATCHES, INCREMENTAL, ORIGINAL]):
+        stage = stages.get(i)
+        if stage == "overrides":
+            fleet.created += timedelta(days=365)
+            oracle.categories = Categories(OVERRIDES)
+        batch = fleet.next_batch(*sizes, original=stage == "overrides")
         load_batch(engine, batch)
-        if i == len(plan) - 1:
+        if stage == "incremental":
             b.rewritten = rewrite_maintenances(engine, batch["batch_id"])
         oracle.record(engine, batch["created_at"])
-        dbt_now = i in (len(BATCHES) - 1, len(plan) - 1)
         b.runs.append(
             build_warehouse(
-                at(database_url, warehouse_url),
-                run_dbt=dbt_now,
-                freshness=i == len(plan) - 1,
+                at(database_url, warehouse_url, OVERRIDES if stage == "overrides" else ()),
+                run_dbt=stage is not None,
+                freshness=stage == "incremental",
                 dbt_dir=tmp / "dbt",
             )
         )
-        if dbt_now:
+        if stage:
             oracle.finish(engine)
-            stage = "full" if i == len(BATCHES) - 1 else "incremental"
             b.stages[stage] = (_snapshot(oracle), read_tables(warehouse_url, TABLES))
+    b.categories = read_tables(warehouse_url, ["frota_categorias"], "raw")["frota_categorias"]
     engine.dispose()
     return b
 
 
-STAGES = ["full", "incremental"]
+STAGES = ["full", "incremental", "overrides"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -176,6 +210,7 @@ def test_kpi_mart_matches_independent_computation(built: Built, stage: str, mart
 def test_dim_veiculos_history_matches(built: Built, stage: str) -> None:
     oracle, tables = built.stages[stage]
     cols = ["placa", "versao", "status", "tipo_veiculo", "status_classe", "is_atual", "valido_de"]
+    cols.append("tipo_veiculo_classe")
     actual = tables["dim_veiculos"][cols].sort_values(["placa", "versao"]).reset_index(drop=True)
     expected = oracle.versions()[cols].sort_values(["placa", "versao"]).reset_index(drop=True)
     actual["valido_de"] = pd.to_datetime(actual["valido_de"])
@@ -212,17 +247,23 @@ def test_dim_datas_brazilian_calendar(built: Built) -> None:
 
 
 def test_replication_counts_and_summary(built: Built) -> None:
-    sizes = [*BATCHES, INCREMENTAL]
+    sizes = [*BATCHES, INCREMENTAL, ORIGINAL]
     assert [r.batches_replicated for r in built.runs] == [1] * len(sizes)
     copied = [s[2] for s in sizes]
-    copied[-1] += built.rewritten  # the rewritten maintenances come again with the last batch
+    copied[len(BATCHES)] += built.rewritten  # the rewritten maintenances come again with it
     assert built.rewritten >= 2
     assert [r.rows_replicated["manutencoes"] for r in built.runs] == copied
-    full, incremental = built.runs[len(BATCHES) - 1], built.runs[-1]
-    for run in (full, incremental):
+    full, incremental, overrides = built.runs[len(BATCHES) - 1 :]
+    for run in (full, incremental, overrides):
         assert run.dbt_ran and run.tests_failed == 0
-        assert run.models_built == 18
+        assert run.models_built == MODELS == 19
         assert run.tests_passed >= 80
+    # Only a changed category makes dbt rebuild every model.
+    assert (full.full_refresh, incremental.full_refresh, overrides.full_refresh) == (
+        False,
+        False,
+        True,
+    )
 
 
 def test_rerun_replicates_nothing(built: Built) -> None:
@@ -230,5 +271,46 @@ def test_rerun_replicates_nothing(built: Built) -> None:
     assert again.batches_replicated == 0
     assert again.rows_replicated == {"veiculos": 0, "manutencoes": 0}
     raw = read_tables(built.warehouse_url, ["manutencoes", "frota_replicated_batches"], "raw")
-    assert len(raw["frota_replicated_batches"]) == len(BATCHES) + 1
+    assert len(raw["frota_replicated_batches"]) == len(BATCHES) + 2
     assert raw["manutencoes"]["id"].duplicated().sum() == built.rewritten
+
+
+def test_categories_come_from_python_with_the_overrides(built: Built) -> None:
+    """Every word of the raw layer, classified by frota.contract.categories with the overrides
+    of the last build, is what dbt joined; the built-in words classify what dbt's old rules
+    got wrong ("Roubado" is inactive, "Aguardando peça" in the shop)."""
+    cats = Categories(OVERRIDES)
+    rows = built.categories
+    expected = [cats.category(c, w) for c, w in zip(rows.coluna, rows.palavra, strict=True)]
+    assert list(rows.categoria) == expected
+    assert list(rows.categoria_construida) == expected  # the last build succeeded
+    assert {"Roubado", "Aguardando peça", "Parado"} <= set(rows.palavra)
+    dim = built.stages["overrides"][1]["dim_veiculos"]
+    classes = dict(zip(dim.status, dim.status_classe, strict=True))
+    assert (classes["Roubado"], classes["Aguardando peça"], classes["Parado"]) == (
+        "inativo",
+        "em_manutencao",
+        "inativo",
+    )
+
+
+@pytest.mark.parametrize("mart", ["mart_participacao_preventiva", "mart_status_frota"])
+def test_an_override_changes_the_mart(built: Built, mart: str) -> None:
+    oracle, tables = built.stages["overrides"]
+    without = Oracle(oracle.history, oracle.manutencoes)  # built-in categories only
+    assert not getattr(without, mart)().equals(getattr(oracle, mart)())
+    compare(mart, tables[mart], getattr(oracle, mart)())
+
+
+def test_original_format_data_gets_preventive_shares(built: Built) -> None:
+    oracle, tables = built.stages["overrides"]
+    m = oracle.manutencoes
+    months = set(
+        m[m.lote_id == m.lote_id.max()].data_manutencao.dt.to_period("M").dt.to_timestamp()
+    )
+    share = tables["mart_participacao_preventiva"]
+    share = share[pd.to_datetime(share.mes).isin(months)]
+    assert len(share) == len(months) >= 2
+    assert share.participacao_preventiva_qtd.notna().all()
+    assert share.participacao_preventiva_custo.notna().all()
+    assert (share.qtd_categoria_inferida == share.qtd_preventiva + share.qtd_corretiva).all()

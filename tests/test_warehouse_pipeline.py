@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from test_warehouse import TABLES, read_tables
-from test_warehouse_support import MART_KEYS, Oracle, compare
+from test_warehouse_support import MART_KEYS, MODELS, Oracle, compare
 
 from frota.config import Settings
 from frota.db.engine import create_engine
@@ -59,7 +59,7 @@ def pipeline(tmp_path_factory):
 def test_pipeline_builds(pipeline) -> None:
     _, tables, runs = pipeline
     assert [r.batches_replicated for r in runs] == [1, 1, 1]
-    assert runs[-1].tests_failed == 0 and runs[-1].models_built == 18
+    assert runs[-1].tests_failed == 0 and runs[-1].models_built == MODELS
     assert len(tables["fct_manutencoes"]) > 100
 
 

@@ -13,11 +13,13 @@ import sqlalchemy as sa
 from test_warehouse import pg_database, read_tables  # noqa: F401 (fixture)
 from test_warehouse_support import Fleet, at, load_batch
 
+from frota.contract.categories import Categories
 from frota.db.engine import create_engine
 from frota.db.migrate import upgrade_schema
 from frota.errors import DatabaseUnreachable
 from frota.warehouse import WarehouseError, build_warehouse, replicate_only, transform
-from frota.warehouse.target import WarehouseConnection
+from frota.warehouse.categories import mark_built, write_categories
+from frota.warehouse.target import WarehouseConnection, warehouse_target
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -159,3 +161,50 @@ def test_dbt_failure_names_the_failing_test(tmp_path, operational) -> None:
     assert raw_counts(warehouse_url)["frota_replicated_batches"] == 1
     with pytest.raises(WarehouseError):
         transform(at(url, warehouse_url), freshness=False, dbt_dir=tmp_path / "dbt")
+
+
+def test_a_changed_category_means_full_refreshes_until_a_build_succeeds(
+    warehouse_url, operational
+) -> None:
+    """raw.frota_categorias: every raw word classified by frota.contract.categories; a word
+    already built that changes category forces full refreshes until a build succeeds."""
+    url, engine, fleet = operational
+    batch = fleet.next_batch(6, 0, 40)
+    load_batch(engine, batch)
+    replicate_only(at(url, warehouse_url))
+    plain, freios = Categories(), Categories((("tipo_manutencao", "Freios", "preventiva"),))
+    with warehouse_target(at(url, warehouse_url)).connect() as wh:
+        assert write_categories(wh, plain) is False  # a new warehouse: nothing built yet
+        words = {(c, w): k for c, w, k, _ in wh.execute("SELECT * FROM raw.frota_categorias")}
+        assert words[("tipo_manutencao", "Freios")] == "corretiva"
+        if any(m["tipo_manutencao"] is None for m in batch["manutencoes"]):
+            assert words[("tipo_manutencao", "")] == "corretiva"  # a missing word is ''
+        mark_built(wh)
+        assert write_categories(wh, plain) is False  # nothing changed
+        assert write_categories(wh, freios) is True  # a built word changed category
+        assert write_categories(wh, freios) is True  # that build failed: still a full refresh
+        mark_built(wh)
+        assert write_categories(wh, freios) is False
+        assert write_categories(wh, plain) is True  # the override removed again
+    newcomer = fleet.next_batch(1, 0, 0)
+    newcomer["veiculos"][0]["status"] = "Cedido a terceiros"
+    load_batch(engine, newcomer)
+    replicate_only(at(url, warehouse_url))
+    with warehouse_target(at(url, warehouse_url)).connect() as wh:
+        mark_built(wh)
+        assert write_categories(wh, plain) is False  # a new word: only new rows hold it
+        assert ("status", "Cedido a terceiros", "ativo") in {
+            row[:3] for row in wh.execute("SELECT * FROM raw.frota_categorias")
+        }
+
+
+def test_a_warehouse_built_before_categories_is_rebuilt_once(warehouse_url, operational) -> None:
+    url, engine, fleet = operational
+    load_batch(engine, fleet.next_batch(4, 0, 10))
+    replicate_only(at(url, warehouse_url))
+    with warehouse_target(at(url, warehouse_url)).connect() as wh, wh.transaction():
+        wh.execute("INSERT INTO raw.frota_dbt_builds VALUES (1, current_timestamp)")
+    with warehouse_target(at(url, warehouse_url)).connect() as wh:
+        assert write_categories(wh, Categories()) is True  # its models used dbt's own rules
+        mark_built(wh)
+        assert write_categories(wh, Categories()) is False

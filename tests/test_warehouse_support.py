@@ -2,7 +2,9 @@
 an independent pandas computation of every KPI mart (the oracle the marts are compared to).
 
 The oracle reads only the operational tables (a copy of `veiculos` after each batch, and
-`manutencoes` at the end) and re-implements each mart's definition from docs/warehouse.md.
+`manutencoes` at the end) and re-implements each mart's definition from docs/warehouse.md,
+classifying the company's words with frota.contract.categories (the one source of truth,
+with the same `[categories]` overrides the warehouse got).
 """
 
 from __future__ import annotations
@@ -16,17 +18,26 @@ import pandas as pd
 import sqlalchemy as sa
 
 from frota.config import Settings
+from frota.contract.categories import Categories
 from frota.db import schema
+from frota.warehouse import PROJECT_DIR
+
+# Every model of the dbt project: what a successful build builds.
+MODELS = len(list((PROJECT_DIR / "models").rglob("*.sql")))
 
 
-def at(database_url: str, warehouse_url: str) -> Settings:
+def at(
+    database_url: str, warehouse_url: str, categories: tuple[tuple[str, str, str], ...] = ()
+) -> Settings:
     """Settings for a warehouse step from the operational database to the warehouse."""
-    return Settings(database=database_url, warehouse=warehouse_url)
+    return Settings(database=database_url, warehouse=warehouse_url, categories=categories)
 
 
-STATUSES = ("Ativo", "Em manutenção", "Inativo", "Ativo", "Ativo")
-TIPOS = ("Caminhão", "Van", "Utilitário", "Carro")
-SERVICOS = ("Troca de óleo", "Freios", "Pneus", "Motor", "Revisão", None)
+# The company's words, some only frota.contract.categories classifies right ("Roubado" is
+# inactive, "Aguardando peça" in the shop) and some only an override can ("Parado").
+STATUSES = ("Ativo", "Em manutenção", "Inativo", "Ativo", "Roubado", "Aguardando peça", "Parado")
+TIPOS = ("Caminhão", "Van", "Utilitário", "Carro", "Bitruck")
+SERVICOS = ("Troca de óleo", "Freios", "Pneus", "Motor", "Revisão", "Higienização", None)
 
 
 @dataclass
@@ -49,8 +60,11 @@ class Fleet:
             return f"{letters}{r.randint(1000, 9999)}"
         return f"{letters}{r.randint(0, 9)}{r.choice('ABCDEFGHIJ')}{r.randint(10, 99)}"
 
-    def next_batch(self, new_vehicles: int, changes: int, maintenances: int) -> dict:
-        """The rows of one batch: new or changed vehicles, and new maintenances."""
+    def next_batch(
+        self, new_vehicles: int, changes: int, maintenances: int, *, original: bool = False
+    ) -> dict:
+        """The rows of one batch: new or changed vehicles, and new maintenances (`original`:
+        in the original format, without categoria, quilometragem and data_conclusao)."""
         r = self.rng
         self.count += 1
         batch_created = self.created + timedelta(days=37 * (self.count - 1), hours=self.count)
@@ -100,6 +114,8 @@ class Fleet:
                     "data_conclusao": None if open_ else day + timedelta(days=r.randint(0, 9)),
                 }
             )
+            if original:
+                rows[-1].update(categoria=None, quilometragem=None, data_conclusao=None)
             touched.setdefault(placa, v)
         created_at = batch_created.strftime("%Y-%m-%dT%H:%M:%SZ")
         batch_id = f"{batch_created:%Y%m%dT%H%M%SZ}-test-{self.count:08x}"
@@ -150,16 +166,14 @@ def load_batch(engine: sa.Engine, batch: dict, loaded_at: datetime | None = None
 # ---------------------------------------------------------------- the independent oracle
 
 
+def text(value: object) -> str | None:
+    """A text cell of a DataFrame, None for a missing one (pandas gives NaN or None)."""
+    return value if isinstance(value, str) else None
+
+
 def status_classe(status: str | None) -> str:
-    """The status rule of docs/warehouse.md, written again in Python."""
-    if status is None:
-        return "ativo"
-    s = status.lower()
-    if any(k in s for k in ("manuten", "maint", "oficina")):
-        return "em_manutencao"
-    if any(k in s for k in ("inativ", "inactiv", "desativ", "baixad", "vendid", "sucat")):
-        return "inativo"
-    return "ativo"
+    """The status class without overrides (frota.contract.categories)."""
+    return Categories().status(status)
 
 
 @dataclass
@@ -168,6 +182,7 @@ class Oracle:
 
     history: list[tuple[datetime, pd.DataFrame]] = field(default_factory=list)
     manutencoes: pd.DataFrame | None = None
+    categories: Categories = field(default_factory=Categories)
 
     def record(self, engine: sa.Engine, created_at: str) -> None:
         """Remember the whole veiculos table as it is after the batch created at created_at."""
@@ -209,7 +224,10 @@ class Oracle:
                 rows.append(rec)
                 last[v["placa"]] = rec
         out = pd.DataFrame(rows).drop(columns="state")
-        out["status_classe"] = out["status"].map(status_classe)
+        out["status_classe"] = [self.categories.status(text(s)) for s in out["status"]]
+        out["tipo_veiculo_classe"] = [
+            self.categories.vehicle_type(text(t)) for t in out["tipo_veiculo"]
+        ]
         out["is_atual"] = out["valido_ate"] == datetime(9999, 12, 31)
         return out
 
@@ -224,6 +242,12 @@ class Oracle:
             assert len(vs) == 1, (placa, day)
             tipo.append(vs.iloc[0]["tipo_veiculo"])
         m["tipo_veiculo"] = tipo
+        # The row's own categoria wins; else the class of its tipo_manutencao.
+        m["categoria_inferida"] = m["categoria"].isna()
+        m["categoria"] = [
+            text(given) or self.categories.maintenance(text(tipo))
+            for given, tipo in zip(m["categoria"], m["tipo_manutencao"], strict=True)
+        ]
         m["mes"] = m["data_manutencao"].dt.to_period("M").dt.to_timestamp()
         m["dias"] = (m["data_conclusao"] - m["data_manutencao"]).dt.days
         return m
@@ -275,7 +299,7 @@ class Oracle:
                     "mes": mes,
                     "qtd_preventiva": len(prev),
                     "qtd_corretiva": len(corr),
-                    "qtd_sem_categoria": int(g.categoria.isna().sum()),
+                    "qtd_categoria_inferida": int(g.categoria_inferida.sum()),
                     "custo_preventiva": prev["custo"].sum(),
                     "custo_corretiva": corr["custo"].sum(),
                     "participacao_preventiva_qtd": len(prev) / n if n else None,
@@ -338,7 +362,7 @@ class Oracle:
             latest = known[-1][1] if known else None
             if latest is None:
                 continue
-            counts = latest["status"].map(status_classe).value_counts()
+            counts = latest["status"].map(lambda s: self.categories.status(text(s))).value_counts()
             for classe, n in counts.items():
                 rows.append(
                     {"data": pd.Timestamp(day), "status_classe": classe, "qtd_veiculos": int(n)}

@@ -223,7 +223,7 @@ def _print_warehouse(result: Any) -> None:
         out.print(
             f"dbt: {result.models_built} models built, {result.tests_passed} tests passed, "
             f"{result.tests_failed} failed, {result.tests_warned} warned "
-            f"({result.dbt_seconds:.1f}s)"
+            f"({result.dbt_seconds:.1f}s{', full refresh' if result.full_refresh else ''})"
         )
     for warning in result.freshness_warnings:
         out.print(f"[yellow]freshness[/yellow] {warning}")

@@ -1,4 +1,6 @@
-"""The company's own words -> frota's canonical categories, for the KPIs.
+"""The company's own words -> frota's canonical categories, for the KPIs (the one source of
+truth: the warehouse classifies every word with it before each dbt build, see
+frota.warehouse.categories).
 
 `tipo_veiculo`, `status` and `tipo_manutencao` are stored exactly as the company writes them
 ("Caminhão Toco", "Em manutenção", "Troca de óleo"); they are never rejected for being
@@ -129,9 +131,11 @@ _WORDS: dict[str, dict[str, str]] = {
 _KEYWORDS: dict[str, tuple[tuple[str, str], ...]] = {
     "status": (
         ("manuten", "em_manutencao"),
+        ("maint", "em_manutencao"),  # English exports: "In maintenance"
         ("oficina", "em_manutencao"),
         ("conserto", "em_manutencao"),
         ("inativ", "inativo"),
+        ("inactiv", "inativo"),
         ("desativ", "inativo"),
         ("baixad", "inativo"),
         ("vendid", "inativo"),

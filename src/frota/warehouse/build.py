@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from frota.config import Settings
+from frota.contract.categories import Categories
+from frota.warehouse.categories import mark_built, write_categories
 from frota.warehouse.dbt import DbtSummary, default_work_dir, invoke, stale_sources, summarise
 from frota.warehouse.dbt import work_dir as dbt_work_dir
 from frota.warehouse.replicate import ReplicationResult, replicate, source_engine
@@ -44,6 +46,7 @@ class WarehouseResult:
     dbt_seconds: float = 0.0
     warehouse: str = ""
     dbt_ran: bool = False
+    full_refresh: bool = False  # every model rebuilt (asked for, or the categories changed)
 
 
 def replicate_only(
@@ -70,42 +73,52 @@ def transform(
 ) -> tuple[DbtSummary, tuple[str, ...]]:
     """`dbt build` (then `dbt source freshness`); return the build summary and stale sources.
 
-    A successful build is recorded in raw.frota_dbt_builds with the replication run it
-    covered; the next build tests only what was replicated after it (a failed build records
-    nothing, so its failures are tested again). `dbt_dir`: dbt's work folder (default: one
-    per warehouse under the `cache_dir` setting).
+    Before it, every word of the raw layer is classified with frota.contract.categories and
+    the `[categories]` overrides (raw.frota_categorias, which the models join); when a word
+    already built changed category, the build is a full refresh. A successful build is
+    recorded in raw.frota_dbt_builds with the replication run it covered; the next build
+    tests only what was replicated after it (a failed build records nothing, so its failures
+    are tested again). `dbt_dir`: dbt's work folder (default: one per warehouse under the
+    `cache_dir` setting).
     """
     target = warehouse_target(settings)
     check_installed(target)
+    say = progress or (lambda _msg: None)
     with dbt_work_dir(dbt_dir or default_work_dir(target, settings.cache_dir)) as work:
         started = time.perf_counter()
-        covered = _replicated_through(target, forget_builds=full_refresh)
-        command = ["build", *(["--full-refresh"] if full_refresh else [])]
+        covered, refresh = _prepare(target, Categories.from_settings(settings), full_refresh)
+        if refresh and not full_refresh:
+            say("categories changed since the last build: rebuilding every model (full refresh)")
+        command = ["build", *(["--full-refresh"] if refresh else [])]
         summary = summarise("build", invoke(target, command, work, progress=progress), work)
         _record_build(target, covered)
         stale: tuple[str, ...] = ()
         if freshness:
             stale = stale_sources(invoke(target, ["source", "freshness"], work))
         seconds = time.perf_counter() - started
-    return DbtSummary(**{**summary.__dict__, "seconds": seconds}), stale
+    return replace(summary, seconds=seconds, full_refresh=refresh), stale
 
 
-def _replicated_through(target: WarehouseTarget, *, forget_builds: bool) -> int:
-    """The newest replication run in the warehouse (a full refresh also forgets past builds,
-    so that its tests check every row)."""
+def _prepare(
+    target: WarehouseTarget, categories: Categories, full_refresh: bool
+) -> tuple[int, bool]:
+    """Write the categories; return the newest replication run and whether the build must be
+    a full refresh (which also forgets past builds, so that its tests check every row)."""
     with target.connect() as wh:
         wh.ensure_raw()
+        full_refresh = write_categories(wh, categories) or full_refresh
         with wh.transaction():
-            if forget_builds:
+            if full_refresh:
                 wh.execute(f"DELETE FROM {RAW_SCHEMA}.{BUILDS}")
             seq = wh.execute(f"SELECT max({REPLICATION_SEQ}) FROM {RAW_SCHEMA}.{LEDGER}")[0][0]
-    return seq or 0
+    return seq or 0, full_refresh
 
 
 def _record_build(target: WarehouseTarget, seq: int) -> None:
     with target.connect() as wh, wh.transaction():
         now = datetime.now(UTC).replace(tzinfo=None)
         wh.execute(f"INSERT INTO {RAW_SCHEMA}.{BUILDS} VALUES (?, ?)", (seq, now))
+        mark_built(wh)
 
 
 def build_warehouse(
@@ -151,4 +164,5 @@ def build_warehouse(
         dbt_seconds=summary.seconds,
         warehouse=target.masked,
         dbt_ran=run_dbt,
+        full_refresh=summary.full_refresh,
     )

@@ -52,6 +52,7 @@ class DbtSummary:
     warnings: tuple[str, ...] = ()
     failures: tuple[str, ...] = ()
     seconds: float = 0.0
+    full_refresh: bool = False
 
 
 def profile_yaml(target: WarehouseTarget, threads: int = 4) -> str:

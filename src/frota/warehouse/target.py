@@ -31,6 +31,8 @@ LEDGER = "frota_replicated_batches"
 # One row per successful dbt build: the replication run it covered. dbt's tests on the large
 # tables check only rows replicated after the last one (macro desde_ultimo_build).
 BUILDS = "frota_dbt_builds"
+# Every word of the raw layer and its category (frota.warehouse.categories): what dbt joins.
+CATEGORIES = "frota_categorias"
 
 # Columns the raw layer adds to the contract's: when a vehicle row was true (the batch's
 # created_at) and which replication run brought a row (drives dbt's incremental models).
@@ -82,6 +84,11 @@ def raw_ddl() -> list[str]:
     statements.append(
         f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{BUILDS} "
         "(replication_seq BIGINT NOT NULL, built_at TIMESTAMP NOT NULL)"
+    )
+    statements.append(
+        f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{CATEGORIES} (coluna VARCHAR(32) NOT NULL, "
+        "palavra VARCHAR(100) NOT NULL, categoria VARCHAR(32) NOT NULL, "
+        "categoria_construida VARCHAR(32), PRIMARY KEY (coluna, palavra))"
     )
     return statements
 

@@ -1,17 +1,11 @@
-{#- The fleet's business rules, shared by the models (and mirrored by the tests' pandas). -#}
+{#- Helpers shared by the models. The company's words are classified in Python, not here:
+    frota.contract.categories fills raw.frota_categorias before each build
+    (stg_frota__categorias). -#}
 
-{#- Status class of the company's own status word: ativo / em_manutencao / inativo. -#}
-{% macro status_classe(status) -%}
-    case
-        when {{ status }} is null then 'ativo'
-        when lower({{ status }}) like '%manuten%' or lower({{ status }}) like '%maint%'
-            or lower({{ status }}) like '%oficina%' then 'em_manutencao'
-        when lower({{ status }}) like '%inativ%' or lower({{ status }}) like '%inactiv%'
-            or lower({{ status }}) like '%desativ%' or lower({{ status }}) like '%baixad%'
-            or lower({{ status }}) like '%vendid%' or lower({{ status }}) like '%sucat%'
-            then 'inativo'
-        else 'ativo'
-    end
+{#- The category of `word` (an expression) in `coluna`, from the relation `categorias`:
+    a join condition, `coalesce(word, '')` matching how a missing word is written. -#}
+{% macro categoria_de(categorias, coluna, word) -%}
+    {{ categorias }}.coluna = '{{ coluna }}' and {{ categorias }}.palavra = coalesce({{ word }}, '')
 {%- endmacro %}
 
 {#- A stable key from columns: md5 of their text joined by '|'. -#}

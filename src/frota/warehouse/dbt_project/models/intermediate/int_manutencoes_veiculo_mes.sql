@@ -21,8 +21,7 @@
         count(f.manutencao_id) as qtd_manutencoes,
         count(case when f.categoria = 'preventiva' then 1 end) as qtd_preventiva,
         count(case when f.categoria = 'corretiva' then 1 end) as qtd_corretiva,
-        count(case when f.manutencao_id is not null and f.categoria is null then 1 end)
-            as qtd_sem_categoria,
+        count(case when f.categoria_inferida then 1 end) as qtd_categoria_inferida,
         sum(f.custo) as custo_soma,
         count(f.custo) as qtd_com_custo,
         coalesce(sum(case when f.categoria = 'preventiva' then f.custo end), 0)

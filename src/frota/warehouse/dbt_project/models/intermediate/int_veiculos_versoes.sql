@@ -1,10 +1,17 @@
 -- Vehicle snapshots collapsed into versions: a new version each time status or type changes
--- (gaps and islands over the snapshots, in snapshot order).
+-- (gaps and islands over the snapshots, in snapshot order). The classes of the status and the
+-- type come from frota.contract.categories (stg_frota__categorias).
 with
 
 snapshots as (
 
     select * from {{ ref('stg_frota__veiculos') }}
+
+),
+
+categorias as (
+
+    select * from {{ ref('stg_frota__categorias') }}
 
 ),
 
@@ -56,7 +63,6 @@ last_snapshot_of_version as (
         versao,
         tipo_veiculo,
         status,
-        status_classe,
         quilometragem_total,
         data_aquisicao,
         lote_id,
@@ -74,7 +80,8 @@ final as (
         cast(v.versao as integer) as versao,
         s.tipo_veiculo,
         s.status,
-        s.status_classe,
+        cs.categoria as status_classe,
+        ct.categoria as tipo_veiculo_classe,
         s.quilometragem_total,
         s.data_aquisicao,
         s.lote_id as ultimo_lote_id,
@@ -86,6 +93,8 @@ final as (
     from versions as v
     inner join last_snapshot_of_version as s
         on s.placa = v.placa and s.versao = v.versao and s.pos = 1
+    left join categorias as cs on {{ categoria_de('cs', 'status', 's.status') }}
+    left join categorias as ct on {{ categoria_de('ct', 'tipo_veiculo', 's.tipo_veiculo') }}
 
 )
 

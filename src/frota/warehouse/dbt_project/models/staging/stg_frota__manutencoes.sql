@@ -17,7 +17,7 @@ renamed as (
         data_conclusao,
         custo,
         quilometragem,
-        lower(trim(categoria)) as categoria,
+        nullif(lower(trim(categoria)), '') as categoria,
         lote_id,
         _replication_seq as replicacao_seq
 

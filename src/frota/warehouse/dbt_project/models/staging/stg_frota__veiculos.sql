@@ -13,7 +13,6 @@ renamed as (
         placa,
         tipo_veiculo,
         status,
-        {{ status_classe('status') }} as status_classe,
         quilometragem_total,
         data_aquisicao,
         lote_id,

@@ -19,6 +19,7 @@ final as (
         tipo_veiculo,
         status,
         status_classe,
+        tipo_veiculo_classe,
         quilometragem_total,
         data_aquisicao,
         case

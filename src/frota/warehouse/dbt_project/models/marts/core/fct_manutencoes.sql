@@ -49,6 +49,12 @@ veiculos as (
 
 ),
 
+categorias as (
+
+    select * from {{ ref('stg_frota__categorias') }}
+
+),
+
 final as (
 
     select
@@ -59,7 +65,9 @@ final as (
         cast(date_trunc('month', m.data_manutencao) as date) as mes,
         m.data_conclusao,
         m.tipo_manutencao,
-        m.categoria,
+        -- the row's own categoria wins; else the class of its tipo_manutencao
+        coalesce(m.categoria, c.categoria) as categoria,
+        m.categoria is null as categoria_inferida,
         m.custo,
         m.quilometragem,
         m.data_conclusao is not null as concluida,
@@ -76,6 +84,7 @@ final as (
         on v.placa = m.placa
         and cast(m.data_manutencao as timestamp) >= v.valido_de
         and cast(m.data_manutencao as timestamp) < v.valido_ate
+    left join categorias as c on {{ categoria_de('c', 'tipo_manutencao', 'm.tipo_manutencao') }}
 
 )
 

@@ -1,4 +1,5 @@
--- Preventive share of maintenance count and cost, per month (maintenances with a categoria).
+-- Preventive share of maintenance count and cost, per month. Every maintenance has a
+-- category: its own categoria, else the class of its tipo_manutencao (fct_manutencoes).
 with
 
 por_veiculo as (
@@ -13,7 +14,7 @@ mensal as (
         mes,
         cast(sum(qtd_preventiva) as bigint) as qtd_preventiva,
         cast(sum(qtd_corretiva) as bigint) as qtd_corretiva,
-        cast(sum(qtd_sem_categoria) as bigint) as qtd_sem_categoria,
+        cast(sum(qtd_categoria_inferida) as bigint) as qtd_categoria_inferida,
         sum(custo_preventiva) as custo_preventiva,
         sum(custo_corretiva) as custo_corretiva
     from por_veiculo
