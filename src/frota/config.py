@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from frota.contract.tabular import FilePolicy
 from frota.errors import ConfigError
 
 CONFIG_FILE = "frota.toml"
@@ -69,11 +70,11 @@ class Settings:
     require_tls: bool = False  # refuse a non-loopback host without verified TLS
     # Bad input policy (docs/data-contract.md): a file above max_file_bytes is refused before
     # parsing; a file with more than error_threshold (a fraction) AND more than
-    # error_threshold_rows bad rows is rejected whole.
-    max_file_bytes: int = 2 * 1024**3
-    error_threshold: float = 0.10
-    error_threshold_rows: int = 100
-    allow_extra_columns: bool = False
+    # error_threshold_rows bad rows is rejected whole. The defaults are the contract's own.
+    max_file_bytes: int = FilePolicy.max_file_bytes
+    error_threshold: float = FilePolicy.error_threshold
+    error_threshold_rows: int = FilePolicy.error_threshold_rows
+    allow_extra_columns: bool = FilePolicy.allow_extra_columns
     # MySQL/MariaDB bulk path. "allow-server-file-requests" turns on LOAD DATA LOCAL INFILE:
     # the protocol lets the server ask for any client file; frota answers only its own
     # statement, with rows it holds in memory, over loopback or verified TLS only (see

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from frota.config import Settings
 from frota.contract import MANUTENCOES, VEICULOS
 from frota.contract.canonical import CanonicalWriter
 from frota.errors import ConfigError
@@ -44,8 +45,8 @@ class GenerateResult:
 def generate_batch(
     outbox: Path,
     *,
-    seed: int = 7,
-    vehicles: int = 200,
+    seed: int = Settings.seed,
+    vehicles: int = Settings.vehicles,
     until: date | None = None,
     days: int | None = None,
     history_days: int = 730,

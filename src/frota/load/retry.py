@@ -21,6 +21,7 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 
+from frota.config import Settings
 from frota.errors import DatabaseUnreachable, FrotaError
 from frota.observe.log import logger
 
@@ -45,8 +46,8 @@ _TERMINAL_WORDS = (
 class RetryPolicy:
     """How hard to try: total attempts, total seconds of waiting, backoff base and cap."""
 
-    attempts: int = 6
-    max_seconds: float = 60.0
+    attempts: int = Settings.retry_attempts
+    max_seconds: float = Settings.retry_max_seconds
     base: float = 0.5
     cap: float = 15.0
 
