@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from batchkit import M1_LINES, V1_LINES, publish_lines
+from click.testing import CliRunner
 from filelock import FileLock
 
-from frota.cli import cli
+from frota.cli import cli, main
+from frota.errors import EXIT_CODES, EXIT_LOCAL_FILE, EXIT_USAGE
 
 FROTA = [sys.executable, "-m", "frota"]
 
@@ -43,8 +46,6 @@ def _commands(group, prefix=()):
 
 @pytest.mark.parametrize("path", [p for p, _ in _commands(cli)], ids=" ".join)
 def test_every_command_has_help(path: tuple[str, ...]) -> None:
-    from click.testing import CliRunner
-
     result = CliRunner().invoke(cli, [*path, "--help"])
     assert result.exit_code == 0
     command = dict(_commands(cli))[path]
@@ -118,6 +119,55 @@ def test_exit_code_config_error(tmp_path: Path) -> None:
     assert result.returncode == 7 and "not valid TOML" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["schedule", "--every", "7m"],
+        ["schedule", "--every", "1d", "--at", "25:00"],
+        ["schedule", "--every", "1h", "--at", "02:00"],
+        ["schedule", "--frota-bin", "relative/frota"],
+        ["generate", "--vehicles", "0"],
+        ["generate", "--days", "0"],
+        ["quarantine", "list", "--reason", "nope"],
+        ["no-such-command"],
+    ],
+    ids=" ".join,
+)
+def test_bad_flag_values_are_usage_errors(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert args[-1] in err and "Traceback" not in err
+
+
+def test_a_local_path_that_cannot_be_used_is_not_an_internal_error(tmp_path: Path) -> None:
+    (tmp_path / "outbox").write_text("a file where a folder should be")
+    generate = frota(
+        "--outbox", "outbox", "generate", "--vehicles", "5", "--days", "2", cwd=tmp_path
+    )
+    assert generate.returncode == EXIT_LOCAL_FILE, generate.stderr
+    assert "outbox/_generator_state.json: Not a directory" in generate.stderr
+    init = frota("--database", "sqlite:///outbox/sub/frota.db", "db", "init", cwd=tmp_path)
+    assert init.returncode == EXIT_LOCAL_FILE, init.stderr
+    assert "cannot use outbox/sub" in init.stderr and "internal error" not in init.stderr
+
+
+def test_exit_codes_are_documented() -> None:
+    """README, docs/cli.md and docs/operations.md list exactly the codes frota.errors defines."""
+    root = Path(__file__).parent.parent
+    for doc in ("README.md", "docs/cli.md", "docs/operations.md"):
+        text = (root / doc).read_text(encoding="utf-8")
+        table = text[text.index("## Exit codes") :].split("\n## ")[0]
+        listed = [int(m) for m in re.findall(r"^\| (\d+) \|", table, re.M)]
+        assert listed == sorted(EXIT_CODES), doc
+    help_text = CliRunner().invoke(cli, ["--help"]).output
+    assert all(f"  {code}  " in help_text for code in EXIT_CODES)
+
+
 def test_db_grants_prints_least_privilege_sql(tmp_path: Path) -> None:
     result = frota("db", "grants", "--dialect", "mysql", cwd=tmp_path)
     assert result.returncode == 0
@@ -146,4 +196,4 @@ def test_schedule_renders_cron_for_this_install(tmp_path: Path) -> None:
     line = [ln for ln in result.stdout.splitlines() if ln.startswith("*/15 ")][0]
     assert f"cd {tmp_path}" in line and "flock -n" in line and "run --role server" in line
     bad = frota("schedule", "--every", "7m", cwd=tmp_path)
-    assert bad.returncode == 7 and "7m" in bad.stderr
+    assert bad.returncode == 2 and "7m" in bad.stderr

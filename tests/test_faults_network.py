@@ -26,7 +26,7 @@ from faultkit import (
 )
 
 from frota.config import Settings
-from frota.errors import DatabaseUnreachable, LockHeld
+from frota.errors import DatabaseUnreachable, LockHeld, LockOfLostSession
 from frota.load import faults, load_pending
 from frota.load.retry import RetryPolicy, is_transient, retry_call
 
@@ -221,29 +221,63 @@ def test_terminal_errors_fail_fast_without_retries(batches, dbs, tmp_path) -> No
     assert "wrong" not in proc.stderr
 
 
-def test_transient_and_terminal_classification() -> None:
+def test_transient_and_terminal_classification(tmp_path: Path) -> None:
+    """By class and driver code: each error here is built as its driver builds it."""
     import sqlite3
+    import ssl
 
     import psycopg
 
     def wrapped(orig: Exception) -> sa.exc.DBAPIError:
         return sa.exc.OperationalError("SELECT 1", {}, orig)
 
+    def pymysql_connect_error(cause: OSError) -> pymysql.err.OperationalError:
+        # What PyMySQL raises when the socket or its TLS handshake fails.
+        err = pymysql.err.OperationalError(2003, f"Can't connect to MySQL server ({cause})")
+        err.original_exception = cause
+        return err
+
     for code in (2006, 2013, 1205, 1213, 2003):
         assert is_transient(wrapped(pymysql.err.OperationalError(code, "x")))
     for code in (1045, 1049, 1146, 1064):
         assert not is_transient(wrapped(pymysql.err.OperationalError(code, "x")))
-    ssl_refused = pymysql.err.OperationalError(2003, "Can't connect ([SSL] certificate verify)")
+    assert is_transient(wrapped(pymysql_connect_error(ConnectionRefusedError(111, "refused"))))
+    ssl_refused = pymysql_connect_error(ssl.SSLCertVerificationError(1, "certificate verify"))
     assert not is_transient(wrapped(ssl_refused))
     for state in ("08006", "08001", "40001", "40P01", "57P01", "57P03"):
         assert is_transient(wrapped(psycopg.errors.lookup(state)("x")))
     for state in ("28P01", "42P01", "42501", "23505"):
         assert not is_transient(wrapped(psycopg.errors.lookup(state)("x")))
     assert is_transient(wrapped(psycopg.OperationalError("server closed the connection")))
-    assert not is_transient(wrapped(psycopg.OperationalError("password authentication failed")))
-    assert is_transient(wrapped(sqlite3.OperationalError("database is locked")))
-    assert not is_transient(wrapped(sqlite3.OperationalError("no such table: veiculos")))
+    with pytest.raises(psycopg.OperationalError) as nobody_listens:
+        psycopg.connect("postgresql://frota@127.0.0.1:1/x", connect_timeout=5)
+    assert is_transient(wrapped(nobody_listens.value))
+    db = str(tmp_path / "locked.db")
+    holder, other = sqlite3.connect(db), sqlite3.connect(db, timeout=0)
+    holder.execute("CREATE TABLE t (a INT)")
+    holder.execute("BEGIN IMMEDIATE")
+    with pytest.raises(sqlite3.OperationalError) as locked:
+        other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(sqlite3.OperationalError) as no_table:
+        other.execute("SELECT * FROM veiculos")
+    holder.close(), other.close()
+    assert is_transient(wrapped(locked.value))
+    assert not is_transient(wrapped(no_table.value))
     assert not is_transient(LockHeld("another frota load is running"))
+    assert is_transient(LockOfLostSession("another frota load is running"))
+
+
+@pytest.mark.postgres
+def test_a_postgres_server_refusing_the_connection_is_terminal(postgres_url: str) -> None:
+    """No SQLSTATE on a failed connection attempt: the server answers PQping, so it is up."""
+    import psycopg
+
+    url = sa.make_url(postgres_url).set(drivername="postgresql", username="frota_nobody")
+    for target in (url, sa.make_url(postgres_url).set(drivername="postgresql", database="nope")):
+        with pytest.raises(psycopg.OperationalError) as refused:
+            psycopg.connect(target.render_as_string(hide_password=False))
+        assert refused.value.sqlstate is None
+        assert not is_transient(sa.exc.OperationalError("connect", {}, refused.value))
 
 
 def test_backoff_is_exponential_with_jitter_and_bounded() -> None:

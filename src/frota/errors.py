@@ -1,17 +1,13 @@
-"""frota's exceptions: one root, each carrying the exit code the CLI maps it to.
+"""frota's exceptions: one root, two kinds, each error carrying the exit code the CLI maps it to.
 
-Exit codes (documented in README.md and docs/cli.md):
+Every error frota raises on purpose is either a `TransientError` (the same call may succeed
+later without anyone changing anything: the database is restarting, another loader holds the
+lock) or a `TerminalError` (it fails the same way until someone fixes the data, the
+configuration or the environment). Schedulers retry the first kind and fail at once on the
+second (as dlt does); the loader's own in-run retry is narrower (see `frota.load.retry`).
 
-====  ==========================================================
-0     success (including "nothing to do")
-1     unexpected internal error (a bug: please report it)
-2     usage error (bad flag or argument)
-3     bad input: a file or batch was rejected (names file, line, column)
-4     lock held: another loader is running against this database
-5     database unreachable (after the retry budget)
-6     landing area unreachable or unusable
-7     configuration error (bad frota.toml, unknown URL scheme, unsafe secrets file)
-====  ==========================================================
+Exit codes: `EXIT_CODES` below (README.md and docs/cli.md list them; a test keeps them in
+step).
 """
 
 from __future__ import annotations
@@ -24,13 +20,32 @@ EXIT_LOCK_HELD = 4
 EXIT_DB_UNREACHABLE = 5
 EXIT_LANDING = 6
 EXIT_CONFIG = 7
+EXIT_WAREHOUSE = 8
+EXIT_LOCAL_FILE = 9
+
+#: Every exit code and what it means, as the docs say it.
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "success, including nothing to do",
+    EXIT_INTERNAL: "internal error: a bug (run again with -v and report it)",
+    EXIT_USAGE: "usage error: an unknown command, a bad flag or flag value",
+    EXIT_BAD_INPUT: "bad input: a file or batch was rejected (names file, line, column)",
+    EXIT_LOCK_HELD: "lock held: another loader is running against this database",
+    EXIT_DB_UNREACHABLE: "database unreachable, or the connection was refused for good",
+    EXIT_LANDING: "landing area unreachable or unusable",
+    EXIT_CONFIG: "configuration error (frota.toml, environment, URLs, secrets file, schema)",
+    EXIT_WAREHOUSE: "warehouse build failed (names the failing dbt model or test)",
+    EXIT_LOCAL_FILE: "a local file or folder cannot be read or written",
+}
 
 
 class FrotaError(Exception):
-    """Root of every error frota raises on purpose; `hint` says what to do next."""
+    """Root of every error frota raises on purpose; `hint` says what to do next.
+
+    Never raised itself: raise a `TransientError` or `TerminalError` subclass, which says
+    whether trying again later can help and which exit code the CLI returns.
+    """
 
     exit_code = EXIT_INTERNAL
-    transient = False
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -41,13 +56,21 @@ class FrotaError(Exception):
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
 
 
-class ConfigError(FrotaError):
+class TransientError(FrotaError):
+    """Trying the same call again later may succeed without anyone changing anything."""
+
+
+class TerminalError(FrotaError):
+    """Fails the same way on every try until the data, configuration or environment changes."""
+
+
+class ConfigError(TerminalError):
     """The configuration cannot be used as given."""
 
     exit_code = EXIT_CONFIG
 
 
-class BadInputError(FrotaError):
+class BadInputError(TerminalError):
     """A file or a batch breaks the contract; nothing of it is committed."""
 
     exit_code = EXIT_BAD_INPUT
@@ -85,23 +108,38 @@ class BatchRejected(BadInputError):
         self.file, self.line, self.column = error.file, error.line, error.column
 
 
-class LockHeld(FrotaError):
-    """Another loader holds this database's load lock."""
+class LockHeld(TransientError):
+    """Another loader holds this database's load lock: the next run goes ahead."""
 
     exit_code = EXIT_LOCK_HELD
 
 
-class DatabaseUnreachable(FrotaError):
-    """The database did not answer (after retries, where they apply)."""
+class LockOfLostSession(LockHeld):
+    """The lock is still held by this run's own lost session, which the server has not
+    noticed yet: the loader retries it within the run, on a new connection."""
+
+
+class DatabaseUnreachable(TransientError):
+    """The database did not answer (after retries, where they apply).
+
+    Transient as a kind (a scheduler tries again later); whether the loader retries it
+    within a run depends on the driver error behind it (bad credentials are not retried).
+    """
 
     exit_code = EXIT_DB_UNREACHABLE
-    transient = True
 
 
-class LandingError(FrotaError):
+class LandingError(TerminalError):
     """The landing area cannot be read or written."""
 
     exit_code = EXIT_LANDING
+
+
+class LocalFileError(TerminalError):
+    """A local file or folder cannot be read or written (missing folder, permissions, full
+    disk); the CLI raises it for an `OSError` that reaches it."""
+
+    exit_code = EXIT_LOCAL_FILE
 
 
 class MissingExtra(ConfigError):

@@ -14,7 +14,7 @@ import click
 
 from frota.cli import pipeline, quarantine, schedule, status  # noqa: F401  (they register)
 from frota.cli.app import cli
-from frota.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, FrotaError
+from frota.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, FrotaError, LocalFileError
 from frota.observe.log import logger
 from frota.redact import redact
 
@@ -26,7 +26,10 @@ __all__ = ["cli", "main"]
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every error into a message and an exit code."""
     try:
-        code = cli.main(args=argv, prog_name="frota", standalone_mode=False)
+        try:
+            code = cli.main(args=argv, prog_name="frota", standalone_mode=False)
+        except OSError as exc:  # the system refused a file operation: not a bug of frota's
+            raise _local_file_error(exc) from exc
         sys.exit(code if isinstance(code, int) else EXIT_OK)
     except FrotaError as exc:
         click.echo(f"error: {redact(str(exc))}", err=True)
@@ -50,3 +53,12 @@ def main(argv: list[str] | None = None) -> None:
         else:
             click.echo("run again with -v for details; please report it", err=True)
         sys.exit(EXIT_INTERNAL)
+
+
+def _local_file_error(exc: OSError) -> LocalFileError:
+    where = f" {exc.filename}" if exc.filename else ""
+    return LocalFileError(
+        f"cannot use{where}: {exc.strerror or exc}",
+        hint="check that the path exists, that this user may read and write it, "
+        "and that the disk has space",
+    )

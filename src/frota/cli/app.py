@@ -11,6 +11,7 @@ from rich.table import Table as RichTable
 
 from frota import __version__
 from frota.config import Settings, load_settings
+from frota.errors import EXIT_CODES
 from frota.observe.log import new_run_id, setup_logging
 
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -37,7 +38,10 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="\b\nExit codes:\n" + "\n".join(f"  {n}  {text}" for n, text in EXIT_CODES.items()),
+)
 @click.version_option(__version__, prog_name="frota")
 @click.option(
     "--config",
@@ -73,8 +77,6 @@ def cli(ctx: click.Context, config: str | None, verbose: bool, **flags: Any) -> 
     operational database, then into an analytics warehouse.
 
     Flags beat FROTA_* environment variables, which beat frota.toml, which beats defaults.
-    Exit codes: 0 ok, 1 internal error, 2 usage, 3 bad input, 4 lock held,
-    5 database unreachable, 6 landing area unusable, 7 configuration, 8 warehouse build failed.
     """
     ctx.obj = Context(config, flags, verbose)
 

@@ -17,13 +17,17 @@ from frota.observe.log import progress_bar
 
 @cli.command()
 @click.option("--seed", type=int, help="Random seed of a new fleet [setting seed; default 7].")
-@click.option("--vehicles", type=int, help="Size of a new fleet [setting vehicles; default 200].")
+@click.option(
+    "--vehicles",
+    type=click.IntRange(min=1),
+    help="Size of a new fleet [setting vehicles; default 200].",
+)
 @click.option(
     "--until", type=click.DateTime(["%Y-%m-%d"]), help="Last simulated day [default: today]."
 )
 @click.option(
     "--days",
-    type=int,
+    type=click.IntRange(min=1),
     help="Days to simulate [default: since the last run; 730 days of history on the first].",
 )
 @pass_ctx

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from frota.cli.app import Context, cli, kv_table, out, pass_ctx
+from frota.contract.validate import REASONS
 
 # ---------------------------------------------------------------- quarantine
 
@@ -20,7 +21,9 @@ def quarantine() -> None:
 
 
 _batch_opt = click.option("--batch", help="Only rows of this batch id.")
-_reason_opt = click.option("--reason", help="Only rows with this reason code.")
+_reason_opt = click.option(
+    "--reason", type=click.Choice(list(REASONS)), help="Only rows with this reason code."
+)
 _status_opt = click.option(
     "--status",
     type=click.Choice(["held", "released", "all"]),
@@ -40,7 +43,6 @@ def quarantine_list(
     obj: Context, batch: str | None, reason: str | None, status: str, limit: int, as_json: bool
 ) -> None:
     """Counts by reason and the first rows, with file, line, column and raw text."""
-    from frota.contract.validate import REASONS
     from frota.ops.quarantine import list_quarantine
 
     listing = list_quarantine(obj.settings, batch=batch, reason=reason, status=status, limit=limit)

@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from frota.cli.app import Context, cli, out, pass_ctx
+from frota.errors import ConfigError
 
 # ---------------------------------------------------------------- schedule
+
+
+def _check_every(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A bad --every is a usage error (exit 2), said before anything else runs."""
+    from frota.orchestrate.schedule import parse_interval
+
+    try:
+        parse_interval(value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+    return value
+
+
+def _check_at(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from frota.orchestrate.schedule import parse_interval
+
+    if value is not None:
+        try:
+            parse_interval("1d", value)
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+    return value
 
 
 @cli.command()
@@ -19,9 +43,13 @@ from frota.cli.app import Context, cli, out, pass_ctx
     show_default=True,
 )
 @click.option(
-    "--every", default="15m", show_default=True, help="5m, 15m, 1h, 6h, 1d (daily), hourly…"
+    "--every",
+    default="15m",
+    show_default=True,
+    callback=_check_every,
+    help="5m, 15m, 1h, 6h, 1d (daily), hourly…",
 )
-@click.option("--at", "at", help="HH:MM for daily schedules [default 02:00].")
+@click.option("--at", "at", callback=_check_at, help="HH:MM for daily schedules [default 02:00].")
 @click.option(
     "--format",
     "fmt",
@@ -74,7 +102,7 @@ def schedule(
         out.print(f"crontab: {change.action} (frota {role})")
         return
     config = os.path.abspath(obj._config) if obj._config and fmt != "windows" else obj._config
-    kwargs = dict(
+    kwargs: dict[str, Any] = dict(
         frota_bin=frota_bin or shutil.which("frota") or os.path.abspath(sys.argv[0]),
         workdir=os.path.abspath(workdir)
         if workdir and fmt != "windows"
@@ -84,6 +112,19 @@ def schedule(
         secrets_file=secrets_file,
         log_dir=obj.settings.log_dir,
     )
+    try:  # every value validate checks comes from a flag: a bad one is a usage error
+        sched.validate(
+            role,
+            every,
+            at,
+            frota_bin=kwargs["frota_bin"],
+            workdir=kwargs["workdir"],
+            config=config,
+            secrets_file=secrets_file,
+            windows=fmt == "windows",
+        )
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
     if install:
         if fmt != "cron":
             raise click.UsageError(

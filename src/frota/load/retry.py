@@ -1,11 +1,24 @@
 """Transient vs terminal database errors, and retrying a whole unit of work within a budget.
 
-Transient (retried): lost or refused connections, server restarts, lock wait timeouts and
-deadlocks — MySQL/MariaDB 2002, 2003, 2006, 2013, 2055, 1205, 1213; PostgreSQL SQLSTATE class
-08, 40001, 40P01, 57P01-57P03; SQLite "database is locked". Terminal (raised at once): bad
-credentials, unknown database or table, TLS verification failures, bad input, and every
-other error. A retry always starts the unit of work from the beginning on a fresh connection:
-the failed transaction died with its connection, so nothing of it was committed.
+Decided by exception class and driver error code, never by the words of a message:
+
+- MySQL/MariaDB (PyMySQL): codes 2002, 2003, 2006, 2013, 2055 (connection refused or lost),
+  1205 (lock wait timeout), 1213 (deadlock), and `InterfaceError` (a socket PyMySQL already
+  found dead) are transient, unless the connection failed in its TLS handshake (an
+  `ssl.SSLError` behind the driver's error: a certificate that did not verify will not verify
+  on the next try). Every other code (1045 access denied, 1049 unknown database…) is terminal.
+- PostgreSQL (psycopg): SQLSTATE class 08, 40001, 40P01, 57P01-57P03 are transient. A failed
+  connection attempt carries no SQLSTATE (libpq keeps the server's reason as text), so libpq's
+  own `PQping` is asked whether the server is up: if it is, the attempt failed for a reason of
+  ours (password, role, database, pg_hba, TLS) and is terminal; if the server does not answer
+  or says it is starting or stopping, transient. A connection lost mid-session is transient.
+- SQLite: SQLITE_BUSY and SQLITE_LOCKED (the driver's `sqlite_errorcode`).
+- frota's own errors: `DatabaseUnreachable` by the driver error behind it, and
+  `LockOfLostSession`. Any other `FrotaError` is not retried here, not even a `TransientError`
+  such as `LockHeld`: that one waits for the next scheduled run, not for a backoff.
+
+A retry always starts the unit of work from the beginning on a fresh connection: the failed
+transaction died with its connection, so nothing of it was committed.
 
 Budget: at most `attempts` tries and `max_seconds` of waiting, with exponential backoff
 (0.5 s, 1 s, 2 s, … capped at 15 s) and full jitter; then `DatabaseUnreachable` (exit 5).
@@ -14,32 +27,27 @@ Budget: at most `attempts` tries and `max_seconds` of waiting, with exponential 
 from __future__ import annotations
 
 import random
+import sqlite3
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from frota.config import Settings
-from frota.errors import DatabaseUnreachable, FrotaError
+from frota.errors import DatabaseUnreachable, FrotaError, LockOfLostSession
 from frota.observe.log import logger
 
 T = TypeVar("T")
 
 MYSQL_TRANSIENT = {2002, 2003, 2006, 2013, 2055, 1205, 1213}
 PG_TRANSIENT = {"40001", "40P01", "57P01", "57P02", "57P03"}
-# Connection failures that no retry can fix.
-_TERMINAL_WORDS = (
-    "certificate",
-    "ssl",
-    "tls",
-    "authentication",
-    "access denied",
-    "password",
-    "does not exist",
-    "pg_hba",
-)
+SQLITE_TRANSIENT = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+# TLS failures that are a dropped connection, not a refused one.
+_TLS_DROPS = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
+PING_TIMEOUT_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -69,30 +77,73 @@ def _driver_error(exc: BaseException) -> BaseException | None:
 
 def is_transient(exc: BaseException) -> bool:
     """Would running the same unit of work again, on a new connection, likely succeed?"""
+    if isinstance(exc, LockOfLostSession):
+        return True
     if isinstance(exc, FrotaError) and not isinstance(exc, DatabaseUnreachable):
-        return exc.transient
+        return False
     orig = _driver_error(exc)
     if orig is None:
         return False
-    text = str(orig).lower()
     module = type(orig).__module__
     if module.startswith("pymysql"):
-        code = orig.args[0] if orig.args and isinstance(orig.args[0], int) else None
-        if code in MYSQL_TRANSIENT:
-            return not any(word in text for word in _TERMINAL_WORDS)
-        # pymysql raises InterfaceError(0, '') on a socket it already found dead.
-        return type(orig).__name__ == "InterfaceError"
+        return _mysql_transient(orig)
     if module.startswith("psycopg"):
-        state = getattr(orig, "sqlstate", None)
-        if state:
-            return state.startswith("08") or state in PG_TRANSIENT
-        # No SQLSTATE: the client lost or never got the connection.
-        return type(orig).__name__ == "OperationalError" and not any(
-            word in text for word in _TERMINAL_WORDS
-        )
+        return _postgres_transient(orig)
     if module.startswith("sqlite3"):
-        return "database is locked" in text or "database is busy" in text
+        code = getattr(orig, "sqlite_errorcode", None)
+        # Extended result codes keep the primary code in their low byte.
+        return code is not None and code & 0xFF in SQLITE_TRANSIENT
     return bool(isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated)
+
+
+def _mysql_transient(orig: BaseException) -> bool:
+    if type(orig).__name__ == "InterfaceError":
+        return True  # PyMySQL's InterfaceError(0, '') on a socket it already found dead
+    code = orig.args[0] if orig.args and isinstance(orig.args[0], int) else None
+    if code not in MYSQL_TRANSIENT:
+        return False
+    # PyMySQL keeps the socket's error of a failed connection as `original_exception`.
+    cause = getattr(orig, "original_exception", None) or orig.__cause__ or orig.__context__
+    return not (isinstance(cause, ssl.SSLError) and not isinstance(cause, _TLS_DROPS))
+
+
+def _postgres_transient(orig: Any) -> bool:
+    state = getattr(orig, "sqlstate", None)
+    if state:
+        return state.startswith("08") or state in PG_TRANSIENT
+    if type(orig).__name__ != "OperationalError":
+        return False
+    # psycopg attaches the connection only to the errors of a connection attempt.
+    pgconn = getattr(orig, "pgconn", None)
+    if pgconn is None:
+        return True  # the connection was lost mid-session
+    from psycopg import pq
+
+    return _ping(pgconn) in (pq.Ping.REJECT, pq.Ping.NO_RESPONSE)
+
+
+def _ping(pgconn: Any) -> int:
+    """libpq's PQping of the server a connection attempt failed on: OK (it accepts
+    connections, so it refused ours), REJECT (starting or stopping), NO_RESPONSE, NO_ATTEMPT.
+
+    The ping sends no secret: a dummy password, no client certificate, and TLS without
+    verification (a certificate our attempt refused must not hide that the server is up).
+    """
+    from psycopg import pq
+    from psycopg.conninfo import make_conninfo
+
+    skip = {"password", "passfile", "sslcert", "sslkey", "sslrootcert", "sslcrl", "sslcrldir"}
+    options = {
+        opt.keyword.decode(): opt.val.decode()
+        for opt in pgconn.info
+        if opt.val is not None and opt.keyword.decode() not in skip
+    }
+    options.update(
+        password="frota-ping",  # never the real one; libpq then reads no password file
+        sslmode="prefer",
+        connect_timeout=str(PING_TIMEOUT_SECONDS),
+    )
+    return int(pq.PGconn.ping(make_conninfo(**options).encode()))
 
 
 def describe(exc: BaseException) -> str:

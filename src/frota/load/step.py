@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from frota.config import Settings
 from frota.contract.tabular import FilePolicy
 from frota.db.connect import connect, ensure_schema
-from frota.errors import BadInputError, BatchRejected, LockHeld
+from frota.errors import BadInputError, BatchRejected, LockHeld, LockOfLostSession
 from frota.landing import Landing, open_landing
 from frota.load.discover import Candidate, pending_batches
 from frota.load.engine import loader_engine
@@ -170,7 +170,7 @@ def _session(
         except LockHeld as exc:
             if attempt > 1:
                 # Our own dead session may still hold it until the server notices.
-                exc.transient = True
+                raise LockOfLostSession(exc.message, hint=exc.hint) from exc
             raise
         ensure_schema(conn)
         if not out.run_started:

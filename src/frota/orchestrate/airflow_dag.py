@@ -31,7 +31,7 @@ from airflow.sdk.exceptions import (
 )
 
 from frota.config import Secret, Settings, airflow_dag_shape, load_settings
-from frota.errors import ConfigError, FrotaError, LockHeld
+from frota.errors import ConfigError, TerminalError
 from frota.orchestrate.schedule import parse_interval
 
 DAG_ID = "frota_pipeline"
@@ -104,12 +104,11 @@ def airflow_settings() -> Settings:
 
 
 def _frota_call(fn: Callable[[], Any]) -> Any:
-    """Run a frota call; terminal errors fail the task at once, transient ones are retried."""
+    """Run a frota call; a TerminalError fails the task at once, anything else (a
+    TransientError: the database or the lock may come back) is retried by Airflow."""
     try:
         return fn()
-    except FrotaError as exc:
-        if exc.transient or isinstance(exc, LockHeld):
-            raise  # Airflow retries with backoff: the database or the lock may come back
+    except TerminalError as exc:
         raise AirflowFailException(str(exc)) from exc
 
 

@@ -1,13 +1,13 @@
-"""The warehouse step's own error (exit code 8)."""
+"""The warehouse step's own error (exit code 8, `frota.errors.EXIT_WAREHOUSE`)."""
 
 from __future__ import annotations
 
-from frota.errors import FrotaError
+from frota.errors import EXIT_WAREHOUSE, TerminalError
 
-EXIT_WAREHOUSE = 8
+__all__ = ["EXIT_WAREHOUSE", "WarehouseError"]
 
 
-class WarehouseError(FrotaError):
+class WarehouseError(TerminalError):
     """The warehouse could not be built: a dbt model or test failed, or the raw layer is unusable.
 
     Exit code 8. The message names the failing dbt node(s) (``model.frota.fct_manutencoes``,

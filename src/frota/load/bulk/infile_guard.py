@@ -14,14 +14,15 @@ import contextlib
 import os
 from typing import Any
 
-from frota.errors import ConfigError, FrotaError
+from frota.errors import ConfigError
 
 LOCAL_INFILE_OPT_IN = "allow-server-file-requests"
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
-class InfileRequestRefused(FrotaError):
-    """The MySQL server asked for a file frota did not write for it (a rogue server?)."""
+class InfileRequestRefused(ConfigError):
+    """The MySQL server asked for a file frota did not write for it (a rogue server, or the
+    database URL names the wrong server: exit 7)."""
 
 
 def check_local_infile_setting(value: str | None) -> bool:

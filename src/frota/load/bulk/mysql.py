@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from frota.contract import MANUTENCOES
-from frota.errors import FrotaError
+from frota.errors import ConfigError
 from frota.load.bulk.base import COLUMNS, OPTIONAL, REQUIRED, ChunkedWriter, TextWriter
 from frota.load.bulk.infile_guard import allow_infile, check_local_infile_connection
 
@@ -89,7 +89,7 @@ class MysqlLoadDataWriter(TextWriter):
         # LOCAL turns data errors into warnings (the server cannot stop the upload), so any
         # warning or missing row fails the batch instead of loading something else.
         if loaded != len(chunk) or warnings:
-            raise FrotaError(
+            raise ConfigError(  # the LOAD DATA path does not suit this data on this server
                 f"LOAD DATA loaded {loaded} of {len(chunk)} rows with {warnings} warning(s); "
                 "the batch was rolled back",
                 hint="load without mysql_local_infile to see the failing row",
