@@ -1,13 +1,17 @@
 """Shared fixtures: real databases (a SQLite file, the MariaDB and PostgreSQL servers on
-127.0.0.1), each test with its own fresh database.
+127.0.0.1), each test with its own fresh database; an FTP server for the fsspec landing.
 
-In CI (CI=true) a server that cannot be reached fails the test instead of skipping it.
+In CI (CI=true) a server that cannot be reached fails the test instead of skipping it. A test
+that uses a server's fixture must carry its marker, so that `-m "not mysql and not postgres"`
+runs nothing that needs one (checked after each test, below).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,3 +86,59 @@ def dbs(request: pytest.FixtureRequest, tmp_path: Path):
     made = Databases(request.param, tmp_path)
     yield made
     made.close()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """One PostgreSQL database for the warehouse tests of the whole session (dbt is slow to
+    start): its URL, without a driver name as a user would write it."""
+    made = _fresh_database(PG_ADMIN, "PostgreSQL", '"', " WITH (FORCE)")
+    url = sa.make_url(next(made)).set(drivername="postgresql")
+    yield url.render_as_string(hide_password=False)
+    next(made, None)
+
+
+FTP_USER, FTP_PASSWORD = "frota", "s3cr3t-Pw9"
+
+
+@pytest.fixture(scope="module")
+def ftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """An FTP server with one user, on a free port: `(base URL with credentials, its home)`."""
+    from pyftpdlib.authorizers import DummyAuthorizer
+    from pyftpdlib.handlers import FTPHandler
+    from pyftpdlib.servers import ThreadedFTPServer
+
+    logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
+    home = tmp_path_factory.mktemp("ftp-home")
+    authorizer = DummyAuthorizer()
+    authorizer.add_user(FTP_USER, FTP_PASSWORD, str(home), perm="elradfmwMT")
+    handler = type("Handler", (FTPHandler,), {"authorizer": authorizer, "auth_failed_timeout": 0})
+    server = ThreadedFTPServer(("127.0.0.1", 0), handler)
+    port = server.socket.getsockname()[1]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.1}, daemon=True)
+    thread.start()
+    yield f"ftp://{FTP_USER}:{FTP_PASSWORD}@127.0.0.1:{port}", home
+    server.close_all()
+    thread.join(5)
+
+
+# Fixtures that need a database server, and the marker a test using them must carry.
+SERVER_FIXTURES = {
+    "mysql_url": "mysql",
+    "postgres_url": "postgres",
+    "pg_database": "postgres",
+    "tls_server": "mysql",
+}
+
+
+@pytest.fixture(autouse=True)
+def _server_tests_carry_their_marker(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    # After the test: `fixturenames` then holds the fixtures it asked for at run time too.
+    for name in request.fixturenames:
+        marker = SERVER_FIXTURES.get(name)
+        if marker and request.node.get_closest_marker(marker) is None:
+            pytest.fail(
+                f"{request.node.nodeid} uses {name}: mark it @pytest.mark.{marker}",
+                pytrace=False,
+            )

@@ -197,7 +197,13 @@ def test_corpus_case_on_sqlite(case: str, tmp_path: Path, sqlite_url: str) -> No
     _check(sqlite_url, case, batch_id, result)
 
 
-@pytest.mark.parametrize("engine", ["mysql_url", "postgres_url"])
+@pytest.mark.parametrize(
+    "engine",
+    [
+        pytest.param("mysql_url", marks=pytest.mark.mysql),
+        pytest.param("postgres_url", marks=pytest.mark.postgres),
+    ],
+)
 def test_whole_corpus_on_servers(
     engine: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

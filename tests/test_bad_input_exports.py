@@ -334,7 +334,13 @@ def test_random_rows_load_or_are_quarantined_sqlite(tmp_path: Path, sqlite_url: 
     _reconciles(tmp_path, sqlite_url, 40)
 
 
-@pytest.mark.parametrize("engine", ["mysql_url", "postgres_url"])
+@pytest.mark.parametrize(
+    "engine",
+    [
+        pytest.param("mysql_url", marks=pytest.mark.mysql),
+        pytest.param("postgres_url", marks=pytest.mark.postgres),
+    ],
+)
 def test_random_rows_load_or_are_quarantined_servers(
     tmp_path: Path, engine: str, request: pytest.FixtureRequest
 ) -> None:

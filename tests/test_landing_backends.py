@@ -4,14 +4,13 @@ FTP (pyftpdlib on 127.0.0.1) and memory://. One conformance suite runs on all of
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 import socket
 import sys
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from ci import IN_CI, missing
@@ -26,31 +25,9 @@ from frota.redact import mask_url, redact
 needs_rclone = pytest.mark.skipif(
     shutil.which("rclone") is None and not IN_CI, reason="rclone not installed"
 )
-FTP_USER, FTP_PASSWORD = "frota", "s3cr3t-Pw9"
 # pyftpdlib 2 still builds on asyncore/asynchat, deprecated since Python 3.12.
 pytestmark = pytest.mark.filterwarnings("ignore:The asyn.* module is deprecated:DeprecationWarning")
 MANIFEST = '{"source": "oficina São João", "nota": "manutenção, açúcar, ñ, €"}\n'
-
-
-@pytest.fixture(scope="module")
-def ftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """An FTP server with one user, on a free port: `(base URL with credentials, its home)`."""
-    from pyftpdlib.authorizers import DummyAuthorizer
-    from pyftpdlib.handlers import FTPHandler
-    from pyftpdlib.servers import ThreadedFTPServer
-
-    logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
-    home = tmp_path_factory.mktemp("ftp-home")
-    authorizer = DummyAuthorizer()
-    authorizer.add_user(FTP_USER, FTP_PASSWORD, str(home), perm="elradfmwMT")
-    handler = type("Handler", (FTPHandler,), {"authorizer": authorizer, "auth_failed_timeout": 0})
-    server = ThreadedFTPServer(("127.0.0.1", 0), handler)
-    port = server.socket.getsockname()[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.1}, daemon=True)
-    thread.start()
-    yield f"ftp://{FTP_USER}:{FTP_PASSWORD}@127.0.0.1:{port}", home
-    server.close_all()
-    thread.join(5)
 
 
 @pytest.fixture
@@ -179,7 +156,8 @@ def test_open_landing_picks_backend(url: str, backend: type, rclone_remote: str)
 def test_open_landing_ftp_url(ftp_server: tuple[str, Path]) -> None:
     landing = open_landing(f"{ftp_server[0]}/x")
     assert isinstance(landing, FsspecLanding)
-    assert FTP_PASSWORD not in landing.display and str(landing) == landing.display
+    password = urlsplit(ftp_server[0]).password
+    assert password and password not in landing.display and str(landing) == landing.display
 
 
 # --- rclone specifics -------------------------------------------------------------------------
@@ -283,7 +261,7 @@ def test_fsspec_display_masks_password() -> None:
 
 
 def test_fsspec_wrong_password_not_echoed(ftp_server: tuple[str, Path]) -> None:
-    url = ftp_server[0].replace(FTP_PASSWORD, "wrong-Pa55word")
+    url = ftp_server[0].replace(f":{urlsplit(ftp_server[0]).password}@", ":wrong-Pa55word@")
     with pytest.raises(LandingError) as err:
         FsspecLanding(f"{url}/landing")
     assert "wrong-Pa55word" not in str(err.value) and "***" in str(err.value)

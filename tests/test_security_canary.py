@@ -80,7 +80,14 @@ def test_canary_password_never_appears(canary_user, tmp_path: Path) -> None:
     ]  # fmt: skip
     codes = [p.returncode for p in flows]
     assert codes[:6] == [0] * 6, [p.stderr[-500:] for p in flows[:6]]
-    assert all(code != 0 for code in codes[6:]), codes
+    # the exact outcome of each failure: refused at once (5), retried then given up (5),
+    # refused at once (5), landing area unusable (6)
+    assert codes[6:] == [5, 5, 5, 6], [p.stderr[-500:] for p in flows[6:]]
+    wrong_pw, unreachable, no_db, no_remote = (p.stderr for p in flows[6:])
+    assert "(1045, " in wrong_pw and "retrying" not in wrong_pw
+    assert "after 2 attempt(s)" in unreachable and "Connection refused" in unreachable
+    assert "(1044, " in no_db and "frota_nope" in no_db and "retrying" not in no_db
+    assert "rclone:nope:x" in no_remote
     outputs = [p.stdout + p.stderr for p in flows]
     assert "loaded batches" in outputs[1]
     for text in outputs:

@@ -137,6 +137,7 @@ def cipher(url: str, **tls) -> str:
         engine.dispose()
 
 
+@pytest.mark.mysql
 def test_verified_tls_connects_and_loads(tls_server: TlsServer, tmp_path: Path) -> None:
     url = tls_server.url("frota_tls")
     assert cipher(url, db_ssl_ca=tls_server.ca)  # encrypted, server verified
@@ -152,6 +153,7 @@ def test_verified_tls_connects_and_loads(tls_server: TlsServer, tmp_path: Path) 
         assert "SECURITY" not in proc.stderr
 
 
+@pytest.mark.mysql
 def test_wrong_ca_is_refused_at_once(tls_server: TlsServer, tmp_path: Path) -> None:
     s = Settings(
         database=tls_server.url("frota_tls"), db_ssl_ca=tls_server.wrong_ca, landing=str(tmp_path)
@@ -162,6 +164,7 @@ def test_wrong_ca_is_refused_at_once(tls_server: TlsServer, tmp_path: Path) -> N
     assert time.monotonic() - started < 3  # terminal: not retried
 
 
+@pytest.mark.mysql
 def test_identity_is_verified(tls_server: TlsServer) -> None:
     """The certificate names 127.0.0.1; `localhost` fails unless identity checks are off."""
     url = tls_server.url("frota_tls", host="localhost")
@@ -170,6 +173,7 @@ def test_identity_is_verified(tls_server: TlsServer) -> None:
     assert cipher(url, db_ssl_ca=tls_server.ca, db_ssl_verify_identity=False)
 
 
+@pytest.mark.mysql
 def test_client_certificate(tls_server: TlsServer) -> None:
     url = tls_server.url("frota_x509")
     with pytest.raises(sa.exc.OperationalError, match="Access denied"):
@@ -181,6 +185,7 @@ def test_client_certificate(tls_server: TlsServer) -> None:
     assert ok
 
 
+@pytest.mark.mysql
 def test_server_without_tls_is_refused_when_a_ca_is_set(
     tls_server: TlsServer, mysql_url: str
 ) -> None:

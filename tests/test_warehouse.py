@@ -9,8 +9,6 @@ what those three builds left.
 
 from __future__ import annotations
 
-import os
-import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +16,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from ci import missing
 from test_warehouse_support import (
     MART_KEYS,
     MODELS,
@@ -36,7 +33,6 @@ from frota.db.engine import create_engine
 from frota.db.migrate import upgrade_schema
 from frota.warehouse import WarehouseResult, build_warehouse
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BATCHES = [(30, 0, 220), (6, 14, 160), (3, 12, 140)]
 INCREMENTAL = (2, 5, 25)
 # The last batch: the original format, a year later (months no other batch touches).
@@ -49,34 +45,6 @@ OVERRIDES = (
     ("tipo_manutencao", "Freios", "preventiva"),
 )
 TABLES = ["dim_veiculos", "fct_manutencoes", "dim_datas", *MART_KEYS]
-
-
-def pg_available() -> bool:
-    try:
-        eng = sa.create_engine(PG_ADMIN, connect_args={"connect_timeout": 3})
-        with eng.connect():
-            pass
-        eng.dispose()
-        return True
-    except Exception:
-        if os.environ.get("CI") == "true":
-            raise
-        return False
-
-
-@pytest.fixture(scope="session")
-def pg_database():
-    """A throwaway PostgreSQL database for the session: its URL."""
-    if not pg_available():
-        missing("PostgreSQL on 127.0.0.1:5432")
-    name = f"frota_wh_test_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
 
 
 def read_tables(warehouse_url: str, tables: list[str], schema: str = "analytics") -> dict:

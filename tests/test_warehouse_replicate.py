@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from test_warehouse import pg_database, read_tables  # noqa: F401 (fixture)
+from test_warehouse import read_tables
 from test_warehouse_support import Fleet, at, load_batch
 
 from frota.contract.categories import Categories
