@@ -253,7 +253,7 @@ def test_missing_listed_file_leaves_the_batch_incomplete(tmp_path: Path, sqlite_
 
 def test_two_files_with_the_same_name_reject_the_batch(tmp_path: Path) -> None:
     from frota.landing.base import RemoteFile
-    from frota.load.discover import inspect_batch
+    from frota.landing.discover import inspect_batch
 
     pub = publish_lines(tmp_path, str(tmp_path / "landing"), 1, V1_LINES)
     from frota.landing import open_landing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
 
 # The URL with its password replaced by ***, safe for logs and errors (frota.redact).
 mask = mask_url
+
+# A child of frota's logger (frota.observe.log sets up its handlers): db stays below observe.
+logger = logging.getLogger(__name__)
 
 # Drivers frota knows, and the extra that installs each one.
 _DRIVERS = {
@@ -144,8 +148,6 @@ def _check_tls(parsed: URL, require: bool) -> None:
             hint="set db_ssl_ca to the CA that signed the server's certificate "
             "(see docs/operations.md, TLS)",
         )
-    from frota.observe.log import logger
-
     logger.warning(
         "SECURITY: connecting to %s %s: passwords and data can be read or altered on the "
         "network; set db_ssl_ca (and require_tls = true to refuse such connections)",

@@ -5,6 +5,9 @@
 - `rclone:REMOTE:path`  -> the real `rclone` binary (Google Drive, OneDrive, S3, SFTP…)
 - `<protocol>://…`      -> fsspec (`s3://`, `gs://`, `sftp://`, `ftp://`, `memory://`…)
 - anything else         -> a local or shared folder (`file://` accepted)
+
+`discover` tells which batches are complete: the loader acts on them, `frota status` shows
+them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """What every landing-area backend provides: list, read and write the files of batches.
 
 Backends only move bytes; the batch protocol (manifest last, checksums, completeness)
-lives in `frota.batch`, `frota.publish` and `frota.load`, the same for every backend.
+lives in `frota.batch`, `frota.publish`, `frota.landing.discover` and `frota.load`, the same
+for every backend.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from frota.contract.tabular import FilePolicy
 from frota.db.connect import connect, ensure_schema
 from frota.errors import BadInputError, BatchRejected, LockHeld, LockOfLostSession
 from frota.landing import Landing, open_landing
-from frota.load.discover import Candidate, pending_batches
+from frota.landing.discover import Candidate, pending_batches
 from frota.load.engine import loader_engine
 from frota.load.files import file_opener
 from frota.load.ledger import ledger_entry, loaded_batch_ids

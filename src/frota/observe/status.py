@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from frota.batch import is_batch_id
 from frota.config import Settings
@@ -15,7 +16,7 @@ from frota.db.migrate import schema_state
 from frota.db.schema import batches, manutencoes, quarantine, runs, veiculos
 from frota.errors import FrotaError
 from frota.landing import open_landing
-from frota.load.discover import inspect_batch
+from frota.landing.discover import Candidate, inspect_batch
 
 
 @dataclass
@@ -45,82 +46,106 @@ class Status:
 def collect_status(settings: Settings) -> Status:
     """Status of the landing area and the database; problems are reported, not raised."""
     status = Status(landing=str(open_landing(settings.landing)), database=mask(settings.database))
-    loaded: set[str] = set()
+    loaded = _read_database(settings, status)
+    _read_landing(settings, loaded, status)
+    return status
+
+
+def _read_database(settings: Settings, status: Status) -> set[str]:
+    """Ledger, table sizes, quarantine and last runs into `status`; the loaded batch ids."""
     engine = database_engine(settings)
     try:
         with connect(engine) as conn:
-            state = schema_state(conn)
-            status.schema = state.describe()
-            if not state.has_tables:
-                status.database_error = "schema not created (run: frota db init)"
-            elif not state.at_head:
-                # The tables may lack columns this frota reads: report, do not query.
-                status.database_error = (
-                    "schema not at this frota's revision (run: frota db upgrade)"
-                    if state.known
-                    else "schema newer than this frota (upgrade frota on this machine)"
-                )
-            else:
-                loaded = set(conn.execute(sa.select(batches.c.batch_id)).scalars())
-                status.batches_loaded = len(loaded)
-                last = conn.execute(sa.select(sa.func.max(batches.c.loaded_at))).scalar()
-                status.last_load = last.isoformat(sep=" ", timespec="seconds") if last else None
-                for table in (veiculos, manutencoes):
-                    status.rows[table.name] = (
-                        conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0
-                    )
-                held = conn.execute(
-                    sa.select(quarantine.c.reason, sa.func.count())
-                    .where(quarantine.c.status == "held")
-                    .group_by(quarantine.c.reason)
-                    .order_by(quarantine.c.reason)
-                )
-                status.quarantine_held = {reason: n for reason, n in held}
-                status.quarantine_released = (
-                    conn.execute(
-                        sa.select(sa.func.count())
-                        .select_from(quarantine)
-                        .where(quarantine.c.status == "released")
-                    ).scalar()
-                    or 0
-                )
-                recent = conn.execute(sa.select(runs).order_by(runs.c.started_at.desc()).limit(5))
-                status.last_runs = [
-                    {
-                        "run_id": r.run_id,
-                        "command": r.command,
-                        "status": r.status,
-                        "started_at": r.started_at.isoformat(sep=" ", timespec="seconds"),
-                        "batches_loaded": r.batches_loaded,
-                        "rows_loaded": r.rows_loaded,
-                        "message": r.message,
-                    }
-                    for r in recent
-                ]
+            if not _schema_readable(conn, status):
+                return set()
+            loaded: set[str] = set(conn.execute(sa.select(batches.c.batch_id)).scalars())
+            _read_ledger(conn, loaded, status)
+            _read_quarantine(conn, status)
+            status.last_runs = _last_runs(conn)
+            return loaded
     except FrotaError as exc:
         status.database_error = exc.message
+        return set()
     finally:
         engine.dispose()
+
+
+def _schema_readable(conn: Connection, status: Status) -> bool:
+    """The schema's revision into `status`; False (with the error) unless frota can read it."""
+    state = schema_state(conn)
+    status.schema = state.describe()
+    if not state.has_tables:
+        status.database_error = "schema not created (run: frota db init)"
+    elif not state.at_head:
+        # The tables may lack columns this frota reads: report, do not query.
+        status.database_error = (
+            "schema not at this frota's revision (run: frota db upgrade)"
+            if state.known
+            else "schema newer than this frota (upgrade frota on this machine)"
+        )
+    return state.at_head
+
+
+def _count(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool]) -> int:
+    return conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar() or 0
+
+
+def _read_ledger(conn: Connection, loaded: set[str], status: Status) -> None:
+    status.batches_loaded = len(loaded)
+    last = conn.execute(sa.select(sa.func.max(batches.c.loaded_at))).scalar()
+    status.last_load = last.isoformat(sep=" ", timespec="seconds") if last else None
+    status.rows = {table.name: _count(conn, table) for table in (veiculos, manutencoes)}
+
+
+def _read_quarantine(conn: Connection, status: Status) -> None:
+    held = conn.execute(
+        sa.select(quarantine.c.reason, sa.func.count().label("n"))
+        .where(quarantine.c.status == "held")
+        .group_by(quarantine.c.reason)
+        .order_by(quarantine.c.reason)
+    )
+    status.quarantine_held = {row.reason: row.n for row in held}
+    status.quarantine_released = _count(conn, quarantine, quarantine.c.status == "released")
+
+
+def _last_runs(conn: Connection, limit: int = 5) -> list[dict[str, Any]]:
+    recent = conn.execute(sa.select(runs).order_by(runs.c.started_at.desc()).limit(limit))
+    return [
+        {
+            "run_id": r.run_id,
+            "command": r.command,
+            "status": r.status,
+            "started_at": r.started_at.isoformat(sep=" ", timespec="seconds"),
+            "batches_loaded": r.batches_loaded,
+            "rows_loaded": r.rows_loaded,
+            "message": r.message,
+        }
+        for r in recent
+    ]
+
+
+def _read_landing(settings: Settings, loaded: set[str], status: Status) -> None:
+    """Batches in the landing area: complete and pending, incomplete, rejected."""
     try:
         landing = open_landing(settings.landing)
         ids = sorted(b for b in landing.list_batch_ids() if is_batch_id(b))
         status.landing_batches = len(ids)
-        for batch_id in ids:
-            if batch_id in loaded:
-                continue
-            candidate = inspect_batch(landing, batch_id)
-            if candidate.rejected is not None:
-                status.rejected.append({"batch_id": batch_id, "problem": candidate.problem})
-            elif candidate.complete:
-                status.complete_pending.append(batch_id)
-            else:
-                status.incomplete.append(
-                    {
-                        "batch_id": batch_id,
-                        "problem": candidate.problem,
-                        "age_hours": round(candidate.age_hours, 1),
-                    }
-                )
+        for batch_id in (b for b in ids if b not in loaded):
+            _add_candidate(inspect_batch(landing, batch_id), status)
     except FrotaError as exc:
         status.landing_error = exc.message
-    return status
+
+
+def _add_candidate(candidate: Candidate, status: Status) -> None:
+    if candidate.rejected is not None:
+        status.rejected.append({"batch_id": candidate.batch_id, "problem": candidate.problem})
+    elif candidate.complete:
+        status.complete_pending.append(candidate.batch_id)
+    else:
+        status.incomplete.append(
+            {
+                "batch_id": candidate.batch_id,
+                "problem": candidate.problem,
+                "age_hours": round(candidate.age_hours, 1),
+            }
+        )

@@ -143,7 +143,7 @@ def ready_batches(settings: Settings) -> list[str]:
     from frota.db.engine import database_engine
     from frota.db.schema import missing_tables
     from frota.landing import open_landing
-    from frota.load.discover import pending_batches
+    from frota.landing.discover import pending_batches
     from frota.load.ledger import loaded_batch_ids
 
     engine = database_engine(settings)

@@ -1,4 +1,5 @@
-"""Find the batches a loader should act on: complete, not yet in the ledger, oldest first."""
+"""Which batches in a landing area are complete, not yet in the ledger, oldest first: what
+the loader acts on and what `frota status` reports (a landing-area fact both need)."""
 
 from __future__ import annotations
 
