@@ -3,6 +3,7 @@ backend."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from frota.db.engine import create_engine
@@ -45,6 +46,7 @@ def test_init_is_idempotent_and_creates_the_contract(db_url: str) -> None:
         engine.dispose()
 
 
+@pytest.mark.mysql
 def test_mysql_tables_are_innodb_utf8mb4_autoincrement(mysql_url: str) -> None:
     engine = create_engine(mysql_url)
     try:

@@ -6,6 +6,8 @@ and restarts retry the whole batch within the budget, then exit 5; terminal erro
 from __future__ import annotations
 
 import logging
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -265,6 +267,37 @@ def test_transient_and_terminal_classification(tmp_path: Path) -> None:
     assert not is_transient(wrapped(no_table.value))
     assert not is_transient(LockHeld("another frota load is running"))
     assert is_transient(LockOfLostSession("another frota load is running"))
+
+
+def test_a_failed_postgres_connection_attempt_is_judged_by_the_servers_answer() -> None:
+    """Starting up (57P03) or silent: transient; refusing us (28P01): terminal."""
+    import psycopg
+
+    def error_response(sqlstate: str) -> bytes:
+        fields = b"SFATAL\0C" + sqlstate.encode() + b"\0Mthe server says no\0\0"
+        return b"E" + struct.pack("!i", len(fields) + 4) + fields
+
+    def serve(server: socket.socket, reply: bytes) -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:  # read the startup message, answer, hang up
+                (size,) = struct.unpack("!i", conn.recv(4))
+                conn.recv(size - 4)
+                conn.sendall(reply)
+
+    cases = [(error_response("57P03"), True), (error_response("28P01"), False), (b"", True)]
+    for reply, transient in cases:
+        server = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=serve, args=(server, reply), daemon=True).start()
+        url = f"postgresql://frota@127.0.0.1:{server.getsockname()[1]}/x"
+        with pytest.raises(psycopg.OperationalError) as failed:
+            psycopg.connect(url, sslmode="disable", gssencmode="disable", connect_timeout=5)
+        server.close()
+        assert failed.value.sqlstate is None
+        assert is_transient(sa.exc.OperationalError("connect", {}, failed.value)) is transient
 
 
 @pytest.mark.postgres

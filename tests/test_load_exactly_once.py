@@ -246,6 +246,7 @@ def test_load_without_schema_names_the_fix(tmp_path: Path, sqlite_url: str) -> N
         load_pending(s, today=TODAY)
 
 
+@pytest.mark.mysql
 def test_lock_connection_lost_before_commit_rolls_back(tmp_path: Path, mysql_url: str) -> None:
     """If the load connection's session lock is gone, the batch must not commit."""
     from frota.load import lock as lock_module

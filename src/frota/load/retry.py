@@ -7,11 +7,12 @@ Decided by exception class and driver error code, never by the words of a messag
   found dead) are transient, unless the connection failed in its TLS handshake (an
   `ssl.SSLError` behind the driver's error: a certificate that did not verify will not verify
   on the next try). Every other code (1045 access denied, 1049 unknown database…) is terminal.
-- PostgreSQL (psycopg): SQLSTATE class 08, 40001, 40P01, 57P01-57P03 are transient. A failed
-  connection attempt carries no SQLSTATE (libpq keeps the server's reason as text), so libpq's
-  own `PQping` is asked whether the server is up: if it is, the attempt failed for a reason of
-  ours (password, role, database, pg_hba, TLS) and is terminal; if the server does not answer
-  or says it is starting or stopping, transient. A connection lost mid-session is transient.
+- PostgreSQL (psycopg): SQLSTATE class 08, 40001, 40P01, 53300, 57P01-57P03 are transient. A
+  failed connection attempt carries no SQLSTATE (libpq keeps the server's reason as text), so
+  the server is asked again, as PQping does: if it answers with an authentication request or
+  a refusal, it is up and the attempt failed for a reason of ours (password, role, database,
+  pg_hba, TLS): terminal; if nothing answers, or it says it is starting, stopping or full,
+  transient. A connection lost mid-session is transient.
 - SQLite: SQLITE_BUSY and SQLITE_LOCKED (the driver's `sqlite_errorcode`).
 - frota's own errors: `DatabaseUnreachable` by the driver error behind it, and
   `LockOfLostSession`. Any other `FrotaError` is not retried here, not even a `TransientError`
@@ -27,8 +28,10 @@ Budget: at most `attempts` tries and `max_seconds` of waiting, with exponential 
 from __future__ import annotations
 
 import random
+import socket
 import sqlite3
 import ssl
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,11 +46,11 @@ from frota.observe.log import logger
 T = TypeVar("T")
 
 MYSQL_TRANSIENT = {2002, 2003, 2006, 2013, 2055, 1205, 1213}
-PG_TRANSIENT = {"40001", "40P01", "57P01", "57P02", "57P03"}
+PG_TRANSIENT = {"40001", "40P01", "53300", "57P01", "57P02", "57P03"}
 SQLITE_TRANSIENT = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
 # TLS failures that are a dropped connection, not a refused one.
 _TLS_DROPS = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
-PING_TIMEOUT_SECONDS = 5
+PROBE_TIMEOUT_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -117,33 +120,49 @@ def _postgres_transient(orig: Any) -> bool:
     pgconn = getattr(orig, "pgconn", None)
     if pgconn is None:
         return True  # the connection was lost mid-session
-    from psycopg import pq
+    answer = _startup_answer(pgconn)
+    return answer is None or answer.startswith("08") or answer in PG_TRANSIENT
 
-    return _ping(pgconn) in (pq.Ping.REJECT, pq.Ping.NO_RESPONSE)
 
+def _startup_answer(pgconn: Any) -> str | None:
+    """What the server of a failed connection attempt answers a startup message now: ""
+    when it asks for authentication (it is up, so it refused our attempt for a reason of
+    ours), the SQLSTATE of its ErrorResponse, or None when nothing answers.
 
-def _ping(pgconn: Any) -> int:
-    """libpq's PQping of the server a connection attempt failed on: OK (it accepts
-    connections, so it refused ours), REJECT (starting or stopping), NO_RESPONSE, NO_ATTEMPT.
-
-    The ping sends no secret: a dummy password, no client certificate, and TLS without
-    verification (a certificate our attempt refused must not hide that the server is up).
+    libpq's PQping says the same, but psycopg calls it holding the GIL: the whole process
+    would stall for up to its timeout. This sends the protocol's startup message itself,
+    with no password and no certificate: nothing secret leaves.
     """
-    from psycopg import pq
-    from psycopg.conninfo import make_conninfo
+    host, port = (pgconn.hostaddr or pgconn.host).decode(), int(pgconn.port or b"5432")
+    pairs = ((b"user", pgconn.user), (b"database", pgconn.db))
+    body = struct.pack("!i", 3 << 16) + b"".join(k + b"\0" + v + b"\0" for k, v in pairs) + b"\0"
+    try:
+        if host.startswith("/"):
+            sock = socket.socket(socket.AF_UNIX)
+            sock.settimeout(PROBE_TIMEOUT_SECONDS)
+            sock.connect(f"{host}/.s.PGSQL.{port}")
+        else:
+            sock = socket.create_connection((host, port), timeout=PROBE_TIMEOUT_SECONDS)
+        with sock:
+            sock.sendall(struct.pack("!i", len(body) + 4) + body)
+            kind = sock.recv(1)
+            if kind != b"E":
+                return "" if kind else None
+            (size,) = struct.unpack("!i", _recv_exactly(sock, 4))
+            fields = _recv_exactly(sock, size - 4).split(b"\0")
+    except (OSError, ValueError, struct.error):
+        return None
+    return next((f[1:].decode() for f in fields if f[:1] == b"C"), None)
 
-    skip = {"password", "passfile", "sslcert", "sslkey", "sslrootcert", "sslcrl", "sslcrldir"}
-    options = {
-        opt.keyword.decode(): opt.val.decode()
-        for opt in pgconn.info
-        if opt.val is not None and opt.keyword.decode() not in skip
-    }
-    options.update(
-        password="frota-ping",  # never the real one; libpq then reads no password file
-        sslmode="prefer",
-        connect_timeout=str(PING_TIMEOUT_SECONDS),
-    )
-    return int(pq.PGconn.ping(make_conninfo(**options).encode()))
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ValueError("connection closed")
+        data += chunk
+    return data
 
 
 def describe(exc: BaseException) -> str:
