@@ -35,7 +35,7 @@ from faultkit import (  # noqa: E402
     start_loader,
 )
 
-from frota.load.faults import PHASES  # noqa: E402
+from frota.faults import PHASES  # noqa: E402
 
 CHOICES = (*PHASES, "commit", "random")
 

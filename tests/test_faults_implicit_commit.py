@@ -12,9 +12,10 @@ import pytest
 import sqlalchemy as sa
 from faultkit import make_batches
 
+from frota import faults
 from frota.config import Settings
 from frota.db.engine import create_engine
-from frota.load import faults, load_pending
+from frota.load import load_pending
 
 # Statements that commit implicitly in MySQL/MariaDB (temporary tables excepted).
 IMPLICIT = re.compile(

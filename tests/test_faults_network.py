@@ -27,9 +27,10 @@ from faultkit import (
     snapshot,
 )
 
+from frota import faults
 from frota.config import Settings
 from frota.errors import DatabaseUnreachable, LockHeld, LockOfLostSession
-from frota.load import faults, load_pending
+from frota.load import load_pending
 from frota.load.retry import RetryPolicy, is_transient, retry_call
 
 SERVERS = [

@@ -19,9 +19,10 @@ from faultkit import (
 )
 
 import frota.load.step as load_module
+from frota import faults
 from frota.config import Settings
 from frota.errors import LockHeld
-from frota.load import faults, load_pending, transaction
+from frota.load import load_pending, transaction
 
 BACKENDS = [
     "sqlite",
@@ -126,7 +127,7 @@ def test_lock_lost_before_commit_rolls_the_batch_back(
     """The session lock vanishes mid-batch: the loader notices before COMMIT, commits nothing."""
     import sqlalchemy as sa
 
-    from frota.load import lock
+    from frota.db import lock
 
     landing, _ = batches
     url = dbs.new()

@@ -20,8 +20,8 @@ from faultkit import (
 )
 
 from frota.config import Settings
+from frota.faults import PHASES
 from frota.load import load_pending
-from frota.load.faults import PHASES
 
 BACKENDS = [
     "sqlite",

@@ -166,3 +166,21 @@ def test_functions_stay_small(package: str) -> None:
                 lines = (node.end_lineno or node.lineno) - node.lineno + 1
                 where = f"{path.relative_to(SRC)}:{node.lineno} {node.name}"
                 assert lines <= MAX_FUNCTION_LINES, f"{where} has {lines} lines"
+
+
+# ---------------------------------------------------------------- no cycle anywhere in frota
+
+
+def test_no_import_cycle_between_modules() -> None:
+    assert import_cycles(".") == []
+
+
+def test_no_import_cycle_between_packages() -> None:
+    """frota.db, frota.observe, frota.load…: each part of the flow sits above or below another."""
+    files = {module_name(p): p for p in SRC.rglob("*.py")}
+    edges: dict[str, set[str]] = {}
+    for module, path in files.items():
+        top = ".".join(module.split(".")[:2])
+        imported = {".".join(m.split(".")[:2]) for m in imported_modules(path) & files.keys()}
+        edges.setdefault(top, set()).update(imported - {top})
+    assert find_cycles({node: sorted(nexts) for node, nexts in edges.items()}) == []

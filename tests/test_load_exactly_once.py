@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from batchkit import TODAY, init_db, publish_lines, query, settings_for
 
 from frota.db.engine import create_engine
+from frota.db.lock import load_lock
 from frota.errors import ConfigError, LockHeld
 from frota.load import load_pending
-from frota.load.lock import load_lock
 from frota.warehouse import replicate_only
 
 V1 = [
@@ -249,7 +249,7 @@ def test_load_without_schema_names_the_fix(tmp_path: Path, sqlite_url: str) -> N
 @pytest.mark.mysql
 def test_lock_connection_lost_before_commit_rolls_back(tmp_path: Path, mysql_url: str) -> None:
     """If the load connection's session lock is gone, the batch must not commit."""
-    from frota.load import lock as lock_module
+    from frota.db import lock as lock_module
 
     init_db(mysql_url)
     s = settings_for(tmp_path, mysql_url)

@@ -21,7 +21,7 @@ ENVIRON_ALLOWED = {
     "config.py": "the one place settings come from",
     "warehouse/dbt.py": "sets dbt's environment (from Settings) for its in-process run",
     "orchestrate/schedule/common.py": "copies the shell's PATH and FROTA_* into a schedule",
-    "load/faults.py": "fault-injection hooks the crash tests set, never a setting",
+    "faults.py": "fault-injection hooks the crash tests set, never a setting",
     "db/ddl.py": "the same fault hooks, for the migration crash tests",
 }
 

@@ -27,11 +27,3 @@ def connect(engine: Engine) -> Iterator[Connection]:
         yield conn
     finally:
         conn.close()
-
-
-def ensure_schema(conn: Connection) -> None:
-    """ConfigError unless the schema is at this frota's revision (the loader never runs DDL;
-    it only reads the recorded revision)."""
-    from frota.db.migrate import require_head
-
-    require_head(conn)

@@ -7,7 +7,7 @@ again from the top. Written with these helpers, every step then skips what is al
 state before it.)
 
 Each helper passes a fault checkpoint (`ddl`) after its statement, so the crash tests can
-kill an upgrade between any two statements (see frota.load.faults).
+kill an upgrade between any two statements (see frota.faults).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def _inspector() -> sa.Inspector:
 
 def _done() -> None:
     if os.environ.get("FROTA_FAULT_PAUSE"):  # tests only: import the fault hooks lazily
-        from frota.load.faults import checkpoint
+        from frota.faults import checkpoint
 
         checkpoint("ddl")
 

@@ -27,7 +27,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
+from frota.db.connect import connect
 from frota.db.engine import mask
+from frota.db.lock import load_lock
 from frota.errors import ConfigError
 
 VERSION_TABLE = "frota_alembic_version"
@@ -122,6 +124,12 @@ def require_head(conn: Connection) -> None:
     )
 
 
+def ensure_schema(conn: Connection) -> None:
+    """ConfigError unless the schema is at this frota's revision (the loader never runs DDL;
+    it only reads the recorded revision)."""
+    require_head(conn)
+
+
 def configure_context(context: Any, connection: Connection) -> None:
     """The transaction rules (called from migrations/env.py)."""
     mysql = connection.dialect.name == "mysql"
@@ -150,9 +158,6 @@ class Upgrade:
 
 def upgrade_schema(engine: Engine, target: str = "head") -> Upgrade:
     """Bring the schema to `target` (default head), under the load lock; idempotent."""
-    from frota.db.connect import connect
-    from frota.load.lock import load_lock
-
     if target != "head" and target not in revisions():
         raise ConfigError(
             f"unknown schema revision {target!r}",

@@ -17,14 +17,15 @@ from sqlalchemy.engine import Connection, Engine
 
 from frota.config import Settings
 from frota.contract.tabular import FilePolicy
-from frota.db.connect import connect, ensure_schema
+from frota.db.connect import connect
+from frota.db.lock import load_lock
+from frota.db.migrate import ensure_schema
 from frota.errors import BadInputError, BatchRejected, LockHeld, LockOfLostSession
 from frota.landing import Landing, open_landing
 from frota.landing.discover import Candidate, pending_batches
 from frota.load.engine import loader_engine
 from frota.load.files import file_opener
 from frota.load.ledger import ledger_entry, loaded_batch_ids
-from frota.load.lock import load_lock
 from frota.load.maintenances import Progress
 from frota.load.retry import RetryPolicy, retry_call
 from frota.load.transaction import BatchResult, load_batch

@@ -10,13 +10,13 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.engine import Connection
 
-import frota.load.faults as faults
+import frota.faults as faults
 from frota.batch import Manifest
 from frota.contract.tabular import FilePolicy
+from frota.db.lock import still_held
 from frota.errors import LockHeld
 from frota.load.files import OpenFile
 from frota.load.ledger import BatchCounts, LedgerEntry, record_batch
-from frota.load.lock import still_held
 from frota.load.maintenances import Progress, load_maintenances, release_held
 from frota.load.quarantine import QuarantineBuffer
 from frota.load.vehicles import load_vehicles

@@ -10,10 +10,11 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Connection
 
 from frota.config import Settings
-from frota.db.connect import connect, ensure_schema
+from frota.db.connect import connect
+from frota.db.lock import load_lock, still_held
+from frota.db.migrate import ensure_schema
 from frota.errors import LockHeld
 from frota.load.engine import loader_engine
-from frota.load.lock import load_lock, still_held
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""Named checkpoints inside a batch load, for the crash tests; inert in production.
+"""Named checkpoints inside a batch load or a schema upgrade, for the crash tests; inert in
+production. Below every other module (the loader and the migrations both call it).
 
 Nothing happens unless the environment sets `FROTA_FAULT_PAUSE=<phase>[@<n>][=<seconds>]`:
 the n-th time (default 1st) the process reaches that checkpoint, it writes the phase name to
@@ -8,7 +9,7 @@ just after (e.g. while COMMIT is in flight).
 
 Phases, in order: `before_tx`, `mid_insert` (vehicles written, maintenances not yet),
 `after_inserts` (every row written, ledger row not yet), `before_commit` (ledger row
-written; the next statement is COMMIT).
+written; the next statement is COMMIT); `ddl` after each schema statement of an upgrade.
 """
 
 from __future__ import annotations
