@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 STAMP_RUN  = $(VENV)/.installed-run
 STAMP_TEST = $(VENV)/.installed-test
 
-.PHONY: run test lint bench setup clean
+.PHONY: run test lint bench setup clean three-hosts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ lint: $(STAMP_TEST)
 bench: $(STAMP_TEST)
 	$(BIN)/python bench/load_benchmark.py $(BENCH_ARGS)
 	$(BIN)/python bench/warehouse_benchmark.py --markdown docs/benchmarks.md
+
+## three-hosts: source, drive, server and analytics in network namespaces, with faults (root)
+three-hosts:
+	bash scripts/three-hosts.sh
 
 clean:
 	rm -rf $(VENV) data

@@ -69,7 +69,7 @@ WHEEL=$(ls "$WORK"/dist/frota-*.whl)
 
 venv() {  # venv HOST EXTRAS: the role's own installation, from the one wheel (pip's cache)
     python3 -m venv "$WORK/$1/.venv"
-    "$WORK/$1/.venv/bin/pip" install --quiet "frota$2 @ file://$WHEEL" >"$WORK/$1.pip.log" 2>&1 ||
+    "$WORK/$1/.venv/bin/pip" install --quiet --no-compile "frota$2 @ file://$WHEEL" >"$WORK/$1.pip.log" 2>&1 ||
         { tail -20 "$WORK/$1.pip.log"; return 1; }
 }
 venv source "" &

@@ -84,24 +84,28 @@ def run(work: Path, prefix: str) -> int:
         flow = Flow(site, first_day=date.today() - timedelta(days=150))
         for number, (name, step) in enumerate(ROUNDS, start=1):
             print(f"== round {number}: {name}")
+            round_started = time.monotonic()
             note = step(flow)
             check, landing, db = flow.compare()
             expected = newer_wins(flow, landing, db, check)
             complete = oracle.complete_batches(landing)
             print(
-                f"round {number} ({name}): {note}\n"
+                f"round {number} ({name}, {time.monotonic() - round_started:.0f} s): {note}\n"
                 f"round {number}: batches={len(complete)} "
                 f"rows={sum(b.rows for b in complete.values())} "
                 f"lost={check.lost} duplicated={check.duplicated}"
             )
-            if expected:
-                print(f"round {number}: {expected}")
+            for known in ([expected] if expected else []) + flow.expected:
+                print(f"round {number}: {known}")
+            flow.expected = []
             for problem in check.problems:
                 print(f"round {number}: DIFFERENCE {problem}")
             failures += check.problems
             worst = {"lost": max(worst["lost"], check.lost), "duplicated": max(
                 worst["duplicated"], check.duplicated)}  # fmt: skip
         failures += leaked(site)
+        for note in sorted(flow.notes):
+            print(f"note: {note} (STYLE.md: the warehouse never imports the loader)")
     except (CommandFailed, AssertionError) as exc:
         failures.append(f"{type(exc).__name__}: {exc}")
     finally:

@@ -164,9 +164,7 @@ def setup_source(source: Host, passwords: dict[str, str]) -> None:
     (source.home / "frota.toml").write_text(
         f'landing = "{LANDING}"\nsource = "{SOURCE_NAME}"\nvehicles = {VEHICLES}\n'
     )
-    source.run(
-        "python", "-c", _NO_DRIVER, *DB_DRIVERS, show="python -c 'import <each DB driver>'"
-    )
+    source.run("python", "-c", _NO_DRIVER, *DB_DRIVERS, show="python -c 'import <each DB driver>'")
 
 
 def setup_server(server: Host, passwords: dict[str, str]) -> None:
@@ -204,7 +202,7 @@ def setup_analytics(analytics: Host, ca: Path, passwords: dict[str, str]) -> Non
     _write_private(
         analytics.home / "secrets.toml", f'database_password = "{passwords["analytics"]}"\n'
     )
-    analytics.run("python", "-c", "import dbt.version, duckdb, pymysql", show="python -c 'import dbt.version, duckdb, pymysql'")
+    analytics.run("python", "-c", "import dbt.version, duckdb, pymysql")
 
 
 def reachability(site: Site) -> list[str]:

@@ -8,6 +8,7 @@ sees only the landing area, the analytics machine only the database server).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
@@ -77,10 +78,8 @@ class Network:
         """Stop whatever still runs in our namespaces, then delete them (the links go too)."""
         for sig in (signal.SIGTERM, signal.SIGKILL):
             for pid in self.pids():
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
             deadline = time.monotonic() + 5
             while self.pids() and time.monotonic() < deadline:
                 time.sleep(0.1)

@@ -209,9 +209,7 @@ def source_to_landing(sent: Iterable[Sent], landing: dict[str, Batch], check: Ch
         )
 
 
-def landing_to_store(
-    landing: dict[str, Batch], store: Store, where: str, check: Check
-) -> None:
+def landing_to_store(landing: dict[str, Batch], store: Store, where: str, check: Check) -> None:
     """Each complete batch loaded once, whole; nothing of an incomplete one."""
     complete = complete_batches(landing)
     for batch_id, batch in complete.items():
@@ -236,9 +234,7 @@ def landing_to_store(
         )
 
 
-def store_to_store(
-    upstream: Store, downstream: Store, where: str, check: Check
-) -> None:
+def store_to_store(upstream: Store, downstream: Store, where: str, check: Check) -> None:
     """The warehouse holds what the operational database holds, batch by batch."""
     for batch_id in sorted(upstream.ledger - downstream.ledger):
         rows = upstream.per_batch.get(batch_id, Tally()).rows
@@ -264,9 +260,7 @@ def store_to_store(
         check.problem(f"{where}: {len(wrong)} vehicles differ, e.g. {sorted(wrong)[:5]}")
 
 
-def stale_vehicles(
-    landing: dict[str, Batch], publish_order: list[str], store: Store
-) -> list[str]:
+def stale_vehicles(landing: dict[str, Batch], publish_order: list[str], store: Store) -> list[str]:
     """Plates whose stored state is not the one of the last batch published with them
     (DESIGN 5b: within a source, batches apply in publish order; newer wins)."""
     complete = complete_batches(landing)
