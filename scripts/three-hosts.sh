@@ -76,7 +76,7 @@ venv source "" &
 source_pip=$!
 venv server "[mysql]" &
 server_pip=$!
-venv analytics "[mysql]"
+venv analytics "[mysql,warehouse]"
 wait "$source_pip"
 wait "$server_pip"
 echo "three-hosts: virtualenvs ready after $SECONDS s"

@@ -38,7 +38,8 @@ RCLONE_FAST_FAIL = {
     "RCLONE_LOW_LEVEL_RETRIES": "2",
 }
 DB_DRIVERS = ("pymysql", "MySQLdb", "mysql", "mariadb", "psycopg", "psycopg2", "asyncpg")
-_NO_DRIVER = (
+WAREHOUSE = ("dbt", "duckdb")  # the frota[warehouse] extra: the analytics machine's only
+_NONE_OF = (
     "import importlib, sys\n"
     "found = []\n"
     "for name in sys.argv[1:]:\n"
@@ -164,10 +165,16 @@ def setup_source(source: Host, passwords: dict[str, str]) -> None:
     (source.home / "frota.toml").write_text(
         f'landing = "{LANDING}"\nsource = "{SOURCE_NAME}"\nvehicles = {VEHICLES}\n'
     )
-    source.run("python", "-c", _NO_DRIVER, *DB_DRIVERS, show="python -c 'import <each DB driver>'")
+    cannot_import(source, DB_DRIVERS + WAREHOUSE)
+
+
+def cannot_import(host: Host, modules: tuple[str, ...]) -> None:
+    """The role's virtualenv holds none of `modules` (role-sized installs)."""
+    host.run("python", "-c", _NONE_OF, *modules, show=f"python -c 'import {', '.join(modules)}'")
 
 
 def setup_server(server: Host, passwords: dict[str, str]) -> None:
+    cannot_import(server, WAREHOUSE)
     server.env.update(RCLONE_FAST_FAIL)
     server.env["FROTA_SECRETS_FILE"] = str(server.home / "secrets.toml")
     rclone_remote(server, f"http://{DRIVE_FROM_SERVER}:{WEBDAV_PORT}", passwords["webdav"])
