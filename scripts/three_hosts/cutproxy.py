@@ -25,10 +25,11 @@ def _address(text: str) -> tuple[str, int]:
 
 
 def _reset(sock: socket.socket) -> None:
-    # An RST, as when a link or a server dies; shutdown() wakes a thread blocked in recv().
+    # An RST (linger 0, no FIN first), as when a server dies; shutting down the reading side
+    # wakes the thread blocked in recv() on this socket.
     for action in (
         lambda: sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)),
-        lambda: sock.shutdown(socket.SHUT_RDWR),
+        lambda: sock.shutdown(socket.SHUT_RD),
         sock.close,
     ):
         with contextlib.suppress(OSError):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import oracle
 from .flow import Flow, wait_for
-from .machines import db_url
+from .machines import Site, db_url
 from .net import LINKS, Result
 from .servers import PROXY_PORT
 
@@ -46,10 +46,11 @@ def upload_link_down(flow: Flow) -> str:
     try:
         wait_for("a file arriving on the drive", lambda: bool(arriving()), alive=publishing)
         site.net.set_link("source-drive", up=False)
+        (folder,) = arriving()
         failed = site.source.finish(publishing, expect=6)
     finally:
         site.net.set_link("source-drive", up=True)
-    half = oracle.read_batch(arriving()[0])
+    half = oracle.read_batch(folder)
     assert not half.complete, f"{half.batch_id} is complete although its upload was cut"
     assert "rclone" in failed.err, f"no rclone error in: {failed.err[-500:]}"
     skipped = flow.load()
@@ -68,7 +69,7 @@ def upload_link_down(flow: Flow) -> str:
     )
 
 
-def _uploads_open(site) -> bool:
+def _uploads_open(site: Site) -> bool:
     """Does the drive still hold a connection from the source (the cut upload)?"""
     link = LINKS["source-drive"]
     done = subprocess.run(
