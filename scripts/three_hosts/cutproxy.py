@@ -25,11 +25,12 @@ def _address(text: str) -> tuple[str, int]:
 
 
 def _reset(sock: socket.socket) -> None:
-    # An RST (linger 0, no FIN first), as when a server dies; shutting down the reading side
-    # wakes the thread blocked in recv() on this socket.
+    # A FIN then an RST, as from a dying peer or a middlebox. Over TLS the FIN is an EOF
+    # without close_notify (SSLEOFError), which frota once took for a terminal error.
+    # shutdown() also wakes the thread blocked in recv() on this socket.
     for action in (
         lambda: sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)),
-        lambda: sock.shutdown(socket.SHUT_RD),
+        lambda: sock.shutdown(socket.SHUT_RDWR),
         sock.close,
     ):
         with contextlib.suppress(OSError):

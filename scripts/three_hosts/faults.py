@@ -8,7 +8,6 @@ marker file, and the script breaks something before it goes on.
 
 from __future__ import annotations
 
-import re
 import signal
 import subprocess
 from datetime import UTC, datetime
@@ -115,27 +114,16 @@ def db_link_cut(flow: Flow) -> str:
     loading = flow.start_load(env)
     wait_for("the loader inside a batch", marker.exists, alive=loading)
     site.proxy.signal(signal.SIGUSR1)
-    note = _retried(flow, flow.finish_load(loading, expect=(0, 1)))
+    note = _retried(flow.finish_load(loading))
     flow.warehouse()
     return f"connection reset mid-transaction; {note}"
 
 
-def _retried(flow: Flow, done: Result) -> str:
-    """The loader must retry a lost connection on a new one (docs/operations.md). Over TLS
-    the driver's message names SSL, which frota.load.retry takes for a terminal error: a
-    known bug (issue 18, retries decided by error class), met here as an expected failure;
-    the next scheduled run must then load the batch."""
-    if done.code == 0:
-        assert "transient database error" in done.err, f"no retry: {done.err[-800:]}"
-        return "the loader retried on a new connection (exit 0)"
-    lost = re.search(r"\((2006|2013), .*SSL", done.err)
-    assert lost, f"exit {done.code}, not a lost TLS connection: {done.err[-800:]}"
-    flow.expected.append(
-        f"EXPECTED FAILURE (issue 18: retry by error class): MariaDB error {lost.group(1)} "
-        "over TLS was not retried but ended the load as an internal error (exit 1)"
-    )
-    flow.load()  # the next scheduled run
-    return "not retried (exit 1, expected failure); the next run loaded it"
+def _retried(done: Result) -> str:
+    """The loader retries a lost connection on a new one (docs/operations.md): over TLS too,
+    where the driver reports a FIN as an SSL EOF (2006), not only as a reset (2013)."""
+    assert "transient database error" in done.err, f"no retry: {done.err[-800:]}"
+    return "the loader retried on a new connection (exit 0)"
 
 
 def mariadb_sigkill(flow: Flow) -> str:
@@ -149,7 +137,7 @@ def mariadb_sigkill(flow: Flow) -> str:
     wait_for("the loader after its inserts", marker.exists, alive=loading)
     site.mariadb.kill()
     site.mariadb.start()
-    note = _retried(flow, flow.finish_load(loading, expect=(0, 1)))
+    note = _retried(flow.finish_load(loading))
     flow.warehouse()
     return f"MariaDB killed mid-load and restarted; {note}"
 

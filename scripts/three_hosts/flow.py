@@ -50,7 +50,6 @@ class Flow:
         self.loaded: list[str] = []  # every batch any load reported, in order
         self.problems: list[str] = []  # import rules broken, batches loaded twice
         self.skew: tuple[str, str] | None = None  # (batch ahead, batch after the correction)
-        self.expected: list[str] = []  # known bugs met this round (expected failures)
         self.notes: set[str] = set()  # printed once at the end
 
     # ---------------------------------------------------------------- the source
