@@ -175,24 +175,25 @@ def parse_value(col: Column, text: str, fmt: NumberFormat, today: date) -> Any:
                     "invalid_category", f"{_short(text)!r}: use preventiva or corretiva"
                 )
         return value
+    if col.kind == "date":
+        day = parse_date(text)
+        if day > today:
+            raise ValueProblem("future_date", f"{day.isoformat()} is after today")
+        if day < EARLIEST_DATE:
+            raise ValueProblem("out_of_range", f"{day.isoformat()} is before {EARLIEST_DATE}")
+        return day
+    number: int | Decimal
     if col.kind == "int":
-        value = parse_int(text, fmt)
+        number = parse_int(text, fmt)
     elif col.kind == "decimal":
-        value = parse_decimal(text, fmt, (col.precision or (10, 2))[1])
-    elif col.kind == "date":
-        value = parse_date(text)
-        if value > today:
-            raise ValueProblem("future_date", f"{value.isoformat()} is after today")
-        if value < EARLIEST_DATE:
-            raise ValueProblem("out_of_range", f"{value.isoformat()} is before {EARLIEST_DATE}")
-        return value
+        number = parse_decimal(text, fmt, (col.precision or (10, 2))[1])
     else:
         raise ValueError(f"column {col.name} is not read from files")
-    if value < 0:
+    if number < 0:
         raise ValueProblem("negative_value", f"{text!r} is negative")
-    if col.maximum is not None and value > col.maximum:
+    if col.maximum is not None and number > col.maximum:
         raise ValueProblem("out_of_range", f"{text!r} is above {col.maximum}")
-    return value
+    return number
 
 
 def canonical_text(col: Column, text: str, fmt: NumberFormat) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from frota.errors import ConfigError, MissingExtra
 from frota.redact import mask_url
@@ -193,7 +193,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
     """Foreign keys on, WAL for concurrent readers, and transactions frota controls."""
 
     @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's BEGIN be the only transaction control (pysqlite's own is buggy).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
@@ -203,7 +203,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.close()
 
     @sa.event.listens_for(engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         # Writers take the write lock up front (no lock upgrade failing mid-transaction);
         # readers (status, warehouse replication) begin deferred and never wait for a load.
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")

@@ -7,6 +7,8 @@ that the two agree on every backend). The loader never runs DDL.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -46,7 +48,7 @@ def _sa_column(col: Column) -> sa.Column:
 
 
 # MySQL: InnoDB + utf8mb4 (the migrations choose the collation).
-_MYSQL = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+_MYSQL: dict[str, Any] = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
 
 metadata = sa.MetaData()
 

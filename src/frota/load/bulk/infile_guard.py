@@ -84,9 +84,9 @@ _GUARDED: type[Any] | None = None
 def _answer_file_request(result: Any, first_packet: Any) -> None:
     """PyMySQL's answer to the server's LOCAL INFILE request, replaced: the one name frota
     offered (`allow_infile`), with the bytes it holds, over a connection that may send them."""
-    from pymysql.connections import LoadLocalPacketWrapper
     from pymysql.constants import CR
     from pymysql.err import MySQLError, OperationalError
+    from pymysql.protocol import LoadLocalPacketWrapper
 
     conn = result.connection
     requested = LoadLocalPacketWrapper(first_packet).filename
@@ -137,7 +137,7 @@ def guarded_class() -> type[Any]:
 
         _frota_infile: tuple[bytes, bytes] | None = None
 
-        def _read_query_result(self, unbuffered: bool = False) -> int:
+        def _read_query_result(self, unbuffered: bool = False) -> int | None:
             self._result = None
             result = GuardedResult(self)
             if unbuffered:
