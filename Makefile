@@ -6,7 +6,13 @@ BIN     = $(VENV)/bin
 STAMP_RUN  = $(VENV)/.installed-run
 STAMP_TEST = $(VENV)/.installed-test
 
-.PHONY: run test lint bench setup clean three-hosts
+# What `make lint` (and CI, and the pre-commit hooks) check.
+PY_PATHS    = src tests bench scripts dags lint
+DBT_PROJECT = src/frota/warehouse/dbt_project
+# sqlfluff renders the dbt project once per warehouse engine: lint/sqlfluff/<engine>.cfg.
+SQL_ENGINES = duckdb postgres
+
+.PHONY: run test lint lint-py lint-sql bench setup clean three-hosts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +37,20 @@ run: $(STAMP_RUN)
 test: $(STAMP_TEST)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP_TEST)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+## lint: ruff (lint and format), mypy on src, sqlfluff on the dbt project; fails on a finding
+lint: lint-py lint-sql
+
+lint-py: $(STAMP_TEST)
+	$(BIN)/ruff check $(PY_PATHS)
+	$(BIN)/ruff format --check $(PY_PATHS)
+	$(BIN)/mypy
+
+lint-sql: $(STAMP_TEST)
+	@for engine in $(SQL_ENGINES); do \
+		echo "sqlfluff lint ($$engine)"; \
+		$(BIN)/sqlfluff lint --config lint/sqlfluff/$$engine.cfg \
+			$(DBT_PROJECT)/models $(DBT_PROJECT)/tests || exit 1; \
+	done
 
 bench: $(STAMP_TEST)
 	$(BIN)/python bench/load_benchmark.py $(BENCH_ARGS)

@@ -3,8 +3,9 @@
 -- whose window only closes at a later batch's snapshot, after the row's service day.
 select f.manutencao_id
 from {{ ref('fct_manutencoes') }} as f
-inner join {{ ref('dim_veiculos') }} as v on v.veiculo_sk = f.veiculo_sk
-where f.replicacao_seq > {{ ultimo_build() }}
+inner join {{ ref('dim_veiculos') }} as v on f.veiculo_sk = v.veiculo_sk
+where
+    f.replicacao_seq > {{ ultimo_build() }}
     and (
         v.placa <> f.placa
         or cast(f.data_manutencao as timestamp) < v.valido_de

@@ -7,19 +7,29 @@ bounds as (
     select
         least(
             cast('{{ var("calendar_start") }}' as date),
-            coalesce((select min(data_aquisicao) from {{ ref('stg_frota__veiculos') }}),
-                cast('{{ var("calendar_start") }}' as date)),
-            coalesce((select min(data_manutencao) from {{ ref('stg_frota__manutencoes') }}),
-                cast('{{ var("calendar_start") }}' as date))
+            coalesce(
+                (select min(data_aquisicao) from {{ ref('stg_frota__veiculos') }}),
+                cast('{{ var("calendar_start") }}' as date)
+            ),
+            coalesce(
+                (select min(data_manutencao) from {{ ref('stg_frota__manutencoes') }}),
+                cast('{{ var("calendar_start") }}' as date)
+            )
         ) as primeiro_dia,
         greatest(
             current_date,
-            coalesce((select max(data_conclusao) from {{ ref('stg_frota__manutencoes') }}),
-                current_date),
-            coalesce((select max(data_manutencao) from {{ ref('stg_frota__manutencoes') }}),
-                current_date),
-            coalesce((select cast(max(snapshot_em) as date)
-                from {{ ref('stg_frota__veiculos') }}), current_date)
+            coalesce(
+                (select max(data_conclusao) from {{ ref('stg_frota__manutencoes') }}),
+                current_date
+            ),
+            coalesce(
+                (select max(data_manutencao) from {{ ref('stg_frota__manutencoes') }}),
+                current_date
+            ),
+            coalesce((
+                select cast(max(snapshot_em) as date)
+                from {{ ref('stg_frota__veiculos') }}
+            ), current_date)
         ) as ultimo_dia
 
 ),

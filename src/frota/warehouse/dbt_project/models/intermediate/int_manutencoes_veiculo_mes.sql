@@ -44,7 +44,9 @@ with
 {% if is_incremental() %}
 grupos as (
 
-    select distinct placa, cast(date_trunc('month', data_manutencao) as date) as mes
+    select distinct
+        placa,
+        cast(date_trunc('month', data_manutencao) as date) as mes
     from ({{ manutencoes_afetadas(this) }}) as afetadas
 
 ),
@@ -52,7 +54,10 @@ grupos as (
 final as (
 
     -- one lookup per touched group (PostgreSQL: the fact's (placa, mes) index), not a scan
-    select g.placa, g.mes, t.*
+    select
+        g.placa,
+        g.mes,
+        t.*
     from grupos as g
     cross join lateral (
         select {{ totais }}
@@ -64,7 +69,10 @@ final as (
 {% else %}
 final as (
 
-    select f.placa, f.mes, {{ totais }}
+    select
+        f.placa,
+        f.mes,
+        {{ totais }}
     from {{ ref('fct_manutencoes') }} as f
     group by f.placa, f.mes
 

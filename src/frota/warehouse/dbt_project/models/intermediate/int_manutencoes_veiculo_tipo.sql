@@ -31,7 +31,9 @@ with
 {% if is_incremental() %}
 grupos as (
 
-    select distinct placa, tipo_manutencao
+    select distinct
+        placa,
+        tipo_manutencao
     from ({{ manutencoes_afetadas(this) }}) as afetadas
 
 ),
@@ -48,7 +50,7 @@ final as (
         {{ totais }}
     from grupos as g
     left join {{ ref('fct_manutencoes') }} as f
-        on f.placa = g.placa and {{ tipo_manutencao }} = g.tipo_manutencao
+        on g.placa = f.placa and {{ tipo_manutencao }} = g.tipo_manutencao
     group by g.placa, g.tipo_manutencao, {{ tipo_veiculo }}
 
 )

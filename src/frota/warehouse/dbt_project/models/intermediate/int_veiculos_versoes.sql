@@ -19,11 +19,14 @@ flagged as (
 
     select
         *,
+        -- `not (a is not distinct from b)`: `is distinct from`, which sqlfluff cannot parse
         case
-            when lag(status) over w is distinct from status
-                or lag(tipo_veiculo) over w is distinct from tipo_veiculo
+            when
+                not (lag(status) over w is not distinct from status)
+                or not (lag(tipo_veiculo) over w is not distinct from tipo_veiculo)
                 or lag(placa) over w is null
-            then 1 else 0
+                then 1
+            else 0
         end as muda
     from snapshots
     window w as (partition by placa order by snapshot_em, lote_id)
@@ -92,7 +95,7 @@ final as (
         min(v.registrado_em) over (partition by v.placa) as primeiro_registro_em
     from versions as v
     inner join last_snapshot_of_version as s
-        on s.placa = v.placa and s.versao = v.versao and s.pos = 1
+        on v.placa = s.placa and v.versao = s.versao and s.pos = 1
     left join categorias as cs on {{ categoria_de('cs', 'status', 's.status') }}
     left join categorias as ct on {{ categoria_de('ct', 'tipo_veiculo', 's.tipo_veiculo') }}
 

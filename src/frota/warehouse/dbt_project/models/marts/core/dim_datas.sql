@@ -53,7 +53,7 @@ final as (
         f.tipo as tipo_feriado,
         p.dia_semana not in (0, 6) and coalesce(f.tipo <> 'feriado nacional', true) as dia_util
     from partes as p
-    left join feriados as f on f.data = p.data
+    left join feriados as f on p.data = f.data
 
 )
 

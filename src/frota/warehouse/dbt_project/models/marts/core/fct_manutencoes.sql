@@ -73,7 +73,7 @@ final as (
         m.data_conclusao is not null as concluida,
         case
             when m.data_conclusao is not null
-            then {{ days_between('m.data_manutencao', 'm.data_conclusao') }}
+                then {{ days_between('m.data_manutencao', 'm.data_conclusao') }}
         end as dias_parado,
         v.tipo_veiculo as tipo_veiculo_no_servico,
         v.status as status_no_servico,
@@ -81,7 +81,7 @@ final as (
         m.replicacao_seq
     from latest as m
     left join veiculos as v
-        on v.placa = m.placa
+        on m.placa = v.placa
         and cast(m.data_manutencao as timestamp) >= v.valido_de
         and cast(m.data_manutencao as timestamp) < v.valido_ate
     left join categorias as c on {{ categoria_de('c', 'tipo_manutencao', 'm.tipo_manutencao') }}

@@ -28,12 +28,16 @@ veiculos as (
 
 corretivas as (
 
-    select placa, manutencao_id, data_manutencao
+    select
+        placa,
+        manutencao_id,
+        data_manutencao
     from {{ ref('fct_manutencoes') }}
-    where categoria = 'corretiva'
-    {% if is_incremental() %}
+    where
+        categoria = 'corretiva'
+        {% if is_incremental() %}
         and placa in (select placa from veiculos)
-    {% endif %}
+        {% endif %}
 
 ),
 
@@ -70,14 +74,23 @@ final as (
 
     -- replicacao_seq: the newest replication this row has seen (new maintenances of a vehicle
     -- may all be preventive: the mark must move on anyway, or they would be read again)
-    select *, (select max(replicacao_seq) from {{ ref('stg_frota__lotes') }}) as replicacao_seq
+    select
+        *,
+        (select max(replicacao_seq) from {{ ref('stg_frota__lotes') }}) as replicacao_seq
     from por_veiculo
     {% if is_incremental() %}
     -- vehicles touched that no longer have a corrective maintenance: a row for the
     -- delete+insert to replace, which the post-hook then removes
     union all
     select
-        v.placa, 0, null, null, 0, null, null, null,
+        v.placa,
+        0,
+        null,
+        null,
+        0,
+        null,
+        null,
+        null,
         (select max(replicacao_seq) from {{ ref('stg_frota__lotes') }})
     from veiculos as v
     where v.placa not in (select placa from por_veiculo)
