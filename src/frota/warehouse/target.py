@@ -215,7 +215,8 @@ class DuckDBConnection(WarehouseConnection):
 
         self.target = target
         assert target.path is not None
-        target.path.parent.mkdir(parents=True, exist_ok=True)
+        self.folder = target.path.parent  # the bulk CSVs go next to the warehouse file
+        self.folder.mkdir(parents=True, exist_ok=True)
         try:
             self.con = duckdb.connect(str(target.path))
         except duckdb.IOException as exc:
@@ -248,7 +249,7 @@ class DuckDBConnection(WarehouseConnection):
         fd, name = tempfile.mkstemp(
             prefix=f".{table}-",
             suffix=".csv",
-            dir=self.target.path.parent,  # type: ignore[union-attr]
+            dir=self.folder,
         )
         try:
             with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
