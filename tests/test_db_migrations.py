@@ -15,13 +15,14 @@ import sys
 import tarfile
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from batchkit import settings_for, write_batch_dir
+from batchkit import query, settings_for, write_batch_dir
 from ci import missing
 
 from frota.db.engine import create_engine
@@ -128,6 +129,21 @@ def signature(url: str) -> dict[str, object]:
     return out
 
 
+# The columns of release ff3cdaf's tables: what must survive every upgrade unchanged.
+RELEASE_COLUMNS = {
+    "veiculos": "placa tipo_veiculo status quilometragem_total data_aquisicao lote_id",
+    "manutencoes": "id placa_veiculo tipo_manutencao data_manutencao custo quilometragem "
+    "categoria data_conclusao lote_id",
+    "frota_batches": "batch_id source created_at content_sha256 loaded_at run_id rows_read "
+    "veiculos_inserted veiculos_updated veiculos_stale manutencoes_inserted quarantined "
+    "released duplicates",
+    "frota_quarantine": "id batch_id table_name file line column_name reason detail raw "
+    "values_json placa status created_at released_at released_batch_id",
+    "frota_runs": "run_id command started_at finished_at status batches_loaded rows_loaded "
+    "quarantined message",
+}
+
+
 def rows(url: str, tables: tuple[str, ...] = TABLES) -> dict[str, Counter]:
     """The rows of the release's tables, in the release's columns (as text)."""
     engine = create_engine(url)
@@ -135,22 +151,12 @@ def rows(url: str, tables: tuple[str, ...] = TABLES) -> dict[str, Counter]:
         with engine.connect() as conn:
             out = {}
             for table in tables:
-                names = [c["name"] for c in _release_columns(conn, table)]
-                result = conn.execute(sa.text(f"SELECT {', '.join(names)} FROM {table}"))
+                names = ", ".join(RELEASE_COLUMNS[table].split())
+                result = conn.execute(sa.text(f"SELECT {names} FROM {table}"))
                 out[table] = Counter(tuple(_text(v) for v in row) for row in result)
             return out
     finally:
         engine.dispose()
-
-
-_RELEASE_COLUMNS: dict[str, list[str]] = {}
-
-
-def _release_columns(conn: sa.Connection, table: str) -> list[dict]:
-    columns = sa.inspect(conn).get_columns(table)
-    if table in _RELEASE_COLUMNS:
-        return [c for c in columns if c["name"] in _RELEASE_COLUMNS[table]]
-    return columns
 
 
 def at_head(url: str) -> bool:
@@ -256,6 +262,7 @@ def test_a_release_database_is_adopted_and_upgraded_with_its_rows(
     assert "adopted" in out and f"to {head()}" in out
     assert at_head(db_url)
     assert rows(db_url) == before  # every row intact
+    _check_order_backfill(db_url)
 
     # The new code loads the release's pending batch and a batch of its own.
     new = write_batch_dir(
@@ -272,6 +279,37 @@ def test_a_release_database_is_adopted_and_upgraded_with_its_rows(
     assert sum(after["veiculos"].values()) == 4
     kept = {row[1:5] for row in before["manutencoes"]}  # the release's rows are all there
     assert kept <= {row[1:5] for row in after["manutencoes"]}
+
+
+def _check_order_backfill(url: str) -> None:
+    """0002: the release's batches are ordered by created_at; each vehicle's version is its
+    last batch's, and its state is the first row of its history."""
+    ledger = query(
+        url, "SELECT batch_id, created_at, published_at, sequence, as_of, ordem FROM frota_batches"
+    )
+    assert len(ledger) == 2
+    for batch_id, created_at, published_at, sequence, as_of, ordem in ledger:
+        published = datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ")
+        assert (_stamp(published_at), sequence, _stamp(as_of)) == (published, 0, published)
+        assert ordem == f"{published:%Y-%m-%dT%H:%M:%S}.000000Z|old|0000000000|{batch_id[-8:]}"
+    versions = query(
+        url,
+        "SELECT v.placa, v.vigente_desde, v.ordem, b.as_of, b.ordem, v.status, h.status, "
+        "h.aplicacao FROM veiculos v JOIN frota_batches b ON b.batch_id = v.lote_id "
+        "JOIN frota_veiculos_historico h ON h.placa = v.placa",
+    )
+    assert len(versions) == 2 == len(query(url, "SELECT id FROM frota_veiculos_historico"))
+    for _, since, ordem, as_of, lote_ordem, status, history_status, how in versions:
+        assert (_stamp(since), ordem, status, how) == (
+            _stamp(as_of),
+            lote_ordem,
+            history_status,
+            "baseline",
+        )
+
+
+def _stamp(value: object) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 def test_the_loader_refuses_a_schema_newer_than_it_knows(tmp_path: Path, sqlite_url: str) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from frota.batch import FOLDER_INFO_NAME, read_folder_info
 from frota.contract import CATEGORIAS, MANUTENCOES, VEICULOS, is_valid_plate
 from frota.contract.canonical import read_canonical_header
 from frota.errors import ConfigError
@@ -67,7 +68,12 @@ def test_first_run_writes_a_canonical_batch_folder(two_steps: list[GenerateResul
         "000002-20260731",
         STATE_NAME,
     ], "no temp folders or files left behind"
-    assert sorted(p.name for p in first.out_dir.iterdir()) == ["manutencoes.csv", "veiculos.csv"]
+    assert sorted(p.name for p in first.out_dir.iterdir()) == [
+        FOLDER_INFO_NAME,
+        "manutencoes.csv",
+        "veiculos.csv",
+    ]
+    assert read_folder_info(first.out_dir) == datetime(2026, 6, 30, tzinfo=UTC)  # its last day
 
 
 def test_volume_is_about_fifty_maintenances_per_vehicle_over_two_years(

@@ -145,5 +145,8 @@ def test_manifest_is_json_with_the_documented_fields(tmp_path: Path) -> None:
         "content_sha256",
         "producer",
         "files",
+        "published_at",
+        "sequence",
+        "as_of",
     }
     assert set(body["files"][0]) == {"name", "table", "rows", "bytes", "sha256"}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from batchkit import M1_LINES, TODAY, V1_LINES, init_db, publish_lines, settings_for
 
+from frota.batch import MANIFEST_NAME, Manifest
 from frota.db.engine import create_engine
 from frota.generate import generate_batch
 from frota.load import load_pending
@@ -57,7 +58,17 @@ def test_outbox_batches_sort_in_the_order_they_were_generated(
         generate_batch(outbox, vehicles=20, until=until, days=30)
     results = publish_outbox(s)
     ids = [r.batch_id for r in results]
-    assert ids == sorted(ids) and len(set(i[:16] for i in ids)) == 3
+    # Published within a second or so: the manifests, not the ids, carry the order.
+    manifests = [
+        Manifest.from_json((Path(s.landing) / "batches" / i / MANIFEST_NAME).read_text())
+        for i in ids
+    ]
+    assert [m.sequence for m in manifests] == [1, 2, 3]
+    assert [m.effective_at.date() for m in manifests] == [
+        date(2026, 5, 31),
+        date(2026, 6, 10),
+        date(2026, 6, 20),
+    ]
     loaded = load_pending(s, today=TODAY).loaded
     assert [b.batch_id for b in loaded] == ids
     assert all(b.quarantined == 0 for b in loaded)

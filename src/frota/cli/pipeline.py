@@ -76,6 +76,12 @@ def generate(
     default=None,
     help="How numbers are written [default: comma when the delimiter is ';'].",
 )
+@click.option(
+    "--as-of",
+    "as_of",
+    help="With --from: when the export's data was true, e.g. 2026-01-31 (midnight UTC) or "
+    "2026-01-31T18:00-03:00 [default: now]. Not in the future.",
+)
 @pass_ctx
 def publish(
     obj: Context,
@@ -83,11 +89,19 @@ def publish(
     encoding: str | None,
     delimiter: str | None,
     decimal_comma: bool | None,
+    as_of: str | None,
 ) -> None:
     """Publish batches to the landing area (manifest last, never overwriting)."""
+    from frota.batch import parse_as_of
     from frota.publish import publish_export, publish_outbox
 
     s = obj.settings
+    if as_of is not None and not from_dir:
+        raise click.UsageError("--as-of goes with --from (generated batches carry their own)")
+    try:
+        when = parse_as_of(as_of) if as_of is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
     if from_dir:
         results = [
             publish_export(
@@ -96,6 +110,7 @@ def publish(
                 encoding=encoding,
                 delimiter=delimiter,
                 decimal_comma=decimal_comma,
+                as_of=when,
             )
         ]
     else:

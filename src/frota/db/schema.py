@@ -10,16 +10,26 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection
 
 from frota.contract import (
     BATCHES_TABLE,
+    MANUTENCOES,
     QUARANTINE_TABLE,
     RUNS_TABLE,
-    TABLES,
+    VEICULOS,
     Column,
     Table,
 )
+
+VEHICLE_HISTORY_TABLE = "frota_veiculos_historico"
+ORDER_KEY_LENGTH = 80  # frota.batch.Manifest.order_key
+
+
+def timestamp() -> sa.types.TypeEngine:
+    """A timestamp to the microsecond (MySQL's DATETIME keeps whole seconds by default)."""
+    return sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
 
 
 def _sa_type(col: Column) -> sa.types.TypeEngine:
@@ -53,11 +63,20 @@ _MYSQL: dict[str, Any] = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
 metadata = sa.MetaData()
 
 
-def _table(table: Table) -> sa.Table:
-    return sa.Table(table.name, metadata, *(_sa_column(c) for c in table.columns), **_MYSQL)
+def _table(table: Table, *bookkeeping: sa.Column) -> sa.Table:
+    """The contract's columns, then frota's own (kept out of the contract: the CSV files and
+    the warehouse's raw layer do not carry them)."""
+    columns = [_sa_column(c) for c in table.columns]
+    return sa.Table(table.name, metadata, *columns, *bookkeeping, **_MYSQL)
 
 
-veiculos, manutencoes = (_table(t) for t in TABLES)
+# A vehicle row's version: the as_of and the order key of the batch its data came from.
+veiculos = _table(
+    VEICULOS,
+    sa.Column("vigente_desde", timestamp()),
+    sa.Column("ordem", sa.String(ORDER_KEY_LENGTH)),
+)
+manutencoes = _table(MANUTENCOES)
 sa.Index("ix_manutencoes_placa_data", manutencoes.c.placa_veiculo, manutencoes.c.data_manutencao)
 # No index on manutencoes.lote_id: it cost a fifth of every load (docs/benchmarks.md), and
 # the warehouse finds new maintenances by primary key (warehouse/replicate.py).
@@ -80,6 +99,12 @@ batches = sa.Table(
     sa.Column("quarantined", sa.Integer(), nullable=False),
     sa.Column("released", sa.Integer(), nullable=False),
     sa.Column("duplicates", sa.Integer(), nullable=False),
+    # The batch's place in the order batches apply in (frota.batch.Manifest.order_key) and
+    # when its data was true; a batch from before these existed: created_at, sequence 0.
+    sa.Column("published_at", timestamp()),
+    sa.Column("sequence", sa.Integer()),
+    sa.Column("as_of", timestamp()),
+    sa.Column("ordem", sa.String(ORDER_KEY_LENGTH)),
     **_MYSQL,
 )
 
@@ -119,8 +144,27 @@ runs = sa.Table(
     **_MYSQL,
 )
 
+# Every vehicle state the loader applied (inserted, updated, or older than the current one:
+# "stale"), with the batch that wrote it and its version; "baseline": the state a vehicle had
+# when this table was created. The state as of a time: frota.db.history.
+vehicle_history = sa.Table(
+    VEHICLE_HISTORY_TABLE,
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("placa", sa.String(10), nullable=False),
+    sa.Column("lote_id", sa.String(64)),  # the batch (or quarantine retry) that wrote it
+    sa.Column("vigente_desde", timestamp(), nullable=False),
+    sa.Column("ordem", sa.String(ORDER_KEY_LENGTH), nullable=False),
+    *(_sa_column(c) for c in VEICULOS.csv_columns if c.name != "placa"),
+    sa.Column("aplicacao", sa.String(10), nullable=False),  # insert|update|stale|baseline
+    sa.Column("registrado_em", sa.DateTime(), nullable=False),
+    sa.Index("ix_frota_veiculos_historico_placa", "placa", "vigente_desde", "ordem"),
+    sa.Index("ix_frota_veiculos_historico_lote", "lote_id"),
+    **_MYSQL,
+)
+
 CONTRACT_TABLES = (veiculos, manutencoes)
-BOOKKEEPING_TABLES = (batches, quarantine, runs)
+BOOKKEEPING_TABLES = (batches, quarantine, runs, vehicle_history)
 
 
 def missing_tables(conn: Connection) -> list[str]:

@@ -2,8 +2,9 @@
 by window, as canonical batch folders in an outbox.
 
 Each run continues the fleet saved in `<outbox>/_generator_state.json` and writes
-`<outbox>/<step:06d>-<end:%Y%m%d>/{veiculos,manutencoes}.csv`. Same seed, parameters and
-sequence of windows give byte-identical files. See docs/generator.md.
+`<outbox>/<step:06d>-<end:%Y%m%d>/{veiculos,manutencoes}.csv`, with `_batch.json` saying the
+batch's data is as of its last simulated day (publish turns it into the manifest's as_of).
+Same seed, parameters and sequence of windows give byte-identical files. See docs/generator.md.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from frota.batch import write_folder_info
 from frota.config import Settings
 from frota.contract import MANUTENCOES, VEICULOS
 from frota.contract.canonical import CanonicalWriter
@@ -98,6 +100,7 @@ def generate_batch(
             shutil.rmtree(tmp)  # left by a run that crashed mid-write
         tmp.mkdir()
         n_veiculos, n_manutencoes = _write(tmp, fleet, new, s, e, rng, progress)
+        write_folder_info(tmp, end)  # the fleet's states are as of the last simulated day
         _remove_step_folders(outbox, step)  # a crashed run of this step may have left one
         tmp.rename(out_dir)
         last_end = end if state is None else max(end, state.last_end)

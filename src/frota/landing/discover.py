@@ -1,4 +1,5 @@
-"""Which batches in a landing area are complete, not yet in the ledger, oldest first: what
+"""Which batches in a landing area are complete and not yet in the ledger, in the order they
+apply (frota.batch.Manifest.order_key: published_at, source, sequence; not the id's hash): what
 the loader acts on and what `frota status` reports (a landing-area fact both need)."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from frota.batch import MANIFEST_NAME, Manifest, is_batch_id
+from frota.batch import MANIFEST_NAME, Manifest, format_time, is_batch_id
 from frota.errors import BadInputError
 from frota.landing import Landing
 
@@ -24,6 +25,14 @@ class Candidate:
     @property
     def complete(self) -> bool:
         return self.manifest is not None and self.rejected is None
+
+    @property
+    def order_key(self) -> str:
+        """Its place in the order batches apply in; without a manifest, its id's second."""
+        if self.manifest is not None:
+            return self.manifest.order_key
+        stamp = datetime.strptime(self.batch_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        return f"{format_time(stamp)}|{self.batch_id}"
 
     @property
     def age_hours(self) -> float:
@@ -73,6 +82,6 @@ def inspect_batch(landing: Landing, batch_id: str) -> Candidate:
 
 
 def pending_batches(landing: Landing, loaded: set[str]) -> list[Candidate]:
-    """Batches in the landing area not in `loaded`, oldest first (ids sort by time)."""
-    ids = sorted(b for b in landing.list_batch_ids() if is_batch_id(b) and b not in loaded)
-    return [inspect_batch(landing, b) for b in ids]
+    """Batches in the landing area not in `loaded`, in the order they apply."""
+    ids = (b for b in landing.list_batch_ids() if is_batch_id(b) and b not in loaded)
+    return sorted((inspect_batch(landing, b) for b in ids), key=lambda c: c.order_key)

@@ -10,6 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from frota.db.history import Version
 from frota.db.schema import batches
 
 
@@ -41,6 +42,15 @@ class LedgerEntry(BatchCounts):
     content_sha256: str
     loaded_at: datetime
     run_id: str
+    published_at: datetime  # naive UTC, as every time the database keeps
+    sequence: int
+    as_of: datetime
+    ordem: str  # frota.batch.Manifest.order_key
+
+    @property
+    def version(self) -> Version:
+        """The version of the data this batch brought (frota.db.history)."""
+        return Version(self.as_of, self.ordem)
 
 
 def record_batch(conn: Connection, entry: LedgerEntry) -> None:
@@ -60,3 +70,11 @@ def ledger_entry(conn: Connection, batch_id: str) -> LedgerEntry:
     row = conn.execute(sa.select(batches).where(batches.c.batch_id == batch_id)).one()
     conn.rollback()
     return LedgerEntry(**{f.name: getattr(row, f.name) for f in fields(LedgerEntry)})
+
+
+def batch_version(conn: Connection, batch_id: str) -> Version:
+    """The version of a batch in the ledger (a quarantine retry judges old rows by it)."""
+    as_of, ordem = conn.execute(
+        sa.select(batches.c.as_of, batches.c.ordem).where(batches.c.batch_id == batch_id)
+    ).one()
+    return Version(as_of, ordem)

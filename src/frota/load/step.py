@@ -1,4 +1,4 @@
-"""`load_pending`: the run that loads every complete batch not yet in the ledger, oldest first,
+"""`load_pending`: the run that loads every complete batch not yet in the ledger, in publish order,
 each in its own transaction (`transaction.load_batch`), under the database's load lock.
 
 A run is one session on one connection: the lock, then every pending batch. A transient
@@ -207,7 +207,7 @@ def load_pending(
     today: date | None = None,
     progress: Progress | None = None,
 ) -> LoadResult:
-    """Load every complete batch not yet in the ledger, oldest first, each exactly once.
+    """Load every complete batch not yet in the ledger, in publish order, each exactly once.
 
     Transient database errors (lost connection, restart, deadlock) retry the whole session
     on a new connection within the settings' retry budget; see `frota.load.retry`.

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.engine import Connection
 
 import frota.faults as faults
-from frota.batch import Manifest
+from frota.batch import Manifest, naive_utc
 from frota.contract.tabular import FilePolicy
 from frota.db.lock import still_held
 from frota.errors import LockHeld
@@ -50,6 +50,10 @@ class BatchResult(BatchCounts):
             content_sha256=manifest.content_sha256,
             loaded_at=loaded_at,
             run_id=run_id,
+            published_at=naive_utc(manifest.published_at),
+            sequence=manifest.sequence,
+            as_of=naive_utc(manifest.effective_at),
+            ordem=manifest.order_key,
             **self.counts(),
         )
 

@@ -1,5 +1,8 @@
-"""Vehicles: upserted by placa with one rule (`vehicle_change`): a newer batch wins, an older
-one never overwrites newer state, the odometer never goes backwards (a lower reading is held).
+"""Vehicles: upserted by placa with one rule (`vehicle_change`): the newer version wins (the
+batch's as_of, then its place in the publish order: frota.db.history.Version), an older one
+never overwrites newer state but is kept in the history, and the odometer never goes backwards
+(a lower reading is held). Every state applied is written to `frota_veiculos_historico` in the
+same transaction.
 
 `load_vehicles` reads the batch's file in two streamed passes, so memory stays small whatever
 the fleet: the first finds exact copies and conflicts (a digest per plate), the second writes
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -21,6 +24,7 @@ from frota.batch import Manifest
 from frota.contract import VEICULOS
 from frota.contract.tabular import FilePolicy, ReadStats, Record, read_records
 from frota.contract.validate import Problem, parse_row
+from frota.db.history import Version, history_rows, record_history
 from frota.db.schema import veiculos
 from frota.errors import BadInputError
 from frota.load.dedupe import canonical_cells, row_digest
@@ -48,16 +52,18 @@ class VehicleCounts:
 
 
 def vehicle_change(
-    existing: tuple[str | None, int | None] | None, row: dict[str, Any], batch_id: str
+    existing: tuple[Version | None, int | None] | None, row: dict[str, Any], version: Version
 ) -> Change:
-    """The loader's rule for one vehicle row of `batch_id`: "insert", "update", "stale" (an
-    older batch arriving late: newer state stays), or the Problem that holds it (the odometer
-    never goes back). An update without an odometer keeps the known one."""
+    """The loader's rule for one vehicle row whose data is of `version`: "insert", "update",
+    "stale" (older than the stored state: that stays), or the Problem that holds it (the
+    odometer never goes back). An update without an odometer keeps the known one."""
     if existing is None:
         return "insert"
-    old_lote, old_km = existing
+    old_version, old_km = existing
     km = row["quilometragem_total"]
-    if old_lote is not None and old_lote > batch_id:
+    if old_version is not None and old_version >= version:
+        # Older, or another row of the very batch the stored state is from (a conflict a
+        # person settles by retrying one row, never "the last one wins").
         return "stale"
     if old_km is not None and km is not None and km < old_km:
         return Problem(
@@ -72,57 +78,82 @@ def vehicle_change(
 
 class VehicleUpsert(Generic[T]):
     """Applies vehicle rows (one per plate) in chunks with `vehicle_change`: inserts the new,
-    updates the older, skips the stale; `on_change(tag, row, change)` hears each outcome.
+    updates the older, keeps the stale in the history only; `on_change(tag, row, change)`
+    hears each outcome.
 
-    Rows are written with `lote_id`; `add(..., judged_as=)` names the batch whose time the
-    row's data is from when that is another one (a quarantine retry writes old rows)."""
+    Rows are written with `lote_id` and `version` (the batch's); `add(..., version=)` gives
+    the version of another batch the row's data is from (a quarantine retry writes old rows)."""
 
     def __init__(
-        self, conn: Connection, lote_id: str, on_change: Callable[[T, dict[str, Any], Change], None]
+        self,
+        conn: Connection,
+        lote_id: str,
+        version: Version,
+        on_change: Callable[[T, dict[str, Any], Change], None],
     ) -> None:
-        self.conn, self.lote_id, self.on_change = conn, lote_id, on_change
-        self.pending: list[tuple[dict[str, Any], T, str]] = []
+        self.conn, self.lote_id, self.version, self.on_change = conn, lote_id, version, on_change
+        self.pending: list[tuple[dict[str, Any], T, Version]] = []
         self.inserted = self.updated = self.stale = 0
+        self.now = datetime.now(UTC).replace(tzinfo=None)
         self.update = (
             veiculos.update()
             .where(veiculos.c.placa == sa.bindparam("b_placa"))
             .values(
                 {c: sa.bindparam(f"b_{c}") for c in VEICULOS.csv_header if c != "placa"}
-                | {"lote_id": sa.bindparam("b_lote_id")}
+                | {c: sa.bindparam(f"b_{c}") for c in ("lote_id", "vigente_desde", "ordem")}
             )
         )
 
-    def add(self, row: dict[str, Any], tag: T, judged_as: str | None = None) -> None:
-        row["lote_id"] = self.lote_id
-        self.pending.append((row, tag, judged_as or self.lote_id))
+    def add(self, row: dict[str, Any], tag: T, version: Version | None = None) -> None:
+        self.pending.append((row, tag, version or self.version))
         if len(self.pending) >= _UPSERT_CHUNK:
             self.flush()
+
+    def _existing(self) -> dict[str, tuple[Version | None, int | None]]:
+        v = veiculos.c
+        found = self.conn.execute(
+            sa.select(v.placa, v.vigente_desde, v.ordem, v.quilometragem_total).where(
+                v.placa.in_([row["placa"] for row, _, _ in self.pending])
+            )
+        )
+        return {
+            placa: (None if since is None else Version(since, ordem or ""), km)
+            for placa, since, ordem, km in found
+        }
 
     def flush(self) -> None:
         if not self.pending:
             return
-        existing: dict[Any, tuple[Any, Any]] = {
-            placa: (lote, km)
-            for placa, lote, km in self.conn.execute(
-                sa.select(
-                    veiculos.c.placa, veiculos.c.lote_id, veiculos.c.quilometragem_total
-                ).where(veiculos.c.placa.in_([row["placa"] for row, _, _ in self.pending]))
-            )
-        }
-        inserts, updates = [], []
-        for row, tag, judged_as in self.pending:
-            change = vehicle_change(existing.get(row["placa"]), row, judged_as)
-            if change == "insert":
-                inserts.append(row)
-            elif change == "update":
-                updates.append({f"b_{k}": v for k, v in row.items()})
+        existing = self._existing()
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        applied: list[tuple[dict[str, Any], Version, str]] = []
+        for row, tag, version in self.pending:
+            before = existing.get(row["placa"])
+            change = vehicle_change(before, row, version)
+            if change in ("insert", "update"):
+                stored = {
+                    **row,
+                    "lote_id": self.lote_id,
+                    "vigente_desde": version.vigente_desde,
+                    "ordem": version.ordem,
+                }
+                target = inserts if change == "insert" else updates
+                target.append(
+                    stored if change == "insert" else {f"b_{k}": v for k, v in stored.items()}
+                )
+                existing[row["placa"]] = (version, row["quilometragem_total"])
+                applied.append((row, version, str(change)))
             elif change == "stale":
                 self.stale += 1
+                if before is not None and before[0] != version:  # an older state: kept
+                    applied.append((row, version, change))
             self.on_change(tag, row, change)
         if inserts:
             self.conn.execute(veiculos.insert(), inserts)
         if updates:
             self.conn.execute(self.update, updates)
+        record_history(self.conn, history_rows(applied, self.lote_id, self.now))
         self.inserted += len(inserts)
         self.updated += len(updates)
         self.pending = []
@@ -225,7 +256,8 @@ def load_vehicles(
         if isinstance(change, Problem):
             q.hold(VEICULOS, rec, change, row["placa"])
 
-    upsert = VehicleUpsert(conn, manifest.batch_id, held_if_problem)
+    version = Version.of(manifest.effective_at, manifest.order_key)
+    upsert = VehicleUpsert(conn, manifest.batch_id, version, held_if_problem)
     if _write_first_rows(reader, survey, upsert, q).sha256 != stats.sha256:
         raise BadInputError("the file changed while it was being loaded", file=name)
     upsert.flush()

@@ -14,15 +14,19 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from frota.batch import (
+    BATCH_ID_RE,
     MANIFEST_NAME,
     FileEntry,
     Manifest,
+    Snapshot,
     build_manifest,
     describe_files,
+    next_publish_time,
+    read_folder_info,
     sha256_file,
 )
 from frota.config import Settings
@@ -49,30 +53,61 @@ class PublishResult:
         return sum(f.rows for f in self.files)
 
 
-def _existing_with_content(landing: Landing, content_sha256: str) -> tuple[str | None, str | None]:
-    """(complete batch with this content, incomplete batch folder that may be ours)."""
+@dataclass(frozen=True)
+class _LandingView:
+    complete: str | None  # a complete batch with this content
+    incomplete: str | None  # an incomplete batch folder with this content's hash (maybe ours)
+    last: Manifest | None  # this source's latest batch: the sequence and time to follow
+
+
+def _read_manifest(landing: Landing, batch_id: str) -> Manifest | None:
+    try:
+        return Manifest.from_json(landing.read_text(batch_id, MANIFEST_NAME))
+    except BadInputError:
+        return None
+
+
+def _view(landing: Landing, source: str, content_sha256: str) -> _LandingView:
+    """One listing of the landing area: identical content already there, and what this
+    source published last (the manifests of its latest second: ids sort by the second)."""
     suffix = "-" + content_sha256[:8]
     complete = incomplete = None
+    latest: list[str] = []
     for batch_id in sorted(landing.list_batch_ids()):
+        match = BATCH_ID_RE.match(batch_id)
+        if match and match.group(2) == source:
+            if latest and latest[0][:16] != batch_id[:16]:
+                latest = []
+            latest.append(batch_id)
         if not batch_id.endswith(suffix):
             continue
         names = {f.name for f in landing.list_files(batch_id)}
-        if MANIFEST_NAME in names:
-            try:
-                manifest = Manifest.from_json(landing.read_text(batch_id, MANIFEST_NAME))
-            except BadInputError:
-                continue
-            if manifest.content_sha256 == content_sha256:
-                complete = batch_id
-        else:
+        if MANIFEST_NAME not in names:
             incomplete = batch_id
-    return complete, incomplete
+            continue
+        manifest = _read_manifest(landing, batch_id)
+        if manifest is not None and manifest.content_sha256 == content_sha256:
+            complete = batch_id
+    found = [m for m in (_read_manifest(landing, b) for b in latest if b != incomplete) if m]
+    last = max(found, key=lambda m: (m.published_at, m.sequence), default=None)
+    return _LandingView(complete, incomplete, last)
 
 
 def publish_dir(
-    directory: Path, landing: Landing, source: str, *, now: datetime | None = None
+    directory: Path,
+    landing: Landing,
+    source: str,
+    *,
+    now: datetime | None = None,
+    as_of: datetime | None = None,
+    snapshot: Snapshot | None = None,
 ) -> PublishResult:
-    """Publish the table CSVs of `directory` as one batch (manifest written last)."""
+    """Publish the table CSVs of `directory` as one batch (manifest written last).
+
+    The batch follows this source's last batch: the next `sequence`, and a `published_at` past
+    the last one's even if the clock went back. `now` (tests, the outbox's spacing) is taken
+    as given. `as_of`: when the data was true (default: the publish time; never later).
+    """
     files = describe_files(directory)
     if not files:
         raise BadInputError(
@@ -80,16 +115,30 @@ def publish_dir(
             file=str(directory),
             hint="a batch needs at least one table file",
         )
-    manifest = build_manifest(files, source, now)
-    complete, incomplete = _existing_with_content(landing, manifest.content_sha256)
-    if complete:
-        logger.info("identical content is already published as batch %s; nothing to do", complete)
-        return PublishResult(complete, "already_published", tuple(files), landing.display)
+    clock = datetime.now(UTC)
+    probe = build_manifest(files, source, now or clock)
+    view = _view(landing, source, probe.content_sha256)
+    if view.complete:
+        logger.info(
+            "identical content is already published as batch %s; nothing to do", view.complete
+        )
+        return PublishResult(view.complete, "already_published", tuple(files), landing.display)
+    last = view.last
+    published = now or next_publish_time(last.published_at if last else None, clock)
+    if as_of is not None and as_of.astimezone(UTC) > published:
+        raise BadInputError(
+            f"as_of {as_of.isoformat()} is in the future (now is {published.isoformat()})",
+            file=str(directory),
+            hint="as_of says when the exported data was true: today or earlier",
+        )
+    sequence = (last.sequence if last else 0) + 1
+    manifest = build_manifest(
+        files, source, published, sequence=sequence, as_of=as_of, snapshot=snapshot
+    )
     status = "published"
-    if incomplete and _can_complete(landing, incomplete, files):
-        # An earlier publish of this same content was interrupted: finish it.
-        manifest = build_manifest(files, source, _batch_time(incomplete))
-        manifest = Manifest(**{**manifest.__dict__, "batch_id": incomplete})
+    if view.incomplete and _can_complete(landing, view.incomplete, files):
+        # An earlier publish of this same content was interrupted: finish it under its id.
+        manifest = Manifest(**{**manifest.__dict__, "batch_id": view.incomplete})
         status = "completed"
     present = {f.name: f.size for f in landing.list_files(manifest.batch_id)}
     for entry in files:
@@ -107,10 +156,6 @@ def publish_dir(
         sum(f.rows for f in files),
     )
     return PublishResult(manifest.batch_id, status, tuple(files), landing.display)
-
-
-def _batch_time(batch_id: str) -> datetime:
-    return datetime.strptime(batch_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
 
 
 def _can_complete(landing: Landing, batch_id: str, files: list[FileEntry]) -> bool:
@@ -136,15 +181,15 @@ def outbox_folders(outbox: Path) -> list[Path]:
 
 
 def publish_outbox(settings: Settings, *, now: datetime | None = None) -> list[PublishResult]:
-    """Publish every pending outbox folder, oldest first; move each to `_published/` after."""
+    """Publish every pending outbox folder, oldest first, each as of its simulated day; move
+    each to `_published/` after. They apply in the order published (their sequence)."""
     landing = open_landing(settings.landing)
     outbox = Path(settings.outbox)
     results = []
-    stamp = (now or datetime.now(UTC)).replace(microsecond=0)
     for folder in outbox_folders(outbox):
-        # Batch ids sort by their timestamp: give each folder its own second, in order.
-        result = publish_dir(folder, landing, settings.source, now=stamp)
-        stamp = max(stamp + timedelta(seconds=1), datetime.now(UTC).replace(microsecond=0))
+        result = publish_dir(
+            folder, landing, settings.source, now=now, as_of=read_folder_info(folder)
+        )
         done = outbox / PUBLISHED_DIR / folder.name
         done.parent.mkdir(parents=True, exist_ok=True)
         if done.exists():
@@ -164,8 +209,11 @@ def publish_export(
     delimiter: str | None = None,
     decimal_comma: bool | None = None,
     now: datetime | None = None,
+    as_of: datetime | None = None,
 ) -> PublishResult:
-    """Validate a user's CSV exports, write canonical CSVs, publish them as one batch."""
+    """Validate a user's CSV exports, write canonical CSVs, publish them as one batch.
+
+    `as_of`: when the export's data was true (default: now); a time in the future is refused."""
     from frota.contract.tabular import FilePolicy
     from frota.publish.exports import canonicalize_exports
 
@@ -181,7 +229,7 @@ def publish_export(
         )
         for line in report:
             logger.info("%s", line)
-        return publish_dir(Path(tmp), landing, settings.source, now=now)
+        return publish_dir(Path(tmp), landing, settings.source, now=now, as_of=as_of)
 
 
 __all__ += ["LandingError", "outbox_folders"]

@@ -23,12 +23,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from frota.batch import make_batch_id
+from frota.batch import format_time, make_batch_id
 from frota.config import Settings
 from frota.contract import MANUTENCOES, RETRY_SOURCE, VEICULOS, Table
 from frota.contract.validate import Problem, parse_row
+from frota.db.history import Version
 from frota.db.schema import manutencoes, quarantine, veiculos
-from frota.load.ledger import LedgerEntry, record_batch
+from frota.load.ledger import LedgerEntry, batch_version, record_batch
 from frota.load.maintenances import release_held, unknown_vehicle
 from frota.load.quarantine import mark_released
 from frota.load.vehicles import Change, VehicleUpsert
@@ -89,6 +90,9 @@ class _Retry:
         # still decides "newer wins" for vehicles.
         self.content = hashlib.sha256(secrets.token_bytes(32)).hexdigest()
         self.batch_id = make_batch_id(RETRY_SOURCE, self.content, now)
+        # Its own place in the order (now): rows it writes are judged by their own batch's.
+        ordem = f"{format_time(now)}|{RETRY_SOURCE}|{0:010d}|{self.content[:8]}"
+        self.version = Version(self.now, ordem)
 
     def run(self, where: list[Any]) -> RetryResult:
         new_placas = sorted(self._vehicles(where))
@@ -120,6 +124,10 @@ class _Retry:
             content_sha256=self.content,
             loaded_at=self.now,
             run_id=self.batch_id[-8:],
+            published_at=self.now,
+            sequence=0,
+            as_of=self.now,
+            ordem=self.version.ordem,
             rows_read=r.released,
             veiculos_inserted=r.veiculos_inserted,
             veiculos_updated=r.veiculos_updated,
@@ -198,7 +206,7 @@ class _Retry:
             if change == "insert":
                 new_placas.add(parsed["placa"])
 
-        upsert = VehicleUpsert(self.conn, self.batch_id, applied)
+        upsert = VehicleUpsert(self.conn, self.batch_id, self.version, applied)
         for placa, candidates in good.items():
             if len({json.dumps(p, default=str, sort_keys=True) for _, p in candidates}) > 1:
                 conflict = Problem(
@@ -211,7 +219,8 @@ class _Retry:
                 continue
             first, parsed = candidates[0]
             # The loader's rule, judged by the row's original batch (when its data is from).
-            upsert.add(parsed, [row for row, _ in candidates], judged_as=first.batch_id)
+            original = batch_version(self.conn, first.batch_id)
+            upsert.add(parsed, [row for row, _ in candidates], original)
         upsert.flush()
         self.result.veiculos_inserted += upsert.inserted
         self.result.veiculos_updated += upsert.updated
