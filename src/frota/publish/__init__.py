@@ -61,6 +61,9 @@ class _LandingView:
 
 
 def _read_manifest(landing: Landing, batch_id: str) -> Manifest | None:
+    """The batch's manifest; None if it has none yet (an upload in progress) or a bad one."""
+    if MANIFEST_NAME not in {f.name for f in landing.list_files(batch_id)}:
+        return None
     try:
         return Manifest.from_json(landing.read_text(batch_id, MANIFEST_NAME))
     except BadInputError:
@@ -69,27 +72,27 @@ def _read_manifest(landing: Landing, batch_id: str) -> Manifest | None:
 
 def _view(landing: Landing, source: str, content_sha256: str) -> _LandingView:
     """One listing of the landing area: identical content already there, and what this
-    source published last (the manifests of its latest second: ids sort by the second)."""
+    source published last (the newest second of its ids that holds a complete batch)."""
     suffix = "-" + content_sha256[:8]
     complete = incomplete = None
-    latest: list[str] = []
+    by_second: dict[str, list[str]] = {}
     for batch_id in sorted(landing.list_batch_ids()):
         match = BATCH_ID_RE.match(batch_id)
         if match and match.group(2) == source:
-            if latest and latest[0][:16] != batch_id[:16]:
-                latest = []
-            latest.append(batch_id)
+            by_second.setdefault(match.group(1), []).append(batch_id)
         if not batch_id.endswith(suffix):
             continue
-        names = {f.name for f in landing.list_files(batch_id)}
-        if MANIFEST_NAME not in names:
-            incomplete = batch_id
-            continue
         manifest = _read_manifest(landing, batch_id)
-        if manifest is not None and manifest.content_sha256 == content_sha256:
+        if manifest is None:
+            incomplete = batch_id
+        elif manifest.content_sha256 == content_sha256:
             complete = batch_id
-    found = [m for m in (_read_manifest(landing, b) for b in latest if b != incomplete) if m]
-    last = max(found, key=lambda m: (m.published_at, m.sequence), default=None)
+    last = None
+    for second in sorted(by_second, reverse=True):
+        found = [m for m in (_read_manifest(landing, b) for b in by_second[second]) if m]
+        if found:
+            last = max(found, key=lambda m: (m.published_at, m.sequence))
+            break
     return _LandingView(complete, incomplete, last)
 
 
