@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 from test_warehouse_support import (
     MART_KEYS,
     MODELS,
@@ -27,6 +28,7 @@ from test_warehouse_support import (
     text,
 )
 
+from frota.cli import cli
 from frota.contract.categories import Categories
 from frota.db import schema
 from frota.db.engine import create_engine
@@ -76,6 +78,7 @@ class Built:
     stages: dict[str, tuple[Oracle, dict]] = field(default_factory=dict)
     rewritten: int = 0
     categories: pd.DataFrame | None = None  # raw.frota_categorias after the last build
+    dbt_dir: Path = Path()
 
 
 def rewrite_maintenances(engine: sa.Engine, batch_id: str) -> int:
@@ -136,7 +139,7 @@ def built(request, tmp_path_factory) -> Built:
     engine = create_engine(database_url)
     upgrade_schema(engine)
     fleet, oracle = Fleet(seed=11), Oracle()
-    b = Built(request.param, database_url, warehouse_url)
+    b = Built(request.param, database_url, warehouse_url, dbt_dir=tmp / "dbt")
     stages = {len(BATCHES) - 1: "full", len(BATCHES): "incremental", len(BATCHES) + 1: "overrides"}
     for i, sizes in enumerate([*BATCHES, INCREMENTAL, ORIGINAL]):
         stage = stages.get(i)
@@ -226,12 +229,41 @@ def test_replication_counts_and_summary(built: Built) -> None:
         assert run.dbt_ran and run.tests_failed == 0
         assert run.models_built == MODELS == 19
         assert run.tests_passed >= 80
-    # Only a changed category makes dbt rebuild every model.
+    # The first build, and a changed category, rebuild every model; the others are incremental.
     assert (full.full_refresh, incremental.full_refresh, overrides.full_refresh) == (
-        False,
+        True,
         False,
         True,
     )
+
+
+def test_a_run_with_nothing_new_leaves_dbt_alone(built: Built) -> None:
+    """Nothing replicated since the last build, same project, same words: no dbt build."""
+    settings = at(built.database_url, built.warehouse_url, OVERRIDES)
+    again = build_warehouse(settings, freshness=False, dbt_dir=built.dbt_dir)
+    assert again.up_to_date and not again.dbt_ran and again.batches_replicated == 0
+    after = read_tables(built.warehouse_url, list(MART_KEYS))
+    for name, table in built.stages["overrides"][1].items():
+        if name in MART_KEYS:
+            keys = MART_KEYS[name]
+            pd.testing.assert_frame_equal(
+                after[name].sort_values(keys).reset_index(drop=True),
+                table.sort_values(keys).reset_index(drop=True),
+            )
+
+
+def test_select_and_full_refresh_from_the_command_line(built: Built) -> None:
+    """`frota warehouse --full-refresh --select NODE` rebuilds just that node; a selected
+    build is not recorded, so the next whole run still finds the models up to date."""
+    args = ["--database", built.database_url, "--warehouse", built.warehouse_url, "warehouse"]
+    env = {"FROTA_CACHE_DIR": str(built.dbt_dir.parent / "cache")}
+    result = CliRunner().invoke(
+        cli, [*args, "--full-refresh", "--select", "dim_datas"], env=env, catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "dbt: 1 models built" in result.output and "full refresh" in result.output
+    bad = CliRunner().invoke(cli, [*args, "--no-dbt", "--select", "dim_datas"])
+    assert bad.exit_code == 2 and "--no-dbt" in bad.output
 
 
 def test_rerun_replicates_nothing(built: Built) -> None:

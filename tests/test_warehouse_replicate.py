@@ -203,7 +203,10 @@ def test_a_warehouse_built_before_categories_is_rebuilt_once(warehouse_url, oper
     load_batch(engine, fleet.next_batch(4, 0, 10))
     replicate_only(at(url, warehouse_url))
     with warehouse_target(at(url, warehouse_url)).connect() as wh, wh.transaction():
-        wh.execute("INSERT INTO raw.frota_dbt_builds VALUES (1, current_timestamp)")
+        wh.execute(
+            "INSERT INTO raw.frota_dbt_builds (replication_seq, built_at) "
+            "VALUES (1, current_timestamp)"
+        )
     with warehouse_target(at(url, warehouse_url)).connect() as wh:
         assert write_categories(wh, Categories()) is True  # its models used dbt's own rules
         mark_built(wh)

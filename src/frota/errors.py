@@ -29,7 +29,7 @@ EXIT_CODES: dict[int, str] = {
     EXIT_INTERNAL: "internal error: a bug (run again with -v and report it)",
     EXIT_USAGE: "usage error: an unknown command, a bad flag or flag value",
     EXIT_BAD_INPUT: "bad input: a file or batch was rejected (names file, line, column)",
-    EXIT_LOCK_HELD: "lock held: another loader is running against this database",
+    EXIT_LOCK_HELD: "lock held: another loader (or warehouse run) is running against it",
     EXIT_DB_UNREACHABLE: "database unreachable, or the connection was refused for good",
     EXIT_LANDING: "landing area unreachable or unusable",
     EXIT_CONFIG: "configuration error (frota.toml, environment, URLs, secrets file, schema)",
@@ -109,7 +109,8 @@ class BatchRejected(BadInputError):
 
 
 class LockHeld(TransientError):
-    """Another loader holds this database's load lock: the next run goes ahead."""
+    """Another run holds the lock (a loader's on its database, a warehouse run's on its
+    warehouse): this run changed nothing, and the next one goes ahead."""
 
     exit_code = EXIT_LOCK_HELD
 

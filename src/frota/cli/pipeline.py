@@ -224,12 +224,31 @@ def run(obj: Context, role: str, no_warehouse: bool) -> None:
 
 @cli.command()
 @click.option("--no-dbt", is_flag=True, help="Only replicate new batches into the raw schema.")
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Rebuild every model from the raw layer and test every row (dbt --full-refresh).",
+)
+@click.option(
+    "--select",
+    "select",
+    multiple=True,
+    metavar="SELECTOR",
+    help="Build only these dbt nodes (dbt's --select syntax, e.g. mart_disponibilidade+); "
+    "repeatable.",
+)
 @pass_ctx
-def warehouse(obj: Context, no_dbt: bool) -> None:
+def warehouse(obj: Context, no_dbt: bool, full_refresh: bool, select: tuple[str, ...]) -> None:
     """Replicate new batches into the warehouse and build the dbt models (star schema, KPIs)."""
     from frota.orchestrate.run import build_warehouse_step
 
-    _print_warehouse(build_warehouse_step(obj.settings, run_dbt=not no_dbt))
+    if no_dbt and (full_refresh or select):
+        raise click.UsageError("--full-refresh and --select need dbt: leave out --no-dbt.")
+    _print_warehouse(
+        build_warehouse_step(
+            obj.settings, run_dbt=not no_dbt, full_refresh=full_refresh, select=select
+        )
+    )
 
 
 def _print_warehouse(result: Any) -> None:
@@ -238,6 +257,8 @@ def _print_warehouse(result: Any) -> None:
         f"warehouse {result.warehouse}: {result.batches_replicated} new batch(es) "
         f"replicated ({rows}) in {result.replicate_seconds:.1f}s"
     )
+    if result.up_to_date:
+        out.print("dbt: nothing new since the last build; the models are up to date")
     if result.dbt_ran:
         out.print(
             f"dbt: {result.models_built} models built, {result.tests_passed} tests passed, "

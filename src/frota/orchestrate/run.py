@@ -89,10 +89,20 @@ def run_pipeline(
     return RunResult(run_id, role, generated, published, loaded, built)
 
 
-def build_warehouse_step(settings: Settings, *, run_dbt: bool = True) -> Any:
+def build_warehouse_step(
+    settings: Settings,
+    *,
+    run_dbt: bool = True,
+    full_refresh: bool = False,
+    select: tuple[str, ...] = (),
+) -> Any:
     """Replicate into the warehouse and run dbt (the analytics machine's step)."""
     from frota.warehouse import build_warehouse
 
     return build_warehouse(
-        settings, run_dbt=run_dbt, progress=lambda message: logger.info("warehouse: %s", message)
+        settings,
+        run_dbt=run_dbt,
+        full_refresh=full_refresh,
+        select=select,
+        progress=lambda message: logger.info("warehouse: %s", message),
     )

@@ -1,14 +1,15 @@
 """The analytics machine's step: replicate new batches into the warehouse, then run dbt.
 
 `build_warehouse(settings)` is what `frota warehouse` (and the last step of `frota run`)
-calls. Errors: `DatabaseUnreachable` (exit 5) when a database cannot be reached,
-`WarehouseError` (exit 8) naming the failing dbt model or test.
+calls. One run at a time per warehouse, end to end (frota.warehouse.lock). Errors:
+`LockHeld` (exit 4) when another run holds the warehouse, `DatabaseUnreachable` (exit 5) when a
+database cannot be reached, `WarehouseError` (exit 8) naming the failing dbt model or test.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,8 +17,16 @@ from pathlib import Path
 from frota.config import Settings
 from frota.contract.categories import Categories
 from frota.warehouse.categories import mark_built, write_categories
-from frota.warehouse.dbt import DbtSummary, default_work_dir, invoke, stale_sources, summarise
+from frota.warehouse.dbt import (
+    DbtSummary,
+    default_work_dir,
+    invoke,
+    project_fingerprint,
+    stale_sources,
+    summarise,
+)
 from frota.warehouse.dbt import work_dir as dbt_work_dir
+from frota.warehouse.lock import warehouse_lock
 from frota.warehouse.replicate import ReplicationResult, replicate, source_engine
 from frota.warehouse.target import (
     BUILDS,
@@ -28,6 +37,8 @@ from frota.warehouse.target import (
     check_installed,
     warehouse_target,
 )
+
+Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -46,15 +57,31 @@ class WarehouseResult:
     dbt_seconds: float = 0.0
     warehouse: str = ""
     dbt_ran: bool = False
-    full_refresh: bool = False  # every model rebuilt (asked for, or the categories changed)
+    full_refresh: bool = False  # every model rebuilt (asked for, or something changed)
+    up_to_date: bool = False  # nothing new since the last build: dbt build not needed
 
 
-def replicate_only(
-    settings: Settings, *, progress: Callable[[str], None] | None = None
-) -> ReplicationResult:
+@dataclass(frozen=True)
+class _Plan:
+    """What the next dbt build must be."""
+
+    covered: int  # the newest replication run, which the build will cover
+    fingerprint: str
+    refresh_reason: str | None  # why every model must be rebuilt, if it must
+    up_to_date: bool  # the last build covered all of it, with this project and these words
+
+
+def replicate_only(settings: Settings, *, progress: Progress | None = None) -> ReplicationResult:
     """Replicate new batches into the warehouse's `raw` schema, without running dbt."""
     target = warehouse_target(settings)
     check_installed(target)
+    with warehouse_lock(target):
+        return _replicate(settings, target, progress)
+
+
+def _replicate(
+    settings: Settings, target: WarehouseTarget, progress: Progress | None
+) -> ReplicationResult:
     engine = source_engine(settings)
     try:
         with target.connect() as wh:
@@ -69,29 +96,53 @@ def transform(
     dbt_dir: Path | None = None,
     freshness: bool = True,
     full_refresh: bool = False,
-    progress: Callable[[str], None] | None = None,
+    select: Sequence[str] = (),
+    progress: Progress | None = None,
 ) -> tuple[DbtSummary, tuple[str, ...]]:
     """`dbt build` (then `dbt source freshness`); return the build summary and stale sources.
 
     Before it, every word of the raw layer is classified with frota.contract.categories and
-    the `[categories]` overrides (raw.frota_categorias, which the models join); when a word
-    already built changed category, the build is a full refresh. A successful build is
-    recorded in raw.frota_dbt_builds with the replication run it covered; the next build
-    tests only what was replicated after it (a failed build records nothing, so its failures
-    are tested again). `dbt_dir`: dbt's work folder (default: one per warehouse under the
-    `cache_dir` setting).
+    the `[categories]` overrides (raw.frota_categorias, which the models join). The build is a
+    full refresh when asked, when a word already built changed category, or when the project
+    (or a variable it reads) differs from the last build's; it is skipped when the last build
+    covered every replicated batch with the same project and words. A successful whole build
+    is recorded in raw.frota_dbt_builds; the next build tests only what was replicated after
+    it (a failed or `select`ed build records nothing). `dbt_dir`: dbt's work folder (default:
+    one per warehouse under the `cache_dir` setting); `select`: dbt node selectors.
     """
     target = warehouse_target(settings)
     check_installed(target)
+    with warehouse_lock(target):
+        return _transform(settings, target, dbt_dir, freshness, full_refresh, select, progress)
+
+
+def _transform(
+    settings: Settings,
+    target: WarehouseTarget,
+    dbt_dir: Path | None,
+    freshness: bool,
+    full_refresh: bool,
+    select: Sequence[str],
+    progress: Progress | None,
+) -> tuple[DbtSummary, tuple[str, ...]]:
     say = progress or (lambda _msg: None)
     with dbt_work_dir(dbt_dir or default_work_dir(target, settings.cache_dir)) as work:
         started = time.perf_counter()
-        covered, refresh = _prepare(target, Categories.from_settings(settings), full_refresh)
-        if refresh and not full_refresh:
-            say("categories changed since the last build: rebuilding every model (full refresh)")
-        command = ["build", *(["--full-refresh"] if refresh else [])]
-        summary = summarise("build", invoke(target, command, work, progress=progress), work)
-        _record_build(target, covered)
+        categories = Categories.from_settings(settings)
+        plan = _plan(target, categories, full_refresh, whole=not select)
+        refresh = full_refresh or plan.refresh_reason is not None
+        if plan.up_to_date and not refresh and not select:
+            say("nothing new since the last dbt build: the models are up to date")
+            summary = DbtSummary(command="build", up_to_date=True)
+        else:
+            if plan.refresh_reason and not full_refresh:
+                say(f"{plan.refresh_reason}: rebuilding every model (full refresh)")
+            command = ["build", *(["--full-refresh"] if refresh else [])]
+            if select:
+                command += ["--select", *select]
+            summary = summarise("build", invoke(target, command, work, progress=progress), work)
+            if not select:
+                _record_build(target, plan)
         stale: tuple[str, ...] = ()
         if freshness:
             stale = stale_sources(invoke(target, ["source", "freshness"], work))
@@ -99,25 +150,42 @@ def transform(
     return replace(summary, seconds=seconds, full_refresh=refresh), stale
 
 
-def _prepare(
-    target: WarehouseTarget, categories: Categories, full_refresh: bool
-) -> tuple[int, bool]:
-    """Write the categories; return the newest replication run and whether the build must be
-    a full refresh (which also forgets past builds, so that its tests check every row)."""
+def _plan(target: WarehouseTarget, categories: Categories, refresh: bool, whole: bool) -> _Plan:
+    """Write the categories, and say what the next build must be. A full refresh of the whole
+    project (`whole`: no selection) forgets the builds before it first, so that its tests
+    check every row."""
+    fingerprint = project_fingerprint()
     with target.connect() as wh:
         wh.ensure_raw()
-        full_refresh = write_categories(wh, categories) or full_refresh
-        with wh.transaction():
-            if full_refresh:
+        words_changed = write_categories(wh, categories)
+        (covered,) = wh.execute(f"SELECT max({REPLICATION_SEQ}) FROM {RAW_SCHEMA}.{LEDGER}")[0]
+        last = wh.execute(
+            f"SELECT replication_seq, projeto FROM {RAW_SCHEMA}.{BUILDS} "
+            "ORDER BY built_at DESC, replication_seq DESC LIMIT 1"
+        )
+        reason = None
+        if not last:
+            reason = "no complete build recorded yet"
+        elif words_changed:
+            reason = "categories changed since the last build"
+        elif last[0][1] != fingerprint:
+            reason = "the dbt project changed since the last build (a new frota version)"
+        if (reason or refresh) and whole:
+            with wh.transaction():
                 wh.execute(f"DELETE FROM {RAW_SCHEMA}.{BUILDS}")
-            seq = wh.execute(f"SELECT max({REPLICATION_SEQ}) FROM {RAW_SCHEMA}.{LEDGER}")[0][0]
-    return seq or 0, full_refresh
+    covered = covered or 0
+    up_to_date = bool(last) and last[0][0] == covered and reason is None
+    return _Plan(covered, fingerprint, reason, up_to_date)
 
 
-def _record_build(target: WarehouseTarget, seq: int) -> None:
+def _record_build(target: WarehouseTarget, plan: _Plan) -> None:
+    """After a successful whole build: what it covered, and with which project and words."""
     with target.connect() as wh, wh.transaction():
         now = datetime.now(UTC).replace(tzinfo=None)
-        wh.execute(f"INSERT INTO {RAW_SCHEMA}.{BUILDS} VALUES (?, ?)", (seq, now))
+        wh.execute(
+            f"INSERT INTO {RAW_SCHEMA}.{BUILDS} VALUES (?, ?, ?)",
+            (plan.covered, now, plan.fingerprint),
+        )
         mark_built(wh)
 
 
@@ -125,32 +193,33 @@ def build_warehouse(
     settings: Settings,
     *,
     run_dbt: bool = True,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     dbt_dir: Path | None = None,
     freshness: bool = True,
     full_refresh: bool = False,
+    select: Sequence[str] = (),
 ) -> WarehouseResult:
-    """Replicate what the operational DB received since the last run, then `dbt build`."""
+    """Replicate what the operational DB received since the last run, then `dbt build`; one
+    run at a time per warehouse (LockHeld, exit 4, for a second one)."""
     say = progress or (lambda _msg: None)
     target = warehouse_target(settings)
-    rep = replicate_only(settings, progress=progress)
-    summary = DbtSummary(command="build")
-    stale: tuple[str, ...] = ()
-    if run_dbt:
-        say(f"dbt build on {target.masked}")
-        summary, stale = transform(
-            settings,
-            dbt_dir=dbt_dir,
-            freshness=freshness,
-            full_refresh=full_refresh,
-            progress=progress,
-        )
-        say(
-            f"warehouse: {summary.models_built} models built, {summary.tests_passed} tests "
-            f"passed, {summary.tests_failed} failed"
-        )
-        for line in stale:
-            say(f"stale source: {line}")
+    check_installed(target)
+    with warehouse_lock(target):
+        rep = _replicate(settings, target, progress)
+        summary = DbtSummary(command="build")
+        stale: tuple[str, ...] = ()
+        if run_dbt:
+            say(f"dbt build on {target.masked}")
+            summary, stale = _transform(
+                settings, target, dbt_dir, freshness, full_refresh, select, progress
+            )
+            if not summary.up_to_date:
+                say(
+                    f"warehouse: {summary.models_built} models built, {summary.tests_passed} "
+                    f"tests passed, {summary.tests_failed} failed"
+                )
+            for line in stale:
+                say(f"stale source: {line}")
     return WarehouseResult(
         batches_replicated=len(rep.batches),
         rows_replicated=dict(rep.rows),
@@ -163,6 +232,7 @@ def build_warehouse(
         replicate_seconds=rep.seconds,
         dbt_seconds=summary.seconds,
         warehouse=target.masked,
-        dbt_ran=run_dbt,
+        dbt_ran=run_dbt and not summary.up_to_date,
         full_refresh=summary.full_refresh,
+        up_to_date=summary.up_to_date,
     )

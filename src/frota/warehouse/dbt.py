@@ -36,6 +36,8 @@ PROJECT_DIR = Path(__file__).parent / "dbt_project"
 PROFILE = "frota"
 _QUIET_STATUSES = ("pass", "success", "skipped")
 _SECRET_ENV = "DBT_ENV_SECRET_FROTA_WAREHOUSE_PASSWORD"
+# What dbt writes when someone runs it inside the project folder: not part of the project.
+_NOT_PROJECT = ("target", "logs", "dbt_packages")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class DbtSummary:
     failures: tuple[str, ...] = ()
     seconds: float = 0.0
     full_refresh: bool = False
+    up_to_date: bool = False  # not run: the last build covered everything
 
 
 def profile_yaml(target: WarehouseTarget, threads: int = 4) -> str:
@@ -103,8 +106,24 @@ def default_work_dir(target: WarehouseTarget, cache_dir: str | Path) -> Path:
     """A per-warehouse folder in the user's cache (setting `cache_dir`): dbt's partial parsing
     reuses it (a cold parse costs seconds), and its logs stay there for the next error message
     to point at."""
-    key = hashlib.sha256(target.masked.encode()).hexdigest()[:10]
+    key = hashlib.sha256(target.key.encode()).hexdigest()[:10]
     return Path(cache_dir) / f"dbt-{key}"
+
+
+def project_fingerprint(variables: dict[str, str] | None = None) -> str:
+    """A hash of the dbt project's files and the variables a build gets: when it differs from
+    the last build's (a new frota version changed a model, or a setting the models read
+    changed), the incremental models must be rebuilt from scratch."""
+    digest = hashlib.sha256()
+    for path in sorted(PROJECT_DIR.rglob("*")):
+        relative = path.relative_to(PROJECT_DIR)
+        if path.suffix not in (".sql", ".yml", ".csv") or relative.parts[0] in _NOT_PROJECT:
+            continue
+        digest.update(relative.as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    for name, value in sorted((variables or {}).items()):
+        digest.update(f"{name}={value}\0".encode())
+    return digest.hexdigest()[:16]
 
 
 @contextmanager

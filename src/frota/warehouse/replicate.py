@@ -227,50 +227,45 @@ def replicate(
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     wh.ensure_raw()
-    with wh.transaction():
-        wh.lock()
-        with _read(source) as src:
-            batches = _new_batches(src, wh)
-            if not batches:
-                say("no new batches to replicate")
-                return ReplicationResult(seconds=time.perf_counter() - started)
-            seq = (
-                wh.execute(f"SELECT max(_replication_seq) FROM {RAW_SCHEMA}.{LEDGER}")[0][0] or 0
-            ) + 1
-            ids = [b.batch_id for b in batches]
-            created = {b.batch_id: _utc(b.created_at) for b in batches}
-            say(f"replicating {len(ids)} batch(es)")
-            m_rows, m_counts, reread = _copy_maintenances(src, wh, batches, seq)
-            if reread:
-                say(f"{len(reread)} batch(es) read again by lote_id (ids reused by SQLite)")
-            v_counts: Counter[str] = Counter()
-            lote = VEICULOS.columns.index(VEICULOS.column("lote_id"))
-            v_rows = wh.copy_rows(
-                VEICULOS.name,
-                raw_columns(VEICULOS),
+    with wh.transaction(), _read(source) as src:
+        batches = _new_batches(src, wh)
+        if not batches:
+            say("no new batches to replicate")
+            return ReplicationResult(seconds=time.perf_counter() - started)
+        seq = (
+            wh.execute(f"SELECT max(_replication_seq) FROM {RAW_SCHEMA}.{LEDGER}")[0][0] or 0
+        ) + 1
+        ids = [b.batch_id for b in batches]
+        created = {b.batch_id: _utc(b.created_at) for b in batches}
+        say(f"replicating {len(ids)} batch(es)")
+        m_rows, m_counts, reread = _copy_maintenances(src, wh, batches, seq)
+        if reread:
+            say(f"{len(reread)} batch(es) read again by lote_id (ids reused by SQLite)")
+        v_counts: Counter[str] = Counter()
+        lote = VEICULOS.columns.index(VEICULOS.column("lote_id"))
+        v_rows = wh.copy_rows(
+            VEICULOS.name,
+            raw_columns(VEICULOS),
+            ((*row, created[row[lote]], seq) for row in _source_rows(src, VEICULOS, ids, v_counts)),
+        )
+        now = datetime.now(UTC).replace(tzinfo=None)
+        wh.copy_rows(
+            LEDGER,
+            tuple(n for n, _ in LEDGER_COLUMNS),
+            (
                 (
-                    (*row, created[row[lote]], seq)
-                    for row in _source_rows(src, VEICULOS, ids, v_counts)
-                ),
-            )
-            now = datetime.now(UTC).replace(tzinfo=None)
-            wh.copy_rows(
-                LEDGER,
-                tuple(n for n, _ in LEDGER_COLUMNS),
-                (
-                    (
-                        b.batch_id,
-                        b.source,
-                        created[b.batch_id],
-                        _utc(b.loaded_at),
-                        v_counts[b.batch_id],
-                        m_counts[b.batch_id],
-                        seq,
-                        now,
-                    )
-                    for b in batches
-                ),
-            )
+                    b.batch_id,
+                    b.source,
+                    created[b.batch_id],
+                    _utc(b.loaded_at),
+                    v_counts[b.batch_id],
+                    m_counts[b.batch_id],
+                    seq,
+                    now,
+                )
+                for b in batches
+            ),
+        )
     wh.analyze()
     say(f"replicated {len(ids)} batch(es): {v_rows} veiculos, {m_rows} manutencoes")
     return ReplicationResult(

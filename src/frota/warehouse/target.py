@@ -11,6 +11,8 @@ import csv
 import getpass
 import importlib.util
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -28,8 +30,9 @@ from frota.errors import ConfigError, DatabaseUnreachable, MissingExtra
 RAW_SCHEMA = "raw"
 ANALYTICS_SCHEMA = "analytics"
 LEDGER = "frota_replicated_batches"
-# One row per successful dbt build: the replication run it covered. dbt's tests on the large
-# tables check only rows replicated after the last one (macro desde_ultimo_build).
+# One row per successful dbt build: the replication run it covered and the fingerprint of the
+# project it ran (frota.warehouse.dbt.project_fingerprint). dbt's tests on the large tables
+# check only rows replicated after the last one (macro ultimo_build).
 BUILDS = "frota_dbt_builds"
 # Every word of the raw layer and its category (frota.warehouse.categories): what dbt joins.
 CATEGORIES = "frota_categorias"
@@ -83,7 +86,12 @@ def raw_ddl() -> list[str]:
     statements.append(f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{LEDGER} ({ledger_cols})")
     statements.append(
         f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{BUILDS} "
-        "(replication_seq BIGINT NOT NULL, built_at TIMESTAMP NOT NULL)"
+        "(replication_seq BIGINT NOT NULL, built_at TIMESTAMP NOT NULL, projeto VARCHAR(32))"
+    )
+    # A warehouse built before the project's fingerprint was recorded: its next build is a
+    # full refresh (no fingerprint matches).
+    statements.append(
+        f"ALTER TABLE {RAW_SCHEMA}.{BUILDS} ADD COLUMN IF NOT EXISTS projeto VARCHAR(32)"
     )
     statements.append(
         f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{CATEGORIES} (coluna VARCHAR(32) NOT NULL, "
@@ -109,6 +117,24 @@ class WarehouseTarget:
     @property
     def masked(self) -> str:
         return mask(self.url) if self.kind == "postgres" else self.url
+
+    @property
+    def key(self) -> str:
+        """Which warehouse this is, whatever the URL's spelling: the resolved file, or the
+        server, port, database and user (no password). dbt's work folder and the lock are
+        keyed on it, so two projects with the same relative URL never share them."""
+        if self.kind == "duckdb":
+            assert self.path is not None
+            return f"duckdb:{self.path.resolve()}"
+        return f"postgres:{self.user}@{self.host}:{self.port}/{self.database}"
+
+    @property
+    def scratch(self) -> Path | None:
+        """The DuckDB warehouse's folder for copy files (None for PostgreSQL): frota's alone,
+        emptied at the start of every run, so a killed run leaves nothing behind for long."""
+        if self.path is None:
+            return None
+        return self.path.with_name(self.path.name + ".frota-copy")
 
     def connect(self) -> WarehouseConnection:
         """An open connection (raises DatabaseUnreachable)."""
@@ -183,9 +209,6 @@ class WarehouseConnection:
     def transaction(self) -> Iterator[None]:
         raise NotImplementedError
 
-    def lock(self) -> None:
-        """Serialise concurrent replications (inside a transaction)."""
-
     def copy_rows(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
         raise NotImplementedError
 
@@ -207,16 +230,50 @@ class WarehouseConnection:
         self.close()
 
 
+# Copy files an earlier frota wrote beside the warehouse (before the scratch folder).
+_OLD_COPY_FILE = re.compile(r"^\.(veiculos|manutencoes|frota_[a-z_]+)-[a-z0-9_]{8}\.csv$")
+
+
+def clean_scratch(target: WarehouseTarget) -> int:
+    """Remove the copy files a killed run left behind; how many there were. Call it holding
+    the warehouse lock (frota.warehouse.lock): a running copy's file is never removed."""
+    if target.kind != "duckdb":
+        return 0
+    assert target.path is not None and target.scratch is not None
+    found = 0
+    if target.scratch.is_dir():
+        found += sum(1 for _ in target.scratch.iterdir())
+        shutil.rmtree(target.scratch, ignore_errors=True)
+    if target.path.parent.is_dir():
+        for entry in target.path.parent.iterdir():
+            if _OLD_COPY_FILE.match(entry.name) and entry.is_file():
+                entry.unlink(missing_ok=True)
+                found += 1
+    return found
+
+
+class _Null(int):
+    """None in a copy file: an unquoted empty field. Every text value is quoted (QUOTE_NONNUMERIC)
+    and COPY reads only unquoted empty fields as NULL (allow_quoted_nulls false), so no text —
+    '', '\\N', 'NULL' — can turn into NULL."""
+
+    def __str__(self) -> str:
+        return ""
+
+
+_NULL = _Null()
+
+
 class DuckDBConnection(WarehouseConnection):
-    """DuckDB through its Python API; bulk rows go through a temporary CSV and COPY."""
+    """DuckDB through its Python API; bulk rows go through a CSV in the scratch folder and COPY."""
 
     def __init__(self, target: WarehouseTarget) -> None:
         import duckdb
 
         self.target = target
-        assert target.path is not None
-        self.folder = target.path.parent  # the bulk CSVs go next to the warehouse file
-        self.folder.mkdir(parents=True, exist_ok=True)
+        assert target.path is not None and target.scratch is not None
+        target.path.parent.mkdir(parents=True, exist_ok=True)
+        self.scratch = target.scratch  # the copy files: frota's own folder beside the file
         try:
             self.con = duckdb.connect(str(target.path))
         except duckdb.IOException as exc:
@@ -243,25 +300,23 @@ class DuckDBConnection(WarehouseConnection):
         self.con.execute("COMMIT")
 
     def copy_rows(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
-        # Rows stream to a CSV file next to the warehouse, then one COPY: bounded memory,
-        # and DuckDB's CSV reader is built in (no extension to download).
+        # Rows stream to a CSV file in the scratch folder, then one COPY: bounded memory, and
+        # DuckDB's CSV reader is built in (no extension to download).
+        self.scratch.mkdir(exist_ok=True)
         count = 0
-        fd, name = tempfile.mkstemp(
-            prefix=f".{table}-",
-            suffix=".csv",
-            dir=self.folder,
-        )
+        fd, name = tempfile.mkstemp(prefix=f"{table}-", suffix=".csv", dir=self.scratch)
         try:
             with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-                writer = csv.writer(fh, lineterminator="\n")
+                writer = csv.writer(fh, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
                 for row in rows:
-                    writer.writerow([r"\N" if v is None else v for v in row])
+                    writer.writerow([_NULL if v is None else v for v in row])
                     count += 1
             if count:
                 path = name.replace("'", "''")
                 self.con.execute(
                     f"COPY {RAW_SCHEMA}.{table} ({', '.join(columns)}) FROM '{path}' "
-                    "(FORMAT csv, HEADER false, NULLSTR '\\N', QUOTE '\"', ESCAPE '\"')"
+                    "(FORMAT csv, HEADER false, DELIM ',', QUOTE '\"', ESCAPE '\"', "
+                    "NULLSTR '', ALLOW_QUOTED_NULLS false)"
                 )
         finally:
             os.unlink(name)
@@ -305,9 +360,6 @@ class PostgresConnection(WarehouseConnection):
     def transaction(self) -> Iterator[None]:
         with self.con.transaction():
             yield
-
-    def lock(self) -> None:
-        self.con.execute("SELECT pg_advisory_xact_lock(hashtext('frota_warehouse_replicate'))")
 
     def ensure_raw(self) -> None:
         # dbt's incremental models find the new rows by _replication_seq and their other
