@@ -10,23 +10,15 @@ what those three builds left.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from test_warehouse_support import (
-    MART_KEYS,
-    MODELS,
-    Fleet,
-    Oracle,
-    at,
-    compare,
-    load_batch,
-    text,
-)
+from test_warehouse_support import MODELS, Fleet, at, compare, load_batch
+from warehouse_oracle import MART_KEYS, Oracle, text
 
 from frota.cli import cli
 from frota.contract.categories import Categories
@@ -47,6 +39,7 @@ OVERRIDES = (
     ("tipo_manutencao", "Freios", "preventiva"),
 )
 TABLES = ["dim_veiculos", "fct_manutencoes", "dim_datas", *MART_KEYS]
+assert "fct_visitas_oficina" in TABLES
 
 
 def read_tables(warehouse_url: str, tables: list[str], schema: str = "analytics") -> dict:
@@ -77,6 +70,7 @@ class Built:
     runs: list[WarehouseResult] = field(default_factory=list)
     stages: dict[str, tuple[Oracle, dict]] = field(default_factory=dict)
     rewritten: int = 0
+    maintenances: list[int] = field(default_factory=list)  # rows of each batch
     categories: pd.DataFrame | None = None  # raw.frota_categorias after the last build
     dbt_dir: Path = Path()
 
@@ -122,10 +116,6 @@ def rewrite_maintenances(engine: sa.Engine, batch_id: str) -> int:
     return moved
 
 
-def _snapshot(oracle: Oracle) -> Oracle:
-    return Oracle(list(oracle.history), oracle.manutencoes, oracle.categories)
-
-
 @pytest.fixture(
     scope="session", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -138,7 +128,10 @@ def built(request, tmp_path_factory) -> Built:
     database_url = f"sqlite:///{tmp / 'frota.db'}"
     engine = create_engine(database_url)
     upgrade_schema(engine)
-    fleet, oracle = Fleet(seed=11), Oracle()
+    # Batches from 22:00 UTC on, an hour later each time: from the third on, they are late in
+    # the evening in São Paulo, on the day before the UTC date.
+    fleet = Fleet(seed=11, created=datetime(2024, 1, 10, 21, 0), visits=True)
+    oracle = Oracle()
     b = Built(request.param, database_url, warehouse_url, dbt_dir=tmp / "dbt")
     stages = {len(BATCHES) - 1: "full", len(BATCHES): "incremental", len(BATCHES) + 1: "overrides"}
     for i, sizes in enumerate([*BATCHES, INCREMENTAL, ORIGINAL]):
@@ -146,11 +139,15 @@ def built(request, tmp_path_factory) -> Built:
         if stage == "overrides":
             fleet.created += timedelta(days=365)
             oracle.categories = Categories(OVERRIDES)
-        batch = fleet.next_batch(*sizes, original=stage == "overrides")
+        # the original-format batch comes from another PC, whose exports have no
+        # completion dates: its maintenances are same-day stays of unknown downtime
+        source = "planilha" if stage == "overrides" else "test"
+        batch = fleet.next_batch(*sizes, original=stage == "overrides", source=source)
         load_batch(engine, batch)
+        b.maintenances.append(len(batch["manutencoes"]))
         if stage == "incremental":
             b.rewritten = rewrite_maintenances(engine, batch["batch_id"])
-        oracle.record(engine, batch["created_at"])
+        oracle.record(engine, batch["batch_id"])
         b.runs.append(
             build_warehouse(
                 at(database_url, warehouse_url, OVERRIDES if stage == "overrides" else ()),
@@ -161,7 +158,7 @@ def built(request, tmp_path_factory) -> Built:
         )
         if stage:
             oracle.finish(engine)
-            b.stages[stage] = (_snapshot(oracle), read_tables(warehouse_url, TABLES))
+            b.stages[stage] = (oracle.copy(), read_tables(warehouse_url, TABLES))
     b.categories = read_tables(warehouse_url, ["frota_categorias"], "raw")["frota_categorias"]
     engine.dispose()
     return b
@@ -179,13 +176,15 @@ def test_kpi_mart_matches_independent_computation(built: Built, stage: str, mart
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_dim_veiculos_history_matches(built: Built, stage: str) -> None:
+    """Versions, their local validity (the first from the acquisition date) and classes."""
     oracle, tables = built.stages[stage]
-    cols = ["placa", "versao", "status", "tipo_veiculo", "status_classe", "is_atual", "valido_de"]
-    cols.append("tipo_veiculo_classe")
+    cols = ["placa", "versao", "status", "tipo_veiculo", "status_classe", "tipo_veiculo_classe"]
+    cols += ["is_atual", "valido_de", "valido_ate"]
     actual = tables["dim_veiculos"][cols].sort_values(["placa", "versao"]).reset_index(drop=True)
-    expected = oracle.versions()[cols].sort_values(["placa", "versao"]).reset_index(drop=True)
-    actual["valido_de"] = pd.to_datetime(actual["valido_de"])
-    expected["valido_de"] = pd.to_datetime(expected["valido_de"])
+    expected = oracle.dim()[cols].sort_values(["placa", "versao"]).reset_index(drop=True)
+    for df in (actual, expected):
+        for col in ("valido_de", "valido_ate"):
+            df[col] = df[col].astype(str).str.slice(0, 19)
     pd.testing.assert_frame_equal(actual, expected, check_dtype=False)
     assert (expected.versao > 1).sum() > 5, "the fixture should change some vehicles"
 
@@ -193,11 +192,44 @@ def test_dim_veiculos_history_matches(built: Built, stage: str) -> None:
 @pytest.mark.parametrize("stage", STAGES)
 def test_fct_manutencoes_one_row_per_maintenance(built: Built, stage: str) -> None:
     oracle, tables = built.stages[stage]
-    fct = tables["fct_manutencoes"]
-    assert sorted(fct.manutencao_id) == sorted(oracle.manutencoes.id)
-    expected = oracle.fact().set_index("id")["tipo_veiculo"]
-    got = fct.set_index("manutencao_id")["tipo_veiculo_no_servico"]
-    assert (got.loc[expected.index] == expected).all()
+    fct = tables["fct_manutencoes"].set_index("manutencao_id").sort_index()
+    services = pd.DataFrame(oracle.services()).set_index("id").sort_index()
+    assert list(fct.index) == list(services.index)
+    assert list(fct.tipo_veiculo_no_servico) == list(services.tipo_veiculo)
+    assert list(fct.versao_presumida) == list(services.versao_presumida)
+    assert list(fct.conclusao_registrada) == list(services.registra_conclusao)
+
+
+def test_the_data_exercise_every_rule(built: Built) -> None:
+    """The fixture's data hold what each KPI must get right: visits of several services,
+    open visits, maintenances without completion dates (another source), batches late in
+    the local evening (the next day in UTC)."""
+    oracle, tables = built.stages["overrides"]
+    visits = oracle.visits()
+    assert sum(len(v.servicos) > 1 for v in visits) >= 10
+    assert sum(v.saida is None for v in visits) >= 5
+    assert sum(all(not s["registra_conclusao"] for s in v.servicos) for v in visits) >= 10
+    rows = sum(
+        (s["data_conclusao"] - s["data_manutencao"]).days
+        for v in visits
+        for s in v.servicos
+        if s["data_conclusao"]
+    )
+    merged = sum(oracle.visit_days(v) for v in visits if v.saida is not None)
+    assert merged < rows, "counting per row would overstate downtime"
+    local_days = {oracle.local(b["at"]).date() for b in oracle.batches.values()}
+    assert local_days != {b["at"].date() for b in oracle.batches.values()}
+
+
+def test_fleet_status_covers_every_local_day(built: Built) -> None:
+    oracle, tables = built.stages["overrides"]
+    status = tables["mart_status_frota"]
+    start, reference = oracle.period()
+    days = pd.to_datetime(status.data).dt.date
+    assert days.min() == start and days.max() == reference
+    assert len(status) == 3 * ((reference - start).days + 1)
+    last = max(oracle.batches.values(), key=lambda b: b["at"])["at"]
+    assert reference == oracle.local(last).date() != last.date()  # 02:00 UTC: the day before
 
 
 def test_dim_datas_brazilian_calendar(built: Built) -> None:
@@ -220,14 +252,14 @@ def test_dim_datas_brazilian_calendar(built: Built) -> None:
 def test_replication_counts_and_summary(built: Built) -> None:
     sizes = [*BATCHES, INCREMENTAL, ORIGINAL]
     assert [r.batches_replicated for r in built.runs] == [1] * len(sizes)
-    copied = [s[2] for s in sizes]
+    copied = list(built.maintenances)
     copied[len(BATCHES)] += built.rewritten  # the rewritten maintenances come again with it
     assert built.rewritten >= 2
     assert [r.rows_replicated["manutencoes"] for r in built.runs] == copied
     full, incremental, overrides = built.runs[len(BATCHES) - 1 :]
     for run in (full, incremental, overrides):
         assert run.dbt_ran and run.tests_failed == 0
-        assert run.models_built == MODELS == 19
+        assert run.models_built == MODELS == 23
         assert run.tests_passed >= 80
     # The first build, and a changed category, rebuild every model; the others are incremental.
     assert (full.full_refresh, incremental.full_refresh, overrides.full_refresh) == (
@@ -297,7 +329,7 @@ def test_categories_come_from_python_with_the_overrides(built: Built) -> None:
 @pytest.mark.parametrize("mart", ["mart_participacao_preventiva", "mart_status_frota"])
 def test_an_override_changes_the_mart(built: Built, mart: str) -> None:
     oracle, tables = built.stages["overrides"]
-    without = Oracle(oracle.history, oracle.manutencoes)  # built-in categories only
+    without = oracle.copy(categories=Categories())  # built-in categories only
     assert not getattr(without, mart)().equals(getattr(oracle, mart)())
     compare(mart, tables[mart], getattr(oracle, mart)())
 
@@ -305,9 +337,8 @@ def test_an_override_changes_the_mart(built: Built, mart: str) -> None:
 def test_original_format_data_gets_preventive_shares(built: Built) -> None:
     oracle, tables = built.stages["overrides"]
     m = oracle.manutencoes
-    months = set(
-        m[m.lote_id == m.lote_id.max()].data_manutencao.dt.to_period("M").dt.to_timestamp()
-    )
+    original = m[m.lote_id == m.lote_id.max()]
+    months = {pd.Timestamp(day.replace(day=1)) for day in original.data_manutencao}
     share = tables["mart_participacao_preventiva"]
     share = share[pd.to_datetime(share.mes).isin(months)]
     assert len(share) == len(months) >= 2

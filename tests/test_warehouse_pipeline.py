@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from test_warehouse import TABLES, read_tables
-from test_warehouse_support import MART_KEYS, MODELS, Oracle, compare
+from test_warehouse_support import MODELS, compare
+from warehouse_oracle import MART_KEYS, Oracle
 
 from frota.config import Settings
 from frota.db.engine import create_engine
@@ -41,7 +42,7 @@ def pipeline(tmp_path_factory):
         (published,) = publish_outbox(settings, now=now)
         loaded = load_pending(settings)
         assert len(loaded.loaded) == 1
-        oracle.record(engine, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        oracle.record(engine, published.batch_id)
         last = i == len(WINDOWS) - 1
         runs.append(
             build_warehouse(

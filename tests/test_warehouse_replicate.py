@@ -16,7 +16,7 @@ from test_warehouse_support import Fleet, at, load_batch
 from frota.contract.categories import Categories
 from frota.db.engine import create_engine
 from frota.db.migrate import upgrade_schema
-from frota.errors import DatabaseUnreachable
+from frota.errors import ConfigError, DatabaseUnreachable
 from frota.warehouse import WarehouseError, build_warehouse, replicate_only, transform
 from frota.warehouse.categories import mark_built, write_categories
 from frota.warehouse.target import WarehouseConnection, warehouse_target
@@ -211,3 +211,37 @@ def test_a_warehouse_built_before_categories_is_rebuilt_once(warehouse_url, oper
         assert write_categories(wh, Categories()) is True  # its models used dbt's own rules
         mark_built(wh)
         assert write_categories(wh, Categories()) is False
+
+
+def test_a_raw_layer_of_another_layout_is_replicated_again(warehouse_url, operational) -> None:
+    """The raw layer is derived data: one an earlier frota laid out differently is dropped and
+    copied again whole, and the next dbt build rebuilds every model."""
+    url, engine, fleet = operational
+    load_batch(engine, fleet.next_batch(6, 0, 20))
+    load_batch(engine, fleet.next_batch(1, 3, 10))
+    assert replicate_only(at(url, warehouse_url)).rows["manutencoes"] == 30
+    with warehouse_target(at(url, warehouse_url)).connect() as wh, wh.transaction():
+        wh.execute("DROP TABLE raw.frota_warehouse")  # as frota left it before layouts
+        wh.execute("ALTER TABLE raw.frota_replicated_batches DROP COLUMN as_of")
+        wh.execute("INSERT INTO raw.frota_dbt_builds VALUES (1, current_timestamp, 'x')")
+    messages: list[str] = []
+    again = replicate_only(at(url, warehouse_url), progress=messages.append)
+    assert len(again.batches) == 2 and again.rows["manutencoes"] == 30
+    assert any("replicating every batch again" in m for m in messages)
+    assert raw_counts(warehouse_url) == {
+        "veiculos": again.rows["veiculos"],
+        "manutencoes": 30,
+        "frota_replicated_batches": 2,
+    }
+    builds = read_tables(warehouse_url, ["frota_dbt_builds"], "raw")["frota_dbt_builds"]
+    assert builds.empty  # no build recorded: the next one is a full refresh
+
+
+def test_an_unknown_time_zone_stops_before_any_work(tmp_path, operational) -> None:
+    url, engine, fleet = operational
+    load_batch(engine, fleet.next_batch(3, 0, 5))
+    settings = at(url, f"duckdb:///{tmp_path / 'wh.duckdb'}").with_overrides(timezone="Mars/Base")
+    with pytest.raises(ConfigError, match="Mars/Base") as info:
+        build_warehouse(settings, dbt_dir=tmp_path / "dbt")
+    assert info.value.exit_code == 7
+    assert not (tmp_path / "wh.duckdb").exists()

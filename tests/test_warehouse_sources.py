@@ -14,7 +14,8 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 from test_warehouse import TABLES, read_tables
-from test_warehouse_support import MART_KEYS, Oracle, at, compare
+from test_warehouse_support import at, compare
+from warehouse_oracle import MART_KEYS, Oracle
 
 from frota.config import Settings
 from frota.contract import MANUTENCOES, VEICULOS
@@ -124,9 +125,9 @@ def test_replicates_from_server_as_read_only_user(server, tmp_path: Path) -> Non
     for i, (until, days) in enumerate(WINDOWS):
         generate_batch(Path(settings.outbox), seed=5, vehicles=25, until=until, days=days)
         now = datetime.combine(until, time(22, 0), tzinfo=UTC)
-        publish_outbox(settings, now=now)
+        (published,) = publish_outbox(settings, now=now)
         assert len(load_pending(settings, today=TODAY).loaded) == 1
-        oracle.record(admin, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        oracle.record(admin, published.batch_id)
         if i < len(WINDOWS) - 1:  # replicate batch by batch: the SCD2 history needs each
             copied += replicate_only(at(readonly_url, warehouse_url)).rows["manutencoes"]
     result = build_warehouse(

@@ -84,6 +84,9 @@ class Settings:
     categories: tuple[tuple[str, str, str], ...] = ()
     # dbt's work folders (profile, target/, logs), one per warehouse; a user cache by default.
     cache_dir: str = field(default_factory=_user_cache_dir)
+    # The operator's time zone (IANA name): the warehouse counts days, months and the fleet's
+    # daily status on this local calendar, not on UTC's.
+    timezone: str = "America/Sao_Paulo"
     # The secrets below are never read from frota.toml.
     database_password: Secret | None = field(default=None, repr=False)
     warehouse_password: Secret | None = field(default=None, repr=False)

@@ -13,9 +13,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from frota.config import Settings
 from frota.contract.categories import Categories
+from frota.errors import ConfigError
 from frota.warehouse.categories import mark_built, write_categories
 from frota.warehouse.dbt import (
     DbtSummary,
@@ -27,18 +30,17 @@ from frota.warehouse.dbt import (
 )
 from frota.warehouse.dbt import work_dir as dbt_work_dir
 from frota.warehouse.lock import warehouse_lock
+from frota.warehouse.raw import BUILDS, LEDGER, RAW_SCHEMA, REPLICATION_SEQ
 from frota.warehouse.replicate import ReplicationResult, replicate, source_engine
 from frota.warehouse.target import (
-    BUILDS,
-    LEDGER,
-    RAW_SCHEMA,
-    REPLICATION_SEQ,
+    WarehouseConnection,
     WarehouseTarget,
     check_installed,
     warehouse_target,
 )
 
 Progress = Callable[[str], None]
+_NO_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class _Plan:
     """What the next dbt build must be."""
 
     covered: int  # the newest replication run, which the build will cover
+    variables: dict[str, Any]  # dbt's --vars
     fingerprint: str
     refresh_reason: str | None  # why every model must be rebuilt, if it must
     up_to_date: bool  # the last build covered all of it, with this project and these words
@@ -128,8 +131,7 @@ def _transform(
     say = progress or (lambda _msg: None)
     with dbt_work_dir(dbt_dir or default_work_dir(target, settings.cache_dir)) as work:
         started = time.perf_counter()
-        categories = Categories.from_settings(settings)
-        plan = _plan(target, categories, full_refresh, whole=not select)
+        plan = _plan(settings, target, full_refresh, whole=not select)
         refresh = full_refresh or plan.refresh_reason is not None
         if plan.up_to_date and not refresh and not select:
             say("nothing new since the last dbt build: the models are up to date")
@@ -137,27 +139,66 @@ def _transform(
         else:
             if plan.refresh_reason and not full_refresh:
                 say(f"{plan.refresh_reason}: rebuilding every model (full refresh)")
-            command = ["build", *(["--full-refresh"] if refresh else [])]
+            # The unit tests check the models' logic on hand-made rows, not the data: they run
+            # when the project may have changed (every full refresh), not on each batch.
+            command = ["build", "--full-refresh"] if refresh else ["build", *_NO_UNIT_TESTS]
             if select:
                 command += ["--select", *select]
-            summary = summarise("build", invoke(target, command, work, progress=progress), work)
+            res = invoke(target, command, work, variables=plan.variables, progress=progress)
+            summary = summarise("build", res, work)
             if not select:
                 _record_build(target, plan)
         stale: tuple[str, ...] = ()
         if freshness:
-            stale = stale_sources(invoke(target, ["source", "freshness"], work))
+            stale = stale_sources(
+                invoke(target, ["source", "freshness"], work, variables=plan.variables)
+            )
         seconds = time.perf_counter() - started
     return replace(summary, seconds=seconds, full_refresh=refresh), stale
 
 
-def _plan(target: WarehouseTarget, categories: Categories, refresh: bool, whole: bool) -> _Plan:
+def time_zone(settings: Settings) -> str:
+    """The `timezone` setting, checked (ConfigError, exit 7, for a name the system lacks)."""
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"unknown time zone {settings.timezone!r} (setting timezone)",
+            hint="use an IANA name such as America/Sao_Paulo or America/Manaus",
+        ) from None
+    return settings.timezone
+
+
+def project_variables(settings: Settings) -> dict[str, Any]:
+    """dbt's --vars for this warehouse as a build would pass them (for running dbt by hand)."""
+    target = warehouse_target(settings)
+    with target.connect() as wh:
+        wh.ensure_raw()
+        return _variables(wh, settings)
+
+
+def _variables(wh: WarehouseConnection, settings: Settings) -> dict[str, Any]:
+    """What the models read besides the data: the time zone, and the sources that record
+    completion dates (a maintenance of theirs without one is an open visit)."""
+    sources = wh.execute(
+        f"SELECT DISTINCT source FROM {RAW_SCHEMA}.{LEDGER} "
+        "WHERE manutencoes_concluidas > 0 ORDER BY source"
+    )
+    return {
+        "fuso_horario": time_zone(settings),
+        "fontes_com_conclusao": [s for (s,) in sources],
+    }
+
+
+def _plan(settings: Settings, target: WarehouseTarget, refresh: bool, whole: bool) -> _Plan:
     """Write the categories, and say what the next build must be. A full refresh of the whole
     project (`whole`: no selection) forgets the builds before it first, so that its tests
     check every row."""
-    fingerprint = project_fingerprint()
     with target.connect() as wh:
         wh.ensure_raw()
-        words_changed = write_categories(wh, categories)
+        words_changed = write_categories(wh, Categories.from_settings(settings))
+        variables = _variables(wh, settings)
+        fingerprint = project_fingerprint(variables)
         (covered,) = wh.execute(f"SELECT max({REPLICATION_SEQ}) FROM {RAW_SCHEMA}.{LEDGER}")[0]
         last = wh.execute(
             f"SELECT replication_seq, projeto FROM {RAW_SCHEMA}.{BUILDS} "
@@ -169,13 +210,16 @@ def _plan(target: WarehouseTarget, categories: Categories, refresh: bool, whole:
         elif words_changed:
             reason = "categories changed since the last build"
         elif last[0][1] != fingerprint:
-            reason = "the dbt project changed since the last build (a new frota version)"
+            reason = (
+                "the dbt project or its settings changed since the last build (a new frota "
+                "version, the timezone setting, or a source's first completion date)"
+            )
         if (reason or refresh) and whole:
             with wh.transaction():
                 wh.execute(f"DELETE FROM {RAW_SCHEMA}.{BUILDS}")
     covered = covered or 0
     up_to_date = bool(last) and last[0][0] == covered and reason is None
-    return _Plan(covered, fingerprint, reason, up_to_date)
+    return _Plan(covered, variables, fingerprint, reason, up_to_date)
 
 
 def _record_build(target: WarehouseTarget, plan: _Plan) -> None:
@@ -204,6 +248,7 @@ def build_warehouse(
     say = progress or (lambda _msg: None)
     target = warehouse_target(settings)
     check_installed(target)
+    time_zone(settings)  # a bad setting fails before any work
     with warehouse_lock(target):
         rep = _replicate(settings, target, progress)
         summary = DbtSummary(command="build")

@@ -17,7 +17,8 @@ mapping succeeds, every build is a full refresh.
 from __future__ import annotations
 
 from frota.contract.categories import Categories
-from frota.warehouse.target import BUILDS, CATEGORIES, RAW_SCHEMA, WarehouseConnection
+from frota.warehouse.raw import BUILDS, CATEGORIES, RAW_SCHEMA
+from frota.warehouse.target import WarehouseConnection
 
 # The raw columns classified, and the table each comes from.
 SOURCES = (("status", "veiculos"), ("tipo_veiculo", "veiculos"), ("tipo_manutencao", "manutencoes"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -25,12 +26,8 @@ from unittest import mock
 
 from frota.config import load_settings
 from frota.warehouse.errors import WarehouseError
-from frota.warehouse.target import (
-    ANALYTICS_SCHEMA,
-    WarehouseTarget,
-    check_installed,
-    warehouse_target,
-)
+from frota.warehouse.raw import ANALYTICS_SCHEMA
+from frota.warehouse.target import WarehouseTarget, check_installed, warehouse_target
 
 PROJECT_DIR = Path(__file__).parent / "dbt_project"
 PROFILE = "frota"
@@ -110,7 +107,7 @@ def default_work_dir(target: WarehouseTarget, cache_dir: str | Path) -> Path:
     return Path(cache_dir) / f"dbt-{key}"
 
 
-def project_fingerprint(variables: dict[str, str] | None = None) -> str:
+def project_fingerprint(variables: dict[str, Any] | None = None) -> str:
     """A hash of the dbt project's files and the variables a build gets: when it differs from
     the last build's (a new frota version changed a model, or a setting the models read
     changed), the incremental models must be rebuilt from scratch."""
@@ -121,8 +118,7 @@ def project_fingerprint(variables: dict[str, str] | None = None) -> str:
             continue
         digest.update(relative.as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
-    for name, value in sorted((variables or {}).items()):
-        digest.update(f"{name}={value}\0".encode())
+    digest.update(json.dumps(variables or {}, sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
 
@@ -145,14 +141,17 @@ def invoke(
     command: list[str],
     work: Path,
     *,
+    variables: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Any:
-    """Run one dbt command against the target; return dbt's result object."""
+    """Run one dbt command against the target (with the project's `variables`); return dbt's
+    result object."""
     from dbt.cli.main import dbtRunner
 
     (work / "profiles.yml").write_text(profile_yaml(target), encoding="utf-8")
     args = [
         *command,
+        *(["--vars", json.dumps(variables, sort_keys=True)] if variables else []),
         "--project-dir",
         str(PROJECT_DIR),
         "--profiles-dir",
@@ -289,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         "serve": ["docs", "serve", "--port", "8080"],
         "debug": ["debug"],
     }[opts.command]
-    res = invoke(target, command, work)
+    res = invoke(target, command, work, variables={"fuso_horario": settings.timezone})
     if opts.command == "docs":
         print(f"dbt docs written to {work / 'target' / 'index.html'}")
         again = f" --warehouse {target.masked}" if opts.warehouse else ""

@@ -32,13 +32,8 @@ from frota.db import schema
 from frota.db.engine import database_engine, database_url, mask
 from frota.errors import DatabaseUnreachable
 from frota.warehouse.errors import WarehouseError
-from frota.warehouse.target import (
-    LEDGER,
-    LEDGER_COLUMNS,
-    RAW_SCHEMA,
-    WarehouseConnection,
-    raw_columns,
-)
+from frota.warehouse.raw import LEDGER, LEDGER_COLUMNS, RAW_SCHEMA, raw_columns
+from frota.warehouse.target import WarehouseConnection
 
 # A batch loaded this long before the newest replicated one is assumed replicated already.
 # Loads are serialised by the loader's lock, so the ledger's loaded_at only moves forward;
@@ -217,6 +212,17 @@ def _copy_maintenances(
     return rows, counts, short
 
 
+def _concluded(wh: WarehouseConnection, seq: int) -> dict[str, int]:
+    """How many maintenances of each batch of replication run `seq` have a data_conclusao."""
+    return dict(
+        wh.execute(
+            f"SELECT lote_id, count(*) FROM {RAW_SCHEMA}.{MANUTENCOES.name} "
+            "WHERE _replication_seq = ? AND data_conclusao IS NOT NULL GROUP BY lote_id",
+            (seq,),
+        )
+    )
+
+
 def replicate(
     source: Engine,
     wh: WarehouseConnection,
@@ -226,7 +232,8 @@ def replicate(
     """Copy every batch loaded since the last replication into `raw`, in one transaction."""
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
-    wh.ensure_raw()
+    if wh.ensure_raw():
+        say("the raw layer's layout changed (a new frota version): replicating every batch again")
     with wh.transaction(), _read(source) as src:
         batches = _new_batches(src, wh)
         if not batches:
@@ -249,6 +256,7 @@ def replicate(
             ((*row, created[row[lote]], seq) for row in _source_rows(src, VEICULOS, ids, v_counts)),
         )
         now = datetime.now(UTC).replace(tzinfo=None)
+        concluded = _concluded(wh, seq)
         wh.copy_rows(
             LEDGER,
             tuple(n for n, _ in LEDGER_COLUMNS),
@@ -258,8 +266,10 @@ def replicate(
                     b.source,
                     created[b.batch_id],
                     _utc(b.loaded_at),
+                    created[b.batch_id],  # as_of: the batch's created_at, for now
                     v_counts[b.batch_id],
                     m_counts[b.batch_id],
+                    concluded.get(b.batch_id, 0),
                     seq,
                     now,
                 )

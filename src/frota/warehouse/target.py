@@ -1,4 +1,4 @@
-"""The warehouse and its raw layer: DDL, connections and bulk writes for DuckDB and PostgreSQL.
+"""The warehouse: where it is, connections and bulk writes for DuckDB and PostgreSQL.
 
 The `warehouse` setting: a DuckDB file (`duckdb:///…`, the default) or
 `postgresql://user@host:5432/db` (password: the `warehouse_password` secret, else the URL's).
@@ -23,82 +23,18 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from frota.config import Settings
-from frota.contract import MANUTENCOES, VEICULOS, Column, Table
+from frota.contract import MANUTENCOES, VEICULOS
 from frota.db.engine import mask
 from frota.errors import ConfigError, DatabaseUnreachable, MissingExtra
-
-RAW_SCHEMA = "raw"
-ANALYTICS_SCHEMA = "analytics"
-LEDGER = "frota_replicated_batches"
-# One row per successful dbt build: the replication run it covered and the fingerprint of the
-# project it ran (frota.warehouse.dbt.project_fingerprint). dbt's tests on the large tables
-# check only rows replicated after the last one (macro ultimo_build).
-BUILDS = "frota_dbt_builds"
-# Every word of the raw layer and its category (frota.warehouse.categories): what dbt joins.
-CATEGORIES = "frota_categorias"
-
-# Columns the raw layer adds to the contract's: when a vehicle row was true (the batch's
-# created_at) and which replication run brought a row (drives dbt's incremental models).
-SNAPSHOT_AT = "_snapshot_at"
-REPLICATION_SEQ = "_replication_seq"
-
-LEDGER_COLUMNS = (
-    ("batch_id", "VARCHAR(64) PRIMARY KEY"),
-    ("source", "VARCHAR(64)"),
-    ("created_at", "TIMESTAMP NOT NULL"),
-    ("loaded_at", "TIMESTAMP NOT NULL"),
-    ("veiculos_rows", "BIGINT NOT NULL"),
-    ("manutencoes_rows", "BIGINT NOT NULL"),
-    (REPLICATION_SEQ, "BIGINT NOT NULL"),
-    ("replicated_at", "TIMESTAMP NOT NULL"),
+from frota.warehouse.raw import (
+    DATA_TABLES,
+    LAYOUT,
+    LEDGER,
+    META,
+    RAW_SCHEMA,
+    REPLICATION_SEQ,
+    raw_ddl,
 )
-
-
-def _sql_type(col: Column) -> str:
-    if col.kind == "str":
-        return f"VARCHAR({col.length})"
-    if col.kind in ("int", "serial"):
-        return "BIGINT"
-    if col.kind == "date":
-        return "DATE"
-    precision, scale = col.precision or (10, 2)
-    return f"DECIMAL({precision},{scale})"
-
-
-def raw_columns(table: Table) -> tuple[str, ...]:
-    """Column names of raw.<table>, in order: the contract's, then the raw layer's own."""
-    extra = (SNAPSHOT_AT,) if table is VEICULOS else ()
-    return (*(c.name for c in table.columns), *extra, REPLICATION_SEQ)
-
-
-def raw_ddl() -> list[str]:
-    """CREATE statements for the raw layer (idempotent)."""
-    statements = [f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}"]
-    for table in (VEICULOS, MANUTENCOES):
-        cols = [f"{c.name} {_sql_type(c)}" for c in table.columns]
-        if table is VEICULOS:
-            cols.append(f"{SNAPSHOT_AT} TIMESTAMP NOT NULL")
-        cols.append(f"{REPLICATION_SEQ} BIGINT NOT NULL")
-        statements.append(
-            f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{table.name} ({', '.join(cols)})"
-        )
-    ledger_cols = ", ".join(f"{n} {t}" for n, t in LEDGER_COLUMNS)
-    statements.append(f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{LEDGER} ({ledger_cols})")
-    statements.append(
-        f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{BUILDS} "
-        "(replication_seq BIGINT NOT NULL, built_at TIMESTAMP NOT NULL, projeto VARCHAR(32))"
-    )
-    # A warehouse built before the project's fingerprint was recorded: its next build is a
-    # full refresh (no fingerprint matches).
-    statements.append(
-        f"ALTER TABLE {RAW_SCHEMA}.{BUILDS} ADD COLUMN IF NOT EXISTS projeto VARCHAR(32)"
-    )
-    statements.append(
-        f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{CATEGORIES} (coluna VARCHAR(32) NOT NULL, "
-        "palavra VARCHAR(100) NOT NULL, categoria VARCHAR(32) NOT NULL, "
-        "categoria_construida VARCHAR(32), PRIMARY KEY (coluna, palavra))"
-    )
-    return statements
 
 
 @dataclass(frozen=True)
@@ -215,13 +151,42 @@ class WarehouseConnection:
     def close(self) -> None:
         raise NotImplementedError
 
-    def ensure_raw(self) -> None:
-        with self.transaction():
-            for statement in raw_ddl():
-                self.execute(statement)
-
     def analyze(self) -> None:
         """Refresh the planner's statistics of the raw tables after a bulk copy."""
+
+    def ensure_raw(self) -> bool:
+        """Create the raw layer, or rebuild one of another layout (frota.warehouse.raw); True
+        when it was rebuilt, and the next replication copies everything again."""
+        layout = self._layout()
+        with self.transaction():
+            rebuilt = layout is not None and layout != LAYOUT
+            if rebuilt:
+                cascade = " CASCADE" if self.target.kind == "postgres" else ""
+                for table in DATA_TABLES:
+                    self.execute(f"DROP TABLE IF EXISTS {RAW_SCHEMA}.{table}{cascade}")
+            if layout != LAYOUT:
+                for statement in raw_ddl():
+                    self.execute(statement)
+                self.execute(f"INSERT INTO {RAW_SCHEMA}.{META} VALUES (?)", (LAYOUT,))
+            self._raw_indexes()
+        return rebuilt
+
+    def _layout(self) -> int | None:
+        """The raw layer's layout: None for none yet, 1 for one older than the version table."""
+        found = {
+            name
+            for (name,) in self.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+                (RAW_SCHEMA,),
+            )
+        }
+        if META in found:
+            row = self.execute(f"SELECT max(layout) FROM {RAW_SCHEMA}.{META}")
+            return row[0][0] if row and row[0][0] is not None else 1
+        return 1 if LEDGER in found else None
+
+    def _raw_indexes(self) -> None:
+        """Indexes the engine needs on the raw layer (inside ensure_raw's transaction)."""
 
     def __enter__(self) -> WarehouseConnection:
         return self
@@ -361,17 +326,15 @@ class PostgresConnection(WarehouseConnection):
         with self.con.transaction():
             yield
 
-    def ensure_raw(self) -> None:
+    def _raw_indexes(self) -> None:
         # dbt's incremental models find the new rows by _replication_seq and their other
         # copies by id: without these, each build scans all of raw.manutencoes twice. (DuckDB
         # needs none: rows arrive in _replication_seq order, its zone maps skip the rest.)
-        super().ensure_raw()
-        with self.transaction():
-            for column in (REPLICATION_SEQ, "id"):
-                self.execute(
-                    f"CREATE INDEX IF NOT EXISTS manutencoes_{column.strip('_')} "
-                    f"ON {RAW_SCHEMA}.{MANUTENCOES.name} ({column})"
-                )
+        for column in (REPLICATION_SEQ, "id"):
+            self.execute(
+                f"CREATE INDEX IF NOT EXISTS manutencoes_{column.strip('_')} "
+                f"ON {RAW_SCHEMA}.{MANUTENCOES.name} ({column})"
+            )
 
     def analyze(self) -> None:
         # Right after a big COPY the planner still believes the tables are small or empty

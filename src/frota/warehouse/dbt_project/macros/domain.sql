@@ -8,6 +8,34 @@
     {{ categorias }}.coluna = '{{ coluna }}' and {{ categorias }}.palavra = coalesce({{ word }}, '')
 {%- endmacro %}
 
+{#- `expr` is one of the words in the list var `name` (false for an empty list). -#}
+{% macro na_lista(expr, name) -%}
+    {%- set words = var(name) -%}
+    {%- if words | length == 0 -%}
+        false
+    {%- else -%}
+        {{ expr }} in ({% for w in words %}'{{ w | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Days of the half-open day span [de, ate) that fall in the month starting at `mes`. -#}
+{% macro dias_no_mes(de, ate, mes) -%}
+    {{ days_between(
+        'greatest(' ~ de ~ ', ' ~ mes ~ ')',
+        "least(" ~ ate ~ ", cast(" ~ mes ~ " + interval '1 month' as date))"
+    ) }}
+{%- endmacro %}
+
+{#- One row per month the half-open day span [de, ate) touches (column `mes`, a date):
+    a lateral join, `cross join lateral {{ meses_de('s.de', 's.ate') }}`. -#}
+{% macro meses_de(de, ate) -%}
+    generate_series(
+        cast(date_trunc('month', {{ de }}) as timestamp),
+        cast(date_trunc('month', cast({{ ate }} as date) - 1) as timestamp),
+        interval '1 month'
+    ) as meses (mes_ts)
+{%- endmacro %}
+
 {#- A stable key from columns: md5 of their text joined by '|'. -#}
 {% macro surrogate_key(columns) -%}
     md5(

@@ -6,7 +6,7 @@
 {%- endmacro %}
 
 {% macro default__days_between(a, b) -%}
-    (cast({{ b }} as date) - cast({{ a }} as date))
+    cast(cast({{ b }} as date) - cast({{ a }} as date) as bigint)
 {%- endmacro %}
 
 {% macro duckdb__days_between(a, b) -%}
@@ -74,4 +74,21 @@
 
 {% macro postgres__refresh_statistics(relation) -%}
     analyze {{ relation }}
+{%- endmacro %}
+
+
+{#- A naive UTC timestamp (as frota stores every time) as the naive local time of the
+    operator's time zone (var fuso_horario, the `timezone` setting). DuckDB's ICU is built in. -#}
+{% macro hora_local(ts) -%}
+    {{ return(adapter.dispatch('hora_local', 'frota')(ts)) }}
+{%- endmacro %}
+
+{% macro default__hora_local(ts) -%}
+    cast((cast({{ ts }} as timestamp) at time zone 'UTC') at time zone '{{ var("fuso_horario") }}'
+        as timestamp)
+{%- endmacro %}
+
+{% macro duckdb__hora_local(ts) -%}
+    cast(timezone('{{ var("fuso_horario") }}', timezone('UTC', cast({{ ts }} as timestamp)))
+        as timestamp)
 {%- endmacro %}

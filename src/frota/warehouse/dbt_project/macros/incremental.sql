@@ -7,8 +7,10 @@
 
 {#- Every raw copy (placa, data_manutencao, tipo_manutencao) of the maintenances replicated
     after `relation` was last built. Old copies count too: a maintenance a later batch
-    rewrote leaves its old group, which must be recomputed as well. -#}
-{% macro manutencoes_afetadas(relation) -%}
+    rewrote leaves its old group, which must be recomputed as well. `repontadas`: also the
+    fact's rows re-pointed to another vehicle version since then (for what depends on the
+    vehicle's state on the service day). -#}
+{% macro manutencoes_afetadas(relation, repontadas=false) -%}
     select placa, data_manutencao, coalesce(tipo_manutencao, '(não informado)') as tipo_manutencao
     from {{ ref('stg_frota__manutencoes') }}
     where manutencao_id in (
@@ -16,6 +18,20 @@
         from {{ ref('stg_frota__manutencoes') }}
         where replicacao_seq > {{ ultima_replicacao(relation) }}
     )
+    {%- if repontadas %}
+    union all
+    select placa, data_manutencao, coalesce(tipo_manutencao, '(não informado)')
+    from {{ ref('fct_manutencoes') }}
+    where replicacao_seq > {{ ultima_replicacao(relation) }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- Vehicles whose maintenances or history arrived after `relation` was last built. -#}
+{% macro veiculos_afetados(relation) -%}
+    select placa from ({{ manutencoes_afetadas(relation) }}) as afetadas
+    union
+    select placa from {{ ref('stg_frota__veiculos') }}
+    where replicacao_seq > {{ ultima_replicacao(relation) }}
 {%- endmacro %}
 
 {#- The replication run the last successful `frota warehouse` build covered (0: none yet).

@@ -1,7 +1,21 @@
--- Every vehicle has exactly one current version, and its windows do not overlap.
+-- Every vehicle has exactly one current version, and its versions tile time: each ends where
+-- the next begins.
+with
+
+versoes as (
+
+    select
+        placa,
+        is_atual,
+        valido_ate,
+        lead(valido_de) over (partition by placa order by versao) as proximo_inicio
+    from {{ ref('dim_veiculos') }}
+
+)
+
 select placa
-from {{ ref('dim_veiculos') }}
+from versoes
 group by placa
 having
     count(case when is_atual then 1 end) <> 1
-    or min(valido_de) <> cast('1900-01-01 00:00:00' as timestamp)
+    or count(case when proximo_inicio is not null and proximo_inicio <> valido_ate then 1 end) > 0

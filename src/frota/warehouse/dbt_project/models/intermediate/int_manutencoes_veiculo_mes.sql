@@ -1,7 +1,8 @@
--- Additive totals per vehicle and month of service, the base of the monthly and per-vehicle
--- marts. Incremental: each build recomputes only the (placa, month) groups the maintenances
--- replicated since the last build touch (delete+insert on the group), instead of scanning the
--- whole fact. A group left with no maintenance (a rewritten one moved away) is deleted.
+-- Additive totals per vehicle and month of service (counts and costs), the base of the
+-- monthly cost marts. Incremental: each build recomputes only the (placa, month) groups the
+-- maintenances replicated since the last build touch (delete+insert on the group), instead of
+-- scanning the whole fact. A group left with no maintenance (a rewritten one moved away) is
+-- deleted.
 -- depends_on: {{ ref('stg_frota__manutencoes') }}
 {{
     config(
@@ -28,14 +29,6 @@
             as custo_preventiva,
         coalesce(sum(case when f.categoria = 'corretiva' then f.custo end), 0)
             as custo_corretiva,
-        count(f.quilometragem) as qtd_leituras,
-        min(f.quilometragem) as km_min,
-        max(f.quilometragem) as km_max,
-        count(case when f.concluida then 1 end) as qtd_concluidas,
-        coalesce(sum(f.dias_parado), 0) as dias_parado_total,
-        count(case when f.categoria = 'corretiva' and f.concluida then 1 end) as qtd_reparos,
-        coalesce(sum(case when f.categoria = 'corretiva' then f.dias_parado end), 0)
-            as dias_reparos,
         max(f.replicacao_seq) as replicacao_seq
 {% endset %}
 

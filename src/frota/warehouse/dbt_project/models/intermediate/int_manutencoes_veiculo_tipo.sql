@@ -34,7 +34,7 @@ grupos as (
     select distinct
         placa,
         tipo_manutencao
-    from ({{ manutencoes_afetadas(this) }}) as afetadas
+    from ({{ manutencoes_afetadas(this, repontadas=true) }}) as afetadas
 
 ),
 

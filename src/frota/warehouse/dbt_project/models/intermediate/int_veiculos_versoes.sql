@@ -1,11 +1,16 @@
 -- Vehicle snapshots collapsed into versions: a new version each time status or type changes
--- (gaps and islands over the snapshots, in snapshot order). The classes of the status and the
--- type come from frota.contract.categories (stg_frota__categorias).
+-- (gaps and islands over the snapshots, in snapshot order). Times are the operator's local
+-- time (var fuso_horario). The first version is in force from the acquisition date (or its
+-- first snapshot, if that is earlier or the date unknown); each later one from its first
+-- snapshot. The classes of status and type come from frota.contract.categories.
 with
 
 snapshots as (
 
-    select * from {{ ref('stg_frota__veiculos') }}
+    select
+        *,
+        {{ hora_local('snapshot_em') }} as snapshot_local
+    from {{ ref('stg_frota__veiculos') }}
 
 ),
 
@@ -51,9 +56,10 @@ versions as (
     select
         placa,
         versao,
-        min(snapshot_em) as registrado_em,
-        max(snapshot_em) as ultimo_snapshot_em,
-        count(*) as qtd_snapshots
+        min(snapshot_local) as registrado_em,
+        max(snapshot_local) as ultimo_snapshot_em,
+        count(*) as qtd_snapshots,
+        max(replicacao_seq) as replicacao_seq
     from numbered
     group by placa, versao
 
@@ -76,6 +82,31 @@ last_snapshot_of_version as (
 
 ),
 
+-- the vehicle's acquisition date as its latest snapshot says
+aquisicao as (
+
+    select
+        placa,
+        cast(data_aquisicao as timestamp) as adquirido_em
+    from numbered
+    where recencia = 1
+
+),
+
+inicio as (
+
+    select
+        v.*,
+        case
+            when v.versao = 1
+                then least(v.registrado_em, coalesce(a.adquirido_em, v.registrado_em))
+            else v.registrado_em
+        end as valido_de
+    from versions as v
+    inner join aquisicao as a on v.placa = a.placa
+
+),
+
 final as (
 
     select
@@ -88,12 +119,16 @@ final as (
         s.quilometragem_total,
         s.data_aquisicao,
         s.lote_id as ultimo_lote_id,
+        v.valido_de,
+        coalesce(
+            lead(v.valido_de) over (partition by v.placa order by v.versao),
+            cast('9999-12-31 00:00:00' as timestamp)
+        ) as valido_ate,
         v.registrado_em,
         v.ultimo_snapshot_em,
         v.qtd_snapshots,
-        lead(v.registrado_em) over (partition by v.placa order by v.versao) as proxima_versao_em,
-        min(v.registrado_em) over (partition by v.placa) as primeiro_registro_em
-    from versions as v
+        v.replicacao_seq
+    from inicio as v
     inner join last_snapshot_of_version as s
         on v.placa = s.placa and v.versao = s.versao and s.pos = 1
     left join categorias as cs on {{ categoria_de('cs', 'status', 's.status') }}

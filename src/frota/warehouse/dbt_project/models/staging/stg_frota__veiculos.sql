@@ -1,4 +1,4 @@
--- One row per vehicle snapshot (placa as of a batch).
+-- One row per vehicle snapshot (placa as of a batch); snapshot_em in UTC, as replicated.
 with
 
 source as (

@@ -1,7 +1,7 @@
--- Vehicle dimension with history (SCD2 on status and type): one row per version, each with a
--- validity window [valido_de, valido_ate); the current version has is_atual = true.
--- The first version opens at 1900-01-01 so that history older than the first snapshot (the
--- maintenances the first batch brought) finds the vehicle as it was first seen.
+-- Vehicle dimension with history (SCD2 on status and type): one row per version, in force
+-- over [valido_de, valido_ate) in the operator's local time; the current one has is_atual.
+-- dia_inicio / dia_fim: the local days the version is the vehicle's state at the end of the
+-- day, [dia_inicio, dia_fim) — what the daily and monthly marts count.
 with
 
 versoes as (
@@ -13,7 +13,7 @@ versoes as (
 final as (
 
     select
-        {{ surrogate_key(['placa', 'versao']) }} as veiculo_sk,
+        {{ surrogate_key(['placa', 'valido_de']) }} as veiculo_sk,
         placa,
         versao,
         tipo_veiculo,
@@ -22,14 +22,12 @@ final as (
         tipo_veiculo_classe,
         quilometragem_total,
         data_aquisicao,
-        case
-            when versao = 1 then cast('1900-01-01 00:00:00' as timestamp)
-            else registrado_em
-        end as valido_de,
-        coalesce(proxima_versao_em, cast('9999-12-31 00:00:00' as timestamp)) as valido_ate,
-        proxima_versao_em is null as is_atual,
+        valido_de,
+        valido_ate,
+        valido_ate = cast('9999-12-31 00:00:00' as timestamp) as is_atual,
+        cast(valido_de as date) as dia_inicio,
+        cast(valido_ate as date) as dia_fim,
         registrado_em,
-        primeiro_registro_em,
         ultimo_snapshot_em,
         qtd_snapshots,
         ultimo_lote_id

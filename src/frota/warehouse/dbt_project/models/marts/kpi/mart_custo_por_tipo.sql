@@ -10,10 +10,10 @@ por_veiculo as (
 final as (
 
     select
-        tipo_manutencao,
-        tipo_veiculo,
+        cast(tipo_manutencao as varchar) as tipo_manutencao,
+        cast(tipo_veiculo as varchar) as tipo_veiculo,
         cast(sum(qtd_manutencoes) as bigint) as qtd_manutencoes,
-        coalesce(sum(custo_soma), 0) as custo_total,
+        cast(coalesce(sum(custo_soma), 0) as numeric(18, 2)) as custo_total,
         -- avg(custo) over the maintenances with a cost, from the additive parts
         {{ safe_divide('sum(custo_soma)', 'sum(qtd_com_custo)') }} as custo_medio
     from por_veiculo

@@ -1,4 +1,5 @@
--- Preventive share of maintenance count and cost, per month. Every maintenance has a
+-- Preventive share per month, three ways: by services (maintenance rows), by cost, and by
+-- shop visits (a visit with any corrective service is corrective). Every maintenance has a
 -- category: its own categoria, else the class of its tipo_manutencao (fct_manutencoes).
 with
 
@@ -8,7 +9,7 @@ por_veiculo as (
 
 ),
 
-mensal as (
+servicos as (
 
     select
         mes,
@@ -22,15 +23,37 @@ mensal as (
 
 ),
 
+visitas as (
+
+    select
+        mes_entrada as mes,
+        count(case when not corretiva then 1 end) as qtd_visitas_preventivas,
+        count(case when corretiva then 1 end) as qtd_visitas_corretivas
+    from {{ ref('fct_visitas_oficina') }}
+    group by mes_entrada
+
+),
+
 final as (
 
     select
-        *,
-        {{ safe_divide('qtd_preventiva', 'qtd_preventiva + qtd_corretiva') }}
+        coalesce(s.mes, v.mes) as mes,
+        coalesce(s.qtd_preventiva, 0) as qtd_preventiva,
+        coalesce(s.qtd_corretiva, 0) as qtd_corretiva,
+        coalesce(s.qtd_categoria_inferida, 0) as qtd_categoria_inferida,
+        cast(coalesce(s.custo_preventiva, 0) as numeric(18, 2)) as custo_preventiva,
+        cast(coalesce(s.custo_corretiva, 0) as numeric(18, 2)) as custo_corretiva,
+        cast(coalesce(v.qtd_visitas_preventivas, 0) as bigint) as qtd_visitas_preventivas,
+        cast(coalesce(v.qtd_visitas_corretivas, 0) as bigint) as qtd_visitas_corretivas,
+        {{ safe_divide('s.qtd_preventiva', 's.qtd_preventiva + s.qtd_corretiva') }}
             as participacao_preventiva_qtd,
-        {{ safe_divide('custo_preventiva', 'custo_preventiva + custo_corretiva') }}
-            as participacao_preventiva_custo
-    from mensal
+        {{ safe_divide('s.custo_preventiva', 's.custo_preventiva + s.custo_corretiva') }}
+            as participacao_preventiva_custo,
+        {{ safe_divide('v.qtd_visitas_preventivas',
+            'v.qtd_visitas_preventivas + v.qtd_visitas_corretivas') }}
+            as participacao_preventiva_visitas
+    from servicos as s
+    full outer join visitas as v on s.mes = v.mes
 
 )
 

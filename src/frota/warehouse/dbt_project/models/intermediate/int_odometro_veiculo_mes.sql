@@ -1,0 +1,177 @@
+-- Kilometres driven per vehicle and month, from every odometer reading frota has: the one
+-- taken at each service (quilometragem) and the vehicle's registered odometer
+-- (quilometragem_total) as of each snapshot, on its local date. A reading lower than an
+-- earlier one is out of sequence (the odometer never goes back, as the loader's rule says):
+-- it is counted in qtd_leituras_fora_de_sequencia and left out. Between two consecutive valid
+-- readings the distance is spread evenly over the days after the first up to the second;
+-- nothing is assumed before the first reading or after the last, so a vehicle's kilometres
+-- over any period add up to (odometer at its end − odometer at its start).
+-- Incremental: each build recomputes the vehicles touched since the last one.
+-- depends_on: {{ ref('stg_frota__manutencoes') }}
+-- depends_on: {{ ref('stg_frota__veiculos') }}
+{{
+    config(
+        materialized='incremental',
+        unique_key='placa',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook=[
+            "delete from {{ this }} where mes is null",
+            "{{ refresh_statistics(this) }}",
+        ],
+    )
+}}
+
+{#- incremental: only the touched vehicles' readings -#}
+{% set so_os_afetados = 'and placa in (select placa from veiculos)' if is_incremental() else '' %}
+
+with
+
+{% if is_incremental() %}
+veiculos as (
+
+    select distinct placa from ({{ veiculos_afetados(this) }}) as afetados
+
+),
+{% endif %}
+
+leituras as (
+
+    select
+        placa,
+        data_manutencao as data,
+        cast(quilometragem as bigint) as km
+    from {{ ref('fct_manutencoes') }}
+    where quilometragem is not null {{ so_os_afetados }}
+
+    union all
+
+    select
+        placa,
+        cast({{ hora_local('snapshot_em') }} as date),
+        quilometragem_total
+    from {{ ref('stg_frota__veiculos') }}
+    where quilometragem_total is not null {{ so_os_afetados }}
+
+),
+
+classificadas as (
+
+    select
+        *,
+        coalesce(
+            km < max(km) over (
+                partition by placa order by data, km
+                rows between unbounded preceding and 1 preceding
+            ),
+            false
+        ) as fora_de_sequencia
+    from leituras
+
+),
+
+-- the valid odometer at the end of each day with a reading
+diarias as (
+
+    select
+        placa,
+        data,
+        max(km) as km
+    from classificadas
+    where not fora_de_sequencia
+    group by placa, data
+
+),
+
+trechos as (
+
+    -- from one reading day to the next: km spread over the days (de, ate]
+    select
+        placa,
+        data as de,
+        lead(data) over (partition by placa order by data) as ate,
+        lead(km) over (partition by placa order by data) - km as km
+    from diarias
+
+),
+
+por_mes_trecho as (
+
+    -- [de + 1, ate + 1): the days that carry the distance
+    select
+        t.placa,
+        cast(meses.mes_ts as date) as mes,
+        {% set de, ate = 'cast(t.de + 1 as date)', 'cast(t.ate + 1 as date)' -%}
+        {% set mes = 'cast(meses.mes_ts as date)' -%}
+        t.km * {{ dias_no_mes(de, ate, mes) }}
+        / cast({{ days_between('t.de', 't.ate') }} as double precision) as km
+    from trechos as t
+    cross join lateral {{ meses_de('cast(t.de + 1 as date)', 'cast(t.ate + 1 as date)') }}
+    where t.ate is not null
+
+),
+
+km_mes as (
+
+    select
+        placa,
+        mes,
+        sum(km) as km_percorridos
+    from por_mes_trecho
+    group by placa, mes
+
+),
+
+leituras_mes as (
+
+    select
+        placa,
+        cast(date_trunc('month', data) as date) as mes,
+        count(*) as qtd_leituras,
+        count(case when fora_de_sequencia then 1 end) as qtd_leituras_fora_de_sequencia,
+        min(case when not fora_de_sequencia then data end) as primeira_leitura_em,
+        min(case when not fora_de_sequencia then km end) as km_primeira_leitura,
+        max(case when not fora_de_sequencia then data end) as ultima_leitura_em,
+        max(case when not fora_de_sequencia then km end) as km_ultima_leitura
+    from classificadas
+    group by placa, cast(date_trunc('month', data) as date)
+
+),
+
+final as (
+
+    select
+        coalesce(k.placa, l.placa) as placa,
+        coalesce(k.mes, l.mes) as mes,
+        coalesce(k.km_percorridos, 0) as km_percorridos,
+        coalesce(l.qtd_leituras, 0) as qtd_leituras,
+        coalesce(l.qtd_leituras_fora_de_sequencia, 0) as qtd_leituras_fora_de_sequencia,
+        l.primeira_leitura_em,
+        l.km_primeira_leitura,
+        l.ultima_leitura_em,
+        l.km_ultima_leitura,
+        (select max(replicacao_seq) from {{ ref('stg_frota__lotes') }}) as replicacao_seq
+    from km_mes as k
+    full outer join leituras_mes as l on k.placa = l.placa and k.mes = l.mes
+
+    {% if is_incremental() %}
+    -- touched vehicles left without readings: a row for the delete+insert to replace
+    union all
+    select
+        v.placa,
+        null,
+        0,
+        0,
+        0,
+        null,
+        null,
+        null,
+        null,
+        (select max(replicacao_seq) from {{ ref('stg_frota__lotes') }})
+    from veiculos as v
+    where v.placa not in (select placa from leituras)
+    {% endif %}
+
+)
+
+select * from final

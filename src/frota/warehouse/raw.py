@@ -1,0 +1,91 @@
+"""The warehouse's raw layer (schema `raw`): what replication writes and dbt's sources read.
+
+The raw layer is derived data: everything in it can be copied again from the operational
+database. So its layout has a version (`raw.frota_warehouse`); a warehouse whose raw layer
+has another layout (an earlier frota's) gets it dropped and replicated again from scratch on
+its next run (`WarehouseConnection.ensure_raw`), and dbt then rebuilds every model (no build
+is recorded any more).
+"""
+
+from __future__ import annotations
+
+from frota.contract import MANUTENCOES, VEICULOS, Column, Table
+
+RAW_SCHEMA = "raw"
+ANALYTICS_SCHEMA = "analytics"
+# The layout of the tables below; change it with any change to them.
+LAYOUT = 2
+META = "frota_warehouse"
+LEDGER = "frota_replicated_batches"
+# One row per successful dbt build: the replication run it covered and the fingerprint of the
+# project it ran (frota.warehouse.dbt.project_fingerprint). dbt's tests on the large tables
+# check only rows replicated after the last one (macro ultimo_build).
+BUILDS = "frota_dbt_builds"
+# Every word of the raw layer and its category (frota.warehouse.categories): what dbt joins.
+CATEGORIES = "frota_categorias"
+
+# Columns the raw layer adds to the contract's: when a vehicle row was true (the batch's
+# created_at) and which replication run brought a row (drives dbt's incremental models).
+SNAPSHOT_AT = "_snapshot_at"
+REPLICATION_SEQ = "_replication_seq"
+
+LEDGER_COLUMNS = (
+    ("batch_id", "VARCHAR(64) PRIMARY KEY"),
+    ("source", "VARCHAR(64)"),
+    ("created_at", "TIMESTAMP NOT NULL"),
+    ("loaded_at", "TIMESTAMP NOT NULL"),
+    # When the batch's data was true (its manifest's as_of; created_at for older batches).
+    ("as_of", "TIMESTAMP NOT NULL"),
+    ("veiculos_rows", "BIGINT NOT NULL"),
+    ("manutencoes_rows", "BIGINT NOT NULL"),
+    # How many of its maintenances had a data_conclusao: a source that never sends one has
+    # no open visits, only maintenances without a completion date (docs/warehouse.md).
+    ("manutencoes_concluidas", "BIGINT NOT NULL"),
+    (REPLICATION_SEQ, "BIGINT NOT NULL"),
+    ("replicated_at", "TIMESTAMP NOT NULL"),
+)
+# The tables a new layout drops, data first.
+DATA_TABLES = (VEICULOS.name, MANUTENCOES.name, LEDGER, BUILDS, CATEGORIES, META)
+
+
+def _sql_type(col: Column) -> str:
+    if col.kind == "str":
+        return f"VARCHAR({col.length})"
+    if col.kind in ("int", "serial"):
+        return "BIGINT"
+    if col.kind == "date":
+        return "DATE"
+    precision, scale = col.precision or (10, 2)
+    return f"DECIMAL({precision},{scale})"
+
+
+def raw_columns(table: Table) -> tuple[str, ...]:
+    """Column names of raw.<table>, in order: the contract's, then the raw layer's own."""
+    extra = (SNAPSHOT_AT,) if table is VEICULOS else ()
+    return (*(c.name for c in table.columns), *extra, REPLICATION_SEQ)
+
+
+def raw_ddl() -> list[str]:
+    """CREATE statements for the raw layer (idempotent)."""
+    statements = [f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}"]
+    for table in (VEICULOS, MANUTENCOES):
+        cols = [f"{c.name} {_sql_type(c)}" for c in table.columns]
+        if table is VEICULOS:
+            cols.append(f"{SNAPSHOT_AT} TIMESTAMP NOT NULL")
+        cols.append(f"{REPLICATION_SEQ} BIGINT NOT NULL")
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{table.name} ({', '.join(cols)})"
+        )
+    ledger_cols = ", ".join(f"{n} {t}" for n, t in LEDGER_COLUMNS)
+    statements.append(f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{LEDGER} ({ledger_cols})")
+    statements.append(
+        f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{BUILDS} "
+        "(replication_seq BIGINT NOT NULL, built_at TIMESTAMP NOT NULL, projeto VARCHAR(32))"
+    )
+    statements.append(
+        f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{CATEGORIES} (coluna VARCHAR(32) NOT NULL, "
+        "palavra VARCHAR(100) NOT NULL, categoria VARCHAR(32) NOT NULL, "
+        "categoria_construida VARCHAR(32), PRIMARY KEY (coluna, palavra))"
+    )
+    statements.append(f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{META} (layout BIGINT NOT NULL)")
+    return statements
