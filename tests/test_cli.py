@@ -83,13 +83,24 @@ def test_exit_code_lock_held(tmp_path: Path) -> None:
 
 
 def test_exit_code_bad_input(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "veiculos.csv").write_text("placa;cor\nABC1234;azul\n", encoding="utf-8")
+    result = frota("publish", "--from", str(export), cwd=tmp_path)
+    assert result.returncode == 3
+    assert "veiculos.csv, line 1, column 'cor': unknown column 'cor'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_rejected_batch_is_set_aside_and_load_exits_0(tmp_path: Path) -> None:
+    """A broken batch no longer fails every run (more in tests/test_batch_lifecycle.py)."""
     assert frota("db", "init", cwd=tmp_path).returncode == 0
     pub = publish_lines(tmp_path, str(tmp_path / "data" / "landing"), 1, V1_LINES, M1_LINES)
     target = tmp_path / "data" / "landing" / "batches" / pub.batch_id / "veiculos.csv"
     target.write_bytes(target.read_bytes().replace(b"Van", b"Vam"))
     result = frota("load", cwd=tmp_path)
-    assert result.returncode == 3
-    assert "checksum mismatch" in result.stdout + result.stderr
+    assert result.returncode == 0
+    assert "checksum mismatch" in result.stdout and "set aside" in result.stdout
     assert "Traceback" not in result.stderr
 
 

@@ -126,6 +126,23 @@ def test_several_batches_listed(landing: Landing, payload: Path) -> None:
     assert sorted(landing.list_batch_ids()) == ids
 
 
+def test_delete_batch_removes_one_folder_and_is_idempotent(
+    landing: Landing, payload: Path, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "_manifest.json"
+    manifest.write_text(MANIFEST, encoding="utf-8")
+    gone, kept = "20250101T000000Z-src-22222222", "20250102T000000Z-src-33333333"
+    for batch in (gone, kept):
+        landing.upload(payload, batch, "veiculos.csv")
+        landing.upload(manifest, batch, "_manifest.json")
+    landing.delete_batch(gone)
+    assert landing.list_batch_ids() == [kept]
+    assert landing.list_files(gone) == []
+    assert len(landing.list_files(kept)) == 2
+    landing.delete_batch(gone)  # already gone: nothing to do, no error
+    assert landing.list_batch_ids() == [kept]
+
+
 @pytest.mark.parametrize("kind", ["rclone-local", "fsspec-ftp", "fsspec-memory"])
 def test_missing_file_is_a_landing_error(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path

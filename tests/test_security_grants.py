@@ -131,6 +131,9 @@ def denied(engine: sa.Engine, sql: str) -> bool:
 def test_least_privilege_users(users: Users, tmp_path: Path) -> None:
     landing = str(tmp_path / "landing")
     publish_lines(tmp_path, landing, 1, V1_LINES, M1_LINES)
+    bad = publish_lines(tmp_path, landing, 2, ["XYZ9A99,Van,ativo,1,2020-01-01"]).batch_id
+    edited = Path(landing) / "batches" / bad / "veiculos.csv"
+    edited.write_bytes(edited.read_bytes().replace(b"Van", b"VAN"))  # rejected, set aside
     # The loader never runs DDL: without a schema it names the admin step.
     early = frota(users, "loader", tmp_path, "--landing", landing, "load")
     assert early.returncode == 7 and "frota db init" in early.stderr
@@ -138,6 +141,11 @@ def test_least_privilege_users(users: Users, tmp_path: Path) -> None:
     assert init.returncode == 0, init.stderr
     load = frota(users, "loader", tmp_path, "--landing", landing, "load")
     assert load.returncode == 0, load.stderr
+    assert f"set aside batch {bad}" in load.stdout  # the loader may record a rejection
+    seen = frota(
+        users, "loader", tmp_path, "--landing", landing, "batch", "reject", bad, "--note", "ok"
+    )
+    assert seen.returncode == 0, seen.stderr
     status = frota(users, "analytics", tmp_path, "--landing", landing, "status")
     assert status.returncode == 0, status.stderr
     assert "batches loaded" in status.stdout

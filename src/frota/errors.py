@@ -108,6 +108,13 @@ class BatchRejected(BadInputError):
         self.file, self.line, self.column = error.file, error.line, error.column
 
 
+class UsageError(TerminalError):
+    """An operator command cannot do what was asked: an unknown batch, a batch in a state
+    the command does not apply to, a missing note."""
+
+    exit_code = EXIT_USAGE
+
+
 class LockHeld(TransientError):
     """Another run holds the lock (a loader's on its database, a warehouse run's on its
     warehouse): this run changed nothing, and the next one goes ahead."""

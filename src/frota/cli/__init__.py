@@ -12,7 +12,7 @@ import traceback
 
 import click
 
-from frota.cli import pipeline, quarantine, schedule, status  # noqa: F401  (they register)
+from frota.cli import batch, pipeline, quarantine, schedule, status  # noqa: F401  (they register)
 from frota.cli.app import cli
 from frota.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, FrotaError, LocalFileError
 from frota.observe.log import logger

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from frota.cli.app import Context, cli, kv_table, out, pass_ctx
@@ -173,20 +173,30 @@ def _print_load(result: Any) -> None:
     for batch_id in result.already_loaded:
         out.print(f"batch {batch_id} was loaded by another loader")
     for rejected in result.rejected:
-        out.print(f"[red]rejected[/red] {rejected}")
+        out.print(f"[yellow]set aside[/yellow] {escape(str(rejected))}")
+        out.print(
+            f"  later batches go on loading; see `frota batch show {rejected.batch_id}`, "
+            f"then `frota batch retry {rejected.batch_id}` after a fix"
+        )
+    if result.set_aside:
+        out.print(
+            f"{result.set_aside} rejected batch(es) wait for a person: "
+            "`frota batch list --state rejected`"
+        )
 
 
 @cli.command()
 @pass_ctx
 def load(obj: Context) -> None:
-    """Load every complete, not-yet-loaded batch, exactly once, oldest first."""
+    """Load every complete, not-yet-loaded batch, exactly once, in publish order.
+
+    A batch that breaks the contract is set aside (see `frota batch`); the others still load.
+    """
     from frota.load import load_pending
 
     with progress_bar("loading", None) as report:
         result = load_pending(obj.settings, run_id=obj.run_id, progress=report)
     _print_load(result)
-    if result.rejected:
-        sys.exit(result.rejected[0].exit_code)
 
 
 @cli.command()
@@ -218,8 +228,6 @@ def run(obj: Context, role: str, no_warehouse: bool) -> None:
         _print_load(result.loaded)
     if result.warehouse is not None:
         _print_warehouse(result.warehouse)
-    if result.loaded and result.loaded.rejected:
-        sys.exit(result.loaded.rejected[0].exit_code)
 
 
 @cli.command()

@@ -24,6 +24,7 @@ from frota.contract import (
 )
 
 VEHICLE_HISTORY_TABLE = "frota_veiculos_historico"
+REJECTED_BATCHES_TABLE = "frota_rejected_batches"
 ORDER_KEY_LENGTH = 80  # frota.batch.Manifest.order_key
 
 
@@ -126,6 +127,10 @@ quarantine = sa.Table(
     sa.Column("created_at", sa.DateTime(), nullable=False),
     sa.Column("released_at", sa.DateTime(), nullable=True),
     sa.Column("released_batch_id", sa.String(64), nullable=True),
+    # A person's word on the row: why it was dismissed (required), or how it was corrected.
+    sa.Column("note", sa.Text(), nullable=True),
+    sa.Column("noted_at", timestamp(), nullable=True),
+    sa.Column("noted_by", sa.String(64), nullable=True),
     **_MYSQL,
 )
 
@@ -163,8 +168,31 @@ vehicle_history = sa.Table(
     **_MYSQL,
 )
 
+# Batches the loader (or an operator) refused: set aside so that later batches keep flowing,
+# with the reason and the operator's note (frota.load.rejections, frota.ops.batches). Kept apart
+# from the ledger, which holds only batches whose rows were written (what the warehouse follows).
+rejected_batches = sa.Table(
+    REJECTED_BATCHES_TABLE,
+    metadata,
+    sa.Column("batch_id", sa.String(64), primary_key=True),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # rejected | acknowledged | loaded
+    sa.Column("rejected_at", timestamp(), nullable=False),
+    sa.Column("run_id", sa.String(32)),
+    sa.Column("message", sa.Text(), nullable=False),
+    sa.Column("file", sa.String(255)),
+    sa.Column("line", sa.Integer()),
+    sa.Column("column_name", sa.String(64)),
+    sa.Column("hint", sa.Text()),
+    sa.Column("note", sa.Text()),
+    sa.Column("noted_at", timestamp()),
+    sa.Column("noted_by", sa.String(64)),
+    sa.Column("retried_at", timestamp()),
+    **_MYSQL,
+)
+
 CONTRACT_TABLES = (veiculos, manutencoes)
-BOOKKEEPING_TABLES = (batches, quarantine, runs, vehicle_history)
+BOOKKEEPING_TABLES = (batches, quarantine, runs, vehicle_history, rejected_batches)
 
 
 def missing_tables(conn: Connection) -> list[str]:

@@ -51,6 +51,12 @@ class Landing(ABC):
         raise LandingError instead. Should appear under its final name only when complete
         where the backend allows it."""
 
+    @abstractmethod
+    def delete_batch(self, batch_id: str) -> None:
+        """Remove a batch folder (`frota landing prune`): its manifest first, so that a removal
+        cut short leaves an incomplete batch, never a complete one with files missing.
+        A folder that is not there is not an error."""
+
     def local_dir(self, batch_id: str) -> Path | None:
         """A local folder holding the batch's files, readable in place; None to download."""
         return None

@@ -6,6 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
+from frota.batch import MANIFEST_NAME
 from frota.errors import LandingError
 from frota.landing.base import BATCHES_DIR, Landing, RemoteFile
 
@@ -57,6 +58,16 @@ class FolderLanding(Landing):
             os.replace(part, final)
         except OSError as exc:
             raise LandingError(f"cannot write {final}: {exc.strerror}") from None
+
+    def delete_batch(self, batch_id: str) -> None:
+        folder = self._dir(batch_id)
+        try:
+            (folder / MANIFEST_NAME).unlink(missing_ok=True)
+            shutil.rmtree(folder, ignore_errors=False)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise LandingError(f"cannot remove {folder}: {exc.strerror}") from None
 
     def local_dir(self, batch_id: str) -> Path | None:
         return self._dir(batch_id)

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from frota.batch import MANIFEST_NAME
 from frota.errors import ConfigError, LandingError
 from frota.landing.base import BATCHES_DIR, Landing, RemoteFile
 from frota.redact import redact
@@ -147,6 +148,11 @@ class RcloneLanding(Landing):
         if arrived is None or arrived.size != size:
             got = "nothing" if arrived is None else f"{arrived.size} bytes"
             raise LandingError(f"upload of {target} incomplete: sent {size} bytes, found {got}")
+
+    def delete_batch(self, batch_id: str) -> None:
+        if self._stat(BATCHES_DIR, batch_id, MANIFEST_NAME) is not None:
+            self._run("deletefile", self._path(BATCHES_DIR, batch_id, MANIFEST_NAME))
+        self._run("purge", self._path(BATCHES_DIR, batch_id), missing_ok=True)
 
 
 def _tail(stderr: bytes, lines: int = 2) -> str:

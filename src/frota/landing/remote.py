@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from frota.batch import MANIFEST_NAME
 from frota.errors import ConfigError, FrotaError, LandingError
 from frota.landing.base import BATCHES_DIR, Landing, RemoteFile
 from frota.redact import mask_url, redact
@@ -135,6 +136,17 @@ class FsspecLanding(Landing):
             raise LandingError(
                 f"upload of {self.display}/{where} incomplete: sent {size} bytes, found {arrived}"
             )
+
+    def delete_batch(self, batch_id: str) -> None:
+        folder = self._path(BATCHES_DIR, batch_id)
+        with self._errors("remove", f"{BATCHES_DIR}/{batch_id}"):
+            self.fs.invalidate_cache(folder)
+            manifest = self._path(BATCHES_DIR, batch_id, MANIFEST_NAME)
+            if self.fs.exists(manifest):
+                self.fs.rm_file(manifest)
+            if self.fs.exists(folder):
+                self.fs.rm(folder, recursive=True)
+            self.fs.invalidate_cache(folder)
 
 
 def _missing_package(url: str, exc: ImportError) -> ConfigError:

@@ -4,10 +4,15 @@ each in its own transaction (`transaction.load_batch`), under the database's loa
 A run is one session on one connection: the lock, then every pending batch. A transient
 database error retries the whole session on a new connection within the settings' retry
 budget (`frota.load.retry`); the ledger says which batch a lost connection had committed.
+
+A batch that breaks the contract is recorded once in `frota_rejected_batches`
+(`frota.load.rejections`) and set aside: the run goes on with the next batches and ends well;
+later runs skip it until `frota batch retry` asks for it again (`only`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,6 +32,7 @@ from frota.load.engine import loader_engine
 from frota.load.files import file_opener
 from frota.load.ledger import ledger_entry, loaded_batch_ids
 from frota.load.maintenances import Progress
+from frota.load.rejections import record_rejection, set_aside_ids, waiting_for_a_person
 from frota.load.retry import RetryPolicy, retry_call
 from frota.load.transaction import BatchResult, load_batch
 from frota.observe.log import logger, new_run_id
@@ -42,8 +48,9 @@ class LoadResult:
     run_id: str
     loaded: tuple[BatchResult, ...] = ()
     incomplete: tuple[tuple[str, str], ...] = ()  # (batch_id, why)
-    rejected: tuple[BatchRejected, ...] = ()
+    rejected: tuple[BatchRejected, ...] = ()  # rejected by this run, and set aside
     already_loaded: tuple[str, ...] = ()  # loaded by another loader meanwhile
+    set_aside: int = 0  # rejected batches (this run's and earlier) nobody has acknowledged
 
     @property
     def rows_loaded(self) -> int:
@@ -62,6 +69,21 @@ class _Collector:
     already_loaded: list[str] = field(default_factory=list)
     in_flight: str | None = None  # the batch whose transaction was running (or committing)
     run_started: bool = False
+    set_aside: int = 0
+
+
+def _reject(
+    conn: Connection, candidate: Candidate, error: BadInputError, run_id: str, out: _Collector
+) -> None:
+    """Record the rejection (its own transaction), then report it: later runs skip it."""
+    batch_id = candidate.batch_id
+    source = candidate.manifest.source if candidate.manifest else None
+    record_rejection(conn, batch_id, error, run_id, source=source)
+    rejected = BatchRejected(batch_id, error)
+    logger.warning(
+        "%s; set aside: later batches go on loading (frota batch show %s)", rejected, batch_id
+    )
+    out.rejected.append(rejected)
 
 
 def _load_one(
@@ -84,9 +106,7 @@ def _load_one(
             )
         except BadInputError as exc:
             out.in_flight = None
-            rejected = BatchRejected(candidate.batch_id, exc)
-            logger.error("%s", rejected)
-            out.rejected.append(rejected)
+            _reject(conn, candidate, exc, run_id, out)
             return
         except sa.exc.IntegrityError:
             # The ledger's unique key is the last guard: someone else loaded this batch.
@@ -159,10 +179,10 @@ def _session(
     out: _Collector,
     attempt: int,
     files: FilePolicy,
+    only: Collection[str] | None,
 ) -> None:
     """One connection's worth of work: lock, then every pending batch. Retried whole."""
     out.incomplete.clear()  # re-derived from the landing area on every attempt
-    out.rejected.clear()
     with connect(engine) as conn, ExitStack() as stack:
         try:
             # The lock comes first: on SQLite any transaction, even a read, queues behind
@@ -180,11 +200,12 @@ def _session(
         loaded = loaded_batch_ids(conn)
         _confirm_in_flight(conn, run_id, loaded, out)
         loaded |= {b.batch_id for b in out.loaded}
-        for candidate in pending_batches(landing, loaded):
+        skip = loaded | (set_aside_ids(conn) - set(only or ()))
+        for candidate in pending_batches(landing, skip):
+            if only is not None and candidate.batch_id not in only:
+                continue
             if candidate.rejected is not None:
-                rejected = BatchRejected(candidate.batch_id, candidate.rejected)
-                logger.error("%s", rejected)
-                out.rejected.append(rejected)
+                _reject(conn, candidate, candidate.rejected, run_id, out)
             elif not candidate.complete:
                 out.incomplete.append((candidate.batch_id, candidate.problem or ""))
                 log = (
@@ -198,6 +219,7 @@ def _session(
                 )
             else:
                 _load_one(conn, landing, candidate, run_id, today, progress, out, files)
+        out.set_aside = waiting_for_a_person(conn)
 
 
 def load_pending(
@@ -206,9 +228,12 @@ def load_pending(
     run_id: str | None = None,
     today: date | None = None,
     progress: Progress | None = None,
+    only: Collection[str] | None = None,
 ) -> LoadResult:
     """Load every complete batch not yet in the ledger, in publish order, each exactly once.
 
+    A batch that breaks the contract is recorded as rejected and set aside (`rejected`); the
+    others still load. `only`: just these batches, even ones set aside (`frota batch retry`).
     Transient database errors (lost connection, restart, deadlock) retry the whole session
     on a new connection within the settings' retry budget; see `frota.load.retry`.
     """
@@ -222,7 +247,9 @@ def load_pending(
     status = "failed"
     try:
         retry_call(
-            lambda attempt: _session(engine, landing, run_id, today, progress, out, attempt, files),
+            lambda attempt: _session(
+                engine, landing, run_id, today, progress, out, attempt, files, only
+            ),
             policy,
             "load",
         )
@@ -236,6 +263,7 @@ def load_pending(
             tuple(out.incomplete),
             tuple(out.rejected),
             tuple(out.already_loaded),
+            out.set_aside,
         )
         if out.run_started:
             _record_run(engine, run_id, status, result)

@@ -13,7 +13,7 @@ from frota.config import Settings
 from frota.db.connect import connect
 from frota.db.engine import database_engine, mask
 from frota.db.migrate import schema_state
-from frota.db.schema import batches, manutencoes, quarantine, runs, veiculos
+from frota.db.schema import batches, manutencoes, quarantine, rejected_batches, runs, veiculos
 from frota.errors import FrotaError
 from frota.landing import open_landing
 from frota.landing.discover import Candidate, inspect_batch
@@ -52,7 +52,8 @@ def collect_status(settings: Settings) -> Status:
 
 
 def _read_database(settings: Settings, status: Status) -> set[str]:
-    """Ledger, table sizes, quarantine and last runs into `status`; the loaded batch ids."""
+    """Ledger, table sizes, quarantine, rejections and last runs into `status`; the ids of
+    the batches the loader will not take (loaded, or rejected and set aside)."""
     engine = database_engine(settings)
     try:
         with connect(engine) as conn:
@@ -62,7 +63,7 @@ def _read_database(settings: Settings, status: Status) -> set[str]:
             _read_ledger(conn, loaded, status)
             _read_quarantine(conn, status)
             status.last_runs = _last_runs(conn)
-            return loaded
+            return loaded | _read_rejections(conn, status)
     except FrotaError as exc:
         status.database_error = exc.message
         return set()
@@ -95,6 +96,21 @@ def _read_ledger(conn: Connection, loaded: set[str], status: Status) -> None:
     last = conn.execute(sa.select(sa.func.max(batches.c.loaded_at))).scalar()
     status.last_load = last.isoformat(sep=" ", timespec="seconds") if last else None
     status.rows = {table.name: _count(conn, table) for table in (veiculos, manutencoes)}
+
+
+def _read_rejections(conn: Connection, status: Status) -> set[str]:
+    """Rejected batches nobody acknowledged into `status`; every batch set aside."""
+    r = rejected_batches.c
+    set_aside: set[str] = set()
+    for row in conn.execute(
+        sa.select(r.batch_id, r.state, r.message).order_by(r.rejected_at, r.batch_id)
+    ):
+        if row.state == "loaded":
+            continue
+        set_aside.add(row.batch_id)
+        if row.state == "rejected":
+            status.rejected.append({"batch_id": row.batch_id, "problem": row.message})
+    return set_aside
 
 
 def _read_quarantine(conn: Connection, status: Status) -> None:

@@ -1,0 +1,195 @@
+"""`frota` commands — batch and landing: what operators do with batches (list, show, reject,
+retry) and with the landing area (prune)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table as RichTable
+
+from frota.cli.app import Context, cli, kv_table, out, pass_ctx
+
+# ---------------------------------------------------------------- batch
+
+_STATES = ("loaded", "rejected", "acknowledged", "pending", "incomplete")  # ops.batches.STATES
+
+
+@cli.group()
+def batch() -> None:
+    """The batches: list them, show one, set one aside, retry a rejected one."""
+
+
+def _when(moment: Any) -> str:
+    return moment.isoformat(sep=" ", timespec="seconds") if moment else ""
+
+
+@batch.command("list")
+@click.option("--state", type=click.Choice(_STATES), help="Only batches in this state.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def batch_list(obj: Context, state: str | None, limit: int, as_json: bool) -> None:
+    """The newest batches: loaded, rejected, acknowledged, pending or incomplete."""
+    from frota.ops.batches import list_batches
+
+    listing = list_batches(obj.settings, state=state, limit=limit)
+    if as_json:
+        body = {"counts": listing.counts, "rows": [r.__dict__ for r in listing.rows]}
+        if listing.landing_error:
+            body["landing_error"] = listing.landing_error
+        click.echo(json.dumps(body, indent=2, ensure_ascii=False, default=str))
+        return
+    if listing.landing_error:
+        out.print(f"[yellow]landing area not read[/yellow]: {escape(listing.landing_error)}")
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(listing.counts.items())) or "no batches"
+    table = RichTable(title=f"batches ({counts})", title_justify="left")
+    for col in ("batch", "state", "published (UTC)", "loaded (UTC)", "rows", "problem"):
+        table.add_column(col, overflow="fold")
+    for r in listing.rows:
+        cells = (
+            r.batch_id,
+            r.state,
+            _when(r.published_at),
+            _when(r.loaded_at),
+            "" if r.rows_read is None else f"{r.rows_read:,}",
+            r.problem or "",
+        )
+        table.add_row(*(escape(c) for c in cells))
+    out.print(table)
+    shown = sum(listing.counts.get(s, 0) for s in ([state] if state else listing.counts))
+    if shown > len(listing.rows):
+        out.print(f"showing the newest {len(listing.rows)} of {shown}; see --limit")
+
+
+@batch.command("show")
+@click.argument("batch_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def batch_show(obj: Context, batch_id: str, as_json: bool) -> None:
+    """Everything about one batch: state, counts or reason, files, quarantined rows."""
+    from frota.ops.batches import show_batch
+
+    d = show_batch(obj.settings, batch_id)
+    if as_json:
+        body = {
+            **d.row.__dict__,
+            "counts": d.counts,
+            "rejection": d.rejection,
+            "in_landing": d.in_landing,
+            "files": [f.__dict__ for f in d.manifest.files] if d.manifest else None,
+            "quarantine": d.quarantine,
+        }
+        click.echo(json.dumps(body, indent=2, ensure_ascii=False, default=str))
+        return
+    rows: list[tuple[str, Any]] = [
+        ("state", d.row.state),
+        ("source", d.row.source),
+        ("published (UTC)", _when(d.row.published_at)),
+    ]
+    if d.manifest is not None:
+        rows += [("as of (UTC)", _when(d.manifest.effective_at)), ("sequence", d.manifest.sequence)]
+        rows += [
+            (f"file {f.name}", f"{f.rows:,} rows, {f.bytes:,} bytes") for f in d.manifest.files
+        ]
+    rows.append(("in the landing area", "yes" if d.in_landing else "no (pruned or never there)"))
+    if d.counts:
+        rows.append(("loaded (UTC)", _when(d.row.loaded_at)))
+        rows += [(name.replace("_", " "), f"{n:,}") for name, n in d.counts.items()]
+    if d.rejection:
+        rows += _rejection_rows(d.rejection)
+    elif d.row.problem:
+        rows.append(("problem", d.row.problem))
+    for status, reasons in d.quarantine.items():
+        rows += [(f"quarantine {status}: {reason}", n) for reason, n in reasons.items()]
+    out.print(kv_table(f"batch {escape(batch_id)}", [(k, escape(str(v))) for k, v in rows]))
+
+
+def _rejection_rows(rejection: dict[str, Any]) -> list[tuple[str, Any]]:
+    where = ", ".join(
+        str(p)
+        for p in (
+            rejection["file"],
+            rejection["line"] and f"line {rejection['line']}",
+            rejection["column_name"] and f"column {rejection['column_name']!r}",
+        )
+        if p
+    )
+    rows: list[tuple[str, Any]] = [
+        ("rejected (UTC)", _when(rejection["rejected_at"])),
+        ("reason", rejection["message"]),
+    ]
+    rows += [("where", where)] if where else []
+    rows += [("hint", rejection["hint"])] if rejection["hint"] else []
+    if rejection["note"]:
+        by = f"{rejection['noted_by']}, {_when(rejection['noted_at'])} UTC"
+        rows.append(("note", f"{rejection['note']} ({by})"))
+    if rejection["retried_at"]:
+        rows.append(("loaded by a retry (UTC)", _when(rejection["retried_at"])))
+    return rows
+
+
+@batch.command("reject")
+@click.argument("batch_id")
+@click.option("--note", required=True, help="Why (kept and shown with the batch).")
+@pass_ctx
+def batch_reject(obj: Context, batch_id: str, note: str) -> None:
+    """Set a batch aside by hand, or acknowledge one the loader rejected (prune may remove
+    it then). A loaded batch is undone instead: frota batch undo."""
+    from frota.ops.batches import reject_batch
+
+    result = reject_batch(obj.settings, batch_id, note)
+    if result.outcome == "acknowledged":
+        out.print(f"acknowledged the rejection of batch {escape(batch_id)}")
+    else:
+        out.print(f"rejected batch {escape(batch_id)}: the loader will leave it alone")
+
+
+@batch.command("retry")
+@click.argument("batch_id")
+@pass_ctx
+def batch_retry(obj: Context, batch_id: str) -> None:
+    """Load a rejected batch again after a fix (under the load lock, exactly once)."""
+    from frota.cli.pipeline import _print_load
+    from frota.ops.batches import retry_batch
+
+    retry = retry_batch(obj.settings, batch_id, run_id=obj.run_id)
+    _print_load(retry.result)
+    if retry.loaded:
+        out.print(f"batch {escape(batch_id)} is loaded")
+
+
+# ---------------------------------------------------------------- landing
+
+
+@cli.group()
+def landing() -> None:
+    """The landing area: remove the batches the server no longer needs."""
+
+
+@landing.command("prune")
+@click.option(
+    "--older-than",
+    "older_than",
+    required=True,
+    help="Only batches published longer ago than this: 12h, 30d, 2w.",
+)
+@click.option("--apply", is_flag=True, help="Remove them (default: only list them).")
+@pass_ctx
+def landing_prune(obj: Context, older_than: str, apply: bool) -> None:
+    """Remove loaded batches (and acknowledged rejected ones) from the landing area; never
+    one that is waiting or incomplete. A dry run unless --apply."""
+    from frota.ops.landing import parse_age, prune_landing
+
+    result = prune_landing(obj.settings, parse_age(older_than), apply=apply)
+    verb = "removed" if apply else "would remove"
+    for batch_id, state in result.removable:
+        out.print(f"{verb} {escape(batch_id)} ({state})")
+    kept = ", ".join(f"{n} {why}" for why, n in sorted(result.kept.items()))
+    out.print(
+        f"{verb} {len(result.removable)} batch folder(s)"
+        + (f"; kept {kept}" if kept else "")
+        + ("" if apply else "; run again with --apply to remove them")
+    )
