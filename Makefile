@@ -12,7 +12,7 @@ DBT_PROJECT = src/frota/warehouse/dbt_project
 # sqlfluff renders the dbt project once per warehouse engine: lint/sqlfluff/<engine>.cfg.
 SQL_ENGINES = duckdb postgres
 
-.PHONY: run test lint lint-py lint-sql bench setup clean three-hosts
+.PHONY: run test lint lint-py lint-sql bench setup clean three-hosts wheel-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ run: $(STAMP_RUN)
 ## test: set up the test environment and run the whole suite
 test: $(STAMP_TEST)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## wheel-test: build sdist + wheel, install the wheel in a fresh virtualenv, use it from an empty folder
+wheel-test: $(STAMP_TEST)
+	PYTHON=$(BIN)/python bash scripts/wheel-test.sh
 
 ## lint: ruff (lint and format), mypy on src, sqlfluff on the dbt project; fails on a finding
 lint: lint-py lint-sql
