@@ -12,7 +12,7 @@ DBT_PROJECT = src/frota/warehouse/dbt_project
 # sqlfluff renders the dbt project once per warehouse engine: lint/sqlfluff/<engine>.cfg.
 SQL_ENGINES = duckdb postgres
 
-.PHONY: run test lint lint-py lint-sql bench setup clean three-hosts wheel-test
+.PHONY: run test lint lint-py lint-sql bench setup clean three-hosts wheel-test i18n
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,dev]'
 	touch $@ $(STAMP_RUN)
 
+# gettext catalogs: the .po files are the source; an install compiles them (setup.py), and so
+# do `make test` and `make i18n` when a .po is newer than its .mo.
+LOCALES = src/frota/locale
+CATALOGS = $(patsubst %.po,%.mo,$(wildcard $(LOCALES)/*/LC_MESSAGES/frota.po))
+
+$(LOCALES)/%/LC_MESSAGES/frota.mo: $(LOCALES)/%/LC_MESSAGES/frota.po | $(STAMP_TEST)
+	$(BIN)/pybabel compile --domain frota --input-file $< --output-file $@
+
 setup: $(STAMP_RUN)
 
 ## run: set up and run the whole pipeline on embedded defaults (SQLite, data/landing)
@@ -34,8 +42,17 @@ run: $(STAMP_RUN)
 	$(BIN)/frota run
 
 ## test: set up the test environment and run the whole suite
-test: $(STAMP_TEST)
+test: $(STAMP_TEST) $(CATALOGS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## i18n: extract every message, update the catalogs (src/frota/locale/*/LC_MESSAGES/frota.po), compile them
+i18n: $(STAMP_TEST)
+	mkdir -p build
+	$(BIN)/pybabel extract --mapping-file pyproject.toml --keyword N_ --keyword Nn_:1,2 \
+		--add-location file --sort-by-file --project frota --output-file build/frota.pot src/frota
+	$(BIN)/pybabel update --domain frota --input-file build/frota.pot --output-dir $(LOCALES) \
+		--ignore-obsolete --width 100
+	$(BIN)/pybabel compile --domain frota --directory $(LOCALES) --statistics
 
 ## wheel-test: build sdist + wheel, install the wheel in a fresh virtualenv, use it from an empty folder
 wheel-test: $(STAMP_TEST)

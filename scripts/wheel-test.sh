@@ -55,7 +55,8 @@ mkdir "$WORK/empty"
 cd "$WORK/empty"
 # Nothing of the checkout or of this shell's frota settings may leak in.
 unset PYTHONPATH PYTHONHOME VIRTUAL_ENV
-for var in $(compgen -e | grep '^FROTA_' || true); do unset "$var"; done
+for var in $(compgen -e | grep -E '^(FROTA_|LC_|LANGUAGE$)' || true); do unset "$var"; done
+export LANG=C.UTF-8  # English, the default; Portuguese is asked for below
 export FROTA_CACHE_DIR="$WORK/cache" FROTA_VEHICLES=40
 FROTA="$WORK/venv/bin/frota"
 PY="$WORK/venv/bin/python"
@@ -66,6 +67,15 @@ case "$where" in "$WORK/venv/"*) ;; *) fail "frota imported from $where, not the
 got="$("$FROTA" --version)"
 [ "$got" = "frota, version $VERSION" ] || fail "frota --version said '$got', the wheel is $VERSION"
 echo "$got"
+
+LANG=pt_BR.UTF-8 "$FROTA" --help >"$WORK/help-pt.txt"
+grep -q "^Uso: frota" "$WORK/help-pt.txt" || fail "no Portuguese help: is the pt_BR catalog in the wheel?"
+set +e
+"$FROTA" --lang pt-BR --database nosuch://x load 2>"$WORK/error-pt.txt"
+set -e
+grep -q "^erro: " "$WORK/error-pt.txt" && grep -q "^  dica: " "$WORK/error-pt.txt" ||
+    fail "error lines not in Portuguese: $(cat "$WORK/error-pt.txt")"
+echo "pt-BR: help and error lines translated (compiled catalog in the wheel)"
 
 "$FROTA" schedule --format cron --every 15m >"$WORK/cron.txt"
 grep -qF "$FROTA run >>" "$WORK/cron.txt" || fail "schedule --format cron: $(cat "$WORK/cron.txt")"

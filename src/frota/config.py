@@ -82,6 +82,8 @@ class Settings:
     mysql_local_infile: str = "off"
     # [categories.<column>] of frota.toml as (column, the company's word, canonical category).
     categories: tuple[tuple[str, str, str], ...] = ()
+    # Language of messages and help (frota.i18n): "en", "pt-BR"; empty: the locale (LANG).
+    language: str = ""
     # dbt's work folders (profile, target/, logs), one per warehouse; a user cache by default.
     cache_dir: str = field(default_factory=_user_cache_dir)
     # The operator's time zone (IANA name): the warehouse counts days, months and the fleet's

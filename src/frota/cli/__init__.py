@@ -13,12 +13,16 @@ import traceback
 import click
 
 from frota.cli import batch, pipeline, quarantine, schedule, status  # noqa: F401  (they register)
-from frota.cli.app import cli
+from frota.cli.app import cli, use_language
+from frota.cli.locale import route_click
 from frota.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, FrotaError, LocalFileError
+from frota.i18n import _
 from frota.observe.log import logger
 from frota.redact import redact
 
 __all__ = ["cli", "main"]
+
+route_click()
 
 # ---------------------------------------------------------------- entry point
 
@@ -26,17 +30,20 @@ __all__ = ["cli", "main"]
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every error into a message and an exit code."""
     try:
+        use_language()  # the group applies --config and --lang once it has parsed them
         try:
             code = cli.main(args=argv, prog_name="frota", standalone_mode=False)
         except OSError as exc:  # the system refused a file operation: not a bug of frota's
             raise _local_file_error(exc) from exc
         sys.exit(code if isinstance(code, int) else EXIT_OK)
     except FrotaError as exc:
-        click.echo(f"error: {redact(str(exc))}", err=True)
+        click.echo(_("error: {message}").format(message=redact(exc.message)), err=True)
+        if exc.hint:
+            click.echo("  " + _("hint: {hint}").format(hint=redact(exc.hint)), err=True)
         logger.debug("details", exc_info=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        click.echo(_("aborted"), err=True)
         sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
         exc.show()
@@ -44,14 +51,15 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("interrupted: nothing half-written was committed", err=True)
+        click.echo(_("interrupted: nothing half-written was committed"), err=True)
         sys.exit(130)
     except Exception as exc:  # the boundary: a bug, reported without leaking secrets
-        click.echo(f"internal error: {redact(type(exc).__name__ + ': ' + str(exc))}", err=True)
+        error = redact(f"{type(exc).__name__}: {exc}")
+        click.echo(_("internal error: {error}").format(error=error), err=True)
         if "-v" in (argv or sys.argv) or "--verbose" in (argv or sys.argv):
             click.echo(redact(traceback.format_exc()), err=True)
         else:
-            click.echo("run again with -v for details; please report it", err=True)
+            click.echo(_("run again with -v for details; please report it"), err=True)
         sys.exit(EXIT_INTERNAL)
 
 

@@ -9,9 +9,10 @@ import click
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from frota import __version__
+from frota import __version__, i18n
+from frota.cli.locale import localize
 from frota.config import Settings, load_settings
-from frota.errors import EXIT_CODES
+from frota.errors import EXIT_CODES, FrotaError
 from frota.observe.log import new_run_id, setup_logging
 
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -70,6 +71,13 @@ pass_ctx = click.make_pass_decorator(Context)
     "--outbox",
     help=f"Where generate writes and publish reads [env FROTA_OUTBOX; default {Settings.outbox}].",
 )
+@click.option(
+    "--lang",
+    "language",
+    is_eager=True,  # before --help, when given first: `frota --lang pt-BR --help`
+    callback=lambda ctx, param, value: _check_language(value),
+    help="Language of messages and help: en, pt-BR [env FROTA_LANGUAGE; default: from LANG].",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging; tracebacks on internal errors.")
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, verbose: bool, **flags: Any) -> None:
@@ -79,6 +87,31 @@ def cli(ctx: click.Context, config: str | None, verbose: bool, **flags: Any) -> 
     Flags beat FROTA_* environment variables, which beat frota.toml, which beats defaults.
     """
     ctx.obj = Context(config, flags, verbose)
+    use_language(config, flags.get("language"))
+
+
+def use_language(config: str | None = None, flag: str | None = None) -> None:
+    """Speak the `language` setting (--lang, FROTA_LANGUAGE, frota.toml; else the locale) and
+    put the help texts in it. A configuration that cannot be read here is reported by the
+    command that needs it, in the locale's language."""
+    try:
+        setting = flag or load_settings(config).language
+    except FrotaError:
+        setting = ""
+    i18n.activate(setting)
+    localize(cli)
+
+
+def _check_language(value: str | None) -> str | None:
+    """An unknown --lang is a usage error (exit 2); a known one applies at once."""
+    if value:
+        try:
+            i18n.normalise(value)
+        except FrotaError as exc:
+            raise click.BadParameter(str(exc)) from None
+        i18n.activate(value)
+        localize(cli)
+    return value
 
 
 def kv_table(title: str, rows: list[tuple[str, Any]]) -> RichTable:
