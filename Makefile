@@ -49,7 +49,10 @@ test: $(STAMP_TEST) $(CATALOGS)
 i18n: $(STAMP_TEST)
 	mkdir -p build
 	$(BIN)/pybabel extract --mapping-file pyproject.toml --keyword N_ --keyword Nn_:1,2 \
-		--add-location file --sort-by-file --project frota --output-file build/frota.pot src/frota
+		--add-location file --sort-by-file --project frota \
+		--version "$$($(BIN)/python -c 'import frota; print(frota.__version__)')" \
+		--copyright-holder "the frota authors" --msgid-bugs-address "the frota issue tracker" \
+		--output-file build/frota.pot src/frota
 	$(BIN)/pybabel update --domain frota --input-file build/frota.pot --output-dir $(LOCALES) \
 		--ignore-obsolete --width 100
 	$(BIN)/pybabel compile --domain frota --directory $(LOCALES) --statistics

@@ -6,6 +6,7 @@
 #                   (the migrations are in the wheel), warehouse refused naming its extra
 #   + extras        each extra's imports; frota run (generate → publish → load → warehouse,
 #                   the shipped dbt project)
+#   own project     warehouse init-project, frota reinstalled, the user's project built on it
 #
 #   scripts/wheel-test.sh        # or: make wheel-test
 #
@@ -130,5 +131,25 @@ PY
 )"
 [ "$marts" -gt 0 ] || fail "analytics.mart_custo_veiculo_mes is empty"
 echo "analytics.mart_custo_veiculo_mes: $marts rows"
+
+step "your own dbt project: init-project, reinstall frota, build it"
+"$FROTA" warehouse init-project own >/dev/null
+mine() { (cd own && find . -path ./dbt_packages -prune -o -type f ! -name package-lock.yml \
+    -print0 | sort -z | xargs -0 sha256sum); }
+before="$(mine)"
+pip install --force-reinstall --no-deps "$WHEEL"
+FROTA_WAREHOUSE_PROJECT=own "$FROTA" warehouse >"$WORK/own.txt" 2>"$WORK/own.err" ||
+    { cat "$WORK/own.txt" "$WORK/own.err" >&2; fail "frota warehouse with the project of one's own"; }
+grep "models built" "$WORK/own.txt"
+[ "$(mine)" = "$before" ] || fail "building or reinstalling changed a file of the user's project"
+classes="$("$PY" - <<'PY'
+import duckdb
+
+con = duckdb.connect("data/warehouse.duckdb", read_only=True)
+print(con.execute("select count(*) from analytics.custo_por_classe_veiculo").fetchone()[0])
+PY
+)"
+[ "$classes" -gt 0 ] || fail "analytics.custo_por_classe_veiculo is empty"
+echo "analytics.custo_por_classe_veiculo: $classes vehicle classes; the user's files unchanged"
 
 step "passed (frota $VERSION, $SECONDS s)"

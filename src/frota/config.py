@@ -82,6 +82,9 @@ class Settings:
     mysql_local_infile: str = "off"
     # [categories.<column>] of frota.toml as (column, the company's word, canonical category).
     categories: tuple[tuple[str, str, str], ...] = ()
+    # A dbt project of the user's own that `frota warehouse` builds instead of the shipped one
+    # (`frota warehouse init-project DIR` writes one; frota.warehouse.project). Empty: shipped.
+    warehouse_project: str = ""
     # Language of messages and help (frota.i18n): "en", "pt-BR"; empty: the locale (LANG).
     language: str = ""
     # dbt's work folders (profile, target/, logs), one per warehouse; a user cache by default.

@@ -230,7 +230,7 @@ def run(obj: Context, role: str, no_warehouse: bool) -> None:
         _print_warehouse(result.warehouse)
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--no-dbt", is_flag=True, help="Only replicate new batches into the raw schema.")
 @click.option(
     "--full-refresh",
@@ -248,6 +248,8 @@ def run(obj: Context, role: str, no_warehouse: bool) -> None:
 @pass_ctx
 def warehouse(obj: Context, no_dbt: bool, full_refresh: bool, select: tuple[str, ...]) -> None:
     """Replicate new batches into the warehouse and build the dbt models (star schema, KPIs)."""
+    if click.get_current_context().invoked_subcommand is not None:
+        return  # `frota warehouse init-project …`
     from frota.orchestrate.run import build_warehouse_step
 
     if no_dbt and (full_refresh or select):
@@ -256,6 +258,23 @@ def warehouse(obj: Context, no_dbt: bool, full_refresh: bool, select: tuple[str,
         build_warehouse_step(
             obj.settings, run_dbt=not no_dbt, full_refresh=full_refresh, select=select
         )
+    )
+
+
+@warehouse.command("init-project")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def warehouse_init_project(directory: Path) -> None:
+    """Write a dbt project of your own that builds on frota's (an example mart included);
+    point the warehouse_project setting at it and `frota warehouse` builds it."""
+    from frota.warehouse import init_project
+
+    made = init_project(directory)
+    out.print(f"dbt project {made.name!r} written to {made.path}:")
+    for name in made.files:
+        out.print(f"  {name}")
+    out.print(
+        f'next: set warehouse_project = "{made.path.resolve()}" in frota.toml '
+        "(or FROTA_WAREHOUSE_PROJECT), then run `frota warehouse`"
     )
 
 

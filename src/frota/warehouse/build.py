@@ -30,6 +30,7 @@ from frota.warehouse.dbt import (
 )
 from frota.warehouse.dbt import work_dir as dbt_work_dir
 from frota.warehouse.lock import warehouse_lock
+from frota.warehouse.project import project_dir
 from frota.warehouse.raw import BUILDS, LEDGER, RAW_SCHEMA, REPLICATION_SEQ
 from frota.warehouse.replicate import ReplicationResult, replicate, source_engine
 from frota.warehouse.target import (
@@ -110,8 +111,9 @@ def transform(
     (or a variable it reads) differs from the last build's; it is skipped when the last build
     covered every replicated batch with the same project and words. A successful whole build
     is recorded in raw.frota_dbt_builds; the next build tests only what was replicated after
-    it (a failed or `select`ed build records nothing). `dbt_dir`: dbt's work folder (default:
-    one per warehouse under the `cache_dir` setting); `select`: dbt node selectors.
+    it (a failed or `select`ed build records nothing). The project is the `warehouse_project`
+    setting's, else the shipped one. `dbt_dir`: dbt's work folder (default: one per warehouse
+    and project under the `cache_dir` setting); `select`: dbt node selectors.
     """
     target = warehouse_target(settings)
     check_installed(target)
@@ -129,9 +131,10 @@ def _transform(
     progress: Progress | None,
 ) -> tuple[DbtSummary, tuple[str, ...]]:
     say = progress or (lambda _msg: None)
-    with dbt_work_dir(dbt_dir or default_work_dir(target, settings.cache_dir)) as work:
+    project = project_dir(settings)
+    with dbt_work_dir(dbt_dir or default_work_dir(target, settings.cache_dir, project)) as work:
         started = time.perf_counter()
-        plan = _plan(settings, target, full_refresh, whole=not select)
+        plan = _plan(settings, target, project, full_refresh, whole=not select)
         refresh = full_refresh or plan.refresh_reason is not None
         if plan.up_to_date and not refresh and not select:
             say("nothing new since the last dbt build: the models are up to date")
@@ -144,14 +147,18 @@ def _transform(
             command = ["build", "--full-refresh"] if refresh else ["build", *_NO_UNIT_TESTS]
             if select:
                 command += ["--select", *select]
-            res = invoke(target, command, work, variables=plan.variables, progress=progress)
+            res = invoke(
+                target, command, work, project=project, variables=plan.variables, progress=progress
+            )
             summary = summarise("build", res, work)
             if not select:
                 _record_build(target, plan)
         stale: tuple[str, ...] = ()
         if freshness:
             stale = stale_sources(
-                invoke(target, ["source", "freshness"], work, variables=plan.variables)
+                invoke(
+                    target, ["source", "freshness"], work, project=project, variables=plan.variables
+                )
             )
         seconds = time.perf_counter() - started
     return replace(summary, seconds=seconds, full_refresh=refresh), stale
@@ -190,7 +197,9 @@ def _variables(wh: WarehouseConnection, settings: Settings) -> dict[str, Any]:
     }
 
 
-def _plan(settings: Settings, target: WarehouseTarget, refresh: bool, whole: bool) -> _Plan:
+def _plan(
+    settings: Settings, target: WarehouseTarget, project: Path, refresh: bool, whole: bool
+) -> _Plan:
     """Write the categories, and say what the next build must be. A full refresh of the whole
     project (`whole`: no selection) forgets the builds before it first, so that its tests
     check every row."""
@@ -198,7 +207,7 @@ def _plan(settings: Settings, target: WarehouseTarget, refresh: bool, whole: boo
         wh.ensure_raw()
         words_changed = write_categories(wh, Categories.from_settings(settings))
         variables = _variables(wh, settings)
-        fingerprint = project_fingerprint(variables)
+        fingerprint = project_fingerprint(variables, project)
         (covered,) = wh.execute(f"SELECT max({REPLICATION_SEQ}) FROM {RAW_SCHEMA}.{LEDGER}")[0]
         last = wh.execute(
             f"SELECT replication_seq, projeto FROM {RAW_SCHEMA}.{BUILDS} "

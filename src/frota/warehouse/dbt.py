@@ -1,8 +1,10 @@
-"""Run the dbt project that ships inside the package, in-process (dbtRunner).
+"""Run a dbt project in-process (dbtRunner): the one that ships inside the package, or the
+user's own on top of it (frota.warehouse.project).
 
-The project is package data (`frota/warehouse/dbt_project`), read-only when installed: the
-profile, `target/` and logs go to a work folder. The profile is written at run time; a password
-never lands in it (dbt reads it from a DBT_ENV_SECRET_ variable, which dbt scrubs from logs).
+The shipped project is package data (`frota/warehouse/dbt_project`), read-only when
+installed: the profile, `target/` and logs go to a work folder. The profile is written at run
+time; a password never lands in it (dbt reads it from a DBT_ENV_SECRET_ variable, which dbt
+scrubs from logs).
 
 `python -m frota.warehouse.dbt docs [--warehouse URL] [--dir DIR]` generates dbt's
 documentation site (lineage graph included) for the warehouse; `... serve` serves it on
@@ -26,10 +28,10 @@ from unittest import mock
 
 from frota.config import load_settings
 from frota.warehouse.errors import WarehouseError
+from frota.warehouse.project import PACKAGE_ENV, PROJECT_DIR, ensure_package, project_dir
 from frota.warehouse.raw import ANALYTICS_SCHEMA
 from frota.warehouse.target import WarehouseTarget, check_installed, warehouse_target
 
-PROJECT_DIR = Path(__file__).parent / "dbt_project"
 PROFILE = "frota"
 _QUIET_STATUSES = ("pass", "success", "skipped")
 _SECRET_ENV = "DBT_ENV_SECRET_FROTA_WAREHOUSE_PASSWORD"
@@ -91,7 +93,11 @@ def _yaml_scalar(value: Any) -> str:
 def dbt_environment(target: WarehouseTarget) -> dict[str, str]:
     """What dbt's environment gets for one invocation, from the settings alone: usage stats
     off, the password as a secret dbt scrubs from its logs."""
-    env = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", _SECRET_ENV: target.password or ""}
+    env = {
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        _SECRET_ENV: target.password or "",
+        PACKAGE_ENV: str(PROJECT_DIR),  # what a user's project depends on (packages.yml)
+    }
     if target.kind == "postgres":
         # PostgreSQL's JIT compiles every query the planner prices high: on these models it
         # spent longer compiling (about 1.4 s a query) than running. libpq reads PGOPTIONS.
@@ -99,25 +105,32 @@ def dbt_environment(target: WarehouseTarget) -> dict[str, str]:
     return env
 
 
-def default_work_dir(target: WarehouseTarget, cache_dir: str | Path) -> Path:
-    """A per-warehouse folder in the user's cache (setting `cache_dir`): dbt's partial parsing
-    reuses it (a cold parse costs seconds), and its logs stay there for the next error message
-    to point at."""
-    key = hashlib.sha256(target.key.encode()).hexdigest()[:10]
+def default_work_dir(
+    target: WarehouseTarget, cache_dir: str | Path, project: Path = PROJECT_DIR
+) -> Path:
+    """A folder per warehouse (and per project of the user's) in the user's cache (setting
+    `cache_dir`): dbt's partial parsing reuses it (a cold parse costs seconds), and its logs
+    stay there for the next error message to point at."""
+    own = "" if project == PROJECT_DIR else f" {project}"
+    key = hashlib.sha256(f"{target.key}{own}".encode()).hexdigest()[:10]
     return Path(cache_dir) / f"dbt-{key}"
 
 
-def project_fingerprint(variables: dict[str, Any] | None = None) -> str:
-    """A hash of the dbt project's files and the variables a build gets: when it differs from
-    the last build's (a new frota version changed a model, or a setting the models read
+def project_fingerprint(
+    variables: dict[str, Any] | None = None, project: Path = PROJECT_DIR
+) -> str:
+    """A hash of the dbt project's files (the shipped one's, and the user's own project's when
+    it is another) and the variables a build gets: when it differs from the last build's (a
+    new frota version changed a model, the user changed theirs, or a setting the models read
     changed), the incremental models must be rebuilt from scratch."""
     digest = hashlib.sha256()
-    for path in sorted(PROJECT_DIR.rglob("*")):
-        relative = path.relative_to(PROJECT_DIR)
-        if path.suffix not in (".sql", ".yml", ".csv") or relative.parts[0] in _NOT_PROJECT:
-            continue
-        digest.update(relative.as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    for root in dict.fromkeys((PROJECT_DIR, project)):
+        for path in sorted(root.rglob("*")):
+            relative = path.relative_to(root)
+            if path.suffix not in (".sql", ".yml", ".csv") or relative.parts[0] in _NOT_PROJECT:
+                continue
+            digest.update(relative.as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
     digest.update(json.dumps(variables or {}, sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
@@ -141,29 +154,33 @@ def invoke(
     command: list[str],
     work: Path,
     *,
+    project: Path = PROJECT_DIR,
     variables: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Any:
-    """Run one dbt command against the target (with the project's `variables`); return dbt's
-    result object."""
+    """Run one dbt command of `project` against the target (with the project's `variables`);
+    return dbt's result object. A user's project gets the shipped one installed as its
+    package first (`dbt deps`, when its link is missing or stale)."""
     from dbt.cli.main import dbtRunner
 
     (work / "profiles.yml").write_text(profile_yaml(target), encoding="utf-8")
+    if command != ["deps"]:
+        ensure_package(project, lambda: _deps(target, work, project))
     args = [
         *command,
         *(["--vars", json.dumps(variables, sort_keys=True)] if variables else []),
         "--project-dir",
-        str(PROJECT_DIR),
+        str(project),
         "--profiles-dir",
         str(work),
-        "--target-path",
-        str(work / "target"),
         "--log-path",
         str(work / "logs"),
         "--no-use-colors",
         "--log-level",
         "none",
         "--no-send-anonymous-usage-stats",
+        # dbt's artifacts go to the work folder (`deps` has none, and refuses the option)
+        *(["--target-path", str(work / "target")] if command != ["deps"] else []),
     ]
     callbacks = [_progress_callback(progress)] if progress else []
     # dbt runs in this process: its environment is set for the call, and restored after it.
@@ -173,6 +190,15 @@ def invoke(
         finally:
             if target.kind == "duckdb":
                 _release_duckdb()
+
+
+def _deps(target: WarehouseTarget, work: Path, project: Path) -> None:
+    res = invoke(target, ["deps"], work, project=project)
+    if not res.success:
+        raise WarehouseError(
+            f"dbt deps could not install frota's models into {project}: {res.exception}",
+            hint=f"check {project / 'packages.yml'}; dbt's log: {work / 'logs' / 'dbt.log'}",
+        )
 
 
 def _release_duckdb() -> None:
@@ -281,14 +307,17 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(warehouse=opts.warehouse)
     target = warehouse_target(settings)
     check_installed(target)
-    work = (opts.dir or default_work_dir(target, settings.cache_dir)).resolve()
+    project = project_dir(settings)
+    work = (opts.dir or default_work_dir(target, settings.cache_dir, project)).resolve()
     work.mkdir(parents=True, exist_ok=True)
     command = {
         "docs": ["docs", "generate"],
         "serve": ["docs", "serve", "--port", "8080"],
         "debug": ["debug"],
     }[opts.command]
-    res = invoke(target, command, work, variables={"fuso_horario": settings.timezone})
+    res = invoke(
+        target, command, work, project=project, variables={"fuso_horario": settings.timezone}
+    )
     if opts.command == "docs":
         print(f"dbt docs written to {work / 'target' / 'index.html'}")
         again = f" --warehouse {target.masked}" if opts.warehouse else ""
