@@ -34,13 +34,15 @@ from frota.warehouse.project import init_project, project_dir, project_name
 UNTIL = date(2025, 3, 31)
 CENT = Decimal("0.01")
 # A user's own version of a shipped KPI: only finished services count. dbt_project.yml turns
-# frota's off; frota's tests of that mart then test this one (same columns they name).
+# frota's off; frota's contract and tests of that mart then apply to this one (its columns and
+# types).
 OWN_KPI = """
 select
-    coalesce(f.tipo_manutencao, '(não informado)') as tipo_manutencao,
-    coalesce(v.tipo_veiculo, '(não informado)') as tipo_veiculo,
-    count(*) as qtd_manutencoes,
-    coalesce(sum(f.custo), 0) as custo_total
+    cast(coalesce(f.tipo_manutencao, '(não informado)') as varchar) as tipo_manutencao,
+    cast(coalesce(v.tipo_veiculo, '(não informado)') as varchar) as tipo_veiculo,
+    cast(count(*) as bigint) as qtd_manutencoes,
+    cast(coalesce(sum(f.custo), 0) as numeric(18, 2)) as custo_total,
+    {{ frota.safe_divide('sum(f.custo)', 'count(f.custo)') }} as custo_medio
 from {{ ref('fct_manutencoes') }} as f
 inner join {{ ref('dim_veiculos') }} as v on f.veiculo_sk = v.veiculo_sk
 where f.data_conclusao is not null
@@ -193,6 +195,7 @@ def test_own_project_on_duckdb_replaces_a_kpi_and_takes_an_upgrade(
         "tipo_veiculo",
         "qtd_manutencoes",
         "custo_total",
+        "custo_medio",
     ]
     assert kpi.qtd_manutencoes.sum() == finished(settings) > 0  # the user's definition
     assert (own / "dbt_packages" / "frota").resolve() == installed.resolve()
