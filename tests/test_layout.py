@@ -1,6 +1,6 @@
 """Each machine's role needs only its own part (STYLE.md): the server's `load` never imports
-`generate` or `publish`, the analytics machine's `warehouse` never imports `load`, the
-operator's `observe` never imports `load`, and nothing below the CLI imports it."""
+`generate` or `publish`, the analytics machine's `warehouse` and `report` never import `load`,
+the operator's `observe` never imports `load`, and nothing below the CLI imports it."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ FORBIDDEN = {
     "publish": ("frota.load", "frota.generate", "frota.warehouse", "frota.cli"),
     "landing": ("frota.load", "frota.generate", "frota.publish", "frota.warehouse", "frota.cli"),
     "observe": ("frota.load", "frota.cli"),
+    # an analytics step: it reads the warehouse (and the run history), never the loader
+    "report": ("frota.load", "frota.generate", "frota.publish", "frota.cli"),
 }
 
 

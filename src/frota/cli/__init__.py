@@ -12,7 +12,7 @@ import traceback
 
 import click
 
-from frota.cli import batch, pipeline, quarantine, schedule, status  # noqa: F401  (they register)
+from frota.cli import batch, pipeline, quarantine, report, schedule, status  # noqa: F401  (they register)
 from frota.cli.app import cli, use_language
 from frota.cli.locale import route_click
 from frota.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, FrotaError, LocalFileError

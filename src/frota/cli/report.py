@@ -1,0 +1,65 @@
+"""`frota report`: the fleet report, one self-contained HTML page (frota.report)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from frota.cli.app import Context, cli, out, pass_ctx
+from frota.errors import EXIT_WAREHOUSE
+
+
+def _period(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from frota.report import parse_period
+
+    try:
+        return parse_period(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}; write it as 2025-01..2025-12, 2025-03 or 2025") from None
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default="data/relatorio.html",
+    show_default=True,
+    help="Where to write the page.",
+)
+@click.option(
+    "--period",
+    callback=_period,
+    help="Months to report, e.g. 2025-01..2025-12, 2025-03 or 2025 "
+    "[default: the twelve months up to the newest data].",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["pt-BR", "en"]),
+    default="pt-BR",
+    show_default=True,
+    help="Language of the page: words, numbers, money and dates.",
+)
+@pass_ctx
+def report(obj: Context, out_path: str, period: Any, lang: str) -> None:
+    """Write the fleet report: KPIs and pipeline health in one HTML file that opens offline."""
+    from frota.report import build_report
+
+    result = build_report(obj.settings, out_path, period=period, lang=lang)
+    print_report(result)
+    if result.unavailable:
+        sys.exit(EXIT_WAREHOUSE)
+
+
+def print_report(result: Any) -> None:
+    """What `frota report` and `frota run` say about the page they wrote."""
+    kib = result.bytes / 1024
+    out.print(f"report written to {result.path.resolve()} ({kib:,.0f} KiB, {result.seconds:.1f}s)")
+    for section, why in result.unavailable.items():
+        out.print(f"[red]missing[/red] section {section}: {why}")
+    if result.published:
+        out.print(f"report published to {result.published}")

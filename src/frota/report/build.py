@@ -1,0 +1,129 @@
+"""`build_report`: the warehouse → one self-contained HTML page (the analytics machine's last
+step). Reads the warehouse read-only; writes the page atomically (a reader never sees half a
+file)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from frota import __version__
+from frota.config import Settings
+from frota.errors import ConfigError
+from frota.report.data import KpiData, read_kpis
+from frota.report.fmt import LANGUAGES, Formatter
+from frota.report.page import Page, Section
+from frota.report.period import Period
+from frota.report.warehouse import WarehouseReader
+from frota.report.words import translator
+
+DEFAULT_OUT = "data/relatorio.html"
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What `build_report` wrote."""
+
+    path: Path
+    bytes: int
+    period: Period
+    lang: str
+    seconds: float
+    unavailable: dict[str, str] = field(default_factory=dict)  # section -> why
+    published: str | None = None  # where --publish put a copy
+
+
+@dataclass(frozen=True)
+class Group:
+    title: str
+    sections: list[Section]
+
+
+def build_report(
+    settings: Settings,
+    out: Path | str = DEFAULT_OUT,
+    *,
+    period: Period | None = None,
+    lang: str = "pt-BR",
+    now: datetime | None = None,
+) -> ReportResult:
+    """Write the report of `period` (default: the twelve months up to the newest data)."""
+    if lang not in LANGUAGES:
+        raise ConfigError(f"no report in {lang!r}", hint=f"use one of {', '.join(LANGUAGES)}")
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    with WarehouseReader(settings) as wh:
+        kpis = read_kpis(wh, period)
+        warehouse = wh.target.masked
+    html = render_page(kpis, lang, now.astimezone(_zone(settings)), warehouse)
+    path = Path(out)
+    size = write_atomically(path, html.encode("utf-8"))
+    return ReportResult(
+        path=path,
+        bytes=size,
+        period=kpis.period,
+        lang=lang,
+        seconds=time.perf_counter() - started,
+        unavailable=kpis.unavailable(),
+    )
+
+
+def _zone(settings: Settings) -> ZoneInfo:
+    return ZoneInfo(getattr(settings, "timezone", "America/Sao_Paulo"))
+
+
+def render_page(kpis: KpiData, lang: str, now: datetime, warehouse: str) -> str:
+    """The page's HTML (one string: styles and charts inline)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    fmt, t = Formatter(lang), translator(lang)
+    page = Page(fmt, t)
+    groups = [Group(t("Fleet KPIs"), page.kpi_sections(kpis))]
+    env = Environment(
+        loader=PackageLoader("frota.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    css = resources.files("frota.report").joinpath("templates/report.css").read_text("utf-8")
+    p = kpis.period
+    notice = None
+    if kpis.data_inicio is None:
+        notice = t(
+            "The warehouse holds no maintenance yet: the charts appear once `frota warehouse` "
+            "has replicated batches with maintenances."
+        )
+    return env.get_template("report.html.j2").render(
+        lang=lang,
+        t=t,
+        css=css,
+        version=__version__,
+        period_raw=f"{p.first:%Y-%m}..{p.last:%Y-%m}",
+        period_text=f"{fmt.month(p.first)} – {fmt.month(p.last)}",
+        reference_raw=kpis.data_referencia.isoformat() if kpis.data_referencia else "",
+        reference_text=fmt.date(kpis.data_referencia),
+        generated_text=fmt.datetime(now.replace(tzinfo=None)),
+        warehouse=warehouse,
+        notice=notice,
+        groups=groups,
+    )
+
+
+def write_atomically(path: Path, content: bytes) -> int:
+    """Write `content` to `path` through a temporary file in the same folder; its size."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return len(content)

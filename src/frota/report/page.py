@@ -1,0 +1,426 @@
+"""The page: each KPI section as a chart, its figures and its one-line definition, rendered
+with the Jinja2 template `templates/report.html.j2` (styles inline, nothing fetched).
+
+Every figure is written as `<span class="fig" data-kpi=NAME data-value=EXACT>shown</span>`:
+the number a person reads, and the exact value a test compares with the warehouse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from frota.report import charts
+from frota.report.data import (
+    STATUS_CLASSES,
+    DayStatus,
+    KpiData,
+    MonthAvailability,
+    MonthCost,
+    MonthPreventive,
+    TypeCostPerKm,
+    Unavailable,
+    VehicleCost,
+)
+from frota.report.figures import (
+    availability_figures,
+    cost_figures,
+    latest_status,
+    preventive_figures,
+    status_total,
+)
+from frota.report.fmt import Formatter
+from frota.report.period import month_end
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A headline figure: label, the name tests find it by, its exact value and its text."""
+
+    label: str
+    kpi: str
+    value: Any
+    text: str
+
+    @property
+    def raw(self) -> str:
+        if self.value is None:
+            return ""
+        return str(self.value) if isinstance(self.value, Decimal | int) else repr(self.value)
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    numeric: list[bool]
+    rows: list[list[str]]
+    kpi: str = ""  # data-kpi of the table (its cells carry data-value)
+    values: list[list[Any]] = field(default_factory=list)
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    definition: str
+    figures: list[Figure] = field(default_factory=list)
+    chart: str | None = None
+    table: Table | None = None
+    empty: str | None = None  # shown instead of the chart: no data in the period
+    unavailable: str | None = None  # why the section could not be read
+    notes: list[str] = field(default_factory=list)
+
+
+class Page:
+    """Builds the sections of one report in one language."""
+
+    def __init__(self, fmt: Formatter, t: Callable[[str], str]) -> None:
+        self.fmt, self.t = fmt, t
+
+    def fig(self, label: str, kpi: str, value: Any, text: str) -> Figure:
+        return Figure(self.t(label), kpi, value, text)
+
+    def section(self, id_: str, title: str, definition: str) -> Section:
+        return Section(id_, self.t(title), self.t(definition))
+
+    def kpi_sections(self, data: KpiData) -> list[Section]:
+        return [
+            self.costs(data),
+            self.cost_per_km(data),
+            self.preventive(data),
+            self.availability(data),
+            self.mtbf_mttr(data),
+            self.top_vehicles(data),
+            self.status(data),
+        ]
+
+    def _guard(self, section: Section, rows: Any, empty: str) -> bool:
+        """False (and the section says why) when there is nothing to draw."""
+        if isinstance(rows, Unavailable):
+            section.unavailable = rows.reason
+            return False
+        if not rows:
+            section.empty = self.t(empty)
+            return False
+        return True
+
+    # ------------------------------------------------------------ costs
+
+    def costs(self, data: KpiData) -> Section:
+        s = self.section(
+            "custos",
+            "Maintenance cost per month",
+            "Σ cost of the maintenances whose service date falls in the month, by category "
+            "(the row's own, else that of its maintenance type); the trend is the "
+            "least-squares line of the monthly totals of the complete months.",
+        )
+        rows: list[MonthCost] | Unavailable = data.costs
+        if not self._guard(s, rows, "No maintenance in this period.") or isinstance(
+            rows, Unavailable
+        ):
+            return s
+        by_month = {r.mes: r for r in rows}
+        months = data.months or [r.mes for r in rows]
+        full = [by_month.get(m) or MonthCost(m, *(Decimal(0),) * 3, 0.0) for m in months]
+        ref = data.data_referencia
+        complete = sum(1 for r in full if ref is None or month_end(r.mes) <= ref)
+        f = cost_figures(full, complete)
+        money, t = self.fmt.money, self.t
+        trend = None if f.trend is None else f"{money(f.trend)} {t('per month')}"
+        s.figures = [
+            self.fig("Total cost", "custo_total", f.total, money(f.total)),
+            self.fig("Preventive", "custo_preventiva", f.preventiva, money(f.preventiva)),
+            self.fig("Corrective", "custo_corretiva", f.corretiva, money(f.corretiva)),
+            self.fig("Other", "custo_outra", f.outra, money(f.outra)),
+            self.fig("Trend", "tendencia_mensal", f.trend, trend or "–"),
+            self.fig(
+                "Cost per km (fleet)", "custo_por_km_frota", f.custo_por_km, money(f.custo_por_km)
+            ),
+        ]
+        stacks = {
+            t("Preventive"): [float(r.preventiva) for r in full],
+            t("Corrective"): [float(r.corretiva) for r in full],
+        }
+        colors = [charts.COLORS["preventiva"], charts.COLORS["corretiva"]]
+        if f.outra:
+            stacks[t("Other")] = [float(r.outra) for r in full]
+            colors.append(charts.COLORS["outra"])
+        line = None
+        if f.trend is not None:  # the least-squares line through the complete months
+            mean = sum(float(r.total) for r in full[:complete]) / complete
+            mid = (complete - 1) / 2
+            line = (t("Trend"), [mean + f.trend * (i - mid) for i in range(complete)])
+        s.chart = charts.render(
+            "custos", charts.cost_by_category, months, stacks, colors, line, self.fmt
+        )
+        return s
+
+    # ------------------------------------------------------------ cost per km by type
+
+    def cost_per_km(self, data: KpiData) -> Section:
+        s = self.section(
+            "custo_por_km",
+            "Cost per km by vehicle type",
+            "Σ maintenance cost ÷ Σ km driven in the period (odometer readings interpolated "
+            "day by day; out-of-sequence readings left out), by the vehicle's current type.",
+        )
+        rows: list[TypeCostPerKm] | Unavailable = data.cost_per_km
+        if not self._guard(s, rows, "No maintenance in this period.") or isinstance(
+            rows, Unavailable
+        ):
+            return s
+        money, km = self.fmt.money, self.fmt.km
+        ordered = sorted(rows, key=lambda r: (r.custo_por_km is None, -(r.custo_por_km or 0)))
+        names = [r.tipo_veiculo or self.t("(no type)") for r in ordered]
+        s.table = Table(
+            [self.t(c) for c in ("Vehicle type", "Cost", "Distance", "Cost per km")],
+            [False, True, True, True],
+            [
+                [n, money(r.custo), km(r.km), money(r.custo_por_km)]
+                for n, r in zip(names, ordered, strict=True)
+            ],
+            kpi="custo_por_km_tipo",
+            values=[
+                [n, r.custo, r.km, r.custo_por_km] for n, r in zip(names, ordered, strict=True)
+            ],
+        )
+        pairs = list(zip(names, ordered, strict=True))
+        drawn = [(n, r.custo_por_km) for n, r in pairs if r.custo_por_km]
+        if drawn:
+            s.chart = charts.render(
+                "custo_por_km",
+                charts.horizontal_bars,
+                [n for n, _ in drawn],
+                [v for _, v in drawn],
+                charts.COLORS["main"],
+                money,
+            )
+        return s
+
+    # ------------------------------------------------------------ preventive share
+
+    def preventive(self, data: KpiData) -> Section:
+        s = self.section(
+            "preventiva",
+            "Preventive share",
+            "Preventive services ÷ all services; by cost, preventive cost ÷ all cost; by "
+            "visits, shop visits without a corrective service ÷ all visits.",
+        )
+        rows: list[MonthPreventive] | Unavailable = data.preventive
+        if not self._guard(s, rows, "No maintenance in this period.") or isinstance(
+            rows, Unavailable
+        ):
+            return s
+        f = preventive_figures(rows)
+        pct = self.fmt.percent
+        s.figures = [
+            self.fig("by services", "preventiva_servicos", f.by_services, pct(f.by_services)),
+            self.fig("by cost", "preventiva_custo", f.by_cost, pct(f.by_cost)),
+            self.fig("by visits", "preventiva_visitas", f.by_visits, pct(f.by_visits)),
+        ]
+        by_month = {r.mes: r for r in rows}
+        months = data.months or [r.mes for r in rows]
+
+        def share(m: date, a: str, b: str) -> float | None:
+            r = by_month.get(m)
+            if r is None:
+                return None
+            num, other = getattr(r, a), getattr(r, b)
+            return float(num) / float(num + other) if num + other else None
+
+        series = {
+            self.t("by services"): [share(m, "qtd_preventiva", "qtd_corretiva") for m in months],
+            self.t("by cost"): [share(m, "custo_preventiva", "custo_corretiva") for m in months],
+            self.t("by visits"): [
+                share(m, "visitas_preventivas", "visitas_corretivas") for m in months
+            ],
+        }
+        colors = [charts.COLORS["preventiva"], charts.COLORS["main"], charts.COLORS["second"]]
+        s.chart = charts.render(
+            "preventiva", charts.lines, months, series, colors, self.fmt, percent=True
+        )
+        return s
+
+    # ------------------------------------------------------------ availability, MTBF/MTTR
+
+    def _availability_months(
+        self, data: KpiData, rows: list[MonthAvailability]
+    ) -> tuple[list[date], dict[date, MonthAvailability]]:
+        return data.months or [r.mes for r in rows], {r.mes: r for r in rows}
+
+    def availability(self, data: KpiData) -> Section:
+        s = self.section(
+            "disponibilidade",
+            "Availability and downtime",
+            "(days in the fleet − days in the shop) ÷ days in the fleet; downtime counted per "
+            "shop visit (overlapping stays merged), open visits up to the reference date.",
+        )
+        rows: list[MonthAvailability] | Unavailable = data.availability
+        if not self._guard(s, rows, "No vehicle data in this period.") or isinstance(
+            rows, Unavailable
+        ):
+            return s
+        f = availability_figures(rows)
+        s.figures = [
+            self.fig(
+                "Availability", "disponibilidade", f.availability, self.fmt.percent(f.availability)
+            ),
+            self.fig(
+                "Days in the shop", "dias_parado", f.dias_parado, self.fmt.number(f.dias_parado)
+            ),
+            self.fig(
+                "Vehicle-days in the fleet",
+                "dias_na_frota",
+                f.dias_na_frota,
+                self.fmt.number(f.dias_na_frota),
+            ),
+        ]
+        months, by = self._availability_months(data, rows)
+        share = [
+            (by[m].dias_operacao / by[m].dias_na_frota) if m in by and by[m].dias_na_frota else None
+            for m in months
+        ]
+        down = [float(by[m].dias_parado) if m in by else 0.0 for m in months]
+        labels = (self.t("Availability"), self.t("Days in the shop"))
+        s.chart = charts.render(
+            "disponibilidade", charts.availability, months, share, down, labels, self.fmt
+        )
+        return s
+
+    def mtbf_mttr(self, data: KpiData) -> Section:
+        s = self.section(
+            "mtbf_mttr",
+            "MTBF and MTTR",
+            "MTBF = operating days ÷ failures (shop visits with a corrective service), the "
+            "time since the last failure included; MTTR = days in the shop of the closed "
+            "failure visits ÷ their number.",
+        )
+        rows: list[MonthAvailability] | Unavailable = data.availability
+        if not self._guard(s, rows, "No vehicle data in this period.") or isinstance(
+            rows, Unavailable
+        ):
+            return s
+        f = availability_figures(rows)
+        days = self.fmt.days
+        s.figures = [
+            self.fig("MTBF (days)", "mtbf_dias", f.mtbf_dias, days(f.mtbf_dias)),
+            self.fig("MTBF (km)", "mtbf_km", f.mtbf_km, self.fmt.km(f.mtbf_km)),
+            self.fig("MTTR (days)", "mttr_dias", f.mttr_dias, days(f.mttr_dias)),
+            self.fig("Failures", "qtd_falhas", f.falhas, self.fmt.number(f.falhas)),
+        ]
+        months, by = self._availability_months(data, rows)
+
+        def per(m: date, num: str, den: str) -> float | None:
+            r = by.get(m)
+            return getattr(r, num) / getattr(r, den) if r and getattr(r, den) else None
+
+        mtbf = [per(m, "dias_operacao", "qtd_falhas") for m in months]
+        mttr = [per(m, "dias_reparo", "qtd_reparos") for m in months]
+        labels = (self.t("MTBF (days)"), self.t("MTTR (days)"))
+        s.chart = charts.render("mtbf_mttr", charts.mtbf_mttr, months, mtbf, mttr, labels, self.fmt)
+        return s
+
+    # ------------------------------------------------------------ top vehicles, status
+
+    def top_vehicles(self, data: KpiData) -> Section:
+        s = self.section(
+            "maiores_custos",
+            "The 10 vehicles with the highest cost",
+            "The vehicles with the highest maintenance cost in the period, with their type "
+            "and status today; cost per km = their cost ÷ their km in the period.",
+        )
+        rows: list[VehicleCost] | Unavailable = data.top_vehicles
+        if not self._guard(s, rows, "No maintenance in this period.") or isinstance(
+            rows, Unavailable
+        ):
+            return s
+        f = self.fmt
+        plates = [show_plate(r.placa) for r in rows]
+        s.table = Table(
+            [
+                self.t(c)
+                for c in ("Plate", "Type", "Status", "Services", "Cost", "Distance", "Cost per km")
+            ],
+            [False, False, False, True, True, True, True],
+            [
+                [
+                    p,
+                    r.tipo_veiculo or "–",
+                    r.status or "–",
+                    f.number(r.qtd_manutencoes),
+                    f.money(r.custo),
+                    f.km(r.km),
+                    f.money(r.custo_por_km),
+                ]
+                for p, r in zip(plates, rows, strict=True)
+            ],
+            kpi="maiores_custos",
+            values=[
+                [
+                    r.placa,
+                    r.tipo_veiculo,
+                    r.status,
+                    r.qtd_manutencoes,
+                    r.custo,
+                    r.km,
+                    r.custo_por_km,
+                ]
+                for r in rows
+            ],
+        )
+        s.chart = charts.render(
+            "maiores_custos",
+            charts.horizontal_bars,
+            plates,
+            [float(r.custo) for r in rows],
+            charts.COLORS["corretiva"],
+            lambda v: f.money(v, digits=0),
+        )
+        return s
+
+    def status(self, data: KpiData) -> Section:
+        s = self.section(
+            "situacao",
+            "Fleet status",
+            "Vehicles whose state at the end of each local day is active, in maintenance or "
+            "inactive (the categories of the status words, with the [categories] overrides).",
+        )
+        rows: list[DayStatus] | Unavailable = data.status
+        if not self._guard(s, rows, "No vehicle data in this period.") or isinstance(
+            rows, Unavailable
+        ):
+            return s
+        last = latest_status(rows)
+        assert last is not None
+        names = dict(zip(STATUS_CLASSES, ("Active", "In maintenance", "Inactive"), strict=True))
+        when = f"{self.t('on')} {self.fmt.date(last.data)}"
+        s.figures = [
+            self.fig(
+                names[c], f"situacao_{c}", last.counts[c], f"{self.fmt.number(last.counts[c])}"
+            )
+            for c in STATUS_CLASSES
+        ]
+        s.figures.append(
+            self.fig(
+                "Vehicles",
+                "situacao_total",
+                status_total(last),
+                f"{self.fmt.number(status_total(last))} ({when})",
+            )
+        )
+        stacks = {self.t(names[c]): [d.counts[c] for d in rows] for c in STATUS_CLASSES}
+        colors = [charts.COLORS[c] for c in STATUS_CLASSES]
+        s.chart = charts.render(
+            "situacao", charts.status_area, [d.data for d in rows], stacks, colors, self.fmt
+        )
+        return s
+
+
+def show_plate(placa: str) -> str:
+    """`ABC1234` (old format) is written `ABC-1234`; Mercosul plates as they are."""
+    if len(placa) == 7 and placa[:3].isalpha() and placa[3:].isdigit():
+        return f"{placa[:3]}-{placa[3:]}"
+    return placa

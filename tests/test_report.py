@@ -1,0 +1,323 @@
+"""`frota report` on warehouses built by the real pipeline, DuckDB and PostgreSQL: every figure
+the page shows equals a second computation over the warehouse (report_support.expected), in
+pt-BR formats; the page is one file with nothing to fetch; empty, young and older warehouses
+give a clear page or a clear error, never a traceback. The real browser: test_report_browser."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from ci import missing
+from report_support import (
+    UNTIL,
+    Expected,
+    br_date,
+    br_number,
+    br_percent,
+    brl,
+    build_pipeline,
+    expected,
+    last_day_of,
+    page_figures,
+)
+
+from frota.cli import main
+from frota.config import Settings
+from frota.report import build_report, parse_period
+from frota.report.page import show_plate
+
+PERIOD = parse_period("2024-09..2025-06")
+SECTIONS = {
+    "custos",
+    "custo_por_km",
+    "preventiva",
+    "disponibilidade",
+    "mtbf_mttr",
+    "maiores_custos",
+    "situacao",
+}
+
+
+@pytest.fixture(
+    scope="module",
+    params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """(settings, report html) of one warehouse per engine, built once for the module."""
+    tmp = tmp_path_factory.mktemp(f"report-{request.param}")
+    if request.param == "duckdb":
+        settings = build_pipeline(tmp, f"duckdb:///{tmp / 'warehouse.duckdb'}")
+        result = build_report(settings, tmp / "relatorio.html", period=PERIOD)
+        yield settings, result
+        return
+    from conftest import PG_ADMIN, _fresh_database
+
+    for url in _fresh_database(PG_ADMIN, "PostgreSQL", '"', " WITH (FORCE)"):
+        settings = build_pipeline(tmp, url)
+        result = build_report(settings, tmp / "relatorio.html", period=PERIOD)
+        yield settings, result
+
+
+def test_every_section_is_drawn(built) -> None:
+    _, result = built
+    figures, markers = page_figures(result.path.read_text(encoding="utf-8"))
+    assert result.unavailable == {}
+    assert "data-unavailable" not in markers and "data-empty" not in markers
+    assert set(markers["data-chart"]) == SECTIONS
+
+
+def test_figures_equal_a_second_computation(built) -> None:
+    settings, result = built
+    figures, _ = page_figures(result.path.read_text(encoding="utf-8"))
+    check_figures(figures, expected(settings.warehouse, PERIOD.start, PERIOD.end))
+
+
+def check_figures(figures: dict[str, tuple[str, str]], want: Expected) -> None:
+    """Each figure (exact value, text shown) against the second computation, pt-BR."""
+    value = {k: v for k, (v, _) in figures.items()}
+    shown = {k: t for k, (_, t) in figures.items()}
+
+    for kpi in ("custo_total", "custo_preventiva", "custo_corretiva"):
+        assert Decimal(value[kpi]) == getattr(want, kpi), kpi
+        assert shown[kpi] == brl(getattr(want, kpi)), kpi
+    assert Decimal(value["custo_outra"]) == 0
+    for kpi in (
+        "custo_por_km_frota",
+        "preventiva_servicos",
+        "preventiva_custo",
+        "preventiva_visitas",
+        "disponibilidade",
+        "mtbf_dias",
+        "mttr_dias",
+    ):
+        assert float(value[kpi]) == pytest.approx(float(getattr(want, kpi)), rel=1e-9), kpi
+    assert shown["custo_por_km_frota"] == brl(want.custo_por_km_frota)
+    assert shown["preventiva_custo"] == br_percent(want.preventiva_custo)
+    assert shown["disponibilidade"] == br_percent(want.disponibilidade)
+    assert shown["mtbf_dias"] == br_number(want.mtbf_dias, 1)
+    assert int(value["dias_parado"]) == want.dias_parado
+    assert shown["dias_parado"] == br_number(want.dias_parado)
+    assert int(value["qtd_falhas"]) == want.qtd_falhas
+    assert value["data_referencia"] == want.referencia.isoformat() == UNTIL.isoformat()
+    assert shown["data_referencia"] == br_date(UNTIL)
+    for cls, n in want.situacao.items():
+        assert int(value[f"situacao_{cls}"]) == n, cls
+    assert shown["situacao_total"].startswith(br_number(sum(want.situacao.values())))
+
+
+def test_top_vehicles_table(built) -> None:
+    settings, result = built
+    html = result.path.read_text(encoding="utf-8")
+    want = expected(settings.warehouse, PERIOD.start, PERIOD.end)
+    rows = _table_rows(html, "maiores_custos")
+    assert [r[0] for r in rows] == [show_plate(p) for p, *_ in want.top]
+    for row, (_, custo, tipo, status) in zip(rows, want.top, strict=True):
+        assert row[1:3] == [tipo, status]
+        assert row[4] == brl(custo)
+
+
+def _table_rows(html: str, name: str) -> list[list[str]]:
+    start = html.index(f'data-table="{name}"')
+    body = html[html.index("<tbody>", start) : html.index("</tbody>", start)]
+    rows = []
+    for tr in body.split("<tr>")[1:]:
+        cells = [c.split(">", 1)[1].split("</td>")[0] for c in tr.split("<td")[1:]]
+        rows.append(cells)
+    return rows
+
+
+def test_one_file_nothing_to_fetch(built) -> None:
+    _, result = built
+    html = result.path.read_text(encoding="utf-8")
+    assert result.bytes == result.path.stat().st_size < 5 * 1024 * 1024
+    assert "<script" not in html and "<link" not in html and "@import" not in html
+    assert not re.search(r"\bsrc=|\bhref=\"(?!#)|url\((?!#)", html)  # only the page's own anchors
+    assert "default-src 'none'" in html  # the browser refuses any fetch, should one appear
+
+
+def test_pt_br_words_and_months(built) -> None:
+    _, result = built
+    html = result.path.read_text(encoding="utf-8")
+    assert 'lang="pt-BR"' in html and "Relatório da frota" in html
+    assert "setembro de 2024 – junho de 2025" in html
+    assert ">set/24<" in html or "set/24" in html  # the charts' month axis
+
+
+def test_english(built, tmp_path: Path) -> None:
+    settings, _ = built
+    result = build_report(settings, tmp_path / "report.html", period=PERIOD, lang="en")
+    html = result.path.read_text(encoding="utf-8")
+    figures, _ = page_figures(html)
+    assert 'lang="en"' in html and "Fleet report" in html and "September 2024" in html
+    total = Decimal(figures["custo_total"][0])
+    assert figures["custo_total"][1] == f"R${total:,.2f}"
+
+
+def frota(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """`frota ARGS` as the console script runs it: (exit code, what it printed)."""
+    with pytest.raises(SystemExit) as exit_:
+        main(list(args))
+    printed = capsys.readouterr()
+    return int(exit_.value.code or 0), " ".join((printed.out + printed.err).split())
+
+
+def test_the_command(built, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings, _ = built
+    out = tmp_path / "cli.html"
+    code, printed = frota(
+        capsys, "--warehouse", settings.warehouse, "report", "--out", str(out), "--period", "2025"
+    )
+    assert code == 0, printed
+    assert f"report written to {out.resolve()}" in printed
+    assert "janeiro de 2025 – dezembro de 2025" in out.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- young, empty, older, absent
+
+
+def test_default_period_is_the_year_up_to_the_newest_data(built, tmp_path: Path) -> None:
+    settings, _ = built
+    result = build_report(settings, tmp_path / "r.html")
+    assert (result.period.first, result.period.last) == (date(2024, 7, 1), date(2025, 6, 1))
+    assert last_day_of(result.period.last) == result.period.end
+
+
+def test_a_period_without_data_says_so(built, tmp_path: Path) -> None:
+    settings, _ = built
+    result = build_report(settings, tmp_path / "r.html", period=parse_period("2019"))
+    _, markers = page_figures(result.path.read_text(encoding="utf-8"))
+    assert set(markers["data-empty"]) == SECTIONS
+    assert "Nenhuma manutenção neste período." in result.path.read_text(encoding="utf-8")
+    assert result.unavailable == {}
+
+
+def test_no_warehouse_yet_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = tmp_path / "none.duckdb"
+    code, printed = frota(
+        capsys, "--warehouse", f"duckdb:///{where}", "report", "--out", str(tmp_path / "r.html")
+    )
+    assert code == 5
+    assert f"there is no warehouse at {where} yet" in printed
+    assert "frota warehouse" in printed and not where.exists()
+
+
+def test_a_warehouse_without_marts_fails_loudly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Replicated but never transformed (or built by an older frota): each section names the
+    mart it misses, and the command exits 8 after writing the page."""
+    settings = Settings(warehouse=f"duckdb:///{tmp_path / 'w.duckdb'}")
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("CREATE SCHEMA analytics")
+    con.close()
+    out = tmp_path / "r.html"
+    code, printed = frota(capsys, "--warehouse", settings.warehouse, "report", "--out", str(out))
+    assert code == 8, printed
+    assert "missing section costs: the warehouse has no analytics.mart_custo_veiculo_mes" in printed
+    _, markers = page_figures(out.read_text(encoding="utf-8"))
+    assert set(markers["data-unavailable"]) == SECTIONS
+
+
+def test_empty_warehouse_gives_a_clear_page(tmp_path: Path) -> None:
+    settings = build_pipeline(tmp_path, f"duckdb:///{tmp_path / 'w.duckdb'}", vehicles=3, days=1)
+    result = build_report(settings, tmp_path / "r.html")
+    html = result.path.read_text(encoding="utf-8")
+    assert "Traceback" not in html and result.unavailable == {}
+    _, markers = page_figures(html)
+    no_maintenance = {"custos", "custo_por_km", "preventiva", "maiores_custos"}
+    assert no_maintenance <= set(markers["data-empty"])
+    assert html.count("Nenhuma manutenção neste período.") >= len(no_maintenance)
+
+
+@pytest.mark.parametrize("bad", ["2025-13", "jan", "2025-06..2025-01"])
+def test_a_bad_period_is_a_usage_error(
+    bad: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, printed = frota(capsys, "report", "--period", bad, "--out", str(tmp_path / "r"))
+    assert code == 2
+    assert "--period" in printed and "2025-01..2025-12" in printed
+
+
+# ---------------------------------------------------------------- in a real browser
+
+BROWSER_FLAGS = [  # DESIGN §9: Debian's chromium, nothing of its own reaching out
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+_READ_CHARTS = """els => els.map(e => {
+    const box = e.getBoundingClientRect();
+    return [e.closest('figure').dataset.chart, box.width, box.height,
+            e.querySelectorAll('path, rect, use, text').length];
+})"""
+_READ_FIGURES = "els => els.map(e => [e.dataset.kpi, e.dataset.value, e.innerText])"
+
+
+def open_in_chromium(html: Path, screenshot: Path) -> dict[str, object]:
+    """Open the page in headless Chromium (Playwright): what it requested, what the console
+    said, the charts' sizes and the figures as the DOM holds them; a full-page screenshot."""
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        missing("chromium (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("playwright (pip install playwright)")
+    requests: list[str] = []
+    errors: list[str] = []
+    url = html.resolve().as_uri()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=BROWSER_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            started = time.perf_counter()
+            page.goto(url, wait_until="load")
+            seconds = time.perf_counter() - started
+            charts = page.eval_on_selector_all("figure.chart svg", _READ_CHARTS)
+            figures = page.eval_on_selector_all("[data-kpi]", _READ_FIGURES)
+            page.screenshot(path=str(screenshot), full_page=True)
+            if os.environ.get("FROTA_REPORT_SCREENSHOT"):  # the README's picture
+                page.screenshot(path=os.environ["FROTA_REPORT_SCREENSHOT"])
+        finally:
+            browser.close()
+    return {
+        "url": url,
+        "requests": requests,
+        "errors": errors,
+        "seconds": seconds,
+        "charts": charts,
+        "figures": {k: (v or "", t.strip()) for k, v, t in figures},
+    }
+
+
+def test_in_a_real_browser(built, tmp_path: Path) -> None:
+    settings, result = built
+    shot = tmp_path / "relatorio.png"
+    seen = open_in_chromium(result.path, shot)
+    assert seen["requests"] == [seen["url"]]  # the file itself, nothing else
+    assert seen["errors"] == []
+    charts = seen["charts"]
+    assert {c[0] for c in charts} == SECTIONS
+    for name, width, height, parts in charts:
+        assert width > 300 and height > 100 and parts > 10, name
+    check_figures(seen["figures"], expected(settings.warehouse, PERIOD.start, PERIOD.end))
+    assert shot.stat().st_size > 10_000
+    print(f"rendered in {seen['seconds']:.2f}s; screenshot {shot}")
