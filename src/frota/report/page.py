@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from frota.report import charts
+import frota.report.charts as charts
 from frota.report.data import (
     STATUS_CLASSES,
     DayStatus,
