@@ -4,6 +4,7 @@ FTP (pyftpdlib on 127.0.0.1) and memory://. One conformance suite runs on all of
 from __future__ import annotations
 
 import json
+import posixpath
 import shutil
 import socket
 import sys
@@ -117,6 +118,32 @@ def test_upload_never_overwrites(landing: Landing, payload: Path, tmp_path: Path
     dest = tmp_path / "check.csv"
     landing.download(batch, "veiculos.csv", dest)
     assert dest.read_bytes() == payload.read_bytes()
+
+
+def _reports(landing: Landing) -> dict[str, bytes]:
+    """What `reports/` holds, read behind the backend's back."""
+    if isinstance(landing, FolderLanding):
+        folder = landing.root / "reports"
+    elif isinstance(landing, RcloneLanding):
+        folder = Path(landing.display.split(":", 2)[2]) / "reports"  # rclone:REMOTE:path
+    else:
+        assert isinstance(landing, FsspecLanding)
+        base = landing._path("reports")
+        landing.fs.invalidate_cache(base)
+        names = [posixpath.basename(p) for p in landing.fs.ls(base, False)]
+        return {n: landing.fs.cat_file(posixpath.join(base, n)) for n in names}
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_a_report_replaces_the_last_one(landing: Landing, payload: Path, tmp_path: Path) -> None:
+    """Unlike a batch, the report in reports/ is replaced: the latest one wins, whole."""
+    newer = tmp_path / "relatorio.html"
+    newer.write_bytes("<p>relatório de março</p>\n".encode())
+    assert landing.put_report(payload, "relatorio.html").endswith("reports/relatorio.html")
+    assert _reports(landing) == {"relatorio.html": payload.read_bytes()}
+    landing.put_report(newer, "relatorio.html")
+    assert _reports(landing) == {"relatorio.html": newer.read_bytes()}  # no .part left over
+    assert landing.list_batch_ids() == []  # reports/ is not a batch
 
 
 def test_several_batches_listed(landing: Landing, payload: Path) -> None:

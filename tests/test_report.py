@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from datetime import date
 from decimal import Decimal
@@ -26,6 +28,7 @@ from report_support import (
     expected,
     last_day_of,
     page_figures,
+    query,
 )
 
 from frota.cli import main
@@ -43,6 +46,7 @@ SECTIONS = {
     "maiores_custos",
     "situacao",
 }
+HEALTH_CHARTS = {"lotes_por_dia"}
 
 
 @pytest.fixture(
@@ -70,7 +74,22 @@ def test_every_section_is_drawn(built) -> None:
     figures, markers = page_figures(result.path.read_text(encoding="utf-8"))
     assert result.unavailable == {}
     assert "data-unavailable" not in markers and "data-empty" not in markers
-    assert set(markers["data-chart"]) == SECTIONS
+    assert set(markers["data-chart"]) == SECTIONS | HEALTH_CHARTS
+
+
+def test_pipeline_health_from_the_warehouse_ledger(built) -> None:
+    settings, result = built
+    html = result.path.read_text(encoding="utf-8")
+    figures, _ = page_figures(html)
+    raw = {
+        t: query(settings.warehouse, f"SELECT count(*) FROM raw.{t}")[0][0]
+        for t in ("veiculos", "manutencoes")
+    }
+    assert figures["lotes_30_dias"] == ("1", "1")
+    assert int(figures["linhas_30_dias"][0]) == raw["veiculos"] + raw["manutencoes"]
+    assert figures["linhas_30_dias"][1] == br_number(raw["veiculos"] + raw["manutencoes"])
+    source, newest, _age = _table_rows(html, "atualizacao")[0]
+    assert source == "test" and newest == "20/06/2025 18:00"  # 21:00 UTC in São Paulo
 
 
 def test_figures_equal_a_second_computation(built) -> None:
@@ -179,6 +198,39 @@ def test_the_command(built, tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "janeiro de 2025 – dezembro de 2025" in out.read_text(encoding="utf-8")
 
 
+def test_publish_puts_it_in_the_landing_area(
+    built, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings, _ = built
+    out = tmp_path / "relatorio.html"
+    args = ["--warehouse", settings.warehouse, "--landing", settings.landing, "report"]
+    code, printed = frota(capsys, *args, "--out", str(out), "--publish")
+    assert code == 0, printed
+    copy = Path(settings.landing) / "reports" / "relatorio.html"
+    assert copy.read_bytes() == out.read_bytes()
+    assert f"report published to {copy}" in printed
+
+
+def test_run_ends_with_the_report(tmp_path: Path) -> None:
+    """`frota run` (what `make run` runs) writes data/relatorio.html and says where."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FROTA_")}
+    env.update(FROTA_VEHICLES="12", FROTA_CACHE_DIR=str(tmp_path / "cache"))
+    done = subprocess.run(
+        [sys.executable, "-m", "frota", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    page = tmp_path / "data" / "relatorio.html"
+    assert f"report written to {page}" in " ".join(done.stdout.split())
+    _, markers = page_figures(page.read_text(encoding="utf-8"))
+    assert "data-unavailable" not in markers
+    assert set(markers["data-chart"]) == SECTIONS | HEALTH_CHARTS
+
+
 # ---------------------------------------------------------------- young, empty, older, absent
 
 
@@ -194,6 +246,7 @@ def test_a_period_without_data_says_so(built, tmp_path: Path) -> None:
     result = build_report(settings, tmp_path / "r.html", period=parse_period("2019"))
     _, markers = page_figures(result.path.read_text(encoding="utf-8"))
     assert set(markers["data-empty"]) == SECTIONS
+    assert set(markers["data-chart"]) == HEALTH_CHARTS  # the pipeline's health is today's
     assert "Nenhuma manutenção neste período." in result.path.read_text(encoding="utf-8")
     assert result.unavailable == {}
 
@@ -226,7 +279,7 @@ def test_a_warehouse_without_marts_fails_loudly(
     assert code == 8, printed
     assert "missing section costs: the warehouse has no analytics.mart_custo_veiculo_mes" in printed
     _, markers = page_figures(out.read_text(encoding="utf-8"))
-    assert set(markers["data-unavailable"]) == SECTIONS
+    assert set(markers["data-unavailable"]) == SECTIONS | {"lotes_por_dia"}  # no ledger either
 
 
 def test_empty_warehouse_gives_a_clear_page(tmp_path: Path) -> None:
@@ -315,7 +368,7 @@ def test_in_a_real_browser(built, tmp_path: Path) -> None:
     assert seen["requests"] == [seen["url"]]  # the file itself, nothing else
     assert seen["errors"] == []
     charts = seen["charts"]
-    assert {c[0] for c in charts} == SECTIONS
+    assert {c[0] for c in charts} == SECTIONS | HEALTH_CHARTS
     for name, width, height, parts in charts:
         assert width > 300 and height > 100 and parts > 10, name
     check_figures(seen["figures"], expected(settings.warehouse, PERIOD.start, PERIOD.end))

@@ -116,6 +116,7 @@ def test_render_rejects_bad_role_format_and_relative_paths(fmt, tmp_path):
         ("source", ["run", "--role", "source"]),
         ("server", ["run", "--role", "server"]),
         ("analytics", ["run", "--role", "analytics"]),
+        ("report", ["report"]),
         ("all", ["run"]),
     ],
 )

@@ -92,6 +92,10 @@ class Settings:
     # The operator's time zone (IANA name): the warehouse counts days, months and the fleet's
     # daily status on this local calendar, not on UTC's.
     timezone: str = "America/Sao_Paulo"
+    # The fleet report (frota report, the last step of `frota run` on the analytics role):
+    # where it is written, and whether a copy also goes to the landing area's reports/.
+    report_path: str = "data/relatorio.html"
+    report_publish: bool = False
     # The secrets below are never read from frota.toml.
     database_password: Secret | None = field(default=None, repr=False)
     warehouse_password: Secret | None = field(default=None, repr=False)
@@ -120,7 +124,7 @@ _PLAIN_KEYS = {
 }
 _INT_KEYS = {"seed", "vehicles", "retry_attempts", "max_file_bytes", "error_threshold_rows"}
 _FLOAT_KEYS = {"retry_max_seconds", "error_threshold"}
-_BOOL_KEYS = {"db_ssl_verify_identity", "require_tls", "allow_extra_columns"}
+_BOOL_KEYS = {"db_ssl_verify_identity", "require_tls", "allow_extra_columns", "report_publish"}
 _SECRET_KEYS = {"database_password", "warehouse_password"}
 
 

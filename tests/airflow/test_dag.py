@@ -174,7 +174,7 @@ def test_parsing_the_dag_file_does_no_io_and_opens_no_connection(tmp_path):
 def test_dag_structure(airflow_dag_module):
     dag = airflow_dag_module.frota_dag
     assert dag.dag_id == "frota_pipeline"
-    order = ["publish_batches", "wait_for_batches", "load", "warehouse", "health_check"]
+    order = ["publish_batches", "wait_for_batches", "load", "warehouse", "report", "health_check"]
     assert [t.task_id for t in dag.topological_sort()] == order
     for upstream, downstream in zip(order, order[1:], strict=False):
         assert dag.get_task(upstream).downstream_task_ids == {downstream}
@@ -187,7 +187,7 @@ def test_dag_structure(airflow_dag_module):
     assert sensor.mode == "reschedule"
     assert sensor.soft_fail is True
     assert sensor.trigger_rule == "none_failed"
-    for task_id in ("publish_batches", "wait_for_batches", "load", "warehouse"):
+    for task_id in ("publish_batches", "wait_for_batches", "load", "warehouse", "report"):
         op = dag.get_task(task_id)
         assert op.retries == 3
         assert op.retry_exponential_backoff
@@ -212,6 +212,7 @@ def test_build_dag_options(airflow_dag_module):
         "wait_for_batches": "frota-server",
         "load": "frota-server",
         "warehouse": "frota-dw",
+        "report": "frota-dw",
         "health_check": "frota-server",
     }
     assert airflow_dag_module._queues_from_env("source=a, server=b,junk") == {
@@ -282,6 +283,9 @@ def test_dag_test_runs_the_whole_pipeline(e2e_run):
     assert found["analytics.fct_manutencoes"] == found["manutencoes"]
     assert found["analytics.dim_veiculos"] >= found["veiculos"]
     assert found["analytics.mart_custo_veiculo_mes"] > 0
+    # ...and the report was written from it, every section drawn.
+    page = (workdir / "data" / "relatorio.html").read_text(encoding="utf-8")
+    assert "Relatório da frota" in page and "data-unavailable" not in page
 
 
 def test_a_retried_task_changes_nothing(airflow_dag_module, e2e_run, monkeypatch):
@@ -331,7 +335,7 @@ def test_a_second_dag_run_changes_nothing(airflow_dag_module, e2e_run, monkeypat
     assert str(dag_run.state) == "success", states
     assert states["publish_batches"] == "success"
     assert states["wait_for_batches"] == "skipped"
-    assert states["load"] == states["warehouse"] == "skipped"
+    assert states["load"] == states["warehouse"] == states["report"] == "skipped"
     assert states["health_check"] == "success"
     assert counts(workdir) == before
 

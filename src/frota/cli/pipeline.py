@@ -205,12 +205,12 @@ def load(obj: Context) -> None:
     type=click.Choice(["all", "source", "server", "analytics"]),
     default="all",
     show_default=True,
-    help="source: generate+publish; server: load; analytics: warehouse.",
+    help="source: generate+publish; server: load; analytics: warehouse and the report.",
 )
-@click.option("--no-warehouse", is_flag=True, help="Skip the warehouse step.")
+@click.option("--no-warehouse", is_flag=True, help="Skip the warehouse and report steps.")
 @pass_ctx
 def run(obj: Context, role: str, no_warehouse: bool) -> None:
-    """Run the pipeline: generate -> publish -> load -> warehouse (on embedded defaults)."""
+    """Run the pipeline: generate -> publish -> load -> warehouse -> report (embedded defaults)."""
     from frota.orchestrate.run import run_pipeline
 
     result = run_pipeline(
@@ -228,6 +228,14 @@ def run(obj: Context, role: str, no_warehouse: bool) -> None:
         _print_load(result.loaded)
     if result.warehouse is not None:
         _print_warehouse(result.warehouse)
+    if result.report is not None:
+        from frota.cli.report import print_report
+
+        print_report(result.report)
+    if result.report is not None and result.report.unavailable:
+        from frota.errors import EXIT_WAREHOUSE
+
+        sys.exit(EXIT_WAREHOUSE)
 
 
 @cli.group(invoke_without_command=True)

@@ -27,9 +27,7 @@ def _period(ctx: click.Context, param: click.Parameter, value: str | None) -> An
     "--out",
     "out_path",
     type=click.Path(dir_okay=False),
-    default="data/relatorio.html",
-    show_default=True,
-    help="Where to write the page.",
+    help="Where to write the page [setting report_path; default data/relatorio.html].",
 )
 @click.option(
     "--period",
@@ -44,12 +42,27 @@ def _period(ctx: click.Context, param: click.Parameter, value: str | None) -> An
     show_default=True,
     help="Language of the page: words, numbers, money and dates.",
 )
+@click.option(
+    "--publish/--no-publish",
+    default=None,
+    help="Also put the page in the landing area's reports/ folder, replacing the last one "
+    "[setting report_publish; default off].",
+)
 @pass_ctx
-def report(obj: Context, out_path: str, period: Any, lang: str) -> None:
+def report(
+    obj: Context, out_path: str | None, period: Any, lang: str, publish: bool | None
+) -> None:
     """Write the fleet report: KPIs and pipeline health in one HTML file that opens offline."""
     from frota.report import build_report
 
-    result = build_report(obj.settings, out_path, period=period, lang=lang)
+    s = obj.settings
+    result = build_report(
+        s,
+        out_path or s.report_path,
+        period=period,
+        lang=lang,
+        publish=s.report_publish if publish is None else publish,
+    )
     print_report(result)
     if result.unavailable:
         sys.exit(EXIT_WAREHOUSE)

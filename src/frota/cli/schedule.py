@@ -38,9 +38,10 @@ def _check_at(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @cli.command()
 @click.option(
     "--role",
-    type=click.Choice(["all", "source", "server", "analytics"]),
+    type=click.Choice(["all", "source", "server", "analytics", "report"]),
     default="all",
     show_default=True,
+    help="What to run: `frota run --role ROLE`, or `frota report` for report.",
 )
 @click.option(
     "--every",

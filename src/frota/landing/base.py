@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BATCHES_DIR = "batches"
+REPORTS_DIR = "reports"  # the latest fleet report, for the source PC and the shared folder
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,12 @@ class Landing(ABC):
         """Remove a batch folder (`frota landing prune`): its manifest first, so that a removal
         cut short leaves an incomplete batch, never a complete one with files missing.
         A folder that is not there is not an error."""
+
+    @abstractmethod
+    def put_report(self, source: Path, name: str) -> str:
+        """Copy a local file to `reports/<name>`, replacing the one there (a report is not a
+        batch: the latest wins); where it went, for people. Readers should never see half a
+        file where the backend allows it."""
 
     def local_dir(self, batch_id: str) -> Path | None:
         """A local folder holding the batch's files, readable in place; None to download."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from frota.batch import MANIFEST_NAME
 from frota.errors import LandingError
-from frota.landing.base import BATCHES_DIR, Landing, RemoteFile
+from frota.landing.base import BATCHES_DIR, REPORTS_DIR, Landing, RemoteFile
 
 
 class FolderLanding(Landing):
@@ -68,6 +68,17 @@ class FolderLanding(Landing):
             return
         except OSError as exc:
             raise LandingError(f"cannot remove {folder}: {exc.strerror}") from None
+
+    def put_report(self, source: Path, name: str) -> str:
+        final = self.root / REPORTS_DIR / name
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            part = final.with_name(f".{name}.part")
+            shutil.copyfile(source, part)
+            os.replace(part, final)  # atomic: a reader sees the old report or the new one
+        except OSError as exc:
+            raise LandingError(f"cannot write {final}: {exc.strerror}") from None
+        return str(final)
 
     def local_dir(self, batch_id: str) -> Path | None:
         return self._dir(batch_id)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from frota.batch import MANIFEST_NAME
 from frota.errors import ConfigError, LandingError
-from frota.landing.base import BATCHES_DIR, Landing, RemoteFile
+from frota.landing.base import BATCHES_DIR, REPORTS_DIR, Landing, RemoteFile
 from frota.redact import redact
 
 DEFAULT_TIMEOUT = 300.0
@@ -153,6 +153,17 @@ class RcloneLanding(Landing):
         if self._stat(BATCHES_DIR, batch_id, MANIFEST_NAME) is not None:
             self._run("deletefile", self._path(BATCHES_DIR, batch_id, MANIFEST_NAME))
         self._run("purge", self._path(BATCHES_DIR, batch_id), missing_ok=True)
+
+    def put_report(self, source: Path, name: str) -> str:
+        target = f"{self.display}/{REPORTS_DIR}/{name}"
+        size = Path(source).stat().st_size
+        # copyto replaces the file; remotes such as Drive then show the new version.
+        self._run("copyto", str(Path(source).resolve()), self._path(REPORTS_DIR, name))
+        arrived = self._stat(REPORTS_DIR, name)
+        if arrived is None or arrived.size != size:
+            got = "nothing" if arrived is None else f"{arrived.size} bytes"
+            raise LandingError(f"upload of {target} incomplete: sent {size} bytes, found {got}")
+        return target
 
 
 def _tail(stderr: bytes, lines: int = 2) -> str:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from frota.batch import MANIFEST_NAME
 from frota.errors import ConfigError, FrotaError, LandingError
-from frota.landing.base import BATCHES_DIR, Landing, RemoteFile
+from frota.landing.base import BATCHES_DIR, REPORTS_DIR, Landing, RemoteFile
 from frota.redact import mask_url, redact
 
 # Object stores (and memory) show a file only once its upload completes, and have no cheap
@@ -147,6 +147,34 @@ class FsspecLanding(Landing):
             if self.fs.exists(folder):
                 self.fs.rm(folder, recursive=True)
             self.fs.invalidate_cache(folder)
+
+    def put_report(self, source: Path, name: str) -> str:
+        where = f"{REPORTS_DIR}/{name}"
+        folder, final = self._path(REPORTS_DIR), self._path(REPORTS_DIR, name)
+        size = Path(source).stat().st_size
+        with self._errors("write", where):
+            self.fs.makedirs(folder, exist_ok=True)
+            if self.protocol in _ATOMIC_PUT:
+                self.fs.put_file(str(source), final)
+            else:
+                part = posixpath.join(folder, f".{name}.{uuid.uuid4().hex[:8]}.part")
+                try:
+                    self.fs.put_file(str(source), part)
+                    self.fs.invalidate_cache(folder)
+                    if self.fs.exists(final):
+                        self.fs.rm_file(final)  # not every server's rename replaces
+                    self.fs.mv(part, final)
+                except BaseException:
+                    with suppress(Exception):
+                        self.fs.rm_file(part)
+                    raise
+            self.fs.invalidate_cache(folder)
+            arrived = self.fs.size(final)
+        if arrived != size:
+            raise LandingError(
+                f"upload of {self.display}/{where} incomplete: sent {size} bytes, found {arrived}"
+            )
+        return f"{self.display}/{where}"
 
 
 def _missing_package(url: str, exc: ImportError) -> ConfigError:

@@ -1,4 +1,4 @@
-"""frota's Airflow DAG: publish → wait for batches → load → warehouse → health check.
+"""frota's Airflow DAG: publish → wait for batches → load → warehouse → report → health check.
 
 Importable where Apache Airflow 3 is installed (`pip install 'frota[airflow]'` or into your
 Airflow environment). Each task calls the same public API as `frota run --role ROLE`; safety
@@ -198,6 +198,23 @@ def warehouse_step(settings: Settings) -> dict[str, Any]:
     return result
 
 
+def report_step(settings: Settings) -> dict[str, Any]:
+    """The analytics machine's last step: the fleet report (`frota report`), where the
+    settings say (`report_path`, `report_publish`)."""
+    from frota.orchestrate.run import report_step as write_report
+
+    written = write_report(settings)
+    result = {
+        "path": str(written.path),
+        "bytes": written.bytes,
+        "published": written.published,
+        "unavailable": written.unavailable,
+    }
+    if written.unavailable:
+        raise AirflowFailException(f"the report misses sections: {written.unavailable}")
+    return result
+
+
 def health_step(settings: Settings) -> dict[str, Any]:
     """Data-quality / health gate: `frota status`; fails on unreachable parts or rejected data."""
     from frota.observe.status import collect_status
@@ -289,11 +306,22 @@ def build_dag(
         def warehouse() -> dict[str, Any]:
             return _frota_call(lambda: warehouse_step(airflow_settings()))
 
+        @task(**on("analytics"))
+        def report() -> dict[str, Any]:
+            return _frota_call(lambda: report_step(airflow_settings()))
+
         @task(trigger_rule="none_failed", retries=0, **on("server"))
         def health_check() -> dict[str, Any]:
             return _frota_call(lambda: health_step(airflow_settings()))
 
-        publish_batches() >> wait_for_batches() >> load() >> warehouse() >> health_check()
+        (
+            publish_batches()
+            >> wait_for_batches()
+            >> load()
+            >> warehouse()
+            >> report()
+            >> health_check()
+        )
 
     return frota_pipeline()
 

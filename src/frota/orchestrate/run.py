@@ -1,6 +1,7 @@
 """`frota run`: the steps of one or all machine roles, chained, with one run id.
 
-Roles: `source` (generate + publish), `server` (load), `analytics` (warehouse), `all`.
+Roles: `source` (generate + publish), `server` (load), `analytics` (warehouse, then the fleet
+report), `all`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class RunResult:
     published: tuple[PublishResult, ...] | None = None
     loaded: LoadResult | None = None
     warehouse: Any = None
+    report: Any = None  # frota.report.ReportResult
 
 
 def run_pipeline(
@@ -84,9 +86,11 @@ def run_pipeline(
                 loaded = load_pending(settings, run_id=run_id, today=today, progress=report)
         else:
             loaded = load_pending(settings, run_id=run_id, today=today)
+    reported = None
     if role in ("all", "analytics") and warehouse:
         built = build_warehouse_step(settings)
-    return RunResult(run_id, role, generated, published, loaded, built)
+        reported = report_step(settings)
+    return RunResult(run_id, role, generated, published, loaded, built, reported)
 
 
 def build_warehouse_step(
@@ -106,3 +110,10 @@ def build_warehouse_step(
         select=select,
         progress=lambda message: logger.info("warehouse: %s", message),
     )
+
+
+def report_step(settings: Settings) -> Any:
+    """Write the fleet report where the settings say (the analytics machine's last step)."""
+    from frota.report import build_report
+
+    return build_report(settings, settings.report_path, publish=settings.report_publish)

@@ -4,6 +4,7 @@ file)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 import time
@@ -15,9 +16,11 @@ from zoneinfo import ZoneInfo
 
 from frota import __version__
 from frota.config import Settings
-from frota.errors import ConfigError
+from frota.errors import ConfigError, MissingExtra
+from frota.landing import open_landing
 from frota.report.data import KpiData, read_kpis
 from frota.report.fmt import LANGUAGES, Formatter
+from frota.report.health import HealthData, HealthPage, read_health
 from frota.report.page import Page, Section
 from frota.report.period import Period
 from frota.report.warehouse import WarehouseReader
@@ -51,19 +54,26 @@ def build_report(
     *,
     period: Period | None = None,
     lang: str = "pt-BR",
+    publish: bool = False,
     now: datetime | None = None,
 ) -> ReportResult:
-    """Write the report of `period` (default: the twelve months up to the newest data)."""
+    """Write the report of `period` (default: the twelve months up to the newest data); with
+    `publish`, also replace `reports/<file name>` in the landing area."""
     if lang not in LANGUAGES:
         raise ConfigError(f"no report in {lang!r}", hint=f"use one of {', '.join(LANGUAGES)}")
+    check_installed()
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     with WarehouseReader(settings) as wh:
         kpis = read_kpis(wh, period)
+        health = read_health(wh, now.astimezone(UTC).replace(tzinfo=None))
         warehouse = wh.target.masked
-    html = render_page(kpis, lang, now.astimezone(_zone(settings)), warehouse)
+    html = render_page(kpis, health, lang, _zone(settings), now, warehouse)
     path = Path(out)
     size = write_atomically(path, html.encode("utf-8"))
+    published = None
+    if publish:
+        published = open_landing(settings.landing).put_report(path, path.name)
     return ReportResult(
         path=path,
         bytes=size,
@@ -71,20 +81,36 @@ def build_report(
         lang=lang,
         seconds=time.perf_counter() - started,
         unavailable=kpis.unavailable(),
+        published=published,
     )
 
 
+def check_installed() -> None:
+    """MissingExtra (exit 7) unless what the page is made with is installed."""
+    for module, package in (("matplotlib", "matplotlib"), ("babel", "babel"), ("jinja2", "jinja2")):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ImportError:
+            found = False
+        if not found:
+            raise MissingExtra(package, "warehouse")
+
+
 def _zone(settings: Settings) -> ZoneInfo:
-    return ZoneInfo(getattr(settings, "timezone", "America/Sao_Paulo"))
+    return ZoneInfo(settings.timezone)
 
 
-def render_page(kpis: KpiData, lang: str, now: datetime, warehouse: str) -> str:
-    """The page's HTML (one string: styles and charts inline)."""
+def render_page(
+    kpis: KpiData, health: HealthData, lang: str, zone: ZoneInfo, now: datetime, warehouse: str
+) -> str:
+    """The page's HTML (one string: styles and charts inline); `now` aware."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     fmt, t = Formatter(lang), translator(lang)
-    page = Page(fmt, t)
-    groups = [Group(t("Fleet KPIs"), page.kpi_sections(kpis))]
+    groups = [
+        Group(t("Fleet KPIs"), Page(fmt, t).kpi_sections(kpis)),
+        Group(t("Pipeline health"), HealthPage(fmt, t, zone).sections(health)),
+    ]
     env = Environment(
         loader=PackageLoader("frota.report", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
@@ -108,7 +134,7 @@ def render_page(kpis: KpiData, lang: str, now: datetime, warehouse: str) -> str:
         period_text=f"{fmt.month(p.first)} – {fmt.month(p.last)}",
         reference_raw=kpis.data_referencia.isoformat() if kpis.data_referencia else "",
         reference_text=fmt.date(kpis.data_referencia),
-        generated_text=fmt.datetime(now.replace(tzinfo=None)),
+        generated_text=fmt.datetime(now.astimezone(zone).replace(tzinfo=None)),
         warehouse=warehouse,
         notice=notice,
         groups=groups,

@@ -118,6 +118,8 @@ PT_BR: dict[str, str] = {
     "Last warehouse build": "Último build do warehouse",
     "No batch has reached the warehouse yet.": "Nenhum lote chegou ao warehouse ainda.",
     "No batch in the last 30 days.": "Nenhum lote nos últimos 30 dias.",
+    "The newest batch of each source that reached the warehouse, and its age.": "O lote mais "
+    "recente de cada origem que chegou ao warehouse, e sua idade.",
 }
 
 

@@ -13,7 +13,7 @@ from frota.errors import ConfigError
 from frota.orchestrate.schedule.intervals import Interval, parse_interval
 from frota.redact import is_secret_name, without_url_password
 
-ROLES = ("source", "server", "analytics", "all")
+ROLES = ("source", "server", "analytics", "all", "report")
 FORMATS = ("cron", "systemd", "windows")
 
 # What each role runs, after `frota [--config F]`.
@@ -22,6 +22,7 @@ ROLE_ARGS: dict[str, tuple[str, ...]] = {
     "server": ("run", "--role", "server"),
     "analytics": ("run", "--role", "analytics"),
     "all": ("run",),
+    "report": ("report",),  # the fleet report on a schedule of its own (e.g. daily at 07:00)
 }
 
 # A run that takes longer than this is stuck; Task Scheduler and systemd stop it (a killed
