@@ -235,7 +235,7 @@ def run(obj: Context, role: str, no_warehouse: bool) -> None:
     if result.report is not None and result.report.unavailable:
         from frota.errors import EXIT_WAREHOUSE
 
-        sys.exit(EXIT_WAREHOUSE)
+        raise click.exceptions.Exit(EXIT_WAREHOUSE)
 
 
 @cli.group(invoke_without_command=True)
