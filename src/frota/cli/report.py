@@ -38,9 +38,8 @@ def _period(ctx: click.Context, param: click.Parameter, value: str | None) -> An
 @click.option(
     "--lang",
     type=click.Choice(["pt-BR", "en"]),
-    default="pt-BR",
-    show_default=True,
-    help="Language of the page: words, numbers, money and dates.",
+    help="Language of the page: words, numbers, money and dates [default: the language "
+    "setting if set, else pt-BR].",
 )
 @click.option(
     "--publish/--no-publish",
@@ -50,7 +49,7 @@ def _period(ctx: click.Context, param: click.Parameter, value: str | None) -> An
 )
 @pass_ctx
 def report(
-    obj: Context, out_path: str | None, period: Any, lang: str, publish: bool | None
+    obj: Context, out_path: str | None, period: Any, lang: str | None, publish: bool | None
 ) -> None:
     """Write the fleet report: KPIs and pipeline health in one HTML file that opens offline."""
     from frota.report import build_report

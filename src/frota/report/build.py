@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from frota import __version__
 from frota.config import Settings
 from frota.errors import ConfigError, MissingExtra
+from frota.i18n import N_
 from frota.landing import open_landing
 from frota.report.data import KpiData, read_kpis
 from frota.report.fmt import LANGUAGES, Formatter
@@ -24,9 +25,21 @@ from frota.report.health import HealthData, HealthPage, read_health
 from frota.report.page import Page, Section
 from frota.report.period import Period
 from frota.report.warehouse import WarehouseReader
-from frota.report.words import translator
+from frota.report.words import report_language, translator
 
 DEFAULT_OUT = "data/relatorio.html"
+# The template's own words (the sections carry theirs).
+PAGE_WORDS = {
+    "title": N_("Fleet report"),
+    "period": N_("Period"),
+    "data_up_to": N_("Data up to"),
+    "generated_on": N_("Generated on"),
+    "warehouse": N_("Warehouse"),
+    "contents": N_("Contents"),
+    "definition": N_("Definition"),
+    "unreadable": N_("This section could not be read"),
+    "definitions_follow": N_("Definitions follow docs/warehouse.md of frota"),
+}
 
 
 @dataclass(frozen=True)
@@ -53,12 +66,14 @@ def build_report(
     out: Path | str = DEFAULT_OUT,
     *,
     period: Period | None = None,
-    lang: str = "pt-BR",
+    lang: str | None = None,
     publish: bool = False,
     now: datetime | None = None,
 ) -> ReportResult:
-    """Write the report of `period` (default: the twelve months up to the newest data); with
-    `publish`, also replace `reports/<file name>` in the landing area."""
+    """Write the report of `period` (default: the twelve months up to the newest data) in
+    `lang` (default: the `language` setting, else pt-BR); with `publish`, also replace
+    `reports/<file name>` in the landing area."""
+    lang = lang or report_language(settings.language)
     if lang not in LANGUAGES:
         raise ConfigError(f"no report in {lang!r}", hint=f"use one of {', '.join(LANGUAGES)}")
     check_installed()
@@ -108,8 +123,8 @@ def render_page(
 
     fmt, t = Formatter(lang), translator(lang)
     groups = [
-        Group(t("Fleet KPIs"), Page(fmt, t).kpi_sections(kpis)),
-        Group(t("Pipeline health"), HealthPage(fmt, t, zone).sections(health)),
+        Group(t(N_("Fleet KPIs")), Page(fmt, t).kpi_sections(kpis)),
+        Group(t(N_("Pipeline health")), HealthPage(fmt, t, zone).sections(health)),
     ]
     env = Environment(
         loader=PackageLoader("frota.report", "templates"),
@@ -122,12 +137,14 @@ def render_page(
     notice = None
     if kpis.data_inicio is None:
         notice = t(
-            "The warehouse holds no maintenance yet: the charts appear once `frota warehouse` "
-            "has replicated batches with maintenances."
+            N_(
+                "The warehouse holds no maintenance yet: the charts appear once `frota warehouse` "
+                "has replicated batches with maintenances."
+            )
         )
     return env.get_template("report.html.j2").render(
         lang=lang,
-        t=t,
+        words={key: t(text) for key, text in PAGE_WORDS.items()},
         css=css,
         version=__version__,
         period_raw=f"{p.first:%Y-%m}..{p.last:%Y-%m}",

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import frota.report.charts as charts
+from frota.i18n import N_
 from frota.report.data import (
     ReplicatedBatch,
     Unavailable,
@@ -63,8 +64,8 @@ class HealthPage:
         t = self.t
         s = Section(
             "lotes_por_dia",
-            t("Batches and rows per day"),
-            t("Rows loaded per day (the warehouse's ledger), the last 30 days."),
+            t(N_("Batches and rows per day")),
+            t(N_("Rows loaded per day (the warehouse's ledger), the last 30 days.")),
         )
         if isinstance(data.batches, Unavailable):
             s.unavailable = data.batches.reason
@@ -80,11 +81,13 @@ class HealthPage:
                 rows[day] += b.rows
         total_batches, total_rows = sum(batches.values()), sum(rows.values())
         s.figures = [
-            Figure(t("Batches"), "lotes_30_dias", total_batches, self.fmt.number(total_batches)),
-            Figure(t("Rows"), "linhas_30_dias", total_rows, self.fmt.number(total_rows)),
+            Figure(
+                t(N_("Batches")), "lotes_30_dias", total_batches, self.fmt.number(total_batches)
+            ),
+            Figure(t(N_("Rows")), "linhas_30_dias", total_rows, self.fmt.number(total_rows)),
         ]
         if not total_batches:
-            s.empty = t("No batch in the last 30 days.")
+            s.empty = t(N_("No batch in the last 30 days."))
             return s
         s.chart = charts.render(
             "lotes_por_dia",
@@ -96,7 +99,7 @@ class HealthPage:
         )
         active = [d for d in days if batches[d]]
         s.table = Table(
-            [t("Day"), t("Batches"), t("Rows")],
+            [t(N_("Day")), t(N_("Batches")), t(N_("Rows"))],
             [False, True, True],
             [
                 [self.fmt.date(d), self.fmt.number(batches[d]), self.fmt.number(rows[d])]
@@ -111,15 +114,15 @@ class HealthPage:
         t = self.t
         s = Section(
             "atualizacao",
-            t("Freshness per source"),
-            t("The newest batch of each source that reached the warehouse, and its age."),
+            t(N_("Freshness per source")),
+            t(N_("The newest batch of each source that reached the warehouse, and its age.")),
         )
         if not data.newest_by_source:
-            s.empty = t("No batch has reached the warehouse yet.")
+            s.empty = t(N_("No batch has reached the warehouse yet."))
         else:
             sources = sorted(data.newest_by_source.items(), key=lambda kv: kv[1])
             s.table = Table(
-                [t("Source"), t("Newest batch"), t("Age")],
+                [t(N_("Source")), t(N_("Newest batch")), t(N_("Age"))],
                 [False, False, True],
                 [
                     [name, self.fmt.datetime(self.local(when)), self.age(data.now - when)]
@@ -134,7 +137,7 @@ class HealthPage:
         build = data.last_build
         s.figures = [
             Figure(
-                t("Last warehouse build"),
+                t(N_("Last warehouse build")),
                 "ultimo_build",
                 build.isoformat() if build else None,
                 self.fmt.datetime(self.local(build)) if build else "–",

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import frota.report.charts as charts
+from frota.i18n import N_
 from frota.report.data import (
     STATUS_CLASSES,
     DayStatus,
@@ -112,13 +113,15 @@ class Page:
     def costs(self, data: KpiData) -> Section:
         s = self.section(
             "custos",
-            "Maintenance cost per month",
-            "Σ cost of the maintenances whose service date falls in the month, by category "
-            "(the row's own, else that of its maintenance type); the trend is the "
-            "least-squares line of the monthly totals of the complete months.",
+            N_("Maintenance cost per month"),
+            N_(
+                "Σ cost of the maintenances whose service date falls in the month, by category "
+                "(the row's own, else that of its maintenance type); the trend is the "
+                "least-squares line of the monthly totals of the complete months."
+            ),
         )
         rows: list[MonthCost] | Unavailable = data.costs
-        if not self._guard(s, rows, "No maintenance in this period.") or isinstance(
+        if not self._guard(s, rows, N_("No maintenance in this period.")) or isinstance(
             rows, Unavailable
         ):
             return s
@@ -129,30 +132,33 @@ class Page:
         complete = sum(1 for r in full if ref is None or month_end(r.mes) <= ref)
         f = cost_figures(full, complete)
         money, t = self.fmt.money, self.t
-        trend = None if f.trend is None else f"{money(f.trend)} {t('per month')}"
+        trend = None if f.trend is None else f"{money(f.trend)} {t(N_('per month'))}"
         s.figures = [
-            self.fig("Total cost", "custo_total", f.total, money(f.total)),
-            self.fig("Preventive", "custo_preventiva", f.preventiva, money(f.preventiva)),
-            self.fig("Corrective", "custo_corretiva", f.corretiva, money(f.corretiva)),
-            self.fig("Other", "custo_outra", f.outra, money(f.outra)),
-            self.fig("Trend", "tendencia_mensal", f.trend, trend or "–"),
+            self.fig(N_("Total cost"), "custo_total", f.total, money(f.total)),
+            self.fig(N_("Preventive"), "custo_preventiva", f.preventiva, money(f.preventiva)),
+            self.fig(N_("Corrective"), "custo_corretiva", f.corretiva, money(f.corretiva)),
+            self.fig(N_("Other"), "custo_outra", f.outra, money(f.outra)),
+            self.fig(N_("Trend"), "tendencia_mensal", f.trend, trend or "–"),
             self.fig(
-                "Cost per km (fleet)", "custo_por_km_frota", f.custo_por_km, money(f.custo_por_km)
+                N_("Cost per km (fleet)"),
+                "custo_por_km_frota",
+                f.custo_por_km,
+                money(f.custo_por_km),
             ),
         ]
         stacks = {
-            t("Preventive"): [float(r.preventiva) for r in full],
-            t("Corrective"): [float(r.corretiva) for r in full],
+            t(N_("Preventive")): [float(r.preventiva) for r in full],
+            t(N_("Corrective")): [float(r.corretiva) for r in full],
         }
         colors = [charts.COLORS["preventiva"], charts.COLORS["corretiva"]]
         if f.outra:
-            stacks[t("Other")] = [float(r.outra) for r in full]
+            stacks[t(N_("Other"))] = [float(r.outra) for r in full]
             colors.append(charts.COLORS["outra"])
         line = None
         if f.trend is not None:  # the least-squares line through the complete months
             mean = sum(float(r.total) for r in full[:complete]) / complete
             mid = (complete - 1) / 2
-            line = (t("Trend"), [mean + f.trend * (i - mid) for i in range(complete)])
+            line = (t(N_("Trend")), [mean + f.trend * (i - mid) for i in range(complete)])
         s.chart = charts.render(
             "custos", charts.cost_by_category, months, stacks, colors, line, self.fmt
         )
@@ -163,20 +169,25 @@ class Page:
     def cost_per_km(self, data: KpiData) -> Section:
         s = self.section(
             "custo_por_km",
-            "Cost per km by vehicle type",
-            "Σ maintenance cost ÷ Σ km driven in the period (odometer readings interpolated "
-            "day by day; out-of-sequence readings left out), by the vehicle's current type.",
+            N_("Cost per km by vehicle type"),
+            N_(
+                "Σ maintenance cost ÷ Σ km driven in the period (odometer readings interpolated "
+                "day by day; out-of-sequence readings left out), by the vehicle's current type."
+            ),
         )
         rows: list[TypeCostPerKm] | Unavailable = data.cost_per_km
-        if not self._guard(s, rows, "No maintenance in this period.") or isinstance(
+        if not self._guard(s, rows, N_("No maintenance in this period.")) or isinstance(
             rows, Unavailable
         ):
             return s
         money, km = self.fmt.money, self.fmt.km
         ordered = sorted(rows, key=lambda r: (r.custo_por_km is None, -(r.custo_por_km or 0)))
-        names = [r.tipo_veiculo or self.t("(no type)") for r in ordered]
+        names = [r.tipo_veiculo or self.t(N_("(no type)")) for r in ordered]
         s.table = Table(
-            [self.t(c) for c in ("Vehicle type", "Cost", "Distance", "Cost per km")],
+            [
+                self.t(c)
+                for c in (N_("Vehicle type"), N_("Cost"), N_("Distance"), N_("Cost per km"))
+            ],
             [False, True, True, True],
             [
                 [n, money(r.custo), km(r.km), money(r.custo_por_km)]
@@ -205,21 +216,23 @@ class Page:
     def preventive(self, data: KpiData) -> Section:
         s = self.section(
             "preventiva",
-            "Preventive share",
-            "Preventive services ÷ all services; by cost, preventive cost ÷ all cost; by "
-            "visits, shop visits without a corrective service ÷ all visits.",
+            N_("Preventive share"),
+            N_(
+                "Preventive services ÷ all services; by cost, preventive cost ÷ all cost; by "
+                "visits, shop visits without a corrective service ÷ all visits."
+            ),
         )
         rows: list[MonthPreventive] | Unavailable = data.preventive
-        if not self._guard(s, rows, "No maintenance in this period.") or isinstance(
+        if not self._guard(s, rows, N_("No maintenance in this period.")) or isinstance(
             rows, Unavailable
         ):
             return s
         f = preventive_figures(rows)
         pct = self.fmt.percent
         s.figures = [
-            self.fig("by services", "preventiva_servicos", f.by_services, pct(f.by_services)),
-            self.fig("by cost", "preventiva_custo", f.by_cost, pct(f.by_cost)),
-            self.fig("by visits", "preventiva_visitas", f.by_visits, pct(f.by_visits)),
+            self.fig(N_("by services"), "preventiva_servicos", f.by_services, pct(f.by_services)),
+            self.fig(N_("by cost"), "preventiva_custo", f.by_cost, pct(f.by_cost)),
+            self.fig(N_("by visits"), "preventiva_visitas", f.by_visits, pct(f.by_visits)),
         ]
         by_month = {r.mes: r for r in rows}
         months = data.months or [r.mes for r in rows]
@@ -232,9 +245,13 @@ class Page:
             return float(num) / float(num + other) if num + other else None
 
         series = {
-            self.t("by services"): [share(m, "qtd_preventiva", "qtd_corretiva") for m in months],
-            self.t("by cost"): [share(m, "custo_preventiva", "custo_corretiva") for m in months],
-            self.t("by visits"): [
+            self.t(N_("by services")): [
+                share(m, "qtd_preventiva", "qtd_corretiva") for m in months
+            ],
+            self.t(N_("by cost")): [
+                share(m, "custo_preventiva", "custo_corretiva") for m in months
+            ],
+            self.t(N_("by visits")): [
                 share(m, "visitas_preventivas", "visitas_corretivas") for m in months
             ],
         }
@@ -254,25 +271,30 @@ class Page:
     def availability(self, data: KpiData) -> Section:
         s = self.section(
             "disponibilidade",
-            "Availability and downtime",
-            "(days in the fleet − days in the shop) ÷ days in the fleet; downtime counted per "
-            "shop visit (overlapping stays merged), open visits up to the reference date.",
+            N_("Availability and downtime"),
+            N_(
+                "(days in the fleet − days in the shop) ÷ days in the fleet; downtime counted per "
+                "shop visit (overlapping stays merged), open visits up to the reference date."
+            ),
         )
         rows: list[MonthAvailability] | Unavailable = data.availability
-        if not self._guard(s, rows, "No vehicle data in this period.") or isinstance(
+        if not self._guard(s, rows, N_("No vehicle data in this period.")) or isinstance(
             rows, Unavailable
         ):
             return s
         f = availability_figures(rows)
         s.figures = [
             self.fig(
-                "Availability", "disponibilidade", f.availability, self.fmt.percent(f.availability)
+                N_("Availability"),
+                "disponibilidade",
+                f.availability,
+                self.fmt.percent(f.availability),
             ),
             self.fig(
-                "Days in the shop", "dias_parado", f.dias_parado, self.fmt.number(f.dias_parado)
+                N_("Days in the shop"), "dias_parado", f.dias_parado, self.fmt.number(f.dias_parado)
             ),
             self.fig(
-                "Vehicle-days in the fleet",
+                N_("Vehicle-days in the fleet"),
                 "dias_na_frota",
                 f.dias_na_frota,
                 self.fmt.number(f.dias_na_frota),
@@ -284,7 +306,7 @@ class Page:
             for m in months
         ]
         down = [float(by[m].dias_parado) if m in by else 0.0 for m in months]
-        labels = (self.t("Availability"), self.t("Days in the shop"))
+        labels = (self.t(N_("Availability")), self.t(N_("Days in the shop")))
         s.chart = charts.render(
             "disponibilidade", charts.availability, months, share, down, labels, self.fmt
         )
@@ -293,23 +315,25 @@ class Page:
     def mtbf_mttr(self, data: KpiData) -> Section:
         s = self.section(
             "mtbf_mttr",
-            "MTBF and MTTR",
-            "MTBF = operating days ÷ failures (shop visits with a corrective service), the "
-            "time since the last failure included; MTTR = days in the shop of the closed "
-            "failure visits ÷ their number.",
+            N_("MTBF and MTTR"),
+            N_(
+                "MTBF = operating days ÷ failures (shop visits with a corrective service), the "
+                "time since the last failure included; MTTR = days in the shop of the closed "
+                "failure visits ÷ their number."
+            ),
         )
         rows: list[MonthAvailability] | Unavailable = data.availability
-        if not self._guard(s, rows, "No vehicle data in this period.") or isinstance(
+        if not self._guard(s, rows, N_("No vehicle data in this period.")) or isinstance(
             rows, Unavailable
         ):
             return s
         f = availability_figures(rows)
         days = self.fmt.days
         s.figures = [
-            self.fig("MTBF (days)", "mtbf_dias", f.mtbf_dias, days(f.mtbf_dias)),
-            self.fig("MTBF (km)", "mtbf_km", f.mtbf_km, self.fmt.km(f.mtbf_km)),
-            self.fig("MTTR (days)", "mttr_dias", f.mttr_dias, days(f.mttr_dias)),
-            self.fig("Failures", "qtd_falhas", f.falhas, self.fmt.number(f.falhas)),
+            self.fig(N_("MTBF (days)"), "mtbf_dias", f.mtbf_dias, days(f.mtbf_dias)),
+            self.fig(N_("MTBF (km)"), "mtbf_km", f.mtbf_km, self.fmt.km(f.mtbf_km)),
+            self.fig(N_("MTTR (days)"), "mttr_dias", f.mttr_dias, days(f.mttr_dias)),
+            self.fig(N_("Failures"), "qtd_falhas", f.falhas, self.fmt.number(f.falhas)),
         ]
         months, by = self._availability_months(data, rows)
 
@@ -319,7 +343,7 @@ class Page:
 
         mtbf = [per(m, "dias_operacao", "qtd_falhas") for m in months]
         mttr = [per(m, "dias_reparo", "qtd_reparos") for m in months]
-        labels = (self.t("MTBF (days)"), self.t("MTTR (days)"))
+        labels = (self.t(N_("MTBF (days)")), self.t(N_("MTTR (days)")))
         s.chart = charts.render("mtbf_mttr", charts.mtbf_mttr, months, mtbf, mttr, labels, self.fmt)
         return s
 
@@ -328,12 +352,14 @@ class Page:
     def top_vehicles(self, data: KpiData) -> Section:
         s = self.section(
             "maiores_custos",
-            "The 10 vehicles with the highest cost",
-            "The vehicles with the highest maintenance cost in the period, with their type "
-            "and status today; cost per km = their cost ÷ their km in the period.",
+            N_("The 10 vehicles with the highest cost"),
+            N_(
+                "The vehicles with the highest maintenance cost in the period, with their type "
+                "and status today; cost per km = their cost ÷ their km in the period."
+            ),
         )
         rows: list[VehicleCost] | Unavailable = data.top_vehicles
-        if not self._guard(s, rows, "No maintenance in this period.") or isinstance(
+        if not self._guard(s, rows, N_("No maintenance in this period.")) or isinstance(
             rows, Unavailable
         ):
             return s
@@ -342,7 +368,15 @@ class Page:
         s.table = Table(
             [
                 self.t(c)
-                for c in ("Plate", "Type", "Status", "Services", "Cost", "Distance", "Cost per km")
+                for c in (
+                    N_("Plate"),
+                    N_("Type"),
+                    N_("Status"),
+                    N_("Services"),
+                    N_("Cost"),
+                    N_("Distance"),
+                    N_("Cost per km"),
+                )
             ],
             [False, False, False, True, True, True, True],
             [
@@ -384,19 +418,25 @@ class Page:
     def status(self, data: KpiData) -> Section:
         s = self.section(
             "situacao",
-            "Fleet status",
-            "Vehicles whose state at the end of each local day is active, in maintenance or "
-            "inactive (the categories of the status words, with the [categories] overrides).",
+            N_("Fleet status"),
+            N_(
+                "Vehicles whose state at the end of each local day is active, in maintenance or "
+                "inactive (the categories of the status words, with the [categories] overrides)."
+            ),
         )
         rows: list[DayStatus] | Unavailable = data.status
-        if not self._guard(s, rows, "No vehicle data in this period.") or isinstance(
+        if not self._guard(s, rows, N_("No vehicle data in this period.")) or isinstance(
             rows, Unavailable
         ):
             return s
         last = latest_status(rows)
         assert last is not None
-        names = dict(zip(STATUS_CLASSES, ("Active", "In maintenance", "Inactive"), strict=True))
-        when = f"{self.t('on')} {self.fmt.date(last.data)}"
+        names = dict(
+            zip(STATUS_CLASSES, (N_("Active"), N_("In maintenance"), N_("Inactive")), strict=True)
+        )
+        total = self.t(N_("{vehicles} (on {date})")).format(
+            vehicles=self.fmt.number(status_total(last)), date=self.fmt.date(last.data)
+        )
         s.figures = [
             self.fig(
                 names[c], f"situacao_{c}", last.counts[c], f"{self.fmt.number(last.counts[c])}"
@@ -405,10 +445,10 @@ class Page:
         ]
         s.figures.append(
             self.fig(
-                "Vehicles",
+                N_("Vehicles"),
                 "situacao_total",
                 status_total(last),
-                f"{self.fmt.number(status_total(last))} ({when})",
+                total,
             )
         )
         stacks = {self.t(names[c]): [d.counts[c] for d in rows] for c in STATUS_CLASSES}
