@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
-from warehouse_benchmark import PG_ADMIN, _machine, add_batch
+from warehouse_benchmark import PG_ADMIN, _machine, add_batch, write_markdown
 
 from frota.config import Settings
 from frota.db.engine import create_engine
@@ -109,19 +109,6 @@ def table(results: list[dict], rows: int, vehicles: int, batches: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_markdown(path: Path, body: str) -> None:
-    """Replace (or add) the `## Report` section of docs/benchmarks.md, leaving the rest."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = text.find("\n## Report")
-    section = f"\n## Report\n\nMeasured by `python bench/report_benchmark.py`.\n\n{body}"
-    if start < 0:
-        text = text.rstrip("\n") + "\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end:] if end >= 0 else "")
-    path.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -139,7 +126,7 @@ def main() -> None:
     body = table(results, args.rows, args.vehicles, args.batches)
     print(body)
     if args.markdown:
-        write_markdown(args.markdown, body)
+        write_markdown(args.markdown, body, title="Report", script="bench/report_benchmark.py")
 
 
 if __name__ == "__main__":

@@ -225,11 +225,13 @@ def _machine() -> str:
     return f"{os.cpu_count()} CPU, Python {platform.python_version()}"
 
 
-def write_markdown(path: Path, body: str) -> None:
-    """Replace (or add) the `## Warehouse` section of docs/benchmarks.md, leaving the rest."""
+def write_markdown(
+    path: Path, body: str, title: str = "Warehouse", script: str = "bench/warehouse_benchmark.py"
+) -> None:
+    """Replace (or add) the `## <title>` section of docs/benchmarks.md, leaving the rest."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = text.find("\n## Warehouse")
-    section = f"\n## Warehouse\n\nMeasured by `python bench/warehouse_benchmark.py`.\n\n{body}"
+    start = text.find(f"\n## {title}")
+    section = f"\n## {title}\n\nMeasured by `python {script}`.\n\n{body}"
     if start < 0:
         text = text.rstrip("\n") + "\n" + section
     else:

@@ -110,13 +110,20 @@ class FsspecLanding(Landing):
     def upload(self, source: Path, batch_id: str, name: str) -> None:
         where = f"{BATCHES_DIR}/{batch_id}/{name}"
         folder, final = self._path(BATCHES_DIR, batch_id), self._path(BATCHES_DIR, batch_id, name)
-        size = Path(source).stat().st_size
         with self._errors("write", where):
             self.fs.invalidate_cache(folder)
             if self.fs.exists(final):
                 raise LandingError(
                     f"{self.display}/{where} already exists; batches are never overwritten"
                 )
+        self._put(source, folder, name, where)
+
+    def _put(self, source: Path, folder: str, name: str, where: str, replace: bool = False) -> None:
+        """Copy `source` to `folder/name`, whole or not at all where the protocol allows;
+        `replace` an existing file (else the caller has checked there is none)."""
+        final = posixpath.join(folder, name)
+        size = Path(source).stat().st_size
+        with self._errors("write", where):
             self.fs.makedirs(folder, exist_ok=True)
             if self.protocol in _ATOMIC_PUT:
                 self.fs.put_file(str(source), final)
@@ -125,6 +132,9 @@ class FsspecLanding(Landing):
                 part = posixpath.join(folder, f".{name}.{uuid.uuid4().hex[:8]}.part")
                 try:
                     self.fs.put_file(str(source), part)
+                    self.fs.invalidate_cache(folder)
+                    if replace and self.fs.exists(final):
+                        self.fs.rm_file(final)  # not every server's rename replaces
                     self.fs.mv(part, final)
                 except BaseException:
                     with suppress(Exception):
@@ -150,30 +160,7 @@ class FsspecLanding(Landing):
 
     def put_report(self, source: Path, name: str) -> str:
         where = f"{REPORTS_DIR}/{name}"
-        folder, final = self._path(REPORTS_DIR), self._path(REPORTS_DIR, name)
-        size = Path(source).stat().st_size
-        with self._errors("write", where):
-            self.fs.makedirs(folder, exist_ok=True)
-            if self.protocol in _ATOMIC_PUT:
-                self.fs.put_file(str(source), final)
-            else:
-                part = posixpath.join(folder, f".{name}.{uuid.uuid4().hex[:8]}.part")
-                try:
-                    self.fs.put_file(str(source), part)
-                    self.fs.invalidate_cache(folder)
-                    if self.fs.exists(final):
-                        self.fs.rm_file(final)  # not every server's rename replaces
-                    self.fs.mv(part, final)
-                except BaseException:
-                    with suppress(Exception):
-                        self.fs.rm_file(part)
-                    raise
-            self.fs.invalidate_cache(folder)
-            arrived = self.fs.size(final)
-        if arrived != size:
-            raise LandingError(
-                f"upload of {self.display}/{where} incomplete: sent {size} bytes, found {arrived}"
-            )
+        self._put(source, self._path(REPORTS_DIR), name, where, replace=True)
         return f"{self.display}/{where}"
 
 

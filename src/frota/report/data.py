@@ -54,6 +54,11 @@ class MonthCost:
         return self.total - self.preventiva - self.corretiva
 
 
+def per_km(custo: Decimal, km: float) -> float | None:
+    """R$ per km; None without km driven (never a division by zero shown as 0)."""
+    return float(custo) / km if km > 0 else None
+
+
 @dataclass(frozen=True)
 class TypeCostPerKm:
     tipo_veiculo: str
@@ -62,7 +67,7 @@ class TypeCostPerKm:
 
     @property
     def custo_por_km(self) -> float | None:
-        return float(self.custo) / self.km if self.km > 0 else None
+        return per_km(self.custo, self.km)
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ class VehicleCost:
 
     @property
     def custo_por_km(self) -> float | None:
-        return float(self.custo) / self.km if self.km > 0 else None
+        return per_km(self.custo, self.km)
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,10 @@ import frota.report.charts as charts
 from frota.i18n import N_
 from frota.report.data import (
     STATUS_CLASSES,
-    DayStatus,
     KpiData,
     MonthAvailability,
     MonthCost,
-    MonthPreventive,
-    TypeCostPerKm,
     Unavailable,
-    VehicleCost,
 )
 from frota.report.figures import (
     availability_figures,
@@ -98,15 +94,13 @@ class Page:
             self.status(data),
         ]
 
-    def _guard(self, section: Section, rows: Any, empty: str) -> bool:
-        """False (and the section says why) when there is nothing to draw."""
+    def _nothing(self, section: Section, rows: Unavailable | list[Any], empty: str) -> Section:
+        """The section when there is nothing to draw: why it could not be read, or `empty`."""
         if isinstance(rows, Unavailable):
             section.unavailable = rows.reason
-            return False
-        if not rows:
+        else:
             section.empty = self.t(empty)
-            return False
-        return True
+        return section
 
     # ------------------------------------------------------------ costs
 
@@ -120,11 +114,9 @@ class Page:
                 "least-squares line of the monthly totals of the complete months."
             ),
         )
-        rows: list[MonthCost] | Unavailable = data.costs
-        if not self._guard(s, rows, N_("No maintenance in this period.")) or isinstance(
-            rows, Unavailable
-        ):
-            return s
+        rows = data.costs
+        if isinstance(rows, Unavailable) or not rows:
+            return self._nothing(s, rows, N_("No maintenance in this period."))
         by_month = {r.mes: r for r in rows}
         months = data.months or [r.mes for r in rows]
         full = [by_month.get(m) or MonthCost(m, *(Decimal(0),) * 3, 0.0) for m in months]
@@ -175,11 +167,9 @@ class Page:
                 "day by day; out-of-sequence readings left out), by the vehicle's current type."
             ),
         )
-        rows: list[TypeCostPerKm] | Unavailable = data.cost_per_km
-        if not self._guard(s, rows, N_("No maintenance in this period.")) or isinstance(
-            rows, Unavailable
-        ):
-            return s
+        rows = data.cost_per_km
+        if isinstance(rows, Unavailable) or not rows:
+            return self._nothing(s, rows, N_("No maintenance in this period."))
         money, km = self.fmt.money, self.fmt.km
         ordered = sorted(rows, key=lambda r: (r.custo_por_km is None, -(r.custo_por_km or 0)))
         names = [r.tipo_veiculo or self.t(N_("(no type)")) for r in ordered]
@@ -222,11 +212,9 @@ class Page:
                 "visits, shop visits without a corrective service ÷ all visits."
             ),
         )
-        rows: list[MonthPreventive] | Unavailable = data.preventive
-        if not self._guard(s, rows, N_("No maintenance in this period.")) or isinstance(
-            rows, Unavailable
-        ):
-            return s
+        rows = data.preventive
+        if isinstance(rows, Unavailable) or not rows:
+            return self._nothing(s, rows, N_("No maintenance in this period."))
         f = preventive_figures(rows)
         pct = self.fmt.percent
         s.figures = [
@@ -277,11 +265,9 @@ class Page:
                 "shop visit (overlapping stays merged), open visits up to the reference date."
             ),
         )
-        rows: list[MonthAvailability] | Unavailable = data.availability
-        if not self._guard(s, rows, N_("No vehicle data in this period.")) or isinstance(
-            rows, Unavailable
-        ):
-            return s
+        rows = data.availability
+        if isinstance(rows, Unavailable) or not rows:
+            return self._nothing(s, rows, N_("No vehicle data in this period."))
         f = availability_figures(rows)
         s.figures = [
             self.fig(
@@ -322,11 +308,9 @@ class Page:
                 "failure visits ÷ their number."
             ),
         )
-        rows: list[MonthAvailability] | Unavailable = data.availability
-        if not self._guard(s, rows, N_("No vehicle data in this period.")) or isinstance(
-            rows, Unavailable
-        ):
-            return s
+        rows = data.availability
+        if isinstance(rows, Unavailable) or not rows:
+            return self._nothing(s, rows, N_("No vehicle data in this period."))
         f = availability_figures(rows)
         days = self.fmt.days
         s.figures = [
@@ -358,11 +342,9 @@ class Page:
                 "and status today; cost per km = their cost ÷ their km in the period."
             ),
         )
-        rows: list[VehicleCost] | Unavailable = data.top_vehicles
-        if not self._guard(s, rows, N_("No maintenance in this period.")) or isinstance(
-            rows, Unavailable
-        ):
-            return s
+        rows = data.top_vehicles
+        if isinstance(rows, Unavailable) or not rows:
+            return self._nothing(s, rows, N_("No maintenance in this period."))
         f = self.fmt
         plates = [show_plate(r.placa) for r in rows]
         s.table = Table(
@@ -424,11 +406,9 @@ class Page:
                 "inactive (the categories of the status words, with the [categories] overrides)."
             ),
         )
-        rows: list[DayStatus] | Unavailable = data.status
-        if not self._guard(s, rows, N_("No vehicle data in this period.")) or isinstance(
-            rows, Unavailable
-        ):
-            return s
+        rows = data.status
+        if isinstance(rows, Unavailable) or not rows:
+            return self._nothing(s, rows, N_("No vehicle data in this period."))
         last = latest_status(rows)
         assert last is not None
         names = dict(

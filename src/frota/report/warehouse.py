@@ -11,7 +11,7 @@ from typing import Any
 
 from frota.config import Settings
 from frota.errors import DatabaseUnreachable, MissingExtra
-from frota.warehouse.target import WarehouseTarget, warehouse_target
+from frota.warehouse.target import PostgresConnection, WarehouseTarget, warehouse_target
 
 _FIRST_BUILD = "build it first with `frota warehouse` (or `frota run`)"
 
@@ -47,27 +47,9 @@ class WarehouseReader:
             ) from None
 
     def _open_postgres(self) -> Any:
-        try:
-            import psycopg
-        except ImportError:
-            raise MissingExtra("psycopg", "postgres") from None
-        t = self.target
-        try:
-            con = psycopg.connect(
-                host=t.host,
-                port=t.port,
-                user=t.user,
-                password=t.password,
-                dbname=t.database,
-                connect_timeout=10,
-                autocommit=False,
-            )
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnreachable(
-                f"cannot connect to the PostgreSQL warehouse {t.masked}: "
-                f"{str(exc).strip().splitlines()[0]}",
-                hint="check the server, the URL and FROTA_WAREHOUSE_PASSWORD",
-            ) from None
+        # The warehouse's own connection (DatabaseUnreachable, MissingExtra), made read-only.
+        con = PostgresConnection(self.target).con
+        con.autocommit = False
         # One snapshot for the whole page, and no write can slip through.
         con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         return con
