@@ -187,6 +187,17 @@ def frota(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     return int(exit_.value.code or 0), " ".join((printed.out + printed.err).split())
 
 
+def test_the_language_setting_chooses_the_default(built, tmp_path: Path) -> None:
+    """`language` (frota --lang, FROTA_LANGUAGE, frota.toml) when set, else pt-BR."""
+    settings, _ = built
+    english = build_report(settings.with_overrides(language="en_US"), tmp_path / "en.html")
+    assert english.lang == "en" and 'lang="en"' in english.path.read_text(encoding="utf-8")
+    assert (
+        build_report(settings.with_overrides(language="pt"), tmp_path / "pt.html").lang == "pt-BR"
+    )
+    assert build_report(settings, tmp_path / "default.html").lang == "pt-BR"
+
+
 def test_the_command(built, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     settings, _ = built
     out = tmp_path / "cli.html"
