@@ -46,7 +46,12 @@ def publish_lines(
 
 
 def settings_for(tmp: Path, db_url: str) -> Settings:
-    return Settings(landing=str(tmp / "landing"), database=db_url, outbox=str(tmp / "outbox"))
+    return Settings(
+        landing=str(tmp / "landing"),
+        database=db_url,
+        outbox=str(tmp / "outbox"),
+        log_dir=str(tmp / "logs"),
+    )
 
 
 def init_db(db_url: str) -> None:

@@ -25,7 +25,7 @@ def test_status_counts_landing_ledger_and_quarantine(tmp_path: Path, db_url: str
     assert (st.landing_batches, st.batches_loaded, len(st.complete_pending)) == (2, 1, 1)
     assert st.rows == {"veiculos": 2, "manutencoes": 2}
     assert st.quarantine_held == {"vehicle_unknown": 1}
-    assert st.last_runs[0]["command"] == "load" and st.last_runs[0]["status"] == "ok"
+    assert st.last_runs[0]["step"] == "load" and st.last_runs[0]["status"] == "ok"
     assert st.database_error is None and st.landing_error is None
 
 
@@ -35,9 +35,8 @@ def test_status_does_not_wait_for_a_running_sqlite_load(tmp_path: Path, sqlite_u
     try:
         with writer.begin() as conn:  # a load holding the write lock
             conn.exec_driver_sql(
-                "INSERT INTO frota_runs (run_id, command, started_at, status, "
-                "batches_loaded, rows_loaded, quarantined) VALUES "
-                "('x', 'load', '2026-01-01 00:00:00', 'running', 0, 0, 0)"
+                "INSERT INTO frota_runs (run_id, step, started_at, status) VALUES "
+                "('x', 'load', '2026-01-01 00:00:00', 'running')"
             )
             # The write lock is released only after status returns: had status waited for
             # it, it could only have failed ("database is locked" after the busy timeout).

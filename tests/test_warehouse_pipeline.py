@@ -32,6 +32,7 @@ def pipeline(tmp_path_factory):
         warehouse=f"duckdb:///{tmp / 'warehouse.duckdb'}",
         outbox=str(tmp / "outbox"),
         source="test",
+        log_dir=str(tmp / "logs"),
     )
     engine = create_engine(settings.database)
     upgrade_schema(engine)
@@ -54,11 +55,11 @@ def pipeline(tmp_path_factory):
         )
     oracle.finish(engine)
     engine.dispose()
-    return oracle, read_tables(settings.warehouse, TABLES), runs
+    return oracle, read_tables(settings.warehouse, TABLES), runs, settings
 
 
 def test_pipeline_builds(pipeline) -> None:
-    _, tables, runs = pipeline
+    _, tables, runs, _ = pipeline
     assert [r.batches_replicated for r in runs] == [1, 1, 1]
     assert runs[-1].tests_failed == 0 and runs[-1].models_built == MODELS
     assert len(tables["fct_manutencoes"]) > 100
@@ -66,5 +67,20 @@ def test_pipeline_builds(pipeline) -> None:
 
 @pytest.mark.parametrize("mart", list(MART_KEYS))
 def test_pipeline_kpis_match_independent_computation(pipeline, mart: str) -> None:
-    oracle, tables, _ = pipeline
+    oracle, tables, _, _ = pipeline
     compare(mart, tables[mart], getattr(oracle, mart)())
+
+
+def test_every_step_is_in_the_run_history(pipeline) -> None:
+    from frota.observe.runs import Query, read_runs
+
+    *_, built, settings = pipeline
+    history = read_runs(settings, Query()).runs
+    assert sorted(r.step for r in history) == ["load"] * 3 + ["publish"] * 3 + ["warehouse"] * 3
+    warehouse = sorted((r for r in history if r.step == "warehouse"), key=lambda r: r.started_at)
+    assert [r.counts["batches_replicated"] for r in warehouse] == [1, 1, 1]
+    assert [r.counts["rows_replicated"] for r in warehouse] == [
+        sum(b.rows_replicated.values()) for b in built
+    ]
+    assert warehouse[-1].counts["models_built"] == MODELS
+    assert {(r.role, r.status) for r in warehouse} == {("analytics", "ok")}

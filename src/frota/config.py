@@ -59,6 +59,8 @@ class Settings:
     seed: int = 7
     vehicles: int = 200
     log_dir: str = "data/logs"
+    # Run history older than this is deleted (frota.observe.runs); a duration: 90d, 12w…
+    runs_retention: str = "90d"
     # Retry budget for transient database errors (see frota.load.retry).
     retry_attempts: int = 6
     retry_max_seconds: float = 60.0
@@ -252,7 +254,17 @@ def load_settings(
         if env_value:
             values[key] = Secret(env_value)
     values.update({k: v for k, v in flags.items() if v is not None})
-    return Settings(**values)
+    settings = Settings(**values)
+    _validate_observability(settings)
+    return settings
+
+
+def _validate_observability(settings: Settings) -> None:
+    """A retention that does not parse is a configuration error now, not when it is used."""
+    from frota.observe.thresholds import parse_duration
+
+    if parse_duration(settings.runs_retention, "runs_retention").total_seconds() <= 0:
+        raise ConfigError("runs_retention must be longer than zero")
 
 
 def airflow_dag_shape(env: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -73,3 +73,29 @@ def without_url_password(value: str) -> tuple[str, bool]:
     if not _LEADING_URL_PASSWORD.match(value):
         return value, False
     return _LEADING_URL_PASSWORD.sub(r"\1@", value, count=1), True
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of a notification URL (apprise: `tgram://BOTTOKEN/CHAT`,
+    `slack://TokenA/TokenB/TokenC`, `json://user:pw@host/hook`) that may be secrets: the URL
+    itself, its password, and every user, host, path or query value that looks like a token
+    (8+ characters with a digit or mixed case, or 20+). Callers pass them to `redact`."""
+    found = [url]
+    try:
+        parts = urlsplit(url)
+        password, user, host = parts.password, parts.username, parts.hostname
+    except ValueError:
+        return found
+    if password and len(password) >= 4:
+        found.append(password)
+    pieces = [user or "", host or "", *parts.path.split("/")]
+    pieces += [value for item in parts.query.split("&") for value in item.split("=")[1:]]
+    found += [p for p in pieces if _looks_like_token(p)]
+    return found
+
+
+def _looks_like_token(text: str) -> bool:
+    if len(text) < 8 or "." in text:
+        return False
+    mixed = any(c.isdigit() for c in text) or (text.lower() != text and text.upper() != text)
+    return mixed or len(text) >= 20

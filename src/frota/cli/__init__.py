@@ -1,8 +1,8 @@
 """The `frota` command line: parse options, call one library function, print, map errors to
 exit codes (see frota.errors). No SQL, file I/O or retries here.
 
-One module per group of commands (`pipeline`, `status`, `schedule`, `quarantine`); `app` holds
-the group and its global options; `main` is the console script.
+One module per group of commands (`pipeline`, `status`, `observe`, `schedule`,
+`quarantine`); `app` holds the group and its global options; `main` is the console script.
 """
 
 from __future__ import annotations
@@ -12,7 +12,15 @@ import traceback
 
 import click
 
-from frota.cli import batch, pipeline, quarantine, report, schedule, status  # noqa: F401  (they register)
+from frota.cli import (  # noqa: F401  (they register)
+    batch,
+    observe,
+    pipeline,
+    quarantine,
+    report,
+    schedule,
+    status,
+)
 from frota.cli.app import cli, use_language
 from frota.cli.locale import route_click
 from frota.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, FrotaError, LocalFileError

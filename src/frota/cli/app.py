@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -15,7 +16,9 @@ from frota.config import Settings, load_settings
 from frota.errors import EXIT_CODES, FrotaError
 from frota.observe.log import new_run_id, setup_logging
 
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+# A terminal's width, or COLUMNS where set; 160 when piped to a file (a log, cron's mail).
+_WIDE = sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit()
+out = Console(highlight=False, soft_wrap=True, width=None if _WIDE else 160)
 
 
 class Context:

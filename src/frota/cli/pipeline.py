@@ -35,18 +35,11 @@ def generate(
     obj: Context, seed: int | None, vehicles: int | None, until: Any, days: int | None
 ) -> None:
     """Simulate the fleet forward and write a batch of CSVs to the outbox."""
-    from frota.generate import generate_batch
+    from frota.orchestrate.run import generate_step
 
     s = obj.settings.with_overrides(seed=seed, vehicles=vehicles)
     with progress_bar("generating maintenances", None) as report:
-        result = generate_batch(
-            Path(s.outbox),
-            seed=s.seed,
-            vehicles=s.vehicles,
-            until=until.date() if until else None,
-            days=days,
-            progress=report,
-        )
+        result = generate_step(s, until=until.date() if until else None, days=days, progress=report)
     out.print(
         kv_table(
             "generated",

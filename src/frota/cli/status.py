@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import click
-from rich.table import Table as RichTable
 
 from frota.cli.app import Context, cli, kv_table, out, pass_ctx
 
@@ -55,19 +54,9 @@ def status(obj: Context, as_json: bool) -> None:
         )
     )
     if st.last_runs:
-        table = RichTable(title="last runs", title_justify="left")
-        for col in ("started (UTC)", "run", "command", "status", "batches", "rows"):
-            table.add_column(col)
-        for r in st.last_runs:
-            table.add_row(
-                r["started_at"],
-                r["run_id"],
-                r["command"],
-                r["status"],
-                str(r["batches_loaded"]),
-                str(r["rows_loaded"]),
-            )
-        out.print(table)
+        from frota.cli.observe import runs_table
+
+        out.print(runs_table(st.last_runs, title="last runs (frota runs)"))
 
 
 @cli.group()

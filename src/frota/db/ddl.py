@@ -72,3 +72,20 @@ def drop_index(name: str, table: str) -> None:
     if has_table(table) and has_index(table, name):
         op.drop_index(name, table_name=table)
         _done()
+
+
+def rename_column(table: str, old: str, new: str, type_: Any, *, nullable: bool) -> None:
+    """ALTER TABLE … RENAME COLUMN unless it is already renamed (`type_` and `nullable`: MySQL
+    restates the whole column)."""
+    if has_column(table, old) and not has_column(table, new):
+        op.alter_column(
+            table, old, new_column_name=new, existing_type=type_, existing_nullable=nullable
+        )
+        _done()
+
+
+def drop_column(table: str, column: str) -> None:
+    """ALTER TABLE … DROP COLUMN if the column exists."""
+    if has_column(table, column):
+        op.drop_column(table, column)
+        _done()

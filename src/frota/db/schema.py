@@ -134,18 +134,22 @@ quarantine = sa.Table(
     **_MYSQL,
 )
 
+# A timestamp to the microsecond (MySQL's DATETIME keeps whole seconds unless told).
+_MICROSECONDS = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
+
 runs = sa.Table(
     RUNS_TABLE,
     metadata,
     sa.Column("run_id", sa.String(32), primary_key=True),
-    sa.Column("command", sa.String(32), nullable=False),
-    sa.Column("started_at", sa.DateTime(), nullable=False),
-    sa.Column("finished_at", sa.DateTime(), nullable=True),
+    sa.Column("step", sa.String(32), nullable=False, index=True),
+    sa.Column("started_at", _MICROSECONDS, nullable=False, index=True),
+    sa.Column("finished_at", _MICROSECONDS, nullable=True),
     sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("batches_loaded", sa.Integer(), nullable=False, default=0),
-    sa.Column("rows_loaded", sa.Integer(), nullable=False, default=0),
-    sa.Column("quarantined", sa.Integer(), nullable=False, default=0),
-    sa.Column("message", sa.Text(), nullable=True),
+    sa.Column("error", sa.Text(), nullable=True),
+    sa.Column("parent_run_id", sa.String(32), nullable=True, index=True),  # a `frota run`
+    sa.Column("role", sa.String(16), nullable=True),
+    sa.Column("host", sa.String(255), nullable=True),
+    sa.Column("counts", sa.Text(), nullable=True),  # JSON: what the step did
     **_MYSQL,
 )
 

@@ -35,8 +35,8 @@ from frota.load.maintenances import Progress
 from frota.load.rejections import record_rejection, set_aside_ids, waiting_for_a_person
 from frota.load.retry import RetryPolicy, retry_call
 from frota.load.transaction import BatchResult, load_batch
-from frota.observe.log import logger, new_run_id
-from frota.observe.runs import finish_run, start_run
+from frota.observe.log import logger
+from frota.observe.runs import active_run, recorded
 
 STALE_INCOMPLETE_HOURS = 24
 
@@ -68,7 +68,6 @@ class _Collector:
     rejected: list[BatchRejected] = field(default_factory=list)
     already_loaded: list[str] = field(default_factory=list)
     in_flight: str | None = None  # the batch whose transaction was running (or committing)
-    run_started: bool = False
     set_aside: int = 0
 
 
@@ -134,21 +133,6 @@ def _load_one(
     )
 
 
-def _record_run(engine: Engine, run_id: str, status: str, result: LoadResult) -> None:
-    try:
-        finish_run(
-            engine,
-            run_id,
-            status,
-            batches_loaded=len(result.loaded),
-            rows_loaded=result.rows_loaded,
-            quarantined=result.quarantined,
-            message="; ".join(str(r.message) for r in result.rejected) or None,
-        )
-    except sa.exc.DBAPIError as exc:  # the database went away: the run's own error matters more
-        logger.warning("could not record run %s in the run history: %s", run_id, exc.orig)
-
-
 def _confirm_in_flight(conn: Connection, run_id: str, loaded: set[str], out: _Collector) -> None:
     """After a lost connection: did the batch we were committing commit? The ledger says.
 
@@ -194,9 +178,9 @@ def _session(
                 raise LockOfLostSession(exc.message, hint=exc.hint) from exc
             raise
         ensure_schema(conn)
-        if not out.run_started:
-            start_run(engine, run_id, "load")
-            out.run_started = True
+        run = active_run()
+        if run is not None:
+            run.begin()  # in the run history from here: a run that met the lock was skipped
         loaded = loaded_batch_ids(conn)
         _confirm_in_flight(conn, run_id, loaded, out)
         loaded |= {b.batch_id for b in out.loaded}
@@ -222,6 +206,25 @@ def _session(
         out.set_aside = waiting_for_a_person(conn)
 
 
+def _counts(result: LoadResult) -> dict[str, int]:
+    return {
+        "batches_loaded": len(result.loaded),
+        "rows_loaded": result.rows_loaded,
+        "quarantined": result.quarantined,
+        "released": sum(b.released for b in result.loaded),
+        "duplicates": sum(b.duplicates for b in result.loaded),
+        "rejected": len(result.rejected),
+        "incomplete": len(result.incomplete),
+    }
+
+
+@recorded(
+    "load",
+    counts=_counts,
+    status=lambda r: "rejected" if r.rejected else "ok",
+    error=lambda r: "; ".join(str(x.message) for x in r.rejected) or None,
+    defer=True,  # begun under the lock: an overlapping run never waits on the run history
+)
 def load_pending(
     settings: Settings,
     *,
@@ -237,14 +240,15 @@ def load_pending(
     Transient database errors (lost connection, restart, deadlock) retry the whole session
     on a new connection within the settings' retry budget; see `frota.load.retry`.
     """
-    run_id = run_id or new_run_id()
+    run = active_run()
+    assert run is not None  # @recorded made it, with `run_id` if one was given
+    run_id = run.run_id
     today = today or date.today()
     landing = open_landing(settings.landing)
     engine = loader_engine(settings)
     policy = RetryPolicy(settings.retry_attempts, settings.retry_max_seconds)
     files = FilePolicy.from_settings(settings)
     out = _Collector()
-    status = "failed"
     try:
         retry_call(
             lambda attempt: _session(
@@ -255,17 +259,13 @@ def load_pending(
         )
         if not out.loaded and not out.rejected:
             logger.info("nothing new to load from %s", landing)
-        status = "rejected" if out.rejected else "ok"
     finally:
-        result = LoadResult(
-            run_id,
-            tuple(out.loaded),
-            tuple(out.incomplete),
-            tuple(out.rejected),
-            tuple(out.already_loaded),
-            out.set_aside,
-        )
-        if out.run_started:
-            _record_run(engine, run_id, status, result)
         engine.dispose()
-    return result
+    return LoadResult(
+        run_id,
+        tuple(out.loaded),
+        tuple(out.incomplete),
+        tuple(out.rejected),
+        tuple(out.already_loaded),
+        out.set_aside,
+    )

@@ -7,11 +7,14 @@ import secrets
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from frota.redact import redact
 
 logger = logging.getLogger("frota")
+# (run id, step) of the step being recorded (frota.observe.runs): log lines carry its id.
+current_run: ContextVar[tuple[str, str] | None] = ContextVar("frota_log_run", default=None)
 
 
 def new_run_id() -> str:
@@ -26,7 +29,8 @@ class _RedactingFilter(logging.Filter):
         self.secrets = secrets_
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.run_id = self.run_id
+        run = current_run.get()
+        record.run_id, record.step = run if run else (self.run_id, None)
         message = redact(record.getMessage(), self.secrets)
         record.msg, record.args = message, None
         return True

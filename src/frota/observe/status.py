@@ -13,7 +13,7 @@ from frota.config import Settings
 from frota.db.connect import connect
 from frota.db.engine import database_engine, mask
 from frota.db.migrate import schema_state
-from frota.db.schema import batches, manutencoes, quarantine, rejected_batches, runs, veiculos
+from frota.db.schema import batches, manutencoes, quarantine, rejected_batches, veiculos
 from frota.errors import FrotaError
 from frota.landing import open_landing
 from frota.landing.discover import Candidate, inspect_batch
@@ -48,6 +48,7 @@ def collect_status(settings: Settings) -> Status:
     status = Status(landing=str(open_landing(settings.landing)), database=mask(settings.database))
     loaded = _read_database(settings, status)
     _read_landing(settings, loaded, status)
+    status.last_runs = _last_runs(settings)
     return status
 
 
@@ -62,7 +63,6 @@ def _read_database(settings: Settings, status: Status) -> set[str]:
             loaded: set[str] = set(conn.execute(sa.select(batches.c.batch_id)).scalars())
             _read_ledger(conn, loaded, status)
             _read_quarantine(conn, status)
-            status.last_runs = _last_runs(conn)
             return loaded | _read_rejections(conn, status)
     except FrotaError as exc:
         status.database_error = exc.message
@@ -124,20 +124,11 @@ def _read_quarantine(conn: Connection, status: Status) -> None:
     status.quarantine_released = _count(conn, quarantine, quarantine.c.status == "released")
 
 
-def _last_runs(conn: Connection, limit: int = 5) -> list[dict[str, Any]]:
-    recent = conn.execute(sa.select(runs).order_by(runs.c.started_at.desc()).limit(limit))
-    return [
-        {
-            "run_id": r.run_id,
-            "command": r.command,
-            "status": r.status,
-            "started_at": r.started_at.isoformat(sep=" ", timespec="seconds"),
-            "batches_loaded": r.batches_loaded,
-            "rows_loaded": r.rows_loaded,
-            "message": r.message,
-        }
-        for r in recent
-    ]
+def _last_runs(settings: Settings, limit: int = 5) -> list[dict[str, Any]]:
+    """The newest runs of any step, from the database and the local run file."""
+    from frota.observe.runs import Query, read_runs
+
+    return [r.to_dict() for r in read_runs(settings, Query(limit=limit)).runs]
 
 
 def _read_landing(settings: Settings, loaded: set[str], status: Status) -> None:

@@ -18,7 +18,8 @@ from frota.db.engine import database_engine
 from frota.db.migrate import upgrade_schema
 from frota.generate import GenerateResult, generate_batch
 from frota.load import LoadResult, load_pending
-from frota.observe.log import logger, new_run_id
+from frota.observe.log import logger
+from frota.observe.runs import active_run, recorded
 from frota.publish import PublishResult, publish_outbox
 
 ROLES = ("all", "source", "server", "analytics")
@@ -38,6 +39,22 @@ class RunResult:
     report: Any = None  # frota.report.ReportResult
 
 
+def _counts(result: RunResult) -> dict[str, int]:
+    loaded = result.loaded
+    return {
+        "batches_published": len(result.published or ()),
+        "batches_loaded": len(loaded.loaded) if loaded else 0,
+        "rows_loaded": loaded.rows_loaded if loaded else 0,
+        "batches_replicated": result.warehouse.batches_replicated if result.warehouse else 0,
+    }
+
+
+@recorded(
+    "run",
+    counts=_counts,
+    status=lambda r: "rejected" if r.loaded and r.loaded.rejected else "ok",
+    error=lambda r: "; ".join(x.message for x in r.loaded.rejected) if r.loaded else None,
+)
 def run_pipeline(
     settings: Settings,
     role: str = "all",
@@ -47,10 +64,12 @@ def run_pipeline(
     warehouse: bool = True,
     progress: ProgressFactory | None = None,
 ) -> RunResult:
-    """Run the steps of `role` in order; each step is the same call its own command makes."""
+    """Run the steps of `role` in order; each step is the same call its own command makes,
+    recorded as a step of this run (`frota runs show RUN_ID`)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
-    run_id = run_id or new_run_id()
+    run = active_run()
+    assert run is not None  # @recorded made it, with `run_id` if one was given
     if role in ("all", "analytics") and warehouse:
         # Fail before generating or loading anything when the warehouse cannot be built.
         from frota.warehouse.target import check_installed, warehouse_target
@@ -58,12 +77,7 @@ def run_pipeline(
         check_installed(warehouse_target(settings))
     generated = published = loaded = built = None
     if role in ("all", "source"):
-        generated = generate_batch(
-            Path(settings.outbox),
-            seed=settings.seed,
-            vehicles=settings.vehicles,
-            until=today,
-        )
+        generated = generate_step(settings, until=today)
         logger.info(
             "generated %d vehicles and %d maintenances (%s to %s) in %s",
             generated.veiculos,
@@ -83,14 +97,33 @@ def run_pipeline(
                 engine.dispose()
         if progress:
             with progress("loading", None) as report:
-                loaded = load_pending(settings, run_id=run_id, today=today, progress=report)
+                loaded = load_pending(settings, today=today, progress=report)
         else:
-            loaded = load_pending(settings, run_id=run_id, today=today)
+            loaded = load_pending(settings, today=today)
     reported = None
     if role in ("all", "analytics") and warehouse:
         built = build_warehouse_step(settings)
         reported = report_step(settings)
-    return RunResult(run_id, role, generated, published, loaded, built, reported)
+    return RunResult(run.run_id, role, generated, published, loaded, built, reported)
+
+
+@recorded("generate", counts=lambda g: {"veiculos": g.veiculos, "manutencoes": g.manutencoes})
+def generate_step(
+    settings: Settings,
+    *,
+    until: date | None = None,
+    days: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> GenerateResult:
+    """Simulate the next window of the settings' fleet into the outbox (`frota generate`)."""
+    return generate_batch(
+        Path(settings.outbox),
+        seed=settings.seed,
+        vehicles=settings.vehicles,
+        until=until,
+        days=days,
+        progress=progress,
+    )
 
 
 def build_warehouse_step(

@@ -33,6 +33,7 @@ from frota.config import Settings
 from frota.errors import BadInputError, LandingError
 from frota.landing import Landing, open_landing
 from frota.observe.log import logger
+from frota.observe.runs import recorded
 
 __all__ = ["PublishResult", "publish_dir", "publish_export", "publish_outbox"]
 
@@ -176,6 +177,13 @@ def _can_complete(landing: Landing, batch_id: str, files: list[FileEntry]) -> bo
     return True
 
 
+def _counts(results: list[PublishResult]) -> dict[str, int]:
+    counts = {"batches": len(results), "rows": sum(r.rows for r in results)}
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return counts
+
+
 def outbox_folders(outbox: Path) -> list[Path]:
     """Folders `frota generate` wrote and nobody published yet, oldest first."""
     if not outbox.is_dir():
@@ -183,6 +191,7 @@ def outbox_folders(outbox: Path) -> list[Path]:
     return sorted(p for p in outbox.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
 
 
+@recorded("publish", counts=_counts)
 def publish_outbox(settings: Settings, *, now: datetime | None = None) -> list[PublishResult]:
     """Publish every pending outbox folder, oldest first, each as of its simulated day; move
     each to `_published/` after. They apply in the order published (their sequence)."""
@@ -204,6 +213,7 @@ def publish_outbox(settings: Settings, *, now: datetime | None = None) -> list[P
     return results
 
 
+@recorded("publish", counts=lambda r: _counts([r]))
 def publish_export(
     directory: Path,
     settings: Settings,

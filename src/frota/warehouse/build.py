@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from frota.config import Settings
 from frota.contract.categories import Categories
 from frota.errors import ConfigError
+from frota.observe.runs import recorded
 from frota.warehouse.categories import mark_built, write_categories
 from frota.warehouse.dbt import (
     DbtSummary,
@@ -242,6 +243,17 @@ def _record_build(target: WarehouseTarget, plan: _Plan) -> None:
         mark_built(wh)
 
 
+def _counts(result: WarehouseResult) -> dict[str, int]:
+    return {
+        "batches_replicated": result.batches_replicated,
+        "rows_replicated": sum(result.rows_replicated.values()),
+        "models_built": result.models_built,
+        "tests_passed": result.tests_passed,
+        "tests_warned": result.tests_warned,
+    }
+
+
+@recorded("warehouse", counts=_counts)
 def build_warehouse(
     settings: Settings,
     *,
@@ -269,8 +281,8 @@ def build_warehouse(
             )
             if not summary.up_to_date:
                 say(
-                    f"warehouse: {summary.models_built} models built, {summary.tests_passed} "
-                    f"tests passed, {summary.tests_failed} failed"
+                    f"{summary.models_built} models built, {summary.tests_passed} tests "
+                    f"passed, {summary.tests_failed} failed"
                 )
             for line in stale:
                 say(f"stale source: {line}")

@@ -33,6 +33,7 @@ from frota.load.ledger import LedgerEntry, batch_version, record_batch
 from frota.load.maintenances import release_held, unknown_vehicle
 from frota.load.quarantine import mark_released
 from frota.load.vehicles import Change, VehicleUpsert
+from frota.observe.runs import recorded
 from frota.ops.engine import locked_transaction
 from frota.ops.quarantine.rows import DECISION_REASONS, PAGE, HeldRow, filters, held_row, pages
 
@@ -58,6 +59,15 @@ class RetryResult:
         return self.veiculos_inserted + self.veiculos_updated + self.manutencoes_inserted
 
 
+@recorded(
+    "quarantine retry",
+    counts=lambda r: {
+        "examined": r.examined,
+        "released": r.released,
+        "still_held": r.still_held,
+        "rows_written": r.rows_written,
+    },
+)
 def retry_quarantine(
     settings: Settings,
     *,
