@@ -228,3 +228,10 @@ def test_a_killed_step_stays_running(tmp_path: Path, sqlite_url: str) -> None:
     assert (run.run_id, run.status, run.finished_at) == ("killed", "running", None)
     assert sa.make_url(sqlite_url).database  # (the row is in the database)
     assert query(sqlite_url, "SELECT status FROM frota_runs") == [("running",)]
+
+
+def test_a_retention_that_does_not_parse_is_a_config_error() -> None:
+    from frota.config import load_settings
+
+    with pytest.raises(ConfigError, match="runs_retention: 'soon' is not a duration"):
+        load_settings(env={"FROTA_RUNS_RETENTION": "soon"})
