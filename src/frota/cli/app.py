@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import shutil
 import sys
 from typing import Any
 
@@ -17,8 +17,8 @@ from frota.errors import EXIT_CODES, FrotaError
 from frota.observe.log import new_run_id, setup_logging
 
 # A terminal's width, or COLUMNS where set; 160 when piped to a file (a log, cron's mail).
-_WIDE = sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit()
-out = Console(highlight=False, soft_wrap=True, width=None if _WIDE else 160)
+_PIPED = None if sys.stdout.isatty() else shutil.get_terminal_size((160, 24)).columns
+out = Console(highlight=False, soft_wrap=True, width=_PIPED)
 
 
 class Context:
