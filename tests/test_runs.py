@@ -127,9 +127,9 @@ def test_a_database_that_goes_away_leaves_the_failure_in_the_local_file(
 
 def test_an_overlapping_load_is_skipped_at_once(tmp_path: Path, sqlite_url: str) -> None:
     from frota.db.connect import connect
+    from frota.db.lock import load_lock
     from frota.errors import LockHeld
     from frota.load.engine import loader_engine
-    from frota.load.lock import load_lock
 
     init_db(sqlite_url)
     s = settings_for(tmp_path, sqlite_url)

@@ -261,7 +261,7 @@ def load_settings(
 
 def _validate_observability(settings: Settings) -> None:
     """A retention that does not parse is a configuration error now, not when it is used."""
-    from frota.observe.thresholds import parse_duration
+    from frota.thresholds import parse_duration
 
     if parse_duration(settings.runs_retention, "runs_retention").total_seconds() <= 0:
         raise ConfigError("runs_retention must be longer than zero")

@@ -32,8 +32,8 @@ from frota.errors import FrotaError, LockHeld
 from frota.observe import runstore
 from frota.observe.log import current_run, logger, new_run_id
 from frota.observe.runstore import Query, RunFile, RunRecord, utcnow
-from frota.observe.thresholds import parse_duration
 from frota.redact import redact
+from frota.thresholds import parse_duration
 
 STEP_ROLES = {
     "generate": "source",

@@ -1,4 +1,6 @@
-"""Durations ("90d", "3h", "1h30m") and the thresholds of `frota check` (`[check]` in frota.toml).
+"""Durations ("90d", "3h", "1h30m") and the thresholds of `frota check` (`[check]` in
+frota.toml): settings values, parsed where frota.config reads them (so a bad one fails at
+start-up) and where frota.observe judges by them. Imports nothing of frota but its errors.
 
 Every threshold is a pair `<name>_warning` / `<name>_critical`; `off` turns one off. Ages are
 durations, the others are counts. `sources` lists the source machines that must keep sending
@@ -11,12 +13,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from frota.errors import ConfigError
-
-if TYPE_CHECKING:
-    from frota.config import Settings
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -140,7 +139,3 @@ class Thresholds:
             for name, (_kind, warning, critical) in DEFAULTS.items()
         }
         return cls(limits, tuple(given.get("sources", "").split()))
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Thresholds:
-        return cls.from_pairs(settings.check)
