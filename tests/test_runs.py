@@ -8,6 +8,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -125,7 +126,9 @@ def test_a_database_that_goes_away_leaves_the_failure_in_the_local_file(
     assert (run.step, run.status) == ("load", "failed") and "cannot connect" in run.error
 
 
-def test_an_overlapping_load_is_skipped_at_once(tmp_path: Path, sqlite_url: str) -> None:
+def test_an_overlapping_load_exits_at_once_and_records_nothing(
+    tmp_path: Path, sqlite_url: str
+) -> None:
     from frota.db.connect import connect
     from frota.db.lock import load_lock
     from frota.errors import LockHeld
@@ -136,12 +139,20 @@ def test_an_overlapping_load_is_skipped_at_once(tmp_path: Path, sqlite_url: str)
     (tmp_path / "landing").mkdir()
     engine = loader_engine(s)
     try:
-        with connect(engine) as conn, load_lock(conn), pytest.raises(LockHeld):
-            load_pending(s)
+        with connect(engine) as conn, load_lock(conn), conn.begin():
+            # The winner is inside a batch transaction (SQLite's write lock held).
+            conn.exec_driver_sql(
+                "INSERT INTO frota_runs (run_id, step, started_at, status) "
+                "VALUES ('winner', 'load', '2026-01-01 00:00:00', 'running')"
+            )
+            started = time.monotonic()
+            with pytest.raises(LockHeld):
+                load_pending(s)
+            assert time.monotonic() - started < 1.5  # no wait on the run history
     finally:
         engine.dispose()
-    [run] = read_runs(s, Query()).runs
-    assert run.status == "skipped" and "another" in run.error
+    # It did nothing: nothing to record (only the winner's row, committed at the end).
+    assert [r.run_id for r in read_runs(s, Query()).runs] == ["winner"]
 
 
 def test_retention_drops_old_runs_from_both_stores(tmp_path: Path, db_url: str) -> None:

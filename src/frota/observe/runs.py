@@ -175,14 +175,17 @@ def record_run(
         record.counts = dict(run.counts)
         _active.reset(token)
         current_run.reset(log_token)
-        _finish(record, recorder, top=parent is None)
+        _finish(record, recorder, began=run._began, top=parent is None)
 
 
-def _finish(record: RunRecord, recorder: _Recorder, *, top: bool) -> None:
+def _finish(record: RunRecord, recorder: _Recorder, *, began: bool, top: bool) -> None:
     try:
-        recorder.finish()
-        if top:
-            recorder.prune()
+        if record.status == "skipped" and not began:
+            pass  # met the lock before it began: nothing to record, and no time to lose
+        else:
+            recorder.finish()
+            if top:
+                recorder.prune()
     finally:
         recorder.close()
     log = logger.info if record.status in ("ok", "skipped") else logger.warning
