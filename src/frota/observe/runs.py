@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from frota.config import Settings
-from frota.errors import FrotaError, LockHeld
+from frota.errors import DatabaseUnreachable, FrotaError, LockHeld
 from frota.observe import runstore
 from frota.observe.log import current_run, logger, new_run_id
 from frota.observe.runstore import Query, RunFile, RunRecord, utcnow
@@ -169,6 +169,8 @@ def record_run(
     except BaseException as exc:
         record.status, error = _status_of(exc)
         record.error = redact(error, settings.secret_values())
+        if isinstance(exc, DatabaseUnreachable):
+            recorder.use_db = False  # it just said so: straight to the file, no second wait
         raise
     finally:
         record.finished_at = utcnow()
