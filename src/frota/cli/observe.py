@@ -100,7 +100,8 @@ def runs(
     from frota.observe.runs import Query, read_runs
     from frota.observe.runs import since as since_time
 
-    obj: Context = ctx.find_object(Context)
+    obj = ctx.find_object(Context)
+    assert obj is not None
     query = Query(step=step, status=status, since=since_time(since) if since else None, limit=limit)
     listing = read_runs(obj.settings, query)
     if as_json:

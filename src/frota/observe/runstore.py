@@ -108,7 +108,8 @@ def has_database(settings: Settings) -> bool:
     url = parse_url(settings.database)
     if url.get_backend_name() != "sqlite":
         return True
-    return bool(url.database) and url.database != ":memory:" and Path(url.database).is_file()
+    path = url.database or ""
+    return path not in ("", ":memory:") and Path(path).is_file()
 
 
 def writer_engine(settings: Settings) -> Engine:

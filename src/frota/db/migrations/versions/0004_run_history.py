@@ -40,13 +40,13 @@ PAGE = 1000
 def upgrade() -> None:
     ddl.rename_column(TABLE, "command", "step", sa.String(32), nullable=False)
     ddl.rename_column(TABLE, "message", "error", sa.Text(), nullable=True)
-    for column in (
+    for new in (
         sa.Column("parent_run_id", sa.String(32)),
         sa.Column("role", sa.String(16)),
         sa.Column("host", sa.String(255)),
         sa.Column("counts", sa.Text()),
     ):
-        ddl.add_column(TABLE, column)
+        ddl.add_column(TABLE, new)
     if all(ddl.has_column(TABLE, c) for c in OLD_COUNTS):
         _backfill_counts()
     for column in OLD_COUNTS:
