@@ -82,9 +82,31 @@ def payload(tmp_path: Path) -> Path:
 # --- conformance ------------------------------------------------------------------------------
 
 
+def _make_root(landing: Landing) -> None:
+    """Create the landing area's root folder (what an operator or a first publish does)."""
+    if isinstance(landing, FolderLanding):
+        landing.root.mkdir(parents=True)
+    elif isinstance(landing, RcloneLanding):
+        Path(landing.spec.split(":", 1)[1]).mkdir(parents=True)
+    else:
+        assert isinstance(landing, FsspecLanding)
+        landing.fs.makedirs(landing.root, exist_ok=True)
+
+
 def test_empty_landing_lists_nothing(landing: Landing) -> None:
+    _make_root(landing)
     assert landing.list_batch_ids() == []
     assert landing.list_files("20250101T000000Z-src-00000000") == []
+
+
+def test_a_landing_area_that_does_not_exist_is_an_error(landing: Landing, payload: Path) -> None:
+    """A typo or an unmounted share must not look like "nothing new" (issue 13)."""
+    with pytest.raises(LandingError) as missing_root:
+        landing.list_batch_ids()
+    assert f"the landing area {landing.display} does not exist" in str(missing_root.value)
+    assert landing.list_batch_ids(missing_ok=True) == []  # the publisher's view
+    landing.upload(payload, "20250101T000000Z-src-0badcafe", "f.bin")  # publishing creates it
+    assert landing.list_batch_ids() == ["20250101T000000Z-src-0badcafe"]
 
 
 def test_round_trip(landing: Landing, payload: Path, tmp_path: Path) -> None:

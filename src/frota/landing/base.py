@@ -11,6 +11,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+from frota.errors import LandingError
+
 BATCHES_DIR = "batches"
 REPORTS_DIR = "reports"  # the latest fleet report, for the source PC and the shared folder
 
@@ -30,8 +32,10 @@ class Landing(ABC):
     display: str
 
     @abstractmethod
-    def list_batch_ids(self) -> list[str]:
-        """Names of the folders under `batches/` (not filtered, not sorted)."""
+    def list_batch_ids(self, *, missing_ok: bool = False) -> list[str]:
+        """Names of the folders under `batches/` (not filtered, not sorted). A landing area
+        whose root does not exist is a LandingError (`missing()`), unless `missing_ok` (the
+        publisher, about to create it)."""
 
     @abstractmethod
     def list_files(self, batch_id: str) -> list[RemoteFile]:
@@ -63,6 +67,15 @@ class Landing(ABC):
         """Copy a local file to `reports/<name>`, replacing the one there (a report is not a
         batch: the latest wins); where it went, for people. Readers should never see half a
         file where the backend allows it."""
+
+    def missing(self) -> LandingError:
+        """The error for a landing area whose root does not exist: listing it is an error
+        (a typo or an unmounted share must not look like "nothing new"); publishing creates it."""
+        return LandingError(
+            f"the landing area {self.display} does not exist",
+            hint="check the landing setting (a typo? a share not mounted? a remote path not "
+            "created?); publishing a first batch creates it",
+        )
 
     def local_dir(self, batch_id: str) -> Path | None:
         """A local folder holding the batch's files, readable in place; None to download."""

@@ -21,13 +21,15 @@ class FolderLanding(Landing):
     def _dir(self, batch_id: str) -> Path:
         return self.root / BATCHES_DIR / batch_id
 
-    def list_batch_ids(self) -> list[str]:
+    def list_batch_ids(self, *, missing_ok: bool = False) -> list[str]:
         base = self.root / BATCHES_DIR
         try:
             with os.scandir(base) as it:
                 return [e.name for e in it if e.is_dir()]
         except FileNotFoundError:
-            return []
+            if not (missing_ok or self.root.is_dir()):
+                raise self.missing() from None
+            return []  # nothing published yet
         except OSError as exc:
             raise LandingError(f"cannot list {base}: {exc.strerror}") from None
 

@@ -100,7 +100,7 @@ class RcloneLanding(Landing):
         item = json.loads(done.stdout)
         return None if item.get("IsDir") else RemoteFile(item["Name"], int(item["Size"]))
 
-    def list_batch_ids(self) -> list[str]:
+    def list_batch_ids(self, *, missing_ok: bool = False) -> list[str]:
         done = self._run(
             "lsjson",
             "--dirs-only",
@@ -110,9 +110,16 @@ class RcloneLanding(Landing):
             missing_ok=True,
         )
         if done.returncode:
-            return []
+            if not (missing_ok or self._root_exists()):
+                raise self.missing()
+            return []  # nothing published yet
         # Drive can hold two folders with one name; rclone reaches only one of them by path.
         return list(dict.fromkeys(item["Name"] for item in json.loads(done.stdout or b"[]")))
+
+    def _root_exists(self) -> bool:
+        if self.spec.endswith(":"):
+            return True  # a remote's root always exists
+        return self._run("lsjson", "--stat", self.spec, missing_ok=True).returncode == 0
 
     def list_files(self, batch_id: str) -> list[RemoteFile]:
         done = self._run(

@@ -86,11 +86,17 @@ class FsspecLanding(Landing):
             raise
         return [e for e in entries if e.get("type") == kind]
 
-    def list_batch_ids(self) -> list[str]:
-        return [
+    def list_batch_ids(self, *, missing_ok: bool = False) -> list[str]:
+        found = [
             posixpath.basename(e["name"].rstrip("/"))
             for e in self._ls(BATCHES_DIR, kind="directory")
         ]
+        if not found and self.root and not missing_ok:
+            with self._errors("look at"):
+                exists = self.fs.exists(self.root)
+            if not exists:
+                raise self.missing()
+        return found
 
     def list_files(self, batch_id: str) -> list[RemoteFile]:
         return [
