@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,7 +78,7 @@ def _view(landing: Landing, source: str, content_sha256: str) -> _LandingView:
     suffix = "-" + content_sha256[:8]
     complete = incomplete = None
     by_second: dict[str, list[str]] = {}
-    for batch_id in sorted(landing.list_batch_ids()):
+    for batch_id in sorted(landing.list_batch_ids(missing_ok=True)):  # the upload creates it
         match = BATCH_ID_RE.match(batch_id)
         if match and match.group(2) == source:
             by_second.setdefault(match.group(1), []).append(batch_id)
@@ -192,13 +193,23 @@ def outbox_folders(outbox: Path) -> list[Path]:
 
 
 @recorded("publish", counts=_counts)
-def publish_outbox(settings: Settings, *, now: datetime | None = None) -> list[PublishResult]:
+def publish_outbox(
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[PublishResult]:
     """Publish every pending outbox folder, oldest first, each as of its simulated day; move
-    each to `_published/` after. They apply in the order published (their sequence)."""
+    each to `_published/` after. They apply in the order published (their sequence).
+    `progress` is told the folders done (and, via `set_total`, how many there are)."""
     landing = open_landing(settings.landing)
     outbox = Path(settings.outbox)
     results = []
-    for folder in outbox_folders(outbox):
+    folders = outbox_folders(outbox)
+    set_total = getattr(progress, "set_total", None)
+    if set_total is not None:
+        set_total(len(folders))
+    for folder in folders:
         result = publish_dir(
             folder, landing, settings.source, now=now, as_of=read_folder_info(folder)
         )
@@ -208,6 +219,8 @@ def publish_outbox(settings: Settings, *, now: datetime | None = None) -> list[P
             shutil.rmtree(done)
         os.replace(folder, done)
         results.append(result)
+        if progress is not None:
+            progress(len(results))
     if not results:
         logger.info("outbox %s has nothing to publish", outbox)
     return results
