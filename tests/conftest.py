@@ -142,3 +142,30 @@ def _server_tests_carry_their_marker(request: pytest.FixtureRequest) -> Iterator
                 f"{request.node.nodeid} uses {name}: mark it @pytest.mark.{marker}",
                 pytrace=False,
             )
+
+
+@pytest.fixture
+def mailbox() -> Iterator[object]:
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+    from alertkit import Mailbox
+
+    box = Mailbox()
+    yield box
+    box.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[object]:
+    """A real HTTP receiver of JSON webhooks on loopback."""
+    from alertkit import Receiver
+
+    made = Receiver()
+    yield made
+    made.close()
+
+
+@pytest.fixture(autouse=True)
+def _run_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs in its own folder: what frota writes by default under `data/` (the run
+    history, the JSON log, the alert state) lands there, never in the repository."""
+    monkeypatch.chdir(tmp_path)

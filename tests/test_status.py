@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -71,3 +72,34 @@ def test_outbox_batches_sort_in_the_order_they_were_generated(
     loaded = load_pending(s, today=TODAY).loaded
     assert [b.batch_id for b in loaded] == ids
     assert all(b.quarantined == 0 for b in loaded)
+
+
+def test_status_on_a_source_pc_creates_nothing_and_says_what_it_could_not_read(
+    tmp_path: Path,
+) -> None:
+    from test_check import Frota
+
+    done = Frota({"FROTA_LANDING": str(tmp_path / "landing")})("status")
+    assert done.exit_code == 6, done.output  # the landing area is missing, and said first
+    (tmp_path / "landing").mkdir()
+    done = Frota({"FROTA_LANDING": str(tmp_path / "landing")})("status")
+    assert done.exit_code == 5, done.output
+    assert "no operational database at data/frota.db" in done.output
+    assert not (tmp_path / "data").exists()  # no folder, no database file
+
+
+def test_status_exits_non_zero_when_it_cannot_read_the_ledger(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    from test_check import Frota
+
+    s = settings_for(tmp_path, sqlite_url)
+    publish_lines(tmp_path, s.landing, 1, V1_LINES)
+    frota = Frota({"FROTA_LANDING": s.landing, "FROTA_DATABASE": sqlite_url})
+    sqlite3.connect(sqlite_url.removeprefix("sqlite:///")).close()  # a file, no schema
+    done = frota("status")
+    assert done.exit_code == 7 and "schema not created (run: frota db init)" in done.output
+    # The batch is not reported "complete, not loaded": without the ledger nobody knows.
+    assert "unknown (the ledger could not be read)" in done.output
+    init_db(sqlite_url)
+    assert frota("status").exit_code == 0

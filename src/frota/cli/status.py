@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
+from rich.markup import escape
 
 from frota.cli.app import Context, cli, kv_table, out, pass_ctx
 
@@ -15,28 +17,30 @@ from frota.cli.app import Context, cli, kv_table, out, pass_ctx
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
 def status(obj: Context, as_json: bool) -> None:
-    """What to check first: landing area, ledger, quarantine, last runs."""
+    """What to check first: landing area, ledger, quarantine, last runs (exit 5, 6 or 7 when a
+    part cannot be read)."""
     from frota.observe.status import collect_status
 
     st = collect_status(obj.settings)
     if as_json:
         click.echo(json.dumps(st.to_dict(), indent=2, default=str))
-        return
+        sys.exit(st.exit_code)
+    unknown = "unknown (the ledger could not be read)"
     out.print(
         kv_table(
             "landing area",
             [
                 ("location", st.landing),
                 ("batches", st.landing_batches),
-                ("complete, not loaded", len(st.complete_pending)),
-                ("incomplete", len(st.incomplete)),
-                ("rejected", len(st.rejected)),
+                ("complete, not loaded", len(st.complete_pending) if st.inspected else unknown),
+                ("incomplete", len(st.incomplete) if st.inspected else unknown),
+                ("rejected", len(st.rejected) if st.inspected else unknown),
                 *([("error", st.landing_error)] if st.landing_error else []),
             ],
         )
     )
     for item in st.incomplete + st.rejected:
-        out.print(f"  {item['batch_id']}: {item['problem']}")
+        out.print(f"  {escape(item['batch_id'])}: {escape(item['problem'])}")
     out.print(
         kv_table(
             "database",
@@ -57,6 +61,9 @@ def status(obj: Context, as_json: bool) -> None:
         from frota.cli.observe import runs_table
 
         out.print(runs_table(st.last_runs, title="last runs (frota runs)"))
+    if st.exit_code:
+        click.echo("error: status could not read everything it shows (see error above)", err=True)
+    sys.exit(st.exit_code)
 
 
 @cli.group()

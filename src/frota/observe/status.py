@@ -1,22 +1,18 @@
-"""What a person checks first: the landing area and the ledger, in one structure."""
+"""What a person checks first: the landing area and the ledger, in one structure.
+
+A view over the facts `frota check` judges (frota.observe.facts), read the same way: nothing is
+created (no folder, no database file), and what cannot be read is reported with the exit code
+`frota status` then ends with.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from frota.batch import is_batch_id
 from frota.config import Settings
-from frota.db.connect import connect
-from frota.db.engine import database_engine, mask
-from frota.db.migrate import schema_state
-from frota.db.schema import batches, manutencoes, quarantine, rejected_batches, veiculos
-from frota.errors import FrotaError
-from frota.landing import open_landing
-from frota.landing.discover import Candidate, inspect_batch
+from frota.errors import EXIT_CONFIG, EXIT_OK
+from frota.observe.facts import DatabaseFacts, LandingFacts, batch_time, gather
 
 
 @dataclass
@@ -26,6 +22,7 @@ class Status:
     landing: str
     database: str
     landing_batches: int = 0
+    inspected: bool = False  # False: the ledger could not be read, so nothing is known of them
     complete_pending: list[str] = field(default_factory=list)
     incomplete: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
@@ -38,6 +35,8 @@ class Status:
     quarantine_held: dict[str, int] = field(default_factory=dict)
     quarantine_released: int = 0
     last_runs: list[dict[str, Any]] = field(default_factory=list)
+    # Why status could not read what it shows: the exit code of the first such error.
+    exit_code: int = EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,114 +44,66 @@ class Status:
 
 def collect_status(settings: Settings) -> Status:
     """Status of the landing area and the database; problems are reported, not raised."""
-    status = Status(landing=str(open_landing(settings.landing)), database=mask(settings.database))
-    loaded = _read_database(settings, status)
-    _read_landing(settings, loaded, status)
-    status.last_runs = _last_runs(settings)
+    from frota.observe.runs import Query, read_runs
+
+    facts = gather(settings, runs=False)
+    assert facts.landing is not None and facts.database is not None
+    status = Status(landing=facts.landing.display, database=facts.database.display)
+    _from_database(facts.database, status)
+    _from_landing(facts.landing, status, facts.now)
+    listing = read_runs(settings, Query(limit=5))
+    status.last_runs = [r.to_dict() for r in listing.runs]
     return status
 
 
-def _read_database(settings: Settings, status: Status) -> set[str]:
-    """Ledger, table sizes, quarantine, rejections and last runs into `status`; the ids of
-    the batches the loader will not take (loaded, or rejected and set aside)."""
-    engine = database_engine(settings)
-    try:
-        with connect(engine) as conn:
-            if not _schema_readable(conn, status):
-                return set()
-            loaded: set[str] = set(conn.execute(sa.select(batches.c.batch_id)).scalars())
-            _read_ledger(conn, loaded, status)
-            _read_quarantine(conn, status)
-            return loaded | _read_rejections(conn, status)
-    except FrotaError as exc:
-        status.database_error = exc.message
-        return set()
-    finally:
-        engine.dispose()
+def _fail(status: Status, code: int) -> None:
+    if status.exit_code == EXIT_OK:
+        status.exit_code = code
 
 
-def _schema_readable(conn: Connection, status: Status) -> bool:
-    """The schema's revision into `status`; False (with the error) unless frota can read it."""
-    state = schema_state(conn)
-    status.schema = state.describe()
+def _from_landing(land: LandingFacts, status: Status, now: Any) -> None:
+    status.landing_batches = len(land.batch_ids)
+    if land.error is not None:
+        status.landing_error = land.error.message
+        _fail(status, land.error.exit_code)
+    status.inspected = land.inspected
+    status.complete_pending = list(land.pending)
+    status.rejected += [{"batch_id": b, "problem": why} for b, why in land.rejected]
+    status.incomplete = [
+        {
+            "batch_id": b,
+            "problem": why,
+            "age_hours": round((now - batch_time(b)).total_seconds() / 3600, 1),
+        }
+        for b, why in land.incomplete
+    ]
+
+
+def _from_database(db: DatabaseFacts, status: Status) -> None:
+    state = db.schema
+    status.schema = state.describe() if state else None
+    if db.error is not None:
+        status.database_error = db.error.message
+        _fail(status, db.error.exit_code)
+        return
+    assert state is not None
     if not state.has_tables:
         status.database_error = "schema not created (run: frota db init)"
     elif not state.at_head:
-        # The tables may lack columns this frota reads: report, do not query.
+        # The tables may lack columns this frota reads: reported, not queried.
         status.database_error = (
             "schema not at this frota's revision (run: frota db upgrade)"
             if state.known
             else "schema newer than this frota (upgrade frota on this machine)"
         )
-    return state.at_head
-
-
-def _count(conn: Connection, table: sa.Table, *where: sa.ColumnElement[bool]) -> int:
-    return conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar() or 0
-
-
-def _read_ledger(conn: Connection, loaded: set[str], status: Status) -> None:
-    status.batches_loaded = len(loaded)
-    last = conn.execute(sa.select(sa.func.max(batches.c.loaded_at))).scalar()
+    if status.database_error:
+        _fail(status, EXIT_CONFIG)
+        return
+    status.batches_loaded = len(db.loaded)
+    last = max(db.loaded.values(), default=None)
     status.last_load = last.isoformat(sep=" ", timespec="seconds") if last else None
-    status.rows = {table.name: _count(conn, table) for table in (veiculos, manutencoes)}
-
-
-def _read_rejections(conn: Connection, status: Status) -> set[str]:
-    """Rejected batches nobody acknowledged into `status`; every batch set aside."""
-    r = rejected_batches.c
-    set_aside: set[str] = set()
-    for row in conn.execute(
-        sa.select(r.batch_id, r.state, r.message).order_by(r.rejected_at, r.batch_id)
-    ):
-        if row.state == "loaded":
-            continue
-        set_aside.add(row.batch_id)
-        if row.state == "rejected":
-            status.rejected.append({"batch_id": row.batch_id, "problem": row.message})
-    return set_aside
-
-
-def _read_quarantine(conn: Connection, status: Status) -> None:
-    held = conn.execute(
-        sa.select(quarantine.c.reason, sa.func.count().label("n"))
-        .where(quarantine.c.status == "held")
-        .group_by(quarantine.c.reason)
-        .order_by(quarantine.c.reason)
-    )
-    status.quarantine_held = {row.reason: row.n for row in held}
-    status.quarantine_released = _count(conn, quarantine, quarantine.c.status == "released")
-
-
-def _last_runs(settings: Settings, limit: int = 5) -> list[dict[str, Any]]:
-    """The newest runs of any step, from the database and the local run file."""
-    from frota.observe.runs import Query, read_runs
-
-    return [r.to_dict() for r in read_runs(settings, Query(limit=limit)).runs]
-
-
-def _read_landing(settings: Settings, loaded: set[str], status: Status) -> None:
-    """Batches in the landing area: complete and pending, incomplete, rejected."""
-    try:
-        landing = open_landing(settings.landing)
-        ids = sorted(b for b in landing.list_batch_ids() if is_batch_id(b))
-        status.landing_batches = len(ids)
-        for batch_id in (b for b in ids if b not in loaded):
-            _add_candidate(inspect_batch(landing, batch_id), status)
-    except FrotaError as exc:
-        status.landing_error = exc.message
-
-
-def _add_candidate(candidate: Candidate, status: Status) -> None:
-    if candidate.rejected is not None:
-        status.rejected.append({"batch_id": candidate.batch_id, "problem": candidate.problem})
-    elif candidate.complete:
-        status.complete_pending.append(candidate.batch_id)
-    else:
-        status.incomplete.append(
-            {
-                "batch_id": candidate.batch_id,
-                "problem": candidate.problem,
-                "age_hours": round(candidate.age_hours, 1),
-            }
-        )
+    status.rows = dict(db.rows)
+    status.quarantine_held = dict(db.quarantine_held)
+    status.quarantine_released = db.quarantine_released
+    # Rejected batches set aside by the loader, waiting for a person (frota batch).
+    status.rejected = [{"batch_id": b, "problem": why} for b, why in db.waiting_for_a_person()]

@@ -72,10 +72,11 @@ class WarehouseTarget:
             return None
         return self.path.with_name(self.path.name + ".frota-copy")
 
-    def connect(self) -> WarehouseConnection:
-        """An open connection (raises DatabaseUnreachable)."""
+    def connect(self, *, read_only: bool = False) -> WarehouseConnection:
+        """An open connection (raises DatabaseUnreachable). `read_only` (DuckDB): never creates
+        the file or its folder, and reads beside other readers (frota check, metrics)."""
         if self.kind == "duckdb":
-            return DuckDBConnection(self)
+            return DuckDBConnection(self, read_only=read_only)
         return PostgresConnection(self)
 
 
@@ -232,15 +233,16 @@ _NULL = _Null()
 class DuckDBConnection(WarehouseConnection):
     """DuckDB through its Python API; bulk rows go through a CSV in the scratch folder and COPY."""
 
-    def __init__(self, target: WarehouseTarget) -> None:
+    def __init__(self, target: WarehouseTarget, *, read_only: bool = False) -> None:
         import duckdb
 
         self.target = target
         assert target.path is not None and target.scratch is not None
-        target.path.parent.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            target.path.parent.mkdir(parents=True, exist_ok=True)
         self.scratch = target.scratch  # the copy files: frota's own folder beside the file
         try:
-            self.con = duckdb.connect(str(target.path))
+            self.con = duckdb.connect(str(target.path), read_only=read_only)
         except duckdb.IOException as exc:
             raise DatabaseUnreachable(
                 f"cannot open the DuckDB warehouse {target.path}: {exc}",

@@ -1,0 +1,346 @@
+"""`frota check`: the health of a role, judged from the facts (frota.observe.facts) against the
+thresholds of `[check]` (frota.thresholds), in monitoring-plugin terms.
+
+Each check gives OK, WARNING, CRITICAL or UNKNOWN (it could not be judged: what it needs is
+down, and that is reported by its own check); the exit code is the worst: 0 OK, 1 WARNING,
+2 CRITICAL, 3 UNKNOWN — CRITICAL outranks UNKNOWN, which outranks WARNING. A check's
+`problems` (key → message) are what alerts are sent for: one key per check, one per rejected
+batch, one per silent source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from frota.config import Settings
+from frota.observe.facts import Facts, batch_time, gather
+from frota.thresholds import Limit, Thresholds, describe_duration
+
+OK, WARNING, CRITICAL, UNKNOWN = "OK", "WARNING", "CRITICAL", "UNKNOWN"
+EXIT_CODES = {OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3}
+_SEVERITY = {OK: 0, WARNING: 1, UNKNOWN: 2, CRITICAL: 3}
+ROLES = ("all", "source", "server", "analytics")
+
+# What each role checks (the server's view is the landing area and the database; the
+# analytics machine's is the database and the warehouse; a source PC sees the landing area).
+ROLE_CHECKS = {
+    "source": ("landing", "sources"),
+    "server": (
+        "landing",
+        "database",
+        "schema",
+        "rejected",
+        "incomplete",
+        "sources",
+        "load_age",
+        "quarantine",
+    ),
+    "analytics": ("database", "schema", "warehouse_lag"),
+}
+ROLE_CHECKS["all"] = (*ROLE_CHECKS["server"], "warehouse_lag")
+
+# Where to read more (docs/operations.md, "Health checks"), per check.
+RUNBOOK = "docs/operations.md#health-checks"
+
+
+@dataclass(frozen=True)
+class Result:
+    """One check's verdict; `problems` are the alertable facts behind a non-OK verdict."""
+
+    name: str
+    status: str
+    summary: str
+    hint: str | None = None
+    problems: dict[str, str] = field(default_factory=dict)
+    value: float | None = None  # the measured figure (age in seconds, a count)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "summary": self.summary,
+            "hint": self.hint,
+            "value": self.value,
+            "problems": self.problems,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every check of one `frota check`, and what they add up to."""
+
+    role: str
+    results: list[Result]
+    checked_at: datetime
+
+    @property
+    def status(self) -> str:
+        return max((r.status for r in self.results), key=_SEVERITY.__getitem__, default=OK)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(r.name for r in self.results)
+
+    def problems(self) -> dict[str, str]:
+        return {k: v for r in self.results for k, v in r.problems.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "role": self.role,
+            "checked_at": self.checked_at.isoformat(sep=" ", timespec="seconds"),
+            "checks": [r.to_dict() for r in self.results],
+        }
+
+
+def _judged(name: str, status: str, summary: str, hint: str | None, **kw: Any) -> Result:
+    problems = {name: summary} if status in (WARNING, CRITICAL) else {}
+    return Result(name, status, summary, hint if status != OK else None, problems, **kw)
+
+
+def _unknown(name: str, why: str) -> Result:
+    return Result(name, UNKNOWN, f"not checked: {why}")
+
+
+def _age(seconds: float) -> str:
+    return describe_duration(seconds)
+
+
+# ---------------------------------------------------------------- the checks
+
+
+def check_landing(facts: Facts, t: Thresholds) -> list[Result]:
+    land = facts.landing
+    assert land is not None
+    if land.error is not None:
+        return [
+            _judged(
+                "landing",
+                CRITICAL,
+                land.error.message,
+                land.error.hint
+                or "check the landing setting, that the share is mounted or the remote reachable",
+            )
+        ]
+    waiting = f", {len(land.pending)} waiting to load" if land.inspected else ""
+    return [Result("landing", OK, f"{land.display}: {len(land.batch_ids)} batch(es){waiting}")]
+
+
+def check_database(facts: Facts, t: Thresholds) -> list[Result]:
+    db = facts.database
+    assert db is not None
+    if db.error is not None and db.schema is None:
+        return [
+            _judged(
+                "database",
+                CRITICAL,
+                db.error.message,
+                db.error.hint or "check that the server is up and the URL, user and password",
+            )
+        ]
+    return [Result("database", OK, f"{db.display} answers")]
+
+
+def check_schema(facts: Facts, t: Thresholds) -> list[Result]:
+    db = facts.database
+    assert db is not None
+    if db.schema is None:
+        return [_unknown("schema", "the database cannot be reached")]
+    state = db.schema
+    if state.at_head:
+        if db.error is not None:  # at head, yet the tables could not be read
+            return [_judged("schema", CRITICAL, db.error.message, db.error.hint)]
+        return [Result("schema", OK, f"at revision {state.describe()}")]
+    if state.current is None and not state.has_tables:
+        return [_judged("schema", CRITICAL, "no frota schema", "run `frota db init` as admin")]
+    hint = (
+        "run `frota db upgrade` as a user allowed to change the schema"
+        if state.known
+        else "upgrade frota on this machine to the version that upgraded the database"
+    )
+    return [_judged("schema", CRITICAL, f"schema {state.describe()}", hint)]
+
+
+def check_rejected(facts: Facts, t: Thresholds) -> list[Result]:
+    land = facts.landing
+    assert land is not None
+    if land.error is not None or not land.inspected:
+        return [_unknown("rejected", "needs the landing area and the ledger")]
+    n = len(land.rejected)
+    status = t["rejected"].judge(n)
+    if not n:
+        return [Result("rejected", OK, "no rejected batch", value=0)]
+    first_id, why = land.rejected[0]
+    summary = f"{n} rejected batch(es), e.g. {first_id}: {why}"
+    hint = (
+        "publish the data again as a new batch, then move the rejected folder out of "
+        "batches/ (frota status lists them)"
+    )
+    problems = {f"rejected:{b}": f"batch {b} is rejected: {w}" for b, w in land.rejected}
+    if status == OK:
+        problems = {}
+    return [Result("rejected", status, summary, hint if problems else None, problems, value=n)]
+
+
+def check_incomplete(facts: Facts, t: Thresholds) -> list[Result]:
+    land = facts.landing
+    assert land is not None
+    if land.error is not None or not land.inspected:
+        return [_unknown("incomplete", "needs the landing area and the ledger")]
+    if not land.incomplete:
+        return [Result("incomplete", OK, "no incomplete batch", value=0)]
+    oldest_id, why = land.incomplete[0]  # ids sort by time: the first is the oldest
+    age = (facts.now - batch_time(oldest_id)).total_seconds()
+    summary = (
+        f"{len(land.incomplete)} incomplete batch(es); the oldest, {oldest_id}, "
+        f"for {_age(age)}: {why}"
+    )
+    hint = "publish the data again (an interrupted upload is completed), or delete the folder"
+    return [_judged("incomplete", t["incomplete_age"].judge(age), summary, hint, value=age)]
+
+
+def check_sources(facts: Facts, t: Thresholds, only: str | None = None) -> list[Result]:
+    """One check per source: the age of its newest batch (a silent source PC is the most
+    dangerous failure: nothing else notices)."""
+    if facts.landing is not None and facts.landing.error is not None and facts.database is None:
+        return [_unknown("sources", "the landing area cannot be read")]
+    newest = facts.newest_batch_by_source()
+    names = [only] if only else list(t.sources) or sorted(newest)
+    if not names:
+        return [Result("sources", OK, "no batch from any source yet")]
+    results = []
+    for source in names:
+        name = f"source:{source}"
+        when = newest.get(source)
+        if when is None:
+            summary = f"no batch from {source} at all"
+            results.append(_judged(name, CRITICAL, summary, _SOURCE_HINT, value=None))
+            continue
+        age = (facts.now - when).total_seconds()
+        summary = f"newest batch from {source} is {_age(age)} old ({when:%Y-%m-%d %H:%M} UTC)"
+        status = t["source_age"].judge(age)
+        if status != OK:
+            summary = f"no batch from {source} for {_age(age)} (newest {when:%Y-%m-%d %H:%M} UTC)"
+        results.append(_judged(name, status, summary, _SOURCE_HINT, value=age))
+    return results
+
+
+_SOURCE_HINT = (
+    "check that the source PC is on, that its scheduled `frota run --role source` runs "
+    "(`frota runs --step publish` there) and that it reaches the landing area"
+)
+
+
+def check_load_age(facts: Facts, t: Thresholds) -> list[Result]:
+    if facts.database is not None and not facts.database.readable:
+        return [_unknown("load_age", "the database cannot be read")]
+    summary_ = facts.steps.get("load")
+    last = summary_.last_success if summary_ else None
+    if last is None and facts.database is not None and facts.database.loaded:
+        last = max(facts.database.loaded.values())  # the history was pruned: the ledger knows
+    if last is None:
+        if facts.steps_error is not None:
+            return [_unknown("load_age", "the run history cannot be read")]
+        return [
+            _judged(
+                "load_age",
+                CRITICAL,
+                "no successful load yet",
+                "run `frota load` (or schedule it: `frota schedule --role server`)",
+            )
+        ]
+    age = (facts.now - last).total_seconds()
+    status = t["load_age"].judge(age)
+    summary = f"last successful load {_age(age)} ago ({last:%Y-%m-%d %H:%M} UTC)"
+    if summary_ and summary_.last and summary_.last.status in ("failed", "skipped"):
+        summary += f"; the last run {summary_.last.status}: {summary_.last.error}"
+    hint = "see `frota runs --step load` for why; check the schedule (frota schedule)"
+    return [_judged("load_age", status, summary, hint, value=age)]
+
+
+def check_quarantine(facts: Facts, t: Thresholds) -> list[Result]:
+    db = facts.database
+    assert db is not None
+    if not db.readable:
+        return [_unknown("quarantine", "the database cannot be read")]
+    held, new = sum(db.quarantine_held.values()), db.quarantine_new
+    status = max(
+        t["quarantine_held"].judge(held),
+        t["quarantine_growth"].judge(new),
+        key=_SEVERITY.__getitem__,
+    )
+    reasons = ", ".join(f"{r} {n}" for r, n in db.quarantine_held.items())
+    summary = f"{held} row(s) held, {new} of them new in 24 h" + (f" ({reasons})" if held else "")
+    hint = "see `frota quarantine list`; fix and `frota quarantine retry` (docs/data-contract.md)"
+    return [_judged("quarantine", status, summary, hint, value=held)]
+
+
+def check_warehouse_lag(facts: Facts, t: Thresholds) -> list[Result]:
+    wh = facts.warehouse
+    assert wh is not None
+    if wh.error is not None:
+        return [_unknown("warehouse_lag", f"the warehouse cannot be read: {wh.error.message}")]
+    if facts.database is None or not facts.database.readable:
+        return [_unknown("warehouse_lag", "the database cannot be read")]
+    if not wh.not_replicated:
+        return [Result("warehouse_lag", OK, f"{wh.display} holds every loaded batch", value=0)]
+    oldest_id, loaded_at = wh.not_replicated[0]
+    age = (facts.now - loaded_at).total_seconds()
+    summary = (
+        f"{len(wh.not_replicated)} loaded batch(es) not in the warehouse yet; the oldest "
+        f"loaded {_age(age)} ago ({oldest_id})"
+    )
+    hint = "run `frota warehouse` on the analytics machine (`frota runs --step warehouse`)"
+    return [_judged("warehouse_lag", t["warehouse_lag"].judge(age), summary, hint, value=age)]
+
+
+CHECKS: dict[str, Callable[[Facts, Thresholds], list[Result]]] = {
+    "landing": check_landing,
+    "database": check_database,
+    "schema": check_schema,
+    "rejected": check_rejected,
+    "incomplete": check_incomplete,
+    "sources": check_sources,
+    "load_age": check_load_age,
+    "quarantine": check_quarantine,
+    "warehouse_lag": check_warehouse_lag,
+}
+_LIMITS = {"sources": "source_age", "incomplete": "incomplete_age"}
+
+
+def run_checks(settings: Settings, role: str = "all") -> Report:
+    """Gather the facts `role` needs and judge them; a check whose thresholds are both off is
+    left out."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}")
+    names = ROLE_CHECKS[role]
+    thresholds = Thresholds.from_pairs(settings.check)
+    facts = gather(
+        settings,
+        landing="landing" in names,
+        database="database" in names,
+        warehouse="warehouse_lag" in names,
+        runs="load_age" in names,
+    )
+    results: list[Result] = []
+    for name in names:
+        limit: Limit | None = thresholds.limits.get(_LIMITS.get(name, name))
+        if limit is not None and limit.off:
+            continue
+        if name == "sources" and role == "source":
+            results += check_sources(facts, thresholds, only=settings.source)
+        else:
+            results += CHECKS[name](facts, thresholds)
+    return Report(role, results, facts.now)
+
+
+__all__ = ["CRITICAL", "EXIT_CODES", "OK", "RUNBOOK", "UNKNOWN", "WARNING", "Report", "Result"]
+__all__ += ["run_checks"]
