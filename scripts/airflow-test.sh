@@ -29,9 +29,10 @@ if [ ! -x "$VENV/bin/python" ] || ! have_airflow; then
     "$VENV/bin/pip" install --quiet --upgrade pip
     "$VENV/bin/pip" install --quiet "apache-airflow==$AIRFLOW_VERSION" pytest
 fi
-# frota itself, editable, with the warehouse (the DAG's last steps run dbt): cheap when nothing
+# frota itself, editable, with the warehouse (the DAG's last steps run dbt) and the alerts (its
+# failure hook alerts through frota): cheap when nothing
 # changed, and picks up new dependencies.
-"$VENV/bin/pip" install --quiet -e '.[warehouse]' pytest
+"$VENV/bin/pip" install --quiet -e '.[warehouse,alerts]' pytest
 
 # A private Airflow home on SQLite; the tests run `airflow db migrate` in it.
 AIRFLOW_HOME="$(mktemp -d "${TMPDIR:-/tmp}/frota-airflow.XXXXXX")"

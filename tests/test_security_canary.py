@@ -78,12 +78,25 @@ def test_canary_password_never_appears(canary_user, tmp_path: Path) -> None:
         run(tmp_path, "-v", "--database", in_url.rsplit("/", 1)[0] + "/frota_nope", *base, "load"),
         run(tmp_path, "-v", "--database", in_url, "--landing", "rclone:nope:x", "load"),
     ]  # fmt: skip
+    # Alert URLs are secrets too: a channel that is down makes apprise log its URL's parts.
+    token = f"AlertTok{secrets.token_hex(8)}"
+    alerts = {"FROTA_ALERTS": f"json://frota:{token}@127.0.0.1:1/hook tgram://12345:{token}/9"}
+    alerting = [
+        run(tmp_path, "-v", "--database", url, *base, "load", FROTA_DATABASE_PASSWORD=canary + "x",
+            **alerts),
+        run(tmp_path, "-v", "--database", url, *base, "check", "--role", "server", **alerts),
+        run(tmp_path, "alerts", "test", **alerts),
+    ]  # fmt: skip
+    assert [p.returncode for p in alerting] == [5, 2, 7], [p.stderr[-500:] for p in alerting]
+    assert "did not take the message" in alerting[0].stderr
+    forms.add(token)
+    flows += alerting
     codes = [p.returncode for p in flows]
     assert codes[:6] == [0] * 6, [p.stderr[-500:] for p in flows[:6]]
     # the exact outcome of each failure: refused at once (5), retried then given up (5),
     # refused at once (5), landing area unusable (6)
-    assert codes[6:] == [5, 5, 5, 6], [p.stderr[-500:] for p in flows[6:]]
-    wrong_pw, unreachable, no_db, no_remote = (p.stderr for p in flows[6:])
+    assert codes[6:10] == [5, 5, 5, 6], [p.stderr[-500:] for p in flows[6:10]]
+    wrong_pw, unreachable, no_db, no_remote = (p.stderr for p in flows[6:10])
     assert "(1045, " in wrong_pw and "retrying" not in wrong_pw
     assert "after 2 attempt(s)" in unreachable and "Connection refused" in unreachable
     assert "(1044, " in no_db and "frota_nope" in no_db and "retrying" not in no_db

@@ -8,6 +8,7 @@ that reads the environment: every step takes `Settings`, and nothing below reads
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 import tomllib
@@ -17,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from frota.contract.tabular import FilePolicy
-from frota.errors import ConfigError
+from frota.errors import ConfigError, MissingExtra
+from frota.thresholds import KEYS as CHECK_KEYS
+from frota.thresholds import check_table, parse_duration
 
 CONFIG_FILE = "frota.toml"
 
@@ -61,6 +64,9 @@ class Settings:
     log_dir: str = "data/logs"
     # Run history older than this is deleted (frota.observe.runs); a duration: 90d, 12w…
     runs_retention: str = "90d"
+    # The JSON-lines log in log_dir rotates at log_max_bytes, keeping log_backups old files.
+    log_max_bytes: int = 10 * 1024**2
+    log_backups: int = 5
     # Retry budget for transient database errors (see frota.load.retry).
     retry_attempts: int = 6
     retry_max_seconds: float = 60.0
@@ -89,6 +95,9 @@ class Settings:
     warehouse_project: str = ""
     # Language of messages and help (frota.i18n): "en", "pt-BR"; empty: the locale (LANG).
     language: str = ""
+    # [check] of frota.toml / FROTA_CHECK_<KEY>: thresholds of `frota check`, as text pairs
+    # (frota.thresholds).
+    check: tuple[tuple[str, str], ...] = ()
     # dbt's work folders (profile, target/, logs), one per warehouse; a user cache by default.
     cache_dir: str = field(default_factory=_user_cache_dir)
     # The operator's time zone (IANA name): the warehouse counts days, months and the fleet's
@@ -101,6 +110,8 @@ class Settings:
     # The secrets below are never read from frota.toml.
     database_password: Secret | None = field(default=None, repr=False)
     warehouse_password: Secret | None = field(default=None, repr=False)
+    # Apprise URLs, one per alert channel: secrets too (they hold tokens and passwords).
+    alerts: tuple[Secret, ...] = field(default=(), repr=False)
     config_file: str | None = None
 
     def with_overrides(self, **values: Any) -> Settings:
@@ -113,21 +124,41 @@ class Settings:
     def wh_password(self) -> str | None:
         return self.warehouse_password.get() if self.warehouse_password else None
 
+    def alert_urls(self) -> tuple[str, ...]:
+        return tuple(url.get() for url in self.alerts)
+
     def secret_values(self) -> tuple[str, ...]:
         """The secrets' values, for frota.redact to mask wherever they might show."""
-        return tuple(s.get() for s in (self.database_password, self.warehouse_password) if s)
+        from frota.redact import url_secrets
+
+        values = [s.get() for s in (self.database_password, self.warehouse_password) if s]
+        for url in self.alert_urls():
+            values += url_secrets(url)
+        return tuple(values)
 
 
 # Keys a user may set in frota.toml / FROTA_<KEY>; secrets are handled separately.
-_PLAIN_KEYS = {
-    f.name: f.type
-    for f in fields(Settings)
-    if f.name not in {"database_password", "warehouse_password", "config_file", "categories"}
+_NOT_PLAIN = {
+    "database_password",
+    "warehouse_password",
+    "alerts",
+    "config_file",
+    "categories",
+    "check",
 }
-_INT_KEYS = {"seed", "vehicles", "retry_attempts", "max_file_bytes", "error_threshold_rows"}
+_PLAIN_KEYS = {f.name: f.type for f in fields(Settings) if f.name not in _NOT_PLAIN}
+_INT_KEYS = {
+    "seed",
+    "vehicles",
+    "retry_attempts",
+    "max_file_bytes",
+    "error_threshold_rows",
+    "log_max_bytes",
+    "log_backups",
+}
 _FLOAT_KEYS = {"retry_max_seconds", "error_threshold"}
 _BOOL_KEYS = {"db_ssl_verify_identity", "require_tls", "allow_extra_columns", "report_publish"}
-_SECRET_KEYS = {"database_password", "warehouse_password"}
+_SECRET_KEYS = {"database_password", "warehouse_password", "alerts"}
 
 
 def _coerce(key: str, value: Any, where: str) -> Any:
@@ -163,6 +194,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     categories = _read_categories(data.pop("categories", {}), path)
+    check = data.pop("check", {})
+    if not isinstance(check, dict):
+        raise ConfigError(f"{path}: [check] must be a table of thresholds")
     flat = dict(data.pop("frota", {}))
     flat.update({k: v for k, v in data.items() if not isinstance(v, dict)})
     for key in _SECRET_KEYS:
@@ -182,6 +216,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     values = {k: _coerce(k, v, str(path)) for k, v in flat.items()}
     if categories:
         values["categories"] = categories
+    if check:
+        values["check"] = check_table(check, str(path))
     return values
 
 
@@ -222,7 +258,18 @@ def read_secrets_file(path: Path) -> dict[str, Secret]:
     unknown = sorted(set(data) - _SECRET_KEYS)
     if unknown:
         raise ConfigError(f"secrets file {path}: unknown key(s) {', '.join(unknown)}")
-    return {k: Secret(str(v)) for k, v in data.items()}
+    secrets: dict[str, Any] = {k: Secret(str(v)) for k, v in data.items() if k != "alerts"}
+    if "alerts" in data:
+        urls = data["alerts"]
+        secrets["alerts"] = _alert_urls(" ".join(urls) if isinstance(urls, list) else str(urls))
+    return secrets
+
+
+def _alert_urls(text: str) -> tuple[Secret, ...]:
+    """Apprise URLs separated by spaces, new lines or commas (a comma inside a URL's query,
+    as in `mailto://…?to=a@x,b@y`, stays in it)."""
+    parts = re.split(r"\s+|,(?=\s*[A-Za-z][A-Za-z0-9+.-]*://)", text)
+    return tuple(Secret(p.strip()) for p in parts if p and p.strip())
 
 
 def load_settings(
@@ -249,22 +296,64 @@ def load_settings(
     secrets_file = env.get("FROTA_SECRETS_FILE")
     if secrets_file:
         values.update(read_secrets_file(Path(secrets_file)))
-    for key in _SECRET_KEYS:
+    for key in _SECRET_KEYS - {"alerts"}:
         env_value = env.get(f"FROTA_{key.upper()}")
         if env_value:
             values[key] = Secret(env_value)
+    if env.get("FROTA_ALERTS"):
+        values["alerts"] = _alert_urls(env["FROTA_ALERTS"])
+    _check_from_env(env, values)
     values.update({k: v for k, v in flags.items() if v is not None})
     settings = Settings(**values)
     _validate_observability(settings)
     return settings
 
 
-def _validate_observability(settings: Settings) -> None:
-    """A retention that does not parse is a configuration error now, not when it is used."""
-    from frota.thresholds import parse_duration
+def _check_from_env(env: Mapping[str, str], values: dict[str, Any]) -> None:
+    """`FROTA_CHECK_<KEY>` beats `[check]` of frota.toml."""
+    names = {key: f"FROTA_CHECK_{key.upper()}" for key in CHECK_KEYS}
+    given = {key: env[name] for key, name in names.items() if env.get(name)}
+    if given:
+        merged = dict(values.get("check", ())) | dict(check_table(given, "environment"))
+        values["check"] = tuple(merged.items())
 
+
+def _validate_observability(settings: Settings) -> None:
+    """A retention, log size or alert URL that cannot work is a configuration error now, not
+    at the failure it would hide."""
     if parse_duration(settings.runs_retention, "runs_retention").total_seconds() <= 0:
         raise ConfigError("runs_retention must be longer than zero")
+    if settings.log_max_bytes < 1024 or settings.log_backups < 1:
+        raise ConfigError("log_max_bytes must be at least 1024 and log_backups at least 1")
+    _check_alert_urls(settings.alert_urls())
+
+
+def _check_alert_urls(urls: tuple[str, ...]) -> None:
+    """Every alert URL must be one apprise can use (scheme known, parts present)."""
+    if not urls:
+        return
+    try:
+        import apprise
+    except ImportError:
+        raise MissingExtra("apprise", "alerts") from None
+    for index, url in enumerate(urls, 1):
+        scheme = url.split("://", 1)[0].lower() if "://" in url else None
+        # Never the URL itself in the message: it holds the channel's token or password.
+        where = f"alerts: channel {index} ({scheme or 'no scheme'})"
+        if scheme is None:
+            raise ConfigError(f"{where} is not a URL", hint=_ALERTS_HINT)
+        if apprise.Apprise.instantiate(url) is None:
+            raise ConfigError(
+                f"{where}: apprise does not understand this URL (an unknown scheme, or a "
+                "part missing)",
+                hint=_ALERTS_HINT,
+            )
+
+
+_ALERTS_HINT = (
+    "write one apprise URL per channel, e.g. mailto://user:pass@smtp.example.com?to=ops@x "
+    "(the URL of each service: https://github.com/caronc/apprise/wiki)"
+)
 
 
 def airflow_dag_shape(env: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -368,3 +368,35 @@ def test_publish_off_and_a_variable_pointing_elsewhere(airflow_dag_module, tmp_p
     found = counts(server)
     assert found["ledger"] == len(published) == 1
     assert found["raw.manutencoes"] == found["manutencoes"] > 0
+
+
+# -- alerts ---------------------------------------------------------------------------------
+
+
+def test_task_failures_alert_through_frotas_path(
+    airflow_dag_module, receiver, monkeypatch, tmp_path
+):
+    """A task that fails outside frota alerts once (and clears on its next success); one that
+    failed inside a frota step is not alerted twice: the step did it."""
+    from types import SimpleNamespace
+
+    from frota.errors import DatabaseUnreachable
+    from frota.observe.alerts import ALERTED
+
+    monkeypatch.setenv("FROTA_ALERTS", receiver.url)
+    monkeypatch.setenv("FROTA_LOG_DIR", str(tmp_path / "logs"))
+    m = airflow_dag_module
+    task = SimpleNamespace(task_id="wait_for_batches")
+    m.alert_on_failure({"task_instance": task, "exception": TimeoutError("sensor timed out")})
+    m.alert_on_failure({"task_instance": task, "exception": TimeoutError("sensor timed out")})
+    assert [p["title"] for p in receiver.posts] == [
+        "frota CRITICAL: Airflow task wait_for_batches failed: sensor timed out"
+    ]
+    already = DatabaseUnreachable("cannot connect")
+    setattr(already, ALERTED, True)
+    wrapped = RuntimeError("task failed")
+    wrapped.__cause__ = already
+    m.alert_on_failure({"task_instance": SimpleNamespace(task_id="load"), "exception": wrapped})
+    assert len(receiver.posts) == 1
+    m.clear_on_success({"task_instance": task})
+    assert receiver.posts[-1]["title"].startswith("frota OK: cleared: Airflow task")

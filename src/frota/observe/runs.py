@@ -18,7 +18,7 @@ import functools
 import inspect
 import socket
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +30,8 @@ from sqlalchemy.engine import Engine
 from frota.config import Settings
 from frota.errors import DatabaseUnreachable, FrotaError, LockHeld
 from frota.observe import runstore
-from frota.observe.log import current_run, logger, new_run_id
+from frota.observe.alerts import ALERTED
+from frota.observe.log import current_run, log_to_file, logger, new_run_id
 from frota.observe.runstore import Query, RunFile, RunRecord, utcnow
 from frota.redact import redact
 from frota.thresholds import parse_duration
@@ -45,6 +46,7 @@ STEP_ROLES = {
     "report": "analytics",
 }
 STATUSES = ("running", "ok", "rejected", "skipped", "failed")
+SUCCESS = ("ok", "rejected")  # a load that refused a batch still loaded the others
 
 _active: ContextVar[Run | None] = ContextVar("frota_run", default=None)
 T = TypeVar("T")
@@ -58,6 +60,12 @@ class Run:
     counts: dict[str, Any] = field(default_factory=dict)
     status: str | None = None  # None: ok (or failed if the step raised)
     error: str | None = None  # what went wrong when the step returned anyway (rejected)
+    # Alertable problems the step found (key -> what), and the key prefix it judged: an open
+    # problem under that prefix that the step no longer reports has cleared.
+    problems: dict[str, str] = field(default_factory=dict)
+    judged_prefix: str | None = None
+    hint: str | None = None  # the next step, when the step failed
+    child_failed: bool = False  # a step of this run failed (and alerted)
     _recorder: _Recorder | None = field(default=None, repr=False)
     _began: bool = False
 
@@ -149,6 +157,8 @@ def record_run(
     """Record the step run inside the block. `defer`: the start is written at `Run.begin()`
     (the loader calls it once it holds the lock), or with the end if it never began."""
     parent = _active.get()
+    if parent is None:
+        log_to_file(settings)
     record = RunRecord(
         run_id=run_id or new_run_id(),
         step=step,
@@ -171,13 +181,20 @@ def record_run(
         record.error = redact(error, settings.secret_values())
         if isinstance(exc, DatabaseUnreachable):
             recorder.use_db = False  # it just said so: straight to the file, no second wait
+        run.hint = getattr(exc, "hint", None)
+        if settings.alerts and record.status == "failed":
+            with suppress(AttributeError):  # tells a scheduler's failure hook: alerted
+                setattr(exc, ALERTED, True)
         raise
     finally:
         record.finished_at = utcnow()
         record.counts = dict(run.counts)
-        _active.reset(token)
-        current_run.reset(log_token)
-        _finish(record, recorder, began=run._began, top=parent is None)
+        try:
+            _finish(record, recorder, began=run._began, top=parent is None)
+            _alert(settings, run, parent)
+        finally:
+            _active.reset(token)
+            current_run.reset(log_token)
 
 
 def _finish(record: RunRecord, recorder: _Recorder, *, began: bool, top: bool) -> None:
@@ -202,16 +219,45 @@ def _finish(record: RunRecord, recorder: _Recorder, *, began: bool, top: bool) -
     )
 
 
+def _alert(settings: Settings, run: Run, parent: Run | None) -> None:
+    """A failed step starts the problem `failed:<step>`, its next success clears it; with it,
+    the problems the step found. A run whose step failed does not alert again."""
+    if not settings.alerts:
+        return
+    from frota.observe.alerts import Problem, report_problems
+
+    record, key = run.record, f"failed:{run.record.step}"
+    problems = [Problem(k, summary) for k, summary in run.problems.items()]
+    failed = record.status == "failed"
+    if failed and parent is not None:
+        parent.child_failed = True
+    if failed and not run.child_failed:
+        what = f"{record.step} (run {record.run_id}) failed on {record.host}: {record.error}"
+        problems.append(Problem(key, what, hint=run.hint))
+    if record.status == "skipped":
+        return  # another run held the lock: nothing was judged
+
+    def judged(k: str) -> bool:
+        own = k == key and record.status in SUCCESS
+        return own or bool(run.judged_prefix and k.startswith(run.judged_prefix))
+
+    report_problems(settings, problems, judged)
+
+
 def recorded(
     step: str,
     *,
     counts: Callable[[Any], dict[str, Any]] | None = None,
     status: Callable[[Any], str] | None = None,
     error: Callable[[Any], str | None] | None = None,
+    problems: Callable[[Any], dict[str, str]] | None = None,
+    judged_prefix: str | None = None,
     defer: bool = False,
 ) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Record every call of a step function that takes `settings` (and maybe `run_id`):
-    `counts(result)`, `status(result)` and `error(result)` describe what it did."""
+    `counts(result)`, `status(result)` and `error(result)` describe what it did;
+    `problems(result)` (key -> what) are alerted on, keys under `judged_prefix` cleared when
+    no longer reported."""
 
     def wrap(fn: Callable[..., T]) -> Callable[..., T]:
         signature = inspect.signature(fn)
@@ -230,6 +276,8 @@ def recorded(
                     run.status = status(result)
                 if error is not None:
                     run.error = error(result)
+                if problems is not None:
+                    run.problems, run.judged_prefix = problems(result), judged_prefix
                 return result
 
         return call
@@ -304,13 +352,44 @@ def run_with_steps(settings: Settings, run_id: str) -> tuple[RunRecord | None, l
     return (listing.runs[0] if listing.runs else None), sorted(children, key=lambda r: r.started_at)
 
 
-def last_success(records: list[RunRecord]) -> dict[str, datetime]:
-    """Per step, when its newest successful run ended."""
-    out: dict[str, datetime] = {}
-    for r in records:
-        if r.status == "ok" and r.finished_at is not None:
-            out[r.step] = max(out.get(r.step, r.finished_at), r.finished_at)
-    return out
+@dataclass(frozen=True)
+class StepSummary:
+    """A step's newest run, and when its newest successful run ended."""
+
+    step: str
+    last: RunRecord
+    last_success: datetime | None
+
+
+@dataclass(frozen=True)
+class StepSummaries:
+    steps: dict[str, StepSummary]
+    errors: list[FrotaError] = field(default_factory=list)
+
+
+def step_summaries(settings: Settings) -> StepSummaries:
+    """Per step: its newest run and last success, from the database and the local file."""
+    from frota.db.engine import database_engine
+
+    records: list[RunRecord] = []
+    errors: list[FrotaError] = []
+    if runstore.has_database(settings):
+        engine = database_engine(settings)
+        try:
+            records += runstore.db_step_heads(engine, SUCCESS)
+        except sa.exc.SQLAlchemyError as exc:
+            errors.append(_unreadable(settings, exc))
+        finally:
+            engine.dispose()
+    records += RunFile(settings.log_dir).read(Query())
+    steps: dict[str, StepSummary] = {}
+    for r in sorted(records, key=lambda r: (r.started_at, r.finished_at is not None)):
+        before = steps.get(r.step)
+        success = before.last_success if before else None
+        if r.status in SUCCESS and r.finished_at is not None:
+            success = max(success or r.finished_at, r.finished_at)
+        steps[r.step] = StepSummary(r.step, r, success)
+    return StepSummaries(steps, errors)
 
 
 __all__ = [
@@ -320,7 +399,7 @@ __all__ = [
     "RunListing",
     "RunRecord",
     "active_run",
-    "last_success",
+    "step_summaries",
     "read_runs",
     "record_run",
     "recorded",

@@ -236,3 +236,26 @@ def _replace(path: Path, lines: Iterable[str]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def db_step_heads(engine: Engine, success: tuple[str, ...]) -> list[RunRecord]:
+    """Per step, its newest run and its newest successful run (one or two records a step)."""
+    newest = (
+        sa.select(runs.c.step, sa.func.max(runs.c.started_at).label("at"))
+        .group_by(runs.c.step)
+        .subquery()
+    )
+    good = (
+        sa.select(runs.c.step, sa.func.max(runs.c.finished_at).label("at"))
+        .where(runs.c.status.in_(success))
+        .group_by(runs.c.step)
+        .subquery()
+    )
+    with engine.connect() as conn:
+        found = []
+        for sub, column in ((newest, runs.c.started_at), (good, runs.c.finished_at)):
+            rows = conn.execute(
+                sa.select(runs).join(sub, sa.and_(runs.c.step == sub.c.step, column == sub.c.at))
+            )
+            found += [RunRecord.from_dict(dict(r._mapping)) for r in rows]
+    return found

@@ -45,6 +45,10 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_delay": timedelta(minutes=1),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=20),
+    # Alerts through frota's apprise channels (FROTA_ALERTS on the workers): one when a task
+    # fails for good, one when it next succeeds.
+    "on_failure_callback": lambda context: alert_on_failure(context),
+    "on_success_callback": lambda context: clear_on_success(context),
 }
 
 
@@ -216,29 +220,47 @@ def report_step(settings: Settings) -> dict[str, Any]:
 
 
 def health_step(settings: Settings) -> dict[str, Any]:
-    """Data-quality / health gate: `frota status`; fails on unreachable parts or rejected data."""
-    from frota.observe.status import collect_status
+    """The health gate: `frota check --role server` (alerts included, the same path as the CLI);
+    fails on a CRITICAL check (landing or database down, a rejected batch, a silent source…)."""
+    from frota.observe.alerts import ALERTED, report_check
+    from frota.observe.check import CRITICAL, run_checks
 
-    status = collect_status(settings)
-    problems = [
-        p
-        for p in (
-            status.landing_error and f"landing: {status.landing_error}",
-            status.database_error and f"database: {status.database_error}",
-            status.rejected and f"{len(status.rejected)} rejected batch(es) need attention",
-        )
-        if p
-    ]
-    summary = {
-        "batches_loaded": status.batches_loaded,
-        "rows": dict(status.rows),
-        "complete_pending": len(status.complete_pending),
-        "incomplete": len(status.incomplete),
-        "quarantine_held": dict(status.quarantine_held),
-    }
-    if problems:
-        raise AirflowFailException("; ".join(problems))
+    report = run_checks(settings, "server")
+    report_check(settings, report)
+    summary = {r.name: f"{r.status}: {r.summary}" for r in report.results}
+    critical = [f"{r.name}: {r.summary}" for r in report.results if r.status == CRITICAL]
+    if critical:
+        failure = AirflowFailException("; ".join(critical))
+        setattr(failure, ALERTED, bool(settings.alerts))  # report_check alerted on each
+        raise failure
     return summary
+
+
+def _task_key(context: Mapping[str, Any]) -> str:
+    return f"failed:airflow:{context['task_instance'].task_id}"
+
+
+def alert_on_failure(context: Mapping[str, Any]) -> None:
+    """A task failed: alert through frota's own path, unless frota already did (a frota step
+    that fails alerts on its own, with its run id)."""
+    from frota.observe.alerts import ALERTED, Problem, report_problems
+
+    exc = context.get("exception")
+    cause: BaseException | None = exc
+    while cause is not None:
+        if getattr(cause, ALERTED, False):
+            return
+        cause = cause.__cause__ or cause.__context__
+    what = f"Airflow task {context['task_instance'].task_id} failed: {exc}"
+    report_problems(airflow_settings(), [Problem(_task_key(context), what)], lambda _k: False)
+
+
+def clear_on_success(context: Mapping[str, Any]) -> None:
+    """A task succeeded: its failure alert, if one is open, clears."""
+    from frota.observe.alerts import report_problems
+
+    key = _task_key(context)
+    report_problems(airflow_settings(), [], lambda k: k == key)
 
 
 # -- the DAG ------------------------------------------------------------------------------
