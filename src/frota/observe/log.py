@@ -1,16 +1,27 @@
-"""Logging: every line carries the run id; secrets never reach a log line."""
+"""Logging: human-readable lines on stderr, and JSON lines in a rotating file in `log_dir`
+(`frota.jsonl`, one object per event: time, level, message, run id, step, and what the event
+carries: batch id, counts, status). Every line carries the run id; secrets never reach one.
+
+The file is opened by the first recorded step of a process (frota.observe.runs) and by
+`frota check`: commands that only read (status, runs, metrics) create no folder.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import logging.handlers
 import secrets
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from frota.redact import redact
+
+if TYPE_CHECKING:
+    from frota.config import Settings
 
 logger = logging.getLogger("frota")
 # (run id, step) of the step being recorded (frota.observe.runs): log lines carry its id.
@@ -36,48 +47,92 @@ class _RedactingFilter(logging.Filter):
         return True
 
 
+LOG_FILE = "frota.jsonl"
+# What a log call may add with `extra=`, kept in its JSON line.
+_EXTRAS = ("batch_id", "counts", "status", "problem")
+_state: dict[str, Any] = {"run_id": None, "secrets": (), "quiet": False}
+
+
 def setup_logging(
     run_id: str,
     *,
     verbose: bool = False,
-    log_file: Path | None = None,
+    quiet: bool = False,
     secrets_: tuple[str, ...] = (),
 ) -> None:
-    """Log to stderr (and a file, if given) with the run id on every line."""
+    """Log to stderr with the run id on every line (`quiet`: warnings and errors only)."""
     logger.handlers.clear()
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     logger.propagate = False
-    fmt = logging.Formatter(
-        "%(asctime)s %(levelname)s [run %(run_id)s] %(message)s", "%Y-%m-%dT%H:%M:%S"
+    _state.update(run_id=run_id, secrets=secrets_, quiet=quiet and not verbose)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING if quiet and not verbose else logging.NOTSET)
+    handler.setFormatter(
+        logging.Formatter(
+            "%(asctime)s %(levelname)s [run %(run_id)s] %(message)s", "%Y-%m-%dT%H:%M:%S"
+        )
     )
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
-    for handler in handlers:
-        handler.setFormatter(fmt)
-        handler.addFilter(_RedactingFilter(run_id, secrets_))
-        logger.addHandler(handler)
+    handler.addFilter(_RedactingFilter(run_id, secrets_))
+    logger.addHandler(handler)
 
 
-@contextmanager
-def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A progress callback: a bar on a terminal, a log line every ~10% otherwise."""
-    if sys.stderr.isatty():
-        from rich.progress import Progress
+class JsonLines(logging.Formatter):
+    """One JSON object per record: time (UTC, ISO 8601), level, message, run id, step, and the
+    record's extras (batch_id, counts, status, problem)."""
 
-        with Progress(transient=True) as bar:
-            task = bar.add_task(description, total=total)
-            yield lambda done: bar.update(task, completed=done)
-        return
-    step = max((total or 0) // 10, 100_000)
-    state = {"next": step}
+    def format(self, record: logging.LogRecord) -> str:
+        body: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "message": record.getMessage(),
+            "run_id": getattr(record, "run_id", None),
+            "step": getattr(record, "step", None),
+        }
+        body.update({k: getattr(record, k) for k in _EXTRAS if hasattr(record, k)})
+        if record.exc_info:
+            body["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(body, ensure_ascii=False, default=str)
 
-    def report(done: int) -> None:
-        if done >= state["next"]:
-            logger.info(
-                "%s: %s rows%s", description, f"{done:,}", f" of {total:,}" if total else ""
-            )
-            state["next"] = done + step
 
-    yield report
+class _JsonFile(logging.handlers.RotatingFileHandler):
+    """The rotating JSON-lines file; frota's own, so it can be found and replaced."""
+
+
+def log_to_file(settings: Settings) -> Path:
+    """Add (or move) the JSON-lines log file in the settings' `log_dir` (rotating at
+    `log_max_bytes`, keeping `log_backups`); a folder that cannot be created or written is a
+    LocalFileError naming it."""
+    from frota.errors import LocalFileError
+
+    log_dir, secrets_ = settings.log_dir, settings.secret_values()
+    path = Path(log_dir) / LOG_FILE
+    current = [h for h in logger.handlers if isinstance(h, _JsonFile)]
+    if current and Path(current[0].baseFilename) == path.resolve():
+        return path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = _JsonFile(
+            path,
+            maxBytes=settings.log_max_bytes,
+            backupCount=settings.log_backups,
+            encoding="utf-8",
+        )
+    except OSError as exc:
+        raise LocalFileError(
+            f"log_dir {log_dir} cannot be written: {exc.strerror or exc}",
+            hint="set log_dir (FROTA_LOG_DIR) to a folder this user can write",
+        ) from None
+    for old in current:
+        logger.removeHandler(old)
+        old.close()
+    handler.setFormatter(JsonLines())
+    handler.addFilter(_RedactingFilter(_state["run_id"] or new_run_id(), secrets_))
+    logger.addHandler(handler)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)  # used as a library: the file still gets every event
+    return path
+
+
+def quiet() -> bool:
+    """Whether -q asked for warnings and errors only (and no progress bars)."""
+    return bool(_state["quiet"])
