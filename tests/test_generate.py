@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -306,13 +307,23 @@ def test_unreadable_state_is_a_config_error(tmp_path: Path) -> None:
         generate_batch(tmp_path, until=UNTIL)
 
 
-def test_progress_reports_every_ten_thousand_rows(tmp_path: Path) -> None:
-    seen: list[int] = []
-    result = generate_batch(tmp_path, vehicles=500, until=UNTIL, progress=seen.append)
-    assert result.manutencoes > 20_000
-    assert seen[:2] == [10_000, 20_000]
-    assert seen[-1] == result.manutencoes
-    assert seen == sorted(set(seen))
+def test_progress_reports_each_vehicle_of_the_fleet(tmp_path: Path) -> None:
+    """Issue 13: a bar with a total and a time left needs a total known up front: the fleet."""
+
+    class Seen(list):
+        total: int | None = None
+
+        def set_total(self, total: int) -> None:
+            self.total = total
+
+        def __call__(self, done: int) -> None:
+            self.append(done)
+
+    seen = Seen()
+    generate_batch(tmp_path, vehicles=50, until=UNTIL, progress=seen)
+    fleet = len(json.loads((tmp_path / "_generator_state.json").read_text())["fleet"])
+    assert seen.total == fleet >= 50
+    assert seen == list(range(1, fleet + 1))
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from frota.cli import (  # noqa: F401  (they register)
     schedule,
     status,
 )
-from frota.cli.app import cli, use_language
+from frota.cli.app import accept_global_options_after_commands, cli, use_language
 from frota.cli.locale import route_click
 from frota.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, FrotaError, LocalFileError
 from frota.i18n import _
@@ -31,6 +31,7 @@ from frota.redact import redact
 __all__ = ["cli", "main"]
 
 route_click()
+accept_global_options_after_commands(cli)
 
 # ---------------------------------------------------------------- entry point
 

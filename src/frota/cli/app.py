@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from typing import Any
 
 import click
@@ -16,16 +15,23 @@ from frota.config import Settings, load_settings
 from frota.errors import EXIT_CODES, FrotaError
 from frota.observe.log import new_run_id, setup_logging
 
-# A terminal's width, or COLUMNS where set; 160 when piped to a file (a log, cron's mail).
-_PIPED = None if sys.stdout.isatty() else shutil.get_terminal_size((160, 24)).columns
-out = Console(highlight=False, soft_wrap=True, width=_PIPED)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def _fit_output() -> None:
+    """A terminal's own width (rich follows it); when piped, COLUMNS where set, else 160 (a
+    log file, cron's mail). Read at each command, not at import."""
+    if not out.is_terminal:
+        out.width = shutil.get_terminal_size((160, 24)).columns
 
 
 class Context:
     """What every command gets: settings (lazily loaded) and the run id."""
 
-    def __init__(self, config: str | None, flags: dict[str, Any], verbose: bool) -> None:
-        self._config, self._flags, self.verbose = config, flags, verbose
+    def __init__(
+        self, config: str | None, flags: dict[str, Any], verbose: bool, quiet: bool = False
+    ) -> None:
+        self._config, self._flags, self.verbose, self.quiet = config, flags, verbose, quiet
         self.run_id = new_run_id()
         self._settings: Settings | None = None
 
@@ -34,7 +40,10 @@ class Context:
         if self._settings is None:
             self._settings = load_settings(self._config, **self._flags)
             setup_logging(
-                self.run_id, verbose=self.verbose, secrets_=self._settings.secret_values()
+                self.run_id,
+                verbose=self.verbose,
+                quiet=self.quiet,
+                secrets_=self._settings.secret_values(),
             )
         return self._settings
 
@@ -82,14 +91,17 @@ pass_ctx = click.make_pass_decorator(Context)
     help="Language of messages and help: en, pt-BR [env FROTA_LANGUAGE; default: from LANG].",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging; tracebacks on internal errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors; no progress bars.")
 @click.pass_context
-def cli(ctx: click.Context, config: str | None, verbose: bool, **flags: Any) -> None:
+def cli(ctx: click.Context, config: str | None, verbose: bool, quiet: bool, **flags: Any) -> None:
     """frota: fleet data from source machines, through a landing area, exactly once into the
     operational database, then into an analytics warehouse.
 
     Flags beat FROTA_* environment variables, which beat frota.toml, which beats defaults.
+    These options may also follow the command: frota status --database URL.
     """
-    ctx.obj = Context(config, flags, verbose)
+    _fit_output()
+    ctx.obj = Context(config, flags, verbose, quiet)
     use_language(config, flags.get("language"))
 
 
@@ -124,3 +136,48 @@ def kv_table(title: str, rows: list[tuple[str, Any]]) -> RichTable:
     for key, value in rows:
         table.add_row(key, str(value))
     return table
+
+
+def _after_the_command(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A global option given after the command name (`frota status --database X`): the same
+    as before it, and it wins."""
+    if value is None or value is False or param.name is None:
+        return
+    obj = ctx.find_object(Context)
+    if obj is None:  # --help before any group callback: nothing to set
+        return
+    if param.name in ("verbose", "quiet"):
+        setattr(obj, param.name, True)
+    elif param.name == "language":
+        _check_language(value)  # speak it from here on
+        obj._flags[param.name] = value
+    elif param.name == "config":
+        obj._config = value
+    else:
+        obj._flags[param.name] = value
+
+
+def accept_global_options_after_commands(
+    group: click.Group, options: list[click.Option] | None = None
+) -> None:
+    """Give every command under `group` the root's options too, hidden from its help (which
+    points at `frota --help`), so that they may come after the command's name."""
+    if options is None:
+        options = [p for p in group.params if isinstance(p, click.Option) and p.name != "version"]
+    for command in group.commands.values():
+        taken = {opt for param in command.params for opt in param.opts}
+        for option in options:
+            if taken & set(option.opts):
+                continue  # the command's own option of that name wins
+            command.params.append(
+                click.Option(
+                    option.opts,
+                    is_flag=option.is_flag,
+                    type=None if option.is_flag else option.type,
+                    hidden=True,
+                    expose_value=False,
+                    callback=_after_the_command,
+                )
+            )
+        if isinstance(command, click.Group):
+            accept_global_options_after_commands(command, options)

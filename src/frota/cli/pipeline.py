@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from frota.cli.app import Context, cli, kv_table, out, pass_ctx
-from frota.observe.log import progress_bar
+from frota.observe.progress import progress_bar
 
 # ---------------------------------------------------------------- generate / publish
 
@@ -38,7 +38,7 @@ def generate(
     from frota.orchestrate.run import generate_step
 
     s = obj.settings.with_overrides(seed=seed, vehicles=vehicles)
-    with progress_bar("generating maintenances", None) as report:
+    with progress_bar("generating", "vehicles") as report:
         result = generate_step(s, until=until.date() if until else None, days=days, progress=report)
     out.print(
         kv_table(
@@ -107,7 +107,8 @@ def publish(
             )
         ]
     else:
-        results = publish_outbox(s)
+        with progress_bar("publishing", "batches") as report:
+            results = publish_outbox(s, progress=report)
     if not results:
         out.print("nothing to publish")
     for r in results:
@@ -117,59 +118,64 @@ def publish(
 # ---------------------------------------------------------------- load / run
 
 
+# (wide header, narrow header, BatchResult attribute)
+_LOAD_COLUMNS = (
+    ("read", "read", "rows_read"),
+    ("veic. new", "new", "veiculos_inserted"),
+    ("veic. upd.", "upd.", "veiculos_updated"),
+    ("stale", "stale", "veiculos_stale"),
+    ("manut.", "manut.", "manutencoes_inserted"),
+    ("quarantined", "quar.", "quarantined"),
+    ("released", "rel.", "released"),
+    ("dupl.", "dupl.", "duplicates"),
+    ("blank", "blank", "blank_lines"),
+)
+_CAPTIONS = (
+    "read = veic. new + upd. + stale + manut. + quarantined + dupl. (blank apart)",
+    "read = new + upd. + stale (vehicles) + manut. + quar. + dupl.; blank apart",
+)
+
+
+def _load_table(loaded: Any, *, narrow: bool) -> RichTable:
+    """One row per batch. `narrow` (an 80-column terminal): short headers, and a number
+    instead of the batch id (listed under the table), so that every count stays whole."""
+    table = RichTable(title="loaded batches", title_justify="left", caption_justify="left")
+    table.add_column("#" if narrow else "batch", no_wrap=True)
+    for wide, short, _ in _LOAD_COLUMNS:
+        table.add_column(short if narrow else wide, justify="right", no_wrap=True)
+    for n, b in enumerate(loaded, 1):
+        counts = (f"{getattr(b, attr):,}" for _, _, attr in _LOAD_COLUMNS)
+        table.add_row(str(n) if narrow else b.batch_id, *counts)
+    table.caption = _CAPTIONS[narrow]
+    return table
+
+
 def _print_load(result: Any) -> None:
     from frota.load import LoadResult
 
     assert isinstance(result, LoadResult)
     if result.loaded:
-        table = RichTable(title="loaded batches", title_justify="left")
-        for col in (
-            "batch",
-            "read",
-            "veic. new",
-            "veic. upd.",
-            "stale",
-            "manut.",
-            "quarantined",
-            "released",
-            "dupl.",
-            "blank",
-        ):
-            table.add_column(col, justify="right" if col != "batch" else "left")
-        for b in result.loaded:
-            table.add_row(
-                b.batch_id,
-                *(
-                    str(v)
-                    for v in (
-                        b.rows_read,
-                        b.veiculos_inserted,
-                        b.veiculos_updated,
-                        b.veiculos_stale,
-                        b.manutencoes_inserted,
-                        b.quarantined,
-                        b.released,
-                        b.duplicates,
-                        b.blank_lines,
-                    )
-                ),
-            )
-        table.caption = (
-            "read = veic. new + upd. + stale + manut. + quarantined + dupl.; blank lines apart"
-        )
-        table.caption_justify = "left"
-        out.print(table)
-    else:
+        table = _load_table(result.loaded, narrow=False)
+        natural = out.measure(table, options=out.options.update(max_width=10_000)).maximum
+        if natural > out.width:  # too narrow for the ids and every count: number the batches
+            table = _load_table(result.loaded, narrow=True)
+            out.print(table)
+            for n, b in enumerate(result.loaded, 1):
+                out.print(f"  {n} = {escape(b.batch_id)}")
+        else:
+            out.print(table)
+    elif not result.rejected:
         out.print("nothing new to load")
     for batch_id, why in result.incomplete:
-        out.print(f"skipped incomplete batch {batch_id}: {why}")
+        out.print(f"skipped incomplete batch {escape(batch_id)}: {escape(why)}", soft_wrap=False)
     for batch_id in result.already_loaded:
-        out.print(f"batch {batch_id} was loaded by another loader")
+        out.print(f"batch {escape(batch_id)} was loaded by another loader")
     for rejected in result.rejected:
-        out.print(f"[yellow]set aside[/yellow] {escape(str(rejected))}")
+        out.print(f"[yellow]set aside[/yellow] {escape(str(rejected))}", soft_wrap=False)
         out.print(
             f"  later batches go on loading; see `frota batch show {rejected.batch_id}`, "
-            f"then `frota batch retry {rejected.batch_id}` after a fix"
+            f"then `frota batch retry {rejected.batch_id}` after a fix",
+            soft_wrap=False,
         )
     if result.set_aside:
         out.print(
@@ -187,7 +193,7 @@ def load(obj: Context) -> None:
     """
     from frota.load import load_pending
 
-    with progress_bar("loading", None) as report:
+    with progress_bar("loading", "rows") as report:
         result = load_pending(obj.settings, run_id=obj.run_id, progress=report)
     _print_load(result)
 
@@ -255,11 +261,11 @@ def warehouse(obj: Context, no_dbt: bool, full_refresh: bool, select: tuple[str,
 
     if no_dbt and (full_refresh or select):
         raise click.UsageError("--full-refresh and --select need dbt: leave out --no-dbt.")
-    _print_warehouse(
-        build_warehouse_step(
-            obj.settings, run_dbt=not no_dbt, full_refresh=full_refresh, select=select
+    with progress_bar("replicating", "rows") as bar:
+        built = build_warehouse_step(
+            obj.settings, run_dbt=not no_dbt, full_refresh=full_refresh, select=select, bar=bar
         )
-    )
+    _print_warehouse(built)
 
 
 @warehouse.command("init-project")

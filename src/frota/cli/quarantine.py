@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.markup import escape
@@ -74,9 +76,26 @@ def quarantine_list(
             raw if len(raw) <= 80 else raw[:80] + "…",
         )
         rows.add_row(*(escape(c) for c in cells))  # data is data, never rich markup
-    out.print(rows)
+    if out.width >= 120:
+        out.print(rows)
+    else:
+        _print_rows_narrow(listing.rows)
     if listing.total > len(listing.rows):
         out.print(f"showing {len(listing.rows)} of {listing.total}; see --limit or export them")
+
+
+def _print_rows_narrow(held: Sequence[Any]) -> None:
+    """One block per row, for terminals too narrow for seven columns (an SSH session): the
+    batch id, file:line and reason whole; detail and raw text wrap instead of being cut."""
+    for r in held:
+        where = f"{r.file}:{r.line}" + (f", column {r.column_name}" if r.column_name else "")
+        out.print(f"[bold]#{r.id}[/bold] {escape(r.reason)}: {escape(where)}")
+        out.print(f"  batch {escape(r.batch_id)}")
+        if r.detail:
+            out.print(f"  {escape(r.detail)}", soft_wrap=False)
+        if r.raw:
+            raw = r.raw if len(r.raw) <= 200 else r.raw[:200] + "…"
+            out.print(f"  raw: {escape(raw)}", soft_wrap=False)
 
 
 @quarantine.command("export")

@@ -28,7 +28,6 @@ from frota.generate.state import STATE_NAME, GeneratorState, load_state, plan_wi
 
 __all__ = ["GenerateResult", "generate_batch"]
 
-PROGRESS_EVERY = 10_000
 _BATCH_DIR = re.compile(r"^(\d{6})-\d{8}$")
 
 
@@ -58,7 +57,8 @@ def generate_batch(
 
     The first run creates `vehicles` vehicles and simulates `history_days` (or `days`) days up
     to `until` (default: today); later runs continue from the saved state. `progress` gets the
-    number of maintenance rows written so far, every 10,000 rows and at the end.
+    number of vehicles simulated so far, after each one (and, if it has `set_total`, the size
+    of the fleet first: a bar then shows the time left).
     """
     if vehicles < 1:
         raise ConfigError(f"vehicles must be at least 1, not {vehicles}")
@@ -124,17 +124,20 @@ def _write(
     progress: Callable[[int], None] | None,
 ) -> tuple[int, int]:
     """Simulate every vehicle in plate order, streaming both files; return their row counts."""
+    set_total = getattr(progress, "set_total", None)
+    if set_total is not None:
+        set_total(len(fleet))
     with (
         CanonicalWriter(folder / VEICULOS.file_name, VEICULOS) as veiculos,
         CanonicalWriter(folder / MANUTENCOES.file_name, MANUTENCOES) as manutencoes,
     ):
-        for placa in sorted(fleet):
+        for done, placa in enumerate(sorted(fleet), 1):
             vehicle = fleet[placa]
             rows, changed = simulate_vehicle(vehicle, start, end, rng)
             for row in rows:
                 manutencoes.write(row)
-                if progress is not None and manutencoes.rows % PROGRESS_EVERY == 0:
-                    progress(manutencoes.rows)
+            if progress is not None:
+                progress(done)
             if changed or placa in new:
                 veiculos.write(
                     {
@@ -145,8 +148,6 @@ def _write(
                         "data_aquisicao": date.fromordinal(vehicle.aquisicao),
                     }
                 )
-    if progress is not None and manutencoes.rows % PROGRESS_EVERY != 0:
-        progress(manutencoes.rows)
     return veiculos.rows, manutencoes.rows
 
 

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from frota.config import Settings
+from frota.contract import MANUTENCOES
 from frota.contract.tabular import FilePolicy
 from frota.db.connect import connect
 from frota.db.lock import load_lock
@@ -80,7 +82,10 @@ def _reject(
     record_rejection(conn, batch_id, error, run_id, source=source)
     rejected = BatchRejected(batch_id, error)
     logger.warning(
-        "%s; set aside: later batches go on loading (frota batch show %s)", rejected, batch_id
+        "%s; set aside: later batches go on loading (frota batch show %s)",
+        rejected,
+        batch_id,
+        extra={"batch_id": batch_id},
     )
     out.rejected.append(rejected)
 
@@ -117,6 +122,7 @@ def _load_one(
             raise
     out.in_flight = None
     out.loaded.append(result)
+    counts = {k: v for k, v in asdict(result).items() if isinstance(v, int)}
     logger.info(
         "loaded batch %s: %d rows read, %d vehicles new, %d updated, %d stale, "
         "%d maintenances, %d quarantined, %d released, %d duplicates (%.1fs)",
@@ -130,6 +136,7 @@ def _load_one(
         result.released,
         result.duplicates,
         result.seconds,
+        extra={"batch_id": result.batch_id, "counts": counts},
     )
 
 
@@ -185,25 +192,53 @@ def _session(
         _confirm_in_flight(conn, run_id, loaded, out)
         loaded |= {b.batch_id for b in out.loaded}
         skip = loaded | (set_aside_ids(conn) - set(only or ()))
-        for candidate in pending_batches(landing, skip):
-            if only is not None and candidate.batch_id not in only:
-                continue
+        candidates = [
+            c for c in pending_batches(landing, skip) if only is None or c.batch_id in only
+        ]
+        shares = _progress_shares(progress, candidates)
+        for candidate in candidates:
             if candidate.rejected is not None:
                 _reject(conn, candidate, candidate.rejected, run_id, out)
             elif not candidate.complete:
-                out.incomplete.append((candidate.batch_id, candidate.problem or ""))
-                log = (
-                    logger.warning if candidate.age_hours > STALE_INCOMPLETE_HOURS else logger.info
-                )
-                log(
-                    "skipping incomplete batch %s (%.0f h old): %s",
-                    candidate.batch_id,
-                    candidate.age_hours,
-                    candidate.problem,
-                )
+                _skip_incomplete(candidate, out)
             else:
-                _load_one(conn, landing, candidate, run_id, today, progress, out, files)
+                share = shares.get(candidate.batch_id)
+                _load_one(conn, landing, candidate, run_id, today, share, out, files)
         out.set_aside = waiting_for_a_person(conn)
+
+
+def _skip_incomplete(candidate: Candidate, out: _Collector) -> None:
+    out.incomplete.append((candidate.batch_id, candidate.problem or ""))
+    log = logger.warning if candidate.age_hours > STALE_INCOMPLETE_HOURS else logger.info
+    log(
+        "skipping incomplete batch %s (%.0f h old): %s",
+        candidate.batch_id,
+        candidate.age_hours,
+        candidate.problem,
+    )
+
+
+def _progress_shares(progress: Progress | None, candidates: list[Candidate]) -> dict[str, Progress]:
+    """Each complete batch's share of one progress bar: its maintenance rows, counted after
+    those of the batches before it. The manifests say how many there are, so the bar gets its
+    total (`set_total`, when the callback has one) and can tell the time left."""
+    if progress is None:
+        return {}
+    shares: dict[str, Progress] = {}
+    offset = 0
+    for candidate in candidates:
+        if candidate.complete and candidate.manifest is not None:
+            shares[candidate.batch_id] = partial(_shifted, progress, offset)
+            files = candidate.manifest.files
+            offset += sum(f.rows for f in files if f.table == MANUTENCOES.name)
+    set_total = getattr(progress, "set_total", None)
+    if set_total is not None:
+        set_total(offset)
+    return shares
+
+
+def _shifted(progress: Progress, offset: int, done: int) -> None:
+    progress(offset + done)
 
 
 def _counts(result: LoadResult) -> dict[str, int]:
@@ -223,6 +258,8 @@ def _counts(result: LoadResult) -> dict[str, int]:
     counts=_counts,
     status=lambda r: "rejected" if r.rejected else "ok",
     error=lambda r: "; ".join(str(x.message) for x in r.rejected) or None,
+    problems=lambda r: {f"rejected:{x.batch_id}": x.message for x in r.rejected},
+    judged_prefix="rejected:",
     defer=True,  # begun under the lock: an overlapping run never waits on the run history
 )
 def load_pending(

@@ -6,8 +6,8 @@ report), `all`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,7 +23,8 @@ from frota.observe.runs import active_run, recorded
 from frota.publish import PublishResult, publish_outbox
 
 ROLES = ("all", "source", "server", "analytics")
-ProgressFactory = Callable[[str, int | None], AbstractContextManager[Callable[[int], None]]]
+# frota.observe.progress.progress_bar: (description, unit) -> a progress callback's context.
+ProgressFactory = Callable[[str, str], AbstractContextManager[Callable[[int], None] | None]]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def run_pipeline(
         raise ValueError(f"role must be one of {ROLES}")
     run = active_run()
     assert run is not None  # @recorded made it, with `run_id` if one was given
+    bars = progress or _no_progress
     if role in ("all", "analytics") and warehouse:
         # Fail before generating or loading anything when the warehouse cannot be built.
         from frota.warehouse.target import check_installed, warehouse_target
@@ -77,16 +79,7 @@ def run_pipeline(
         check_installed(warehouse_target(settings))
     generated = published = loaded = built = None
     if role in ("all", "source"):
-        generated = generate_step(settings, until=today)
-        logger.info(
-            "generated %d vehicles and %d maintenances (%s to %s) in %s",
-            generated.veiculos,
-            generated.manutencoes,
-            generated.start,
-            generated.end,
-            generated.out_dir,
-        )
-        published = tuple(publish_outbox(settings))
+        generated, published = _source_steps(settings, today, bars)
     if role in ("all", "server"):
         if settings.database.startswith("sqlite"):
             # The embedded default needs no administrator: create or upgrade the schema.
@@ -95,16 +88,37 @@ def run_pipeline(
                 upgrade_schema(engine)
             finally:
                 engine.dispose()
-        if progress:
-            with progress("loading", None) as report:
-                loaded = load_pending(settings, today=today, progress=report)
-        else:
-            loaded = load_pending(settings, today=today)
+        with bars("loading", "rows") as report:
+            loaded = load_pending(settings, today=today, progress=report)
     reported = None
     if role in ("all", "analytics") and warehouse:
-        built = build_warehouse_step(settings)
+        with bars("replicating", "rows") as report:
+            built = build_warehouse_step(settings, bar=report)
         reported = report_step(settings)
     return RunResult(run.run_id, role, generated, published, loaded, built, reported)
+
+
+@contextmanager
+def _no_progress(_description: str, _unit: str) -> Iterator[None]:
+    yield None
+
+
+def _source_steps(
+    settings: Settings, today: date | None, bars: ProgressFactory
+) -> tuple[GenerateResult, tuple[PublishResult, ...]]:
+    with bars("generating", "vehicles") as report:
+        generated = generate_step(settings, until=today, progress=report)
+    logger.info(
+        "generated %d vehicles and %d maintenances (%s to %s) in %s",
+        generated.veiculos,
+        generated.manutencoes,
+        generated.start,
+        generated.end,
+        generated.out_dir,
+    )
+    with bars("publishing", "batches") as report:
+        published = tuple(publish_outbox(settings, progress=report))
+    return generated, published
 
 
 @recorded("generate", counts=lambda g: {"veiculos": g.veiculos, "manutencoes": g.manutencoes})
@@ -132,8 +146,10 @@ def build_warehouse_step(
     run_dbt: bool = True,
     full_refresh: bool = False,
     select: tuple[str, ...] = (),
+    bar: Callable[[int], None] | None = None,
 ) -> Any:
-    """Replicate into the warehouse and run dbt (the analytics machine's step)."""
+    """Replicate into the warehouse and run dbt (the analytics machine's step); `bar` counts
+    the maintenance rows replicated."""
     from frota.warehouse import build_warehouse
 
     return build_warehouse(
@@ -142,6 +158,7 @@ def build_warehouse_step(
         full_refresh=full_refresh,
         select=select,
         progress=lambda message: logger.info("warehouse: %s", message),
+        bar=bar,
     )
 
 

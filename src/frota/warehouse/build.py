@@ -76,21 +76,30 @@ class _Plan:
     up_to_date: bool  # the last build covered all of it, with this project and these words
 
 
-def replicate_only(settings: Settings, *, progress: Progress | None = None) -> ReplicationResult:
-    """Replicate new batches into the warehouse's `raw` schema, without running dbt."""
+def replicate_only(
+    settings: Settings,
+    *,
+    progress: Progress | None = None,
+    bar: Callable[[int], None] | None = None,
+) -> ReplicationResult:
+    """Replicate new batches into the warehouse's `raw` schema, without running dbt; `bar`
+    counts the maintenance rows copied."""
     target = warehouse_target(settings)
     check_installed(target)
     with warehouse_lock(target):
-        return _replicate(settings, target, progress)
+        return _replicate(settings, target, progress, bar)
 
 
 def _replicate(
-    settings: Settings, target: WarehouseTarget, progress: Progress | None
+    settings: Settings,
+    target: WarehouseTarget,
+    progress: Progress | None,
+    bar: Callable[[int], None] | None = None,
 ) -> ReplicationResult:
     engine = source_engine(settings)
     try:
         with target.connect() as wh:
-            return replicate(engine, wh, progress=progress)
+            return replicate(engine, wh, progress=progress, bar=bar)
     finally:
         engine.dispose()
 
@@ -263,6 +272,7 @@ def build_warehouse(
     freshness: bool = True,
     full_refresh: bool = False,
     select: Sequence[str] = (),
+    bar: Callable[[int], None] | None = None,
 ) -> WarehouseResult:
     """Replicate what the operational DB received since the last run, then `dbt build`; one
     run at a time per warehouse (LockHeld, exit 4, for a second one)."""
@@ -271,7 +281,7 @@ def build_warehouse(
     check_installed(target)
     time_zone(settings)  # a bad setting fails before any work
     with warehouse_lock(target):
-        rep = _replicate(settings, target, progress)
+        rep = _replicate(settings, target, progress, bar)
         summary = DbtSummary(command="build")
         stale: tuple[str, ...] = ()
         if run_dbt:

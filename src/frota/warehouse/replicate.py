@@ -180,8 +180,25 @@ def _maintenances_written(batch: sa.Row) -> int:
     return int(batch.manutencoes_inserted) + int(batch.released)
 
 
+def _counted(rows: Iterator[tuple], bar: Callable[[int], None] | None) -> Iterator[tuple]:
+    """The rows, telling `bar` how many went by (every 10,000 and at the end)."""
+    if bar is None:
+        yield from rows
+        return
+    n = 0
+    for n, row in enumerate(rows, 1):
+        yield row
+        if n % 10_000 == 0:
+            bar(n)
+    bar(n)
+
+
 def _copy_maintenances(
-    src: Connection, wh: WarehouseConnection, batches: Sequence[sa.Row], seq: int
+    src: Connection,
+    wh: WarehouseConnection,
+    batches: Sequence[sa.Row],
+    seq: int,
+    bar: Callable[[int], None] | None = None,
 ) -> tuple[int, Counter[str], list[str]]:
     """Append the new batches' maintenances to raw.manutencoes; (rows, rows per batch,
     batches read again whole).
@@ -195,9 +212,8 @@ def _copy_maintenances(
     after = wh.execute(f"SELECT max(id) FROM {RAW_SCHEMA}.{table}")[0][0] or 0
     ids = [b.batch_id for b in batches]
     counts: Counter[str] = Counter()
-    rows = wh.copy_rows(
-        table, columns, ((*row, seq) for row in _source_rows(src, MANUTENCOES, ids, counts, after))
-    )
+    found = _counted(_source_rows(src, MANUTENCOES, ids, counts, after), bar)
+    rows = wh.copy_rows(table, columns, ((*row, seq) for row in found))
     short = [b.batch_id for b in batches if counts[b.batch_id] < _maintenances_written(b)]
     if short:
         marks = ", ".join("?" * len(short))
@@ -228,8 +244,10 @@ def replicate(
     wh: WarehouseConnection,
     *,
     progress: Callable[[str], None] | None = None,
+    bar: Callable[[int], None] | None = None,
 ) -> ReplicationResult:
-    """Copy every batch loaded since the last replication into `raw`, in one transaction."""
+    """Copy every batch loaded since the last replication into `raw`, in one transaction.
+    `bar` is told the maintenance rows copied (and their total first, via `set_total`)."""
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     if wh.ensure_raw():
@@ -245,7 +263,10 @@ def replicate(
         ids = [b.batch_id for b in batches]
         created = {b.batch_id: _utc(b.created_at) for b in batches}
         say(f"replicating {len(ids)} batch(es)")
-        m_rows, m_counts, reread = _copy_maintenances(src, wh, batches, seq)
+        set_total = getattr(bar, "set_total", None)
+        if set_total is not None:
+            set_total(sum(_maintenances_written(b) for b in batches))
+        m_rows, m_counts, reread = _copy_maintenances(src, wh, batches, seq, bar)
         if reread:
             say(f"{len(reread)} batch(es) read again by lote_id (ids reused by SQLite)")
         v_counts: Counter[str] = Counter()
