@@ -14,6 +14,8 @@ Decided by exception class and driver error code, never by the words of a messag
   pg_hba, TLS): terminal; if nothing answers, or it says it is starting, stopping or full,
   transient. A connection lost mid-session is transient.
 - SQLite: SQLITE_BUSY and SQLITE_LOCKED (the driver's `sqlite_errorcode`).
+- A host name that does not resolve (`socket.gaierror` EAI_NONAME behind the driver's error,
+  either driver) is terminal: a typo stays a typo. A resolver that is down (EAI_AGAIN) is not.
 - frota's own errors: `DatabaseUnreachable` by the driver error behind it, and
   `LockOfLostSession`. Any other `FrotaError` is not retried here, not even a `TransientError`
   such as `LockHeld`: that one waits for the next scheduled run, not for a backoff.
@@ -84,6 +86,8 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, FrotaError) and not isinstance(exc, DatabaseUnreachable):
         return False
+    if _unknown_host(exc):
+        return False
     orig = _driver_error(exc)
     if orig is None:
         return False
@@ -97,6 +101,27 @@ def is_transient(exc: BaseException) -> bool:
         # Extended result codes keep the primary code in their low byte.
         return code is not None and code & 0xFF in SQLITE_TRANSIENT
     return bool(isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated)
+
+
+_NO_SUCH_HOST = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+def _unknown_host(exc: BaseException) -> bool:
+    """Is a `socket.gaierror` saying "no such name" the cause of the error, or behind its
+    driver's error (frota.db.connect makes it the cause; PyMySQL keeps it itself)?"""
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return False
+        if isinstance(seen, socket.gaierror):
+            return seen.errno in _NO_SUCH_HOST
+        seen = (
+            seen.__cause__
+            or getattr(seen, "original_exception", None)
+            or (seen.orig if isinstance(seen, sa.exc.DBAPIError) else None)
+            or seen.__context__
+        )
+    return False
 
 
 def _mysql_transient(orig: BaseException) -> bool:
