@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from typing import Any
 
 import click
@@ -12,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from frota.cli.app import Context, cli, kv_table, out, pass_ctx
+from frota.redact import redact
 
 # ---------------------------------------------------------------- runs
 
@@ -155,3 +157,132 @@ def runs_show(obj: Context, run_id: str, as_json: bool) -> None:
     )
     if steps:
         out.print(runs_table(steps, title="its steps"))
+
+
+# ---------------------------------------------------------------- check
+
+
+@cli.command()
+@click.option(
+    "--role",
+    type=click.Choice(["all", "source", "server", "analytics"]),
+    default="all",
+    show_default=True,
+    help="What this machine runs: source (landing, own source), server (landing, database, "
+    "batches, sources, loads, quarantine), analytics (database, warehouse lag).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--no-alerts", is_flag=True, help="Do not send alerts for problems that start or clear."
+)
+@click.pass_context
+def check(ctx: click.Context, role: str, as_json: bool, no_alerts: bool) -> None:
+    """Health check for cron, systemd, Nagios/Icinga/Zabbix and Airflow: one line per check;
+    exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Alerts when a problem starts or clears."""
+    from frota.errors import FrotaError
+    from frota.observe.alerts import report_check
+    from frota.observe.check import run_checks
+    from frota.observe.log import log_to_file
+
+    obj = ctx.find_object(Context)
+    assert obj is not None
+    try:
+        settings = obj.settings
+        log_to_file(settings)
+        report = run_checks(settings, role)
+    except FrotaError as exc:  # the check itself cannot run (configuration): UNKNOWN
+        click.echo(f"frota UNKNOWN: {redact(str(exc))}")
+        sys.exit(3)
+    except Exception as exc:  # a bug: still UNKNOWN to a monitoring system, never WARNING (1)
+        click.echo(f"frota UNKNOWN: internal error: {redact(f'{type(exc).__name__}: {exc}')}")
+        sys.exit(3)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+    else:
+        _print_report(report)
+    if not no_alerts:
+        report_check(obj.settings, report)
+    sys.exit(report.exit_code)
+
+
+def _print_report(report: Any) -> None:
+    """The monitoring-plugin first line (status: the worst problem), then one line per check."""
+    worst = next((r for r in report.results if r.status == report.status), None)
+    headline = f"{worst.name}: {worst.summary}" if worst and report.status != "OK" else ""
+    counts = {s: sum(r.status == s for r in report.results) for s in ("CRITICAL", "WARNING")}
+    tail = ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n)
+    first = headline + (f" ({tail})" if tail else "") if headline else "every check passed"
+    click.echo(f"frota {report.status}: {first}")
+    width = max((len(r.name) for r in report.results), default=0)
+    for r in report.results:
+        click.echo(f"{r.status:<8} {r.name:<{width}}  {r.summary}")
+        if r.hint:
+            click.echo(f"{'':<8} {'':<{width}}  next: {r.hint}")
+
+
+# ---------------------------------------------------------------- alerts
+
+
+@cli.group()
+def alerts() -> None:
+    """Alert channels (apprise URLs in FROTA_ALERTS or the secrets file)."""
+
+
+@alerts.command("test")
+@pass_ctx
+def alerts_test(obj: Context) -> None:
+    """Send a test message to every channel now (and whatever waits from earlier)."""
+    from frota.errors import ConfigError
+    from frota.observe.alerts import channel_name, send_test
+
+    done = send_test(obj.settings)
+    urls = obj.settings.alert_urls()
+    names = ", ".join(channel_name(i, u) for i, u in enumerate(urls, 1))
+    out.print(f"{done.sent} message(s) delivered to {names}")
+    if done.failed:
+        raise ConfigError(
+            f"{done.failed} message(s) not delivered (the log says which channel and why)",
+            hint="check the channel's URL and that its service is reachable from this machine; "
+            "undelivered messages are sent again next time",
+        )
+
+
+# ---------------------------------------------------------------- metrics
+
+
+@cli.command()
+@click.option(
+    "--role",
+    type=click.Choice(["all", "source", "server", "analytics"]),
+    default="all",
+    show_default=True,
+    help="Which parts to read: as for frota check.",
+)
+@click.option(
+    "--textfile",
+    type=click.Path(dir_okay=False),
+    help="Write them to this file (atomically) for node_exporter's textfile collector.",
+)
+@click.option("--serve", "address", help="Serve them on HOST:PORT/metrics (e.g. 127.0.0.1:9464).")
+@pass_ctx
+def metrics(obj: Context, role: str, textfile: str | None, address: str | None) -> None:
+    """Metrics in the Prometheus text format: rows and batches loaded, rejected, quarantined;
+    last success and duration of each step; newest batch age per source; warehouse lag."""
+    from frota.observe import metrics as m
+
+    if textfile and address:
+        raise click.UsageError("use --textfile or --serve, not both")
+    if address:
+        server, _thread = m.serve(obj.settings, address, role)
+        host, port = m.parse_address(address)
+        out.print(f"serving metrics on http://{host}:{port}/metrics (Ctrl-C to stop)")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            server.shutdown()
+        return
+    if textfile:
+        m.write_textfile(obj.settings, textfile, role)
+        out.print(f"wrote {textfile}")
+        return
+    click.echo(m.exposition(obj.settings, role), nl=False)
