@@ -125,3 +125,15 @@ def test_rejection_messages_read_right(tmp_path: Path, sqlite_url: str) -> None:
     assert "nothing new to load" not in done.output  # a rejection is not "nothing new"
     assert f"rejected batch {bad} rejected" not in done.output
     assert f"batch {bad} rejected: {bad}/veiculos.csv: size" in done.output
+
+
+def test_a_host_name_that_does_not_resolve_is_not_retried(tmp_path: Path) -> None:
+    (tmp_path / "landing").mkdir()
+    for url in (
+        "mysql+pymysql://frota@no-such-host.invalid/logistica_fonte",
+        "postgresql+psycopg://frota@no-such-host.invalid/frota",
+    ):
+        done = Frota({"FROTA_LANDING": str(tmp_path / "landing")})("--database", url, "load")
+        assert done.exit_code == 5, done.output
+        assert "retrying" not in done.output
+        assert "the host name 'no-such-host.invalid' is not known: check the URL" in done.output
