@@ -84,3 +84,18 @@ def test_every_step_is_in_the_run_history(pipeline) -> None:
     ]
     assert warehouse[-1].counts["models_built"] == MODELS
     assert {(r.role, r.status) for r in warehouse} == {("analytics", "ok")}
+
+
+def test_the_warehouse_lag_is_read_from_the_built_warehouse(pipeline) -> None:
+    from frota.observe.check import run_checks
+    from frota.observe.metrics import exposition
+    from frota.warehouse.replicate import replicated_batch_ids
+
+    *_, settings = pipeline
+    held = replicated_batch_ids(settings)
+    assert held is not None and len(held) == len(WINDOWS)
+    report = run_checks(settings, "analytics", warehouse=replicated_batch_ids)
+    [lag] = [r for r in report.results if r.name == "warehouse_lag"]
+    assert lag.status == "OK" and "holds every loaded batch" in lag.summary
+    text = exposition(settings, "analytics", replicated_batch_ids)
+    assert "frota_warehouse_lag_batches 0.0" in text

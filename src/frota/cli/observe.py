@@ -189,7 +189,7 @@ def check(ctx: click.Context, role: str, as_json: bool, no_alerts: bool) -> None
     try:
         settings = obj.settings
         log_to_file(settings)
-        report = run_checks(settings, role)
+        report = run_checks(settings, role, warehouse=_warehouse_reader(role))
     except FrotaError as exc:  # the check itself cannot run (configuration): UNKNOWN
         click.echo(f"frota UNKNOWN: {redact(str(exc))}")
         sys.exit(3)
@@ -203,6 +203,15 @@ def check(ctx: click.Context, role: str, as_json: bool, no_alerts: bool) -> None
     if not no_alerts:
         report_check(obj.settings, report)
     sys.exit(report.exit_code)
+
+
+def _warehouse_reader(role: str) -> Any:
+    """How check and metrics read the warehouse's ledger, for the roles that look at it."""
+    if role not in ("all", "analytics"):
+        return None
+    from frota.warehouse.replicate import replicated_batch_ids
+
+    return replicated_batch_ids
 
 
 def _print_report(report: Any) -> None:
@@ -272,8 +281,9 @@ def metrics(obj: Context, role: str, textfile: str | None, address: str | None) 
 
     if textfile and address:
         raise click.UsageError("use --textfile or --serve, not both")
+    reader = _warehouse_reader(role)
     if address:
-        server, _thread = m.serve(obj.settings, address, role)
+        server, _thread = m.serve(obj.settings, address, role, reader)
         host, port = m.parse_address(address)
         out.print(f"serving metrics on http://{host}:{port}/metrics (Ctrl-C to stop)")
         try:
@@ -282,7 +292,7 @@ def metrics(obj: Context, role: str, textfile: str | None, address: str | None) 
             server.shutdown()
         return
     if textfile:
-        m.write_textfile(obj.settings, textfile, role)
+        m.write_textfile(obj.settings, textfile, role, reader)
         out.print(f"wrote {textfile}")
         return
-    click.echo(m.exposition(obj.settings, role), nl=False)
+    click.echo(m.exposition(obj.settings, role, reader), nl=False)

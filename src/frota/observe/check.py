@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from frota.config import Settings
-from frota.observe.facts import Facts, batch_time, gather
+from frota.errors import MissingExtra
+from frota.observe.facts import Facts, WarehouseReader, batch_time, gather
 from frota.thresholds import Limit, Thresholds, describe_duration
 
 OK, WARNING, CRITICAL, UNKNOWN = "OK", "WARNING", "CRITICAL", "UNKNOWN"
@@ -302,6 +303,10 @@ def check_warehouse_lag(facts: Facts, t: Thresholds) -> list[Result]:
     return [_judged("warehouse_lag", t["warehouse_lag"].judge(age), summary, hint, value=age)]
 
 
+def _no_warehouse(settings: Settings) -> set[str] | None:
+    raise MissingExtra("frota.warehouse", "warehouse")
+
+
 CHECKS: dict[str, Callable[[Facts, Thresholds], list[Result]]] = {
     "landing": check_landing,
     "database": check_database,
@@ -316,9 +321,12 @@ CHECKS: dict[str, Callable[[Facts, Thresholds], list[Result]]] = {
 _LIMITS = {"sources": "source_age", "incomplete": "incomplete_age"}
 
 
-def run_checks(settings: Settings, role: str = "all") -> Report:
+def run_checks(
+    settings: Settings, role: str = "all", *, warehouse: WarehouseReader | None = None
+) -> Report:
     """Gather the facts `role` needs and judge them; a check whose thresholds are both off is
-    left out."""
+    left out. `warehouse` reads what the warehouse holds (frota.warehouse.replicate.
+    replicated_batch_ids): without it the warehouse lag is UNKNOWN."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
     names = ROLE_CHECKS[role]
@@ -327,7 +335,7 @@ def run_checks(settings: Settings, role: str = "all") -> Report:
         settings,
         landing="landing" in names,
         database="database" in names,
-        warehouse="warehouse_lag" in names,
+        warehouse=(warehouse or _no_warehouse) if "warehouse_lag" in names else None,
         runs="load_age" in names,
     )
     results: list[Result] = []

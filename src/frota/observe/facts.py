@@ -8,9 +8,9 @@ database, and nothing here creates a folder or a database file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -128,17 +128,18 @@ def gather(
     *,
     landing: bool = True,
     database: bool = True,
-    warehouse: bool = False,
+    warehouse: WarehouseReader | None = None,
     runs: bool = True,
 ) -> Facts:
-    """Read the parts asked for (see the module's docstring)."""
+    """Read the parts asked for (see the module's docstring); the warehouse's through
+    `warehouse` (frota.warehouse.replicate.replicated_batch_ids), if given."""
     facts = Facts(now=utcnow())
     if database:
         facts.database = read_database(settings)
     if landing:
         facts.landing = read_landing(settings, facts.database)
-    if warehouse:
-        facts.warehouse = read_warehouse(settings, facts.database)
+    if warehouse is not None:
+        facts.warehouse = read_warehouse(settings, facts.database, warehouse)
     if runs:
         summaries = step_summaries(settings)
         facts.steps = summaries.steps
@@ -247,33 +248,25 @@ def _read_quarantine(conn: Connection, facts: DatabaseFacts) -> None:
     )
 
 
-def read_warehouse(settings: Settings, db: DatabaseFacts | None) -> WarehouseFacts:
-    """Batches of the operational ledger that the warehouse has not replicated yet."""
-    from frota.warehouse.target import LEDGER, RAW_SCHEMA, warehouse_target
+# Reads the batch ids the warehouse holds (None: no warehouse yet). The caller passes
+# frota.warehouse.replicate.replicated_batch_ids: observe sits below warehouse (which records
+# its runs here) and never imports it.
+WarehouseReader = Callable[[Settings], "set[str] | None"]
 
-    try:
-        target = warehouse_target(settings)
-    except FrotaError as exc:
-        return WarehouseFacts(display=mask(settings.warehouse), error=exc)
-    facts = WarehouseFacts(display=target.masked)
+
+def read_warehouse(
+    settings: Settings, db: DatabaseFacts | None, replicated: WarehouseReader
+) -> WarehouseFacts:
+    """Batches of the operational ledger that the warehouse has not replicated yet."""
+    facts = WarehouseFacts(display=mask(settings.warehouse))
     if db is None or not db.readable:
         return facts
-    if target.kind == "duckdb" and not Path(target.path or "").is_file():
-        replicated: set[str] = set()  # never built: everything loaded is lag
-    else:
-        try:
-            with target.connect(read_only=True) as wh:
-                found = wh.execute(
-                    "SELECT count(*) FROM information_schema.tables "
-                    "WHERE table_schema = ? AND table_name = ?",
-                    (RAW_SCHEMA, LEDGER),
-                )[0][0]
-                rows = wh.execute(f"SELECT batch_id FROM {RAW_SCHEMA}.{LEDGER}") if found else []
-                replicated = {r[0] for r in rows}
-        except FrotaError as exc:
-            facts.error = exc
-            return facts
+    try:
+        held = replicated(settings) or set()  # never built: everything loaded is lag
+    except FrotaError as exc:
+        facts.error = exc
+        return facts
     facts.not_replicated = sorted(
-        ((b, at) for b, at in db.loaded.items() if b not in replicated), key=lambda x: x[1]
+        ((b, at) for b, at in db.loaded.items() if b not in held), key=lambda x: x[1]
     )
     return facts

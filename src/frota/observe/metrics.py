@@ -16,7 +16,7 @@ from typing import Any
 
 from frota.config import Settings
 from frota.errors import ConfigError, MissingExtra
-from frota.observe.facts import Facts, gather
+from frota.observe.facts import Facts, WarehouseReader, gather
 
 PREFIX = "frota"
 # What a role reads: (landing, database, warehouse).
@@ -54,10 +54,12 @@ def _epoch(value: Any) -> float:
 class FrotaCollector:
     """A prometheus_client collector: reads the facts of `role` at every scrape."""
 
-    def __init__(self, settings: Settings, role: str = "all") -> None:
+    def __init__(
+        self, settings: Settings, role: str = "all", warehouse: WarehouseReader | None = None
+    ) -> None:
         if role not in ROLE_PARTS:
             raise ValueError(f"role must be one of {tuple(ROLE_PARTS)}")
-        self.settings, self.role = settings, role
+        self.settings, self.role, self.reader = settings, role, warehouse
 
     def describe(self) -> list[Any]:
         return []  # computed at each scrape: nothing to describe up front
@@ -66,7 +68,8 @@ class FrotaCollector:
         from frota.observe.alerts import failed_deliveries
 
         landing, database, warehouse = ROLE_PARTS[self.role]
-        facts = gather(self.settings, landing=landing, database=database, warehouse=warehouse)
+        reader = self.reader if warehouse else None
+        facts = gather(self.settings, landing=landing, database=database, warehouse=reader)
         core = _prometheus().core
         yield self._up(core, facts)
         yield from self._ledger(core, facts)
@@ -191,23 +194,33 @@ class FrotaCollector:
             yield from (lag, oldest)
 
 
-def registry(settings: Settings, role: str = "all") -> Any:
-    """A registry holding only frota's collector."""
+def registry(
+    settings: Settings, role: str = "all", warehouse: WarehouseReader | None = None
+) -> Any:
+    """A registry holding only frota's collector (`warehouse`: as for frota.observe.check)."""
     prometheus = _prometheus()
     made = prometheus.CollectorRegistry(auto_describe=False)
-    made.register(FrotaCollector(settings, role))
+    made.register(FrotaCollector(settings, role, warehouse))
     return made
 
 
-def exposition(settings: Settings, role: str = "all") -> str:
+def exposition(
+    settings: Settings, role: str = "all", warehouse: WarehouseReader | None = None
+) -> str:
     """The metrics as Prometheus text (`frota metrics`)."""
-    return str(_prometheus().generate_latest(registry(settings, role)).decode("utf-8"))
+    made = registry(settings, role, warehouse)
+    return str(_prometheus().generate_latest(made).decode("utf-8"))
 
 
-def write_textfile(settings: Settings, path: str | Path, role: str = "all") -> None:
+def write_textfile(
+    settings: Settings,
+    path: str | Path,
+    role: str = "all",
+    warehouse: WarehouseReader | None = None,
+) -> None:
     """Write the metrics for node_exporter's textfile collector, atomically (a temporary file
     renamed over `path`: a scrape never reads half a file)."""
-    _prometheus().write_to_textfile(str(path), registry(settings, role))
+    _prometheus().write_to_textfile(str(path), registry(settings, role, warehouse))
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -220,12 +233,15 @@ def parse_address(address: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def serve(settings: Settings, address: str, role: str = "all") -> tuple[Any, threading.Thread]:
+def serve(
+    settings: Settings, address: str, role: str = "all", warehouse: WarehouseReader | None = None
+) -> tuple[Any, threading.Thread]:
     """Serve the metrics on http://HOST:PORT/metrics in a background thread; the caller keeps
     the process alive (`frota metrics --serve` waits until interrupted)."""
     host, port = parse_address(address)
+    made = registry(settings, role, warehouse)
     try:
-        return _prometheus().start_http_server(port, addr=host, registry=registry(settings, role))
+        return _prometheus().start_http_server(port, addr=host, registry=made)
     except OSError as exc:
         raise ConfigError(
             f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}",

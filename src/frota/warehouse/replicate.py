@@ -30,7 +30,7 @@ from frota.config import Settings
 from frota.contract import MANUTENCOES, RETRY_SOURCE, VEICULOS, Table
 from frota.db import schema
 from frota.db.engine import database_engine, database_url, mask
-from frota.errors import DatabaseUnreachable
+from frota.errors import DatabaseUnreachable, MissingExtra
 from frota.warehouse.errors import WarehouseError
 from frota.warehouse.raw import LEDGER, LEDGER_COLUMNS, RAW_SCHEMA, raw_columns
 from frota.warehouse.target import WarehouseConnection
@@ -306,3 +306,27 @@ def replicate(
         seconds=time.perf_counter() - started,
         reread=tuple(reread),
     )
+
+
+def replicated_batch_ids(settings: Settings) -> set[str] | None:
+    """The batches the warehouse holds (its own ledger), read without writing anything: None
+    if the warehouse does not exist yet. What `frota check` and the metrics measure the lag
+    against (DatabaseUnreachable if it cannot be read, e.g. a build holds the DuckDB file)."""
+    from frota.warehouse.target import warehouse_target
+
+    target = warehouse_target(settings)
+    if target.kind == "duckdb" and not (target.path and target.path.is_file()):
+        return None
+    try:
+        connection = target.connect(read_only=True)
+    except ImportError:
+        raise MissingExtra("duckdb", "warehouse") from None
+    with connection as wh:
+        found = wh.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name = ?",
+            (RAW_SCHEMA, LEDGER),
+        )[0][0]
+        if not found:
+            return None
+        return {r[0] for r in wh.execute(f"SELECT batch_id FROM {RAW_SCHEMA}.{LEDGER}")}
