@@ -35,7 +35,7 @@ def test_a_bar_shows_count_total_rate_and_time_left_at_80_columns() -> None:
 
 
 def test_without_a_terminal_progress_is_a_log_line_every_tenth(caplog) -> None:
-    bar = LoggedProgress("loading", "rows")
+    bar = LoggedProgress("loading", "rows", every=0)  # (in production: at most one in 10 s)
     bar.set_total(1_000)
     with caplog.at_level("INFO", logger="frota"):
         for done in range(0, 1_001, 50):
@@ -137,3 +137,12 @@ def test_a_host_name_that_does_not_resolve_is_not_retried(tmp_path: Path) -> Non
         assert done.exit_code == 5, done.output
         assert "retrying" not in done.output
         assert "the host name 'no-such-host.invalid' is not known: check the URL" in done.output
+
+
+def test_short_work_logs_no_progress(caplog) -> None:
+    bar = LoggedProgress("generating", "vehicles")
+    bar.set_total(24)
+    with caplog.at_level("INFO", logger="frota"):
+        for done in range(1, 25):
+            bar(done)
+    assert caplog.records == []

@@ -66,17 +66,21 @@ class Progress:
 
 
 class LoggedProgress(Progress):
-    """A log line at every tenth of the total (every 100,000 without one)."""
+    """A log line at each tenth of the total (each 100,000 without one), at most one every
+    `every` seconds: short work logs nothing, long work a line now and then."""
 
-    def __init__(self, description: str, unit: str, total: int | None = None) -> None:
+    def __init__(
+        self, description: str, unit: str, total: int | None = None, every: float = 10.0
+    ) -> None:
         super().__init__(description, unit, total)
-        self.next = 0
+        self.next, self.every, self.last = 0, every, self.started
 
     def show(self) -> None:
         step = max((self.total or 0) // 10, 1) if self.total else 100_000
-        if self.done >= max(self.next, step):
+        now = time.monotonic()
+        if self.done >= max(self.next, step) and now - self.last >= self.every:
             logger.info("%s", self.line())
-            self.next = (self.done // step + 1) * step
+            self.next, self.last = (self.done // step + 1) * step, now
 
 
 class BarProgress(Progress):
