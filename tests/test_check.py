@@ -6,7 +6,6 @@ starts and one when it clears, delivered to a real SMTP server and a real HTTP r
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -109,14 +108,16 @@ def test_each_failure_is_critical_until_fixed_with_one_alert_each_way(
     assert query(db_url, f"SELECT version_num FROM {VERSION_TABLE}") == [(head(),)]
     assert check(frota)[0] == 0
 
-    # 4. A rejected batch: the load alerts on it; check sees it too (no second message).
+    # 4. A rejected batch: the load sets it aside and alerts; check sees it too (no second
+    # message) until a person acknowledges it (frota batch reject), the runbook's fix.
     bad = publish(tmp_path, landing, "pc-frota", ["BRA2E19,Van,ativo,46000,2021-07-15"])
     with open(Path(landing) / "batches" / bad / "veiculos.csv", "a") as fh:
         fh.write("changed after publishing\n")
-    assert frota("load").exit_code == 3
+    loaded = frota("load")
+    assert loaded.exit_code == 0 and f"set aside batch {bad} rejected" in loaded.output
     code, out = check(frota)
     assert code == 2 and "CRITICAL rejected" in out and bad in out, out
-    shutil.move(Path(landing) / "batches" / bad, tmp_path / "set-aside")  # the runbook's fix
+    assert frota("batch", "reject", bad, "--note", "published again").exit_code == 0
     assert check(frota)[0] == 0
 
     # 5. A silent source: pc-oficina sent a batch 13 hours ago and nothing since.

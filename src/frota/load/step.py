@@ -258,8 +258,9 @@ def _counts(result: LoadResult) -> dict[str, int]:
     counts=_counts,
     status=lambda r: "rejected" if r.rejected else "ok",
     error=lambda r: "; ".join(str(x.message) for x in r.rejected) or None,
+    # A batch rejected by this run starts an alert; `frota check` sees it clear (acknowledged
+    # or retried), since later loads no longer meet a batch set aside.
     problems=lambda r: {f"rejected:{x.batch_id}": x.message for x in r.rejected},
-    judged_prefix="rejected:",
     defer=True,  # begun under the lock: an overlapping run never waits on the run history
 )
 def load_pending(

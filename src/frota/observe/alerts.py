@@ -46,8 +46,8 @@ MAX_PENDING = 50  # per channel: older undelivered messages are dropped (and cou
 # The next step for problems whose reporter gave none, by the key's first part.
 HINTS = {
     "failed": "see `frota runs show <run id>` and the log; the next scheduled run tries again",
-    "rejected": "publish the data again as a new batch, then move the rejected folder out of "
-    "batches/ (`frota status` lists it)",
+    "rejected": "`frota batch show <id>` says why; fix the data and `frota batch retry <id>`, "
+    "or publish it again and `frota batch reject <id>` to acknowledge the old one",
 }
 
 

@@ -170,22 +170,34 @@ def check_schema(facts: Facts, t: Thresholds) -> list[Result]:
     return [_judged("schema", CRITICAL, f"schema {state.describe()}", hint)]
 
 
+def rejected_batches(facts: Facts) -> list[tuple[str, str]] | None:
+    """Rejected batches that wait for a person: those the loader set aside and nobody has
+    acknowledged (`frota batch reject`), and those in the landing area it has not met yet;
+    None when the ledger cannot be read."""
+    db, land = facts.database, facts.landing
+    if db is None or not db.readable:
+        return None
+    found = dict(db.waiting_for_a_person())
+    if land is not None and land.inspected:
+        found.update(land.rejected)
+    return sorted(found.items())
+
+
 def check_rejected(facts: Facts, t: Thresholds) -> list[Result]:
-    land = facts.landing
-    assert land is not None
-    if land.error is not None or not land.inspected:
-        return [_unknown("rejected", "needs the landing area and the ledger")]
-    n = len(land.rejected)
-    status = t["rejected"].judge(n)
+    rejected = rejected_batches(facts)
+    if rejected is None:
+        return [_unknown("rejected", "needs the ledger")]
+    n = len(rejected)
     if not n:
-        return [Result("rejected", OK, "no rejected batch", value=0)]
-    first_id, why = land.rejected[0]
-    summary = f"{n} rejected batch(es), e.g. {first_id}: {why}"
+        return [Result("rejected", OK, "no rejected batch waiting", value=0)]
+    status = t["rejected"].judge(n)
+    first_id, why = rejected[0]
+    summary = f"{n} rejected batch(es) waiting for a person, e.g. {first_id}: {why}"
     hint = (
-        "publish the data again as a new batch, then move the rejected folder out of "
-        "batches/ (frota status lists them)"
+        "`frota batch show ID` says why; fix the data and `frota batch retry ID`, or publish it "
+        "again and `frota batch reject ID` to acknowledge the old one"
     )
-    problems = {f"rejected:{b}": f"batch {b} is rejected: {w}" for b, w in land.rejected}
+    problems = {f"rejected:{b}": f"batch {b} is rejected: {w}" for b, w in rejected}
     if status == OK:
         problems = {}
     return [Result("rejected", status, summary, hint if problems else None, problems, value=n)]

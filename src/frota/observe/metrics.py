@@ -16,6 +16,7 @@ from typing import Any
 
 from frota.config import Settings
 from frota.errors import ConfigError, MissingExtra
+from frota.observe.check import rejected_batches
 from frota.observe.facts import Facts, WarehouseReader, gather
 
 PREFIX = "frota"
@@ -133,14 +134,15 @@ class FrotaCollector:
             return
         waiting = core.GaugeMetricFamily(
             f"{PREFIX}_batches_waiting",
-            "Batches in the landing area not loaded yet, by state (rejected: refused by the "
-            "loader until replaced).",
+            "Batches not loaded yet, by state (rejected: set aside by the loader until a person "
+            "retries or acknowledges them: frota batch).",
             labels=["state"],
         )
+        rejected = rejected_batches(facts) or []
         for state, items in (
             ("complete", land.pending),
             ("incomplete", land.incomplete),
-            ("rejected", land.rejected),
+            ("rejected", rejected),
         ):
             waiting.add_metric([state], len(items))
         yield waiting

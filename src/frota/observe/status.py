@@ -49,8 +49,8 @@ def collect_status(settings: Settings) -> Status:
     facts = gather(settings, runs=False)
     assert facts.landing is not None and facts.database is not None
     status = Status(landing=facts.landing.display, database=facts.database.display)
-    _from_database(facts.database, status)
     _from_landing(facts.landing, status, facts.now)
+    _from_database(facts.database, status)
     listing = read_runs(settings, Query(limit=5))
     status.last_runs = [r.to_dict() for r in listing.runs]
     return status
@@ -106,4 +106,5 @@ def _from_database(db: DatabaseFacts, status: Status) -> None:
     status.quarantine_held = dict(db.quarantine_held)
     status.quarantine_released = db.quarantine_released
     # Rejected batches set aside by the loader, waiting for a person (frota batch).
-    status.rejected = [{"batch_id": b, "problem": why} for b, why in db.waiting_for_a_person()]
+    waiting = [{"batch_id": b, "problem": why} for b, why in db.waiting_for_a_person()]
+    status.rejected = waiting + status.rejected
