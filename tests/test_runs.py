@@ -246,3 +246,32 @@ def test_a_retention_that_does_not_parse_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="runs_retention: 'soon' is not a duration"):
         load_settings(env={"FROTA_RUNS_RETENTION": "soon"})
+
+
+def test_batch_and_landing_operations_are_recorded(tmp_path: Path, sqlite_url: str) -> None:
+    from frota.ops.batches import reject_batch, retry_batch
+    from frota.ops.landing import prune_landing
+
+    init_db(sqlite_url)
+    s = settings_for(tmp_path, sqlite_url)
+    bad = publish_lines(tmp_path, s.landing, 1, V1_LINES).batch_id
+    path = Path(s.landing) / "batches" / bad / "veiculos.csv"
+    original = path.read_bytes()
+    path.write_bytes(original + b"changed after publishing\n")
+    load_pending(s, today=TODAY)  # set aside
+    path.write_bytes(original)  # fixed
+    retried = retry_batch(s, bad, today=TODAY)
+    assert retried.loaded
+    reject = publish_lines(tmp_path, s.landing, 2, ["KLM1J23,Van,ativo,1,2025-01-02"]).batch_id
+    reject_batch(s, reject, "published by mistake")
+    prune_landing(s, timedelta(days=3650))
+    steps = [(r.step, r.status, r.parent_run_id is not None) for r in read_runs(s, Query()).runs]
+    assert steps == [
+        ("landing prune", "ok", False),
+        ("batch reject", "ok", False),
+        ("load", "ok", True),  # the retry's own load, a step of it
+        ("batch retry", "ok", False),
+        ("load", "rejected", False),
+    ]
+    [retry] = read_runs(s, Query(step="batch retry")).runs
+    assert retry.counts == {"loaded": 1}

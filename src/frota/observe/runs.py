@@ -42,6 +42,7 @@ STEP_ROLES = {
     "load": "server",
     "quarantine": "server",
     "batch": "server",
+    "landing": "server",
     "warehouse": "analytics",
     "report": "analytics",
 }

@@ -17,6 +17,7 @@ from frota.db.schema import batches, rejected_batches
 from frota.errors import UsageError
 from frota.landing import open_landing
 from frota.observe.log import logger
+from frota.observe.runs import recorded
 from frota.ops.batches.listing import id_time
 from frota.ops.engine import database
 
@@ -47,6 +48,10 @@ class PruneResult:
         return len(self.removable) if self.applied else 0
 
 
+@recorded(
+    "landing prune",
+    counts=lambda r: {"removable": len(r.removable), "removed": r.removed, **r.kept},
+)
 def prune_landing(
     settings: Settings, older_than: timedelta, *, apply: bool = False, now: datetime | None = None
 ) -> PruneResult:

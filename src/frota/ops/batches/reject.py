@@ -15,6 +15,7 @@ from frota.db.schema import batches, rejected_batches
 from frota.errors import UsageError
 from frota.landing import open_landing
 from frota.load.rejections import batch_source
+from frota.observe.runs import recorded
 from frota.ops.engine import locked_transaction
 from frota.ops.notes import checked_note, now, operator
 
@@ -25,6 +26,7 @@ class RejectResult:
     outcome: str  # "acknowledged" (it was rejected) | "rejected" (set aside by hand)
 
 
+@recorded("batch reject", counts=lambda r: {r.outcome: 1})
 def reject_batch(settings: Settings, batch_id: str, note: str | None) -> RejectResult:
     """Record the operator's rejection, or acknowledge the loader's, with a required note."""
     text = checked_note(note, f"rejecting batch {batch_id}")

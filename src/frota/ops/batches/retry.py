@@ -15,6 +15,7 @@ from frota.db.schema import batches, rejected_batches
 from frota.errors import UsageError
 from frota.load import LoadResult, load_pending
 from frota.load.rejections import SET_ASIDE
+from frota.observe.runs import recorded
 from frota.ops.engine import database
 from frota.ops.notes import now
 
@@ -29,12 +30,14 @@ class BatchRetry:
         return any(b.batch_id == self.batch_id for b in self.result.loaded)
 
 
+@recorded("batch retry", counts=lambda r: {"loaded": int(r.loaded)})
 def retry_batch(
     settings: Settings, batch_id: str, *, run_id: str | None = None, today: date | None = None
 ) -> BatchRetry:
-    """Load a rejected batch now; UsageError if it is not a rejected batch."""
+    """Load a rejected batch now; UsageError if it is not a rejected batch. Recorded as
+    `batch retry` (with `run_id`), its load as a step of it."""
     _check_rejected(settings, batch_id)
-    result = load_pending(settings, run_id=run_id, today=today, only={batch_id})
+    result = load_pending(settings, today=today, only={batch_id})
     retry = BatchRetry(batch_id, result)
     if retry.loaded or batch_id in result.already_loaded:
         with database(settings) as conn, conn.begin():
