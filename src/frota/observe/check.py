@@ -223,8 +223,10 @@ def check_incomplete(facts: Facts, t: Thresholds) -> list[Result]:
 def check_sources(facts: Facts, t: Thresholds, only: str | None = None) -> list[Result]:
     """One check per source: the age of its newest batch (a silent source PC is the most
     dangerous failure: nothing else notices)."""
-    if facts.landing is not None and facts.landing.error is not None and facts.database is None:
-        return [_unknown("sources", "the landing area cannot be read")]
+    landing_down = facts.landing is not None and facts.landing.error is not None
+    ledger_down = facts.database is None or not facts.database.readable
+    if landing_down and ledger_down:  # neither place to find batches: nothing to judge
+        return [_unknown("sources", "neither the landing area nor the ledger can be read")]
     newest = facts.newest_batch_by_source()
     names = [only] if only else list(t.sources) or sorted(newest)
     if not names:
