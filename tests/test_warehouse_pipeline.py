@@ -99,3 +99,14 @@ def test_the_warehouse_lag_is_read_from_the_built_warehouse(pipeline) -> None:
     assert lag.status == "OK" and "holds every loaded batch" in lag.summary
     text = exposition(settings, "analytics", replicated_batch_ids)
     assert "frota_warehouse_lag_batches 0.0" in text
+
+
+def test_the_report_is_in_the_run_history(pipeline, tmp_path) -> None:
+    from frota.observe.runs import Query, read_runs
+    from frota.report import build_report
+
+    *_, settings = pipeline
+    written = build_report(settings, tmp_path / "relatorio.html")
+    [run] = read_runs(settings, Query(step="report")).runs
+    assert (run.role, run.status) == ("analytics", "ok")
+    assert run.counts["bytes"] == written.bytes == (tmp_path / "relatorio.html").stat().st_size

@@ -19,6 +19,7 @@ from frota.config import Settings
 from frota.errors import ConfigError, MissingExtra
 from frota.i18n import N_
 from frota.landing import open_landing
+from frota.observe.runs import recorded
 from frota.report.data import KpiData, read_kpis
 from frota.report.fmt import LANGUAGES, Formatter
 from frota.report.health import HealthData, HealthPage, read_health
@@ -61,6 +62,7 @@ class Group:
     sections: list[Section]
 
 
+@recorded("report", counts=lambda r: {"bytes": r.bytes, "sections_unavailable": len(r.unavailable)})
 def build_report(
     settings: Settings,
     out: Path | str = DEFAULT_OUT,
