@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -74,7 +75,8 @@ def ledger_entry(conn: Connection, batch_id: str) -> LedgerEntry:
 
 def batch_version(conn: Connection, batch_id: str) -> Version:
     """The version of a batch in the ledger (a quarantine retry judges old rows by it)."""
-    as_of, ordem = conn.execute(
+    row = conn.execute(
         sa.select(batches.c.as_of, batches.c.ordem).where(batches.c.batch_id == batch_id)
     ).one()
+    as_of, ordem = cast(tuple[datetime, str], row)  # the columns' types
     return Version(as_of, ordem)

@@ -12,10 +12,10 @@ each plate's row through `VehicleUpsert`, which `quarantine retry` uses too.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -111,10 +111,13 @@ class VehicleUpsert(Generic[T]):
 
     def _existing(self) -> dict[str, tuple[Version | None, int | None]]:
         v = veiculos.c
-        found = self.conn.execute(
-            sa.select(v.placa, v.vigente_desde, v.ordem, v.quilometragem_total).where(
-                v.placa.in_([row["placa"] for row, _, _ in self.pending])
-            )
+        found = cast(
+            Iterable[tuple[str, datetime | None, str | None, int | None]],  # the columns' types
+            self.conn.execute(
+                sa.select(v.placa, v.vigente_desde, v.ordem, v.quilometragem_total).where(
+                    v.placa.in_([row["placa"] for row, _, _ in self.pending])
+                )
+            ),
         )
         return {
             placa: (None if since is None else Version(since, ordem or ""), km)
@@ -147,7 +150,7 @@ class VehicleUpsert(Generic[T]):
             elif change == "stale":
                 self.stale += 1
                 if before is not None and before[0] != version:  # an older state: kept
-                    applied.append((row, version, change))
+                    applied.append((row, version, "stale"))
             self.on_change(tag, row, change)
         if inserts:
             self.conn.execute(veiculos.insert(), inserts)

@@ -20,6 +20,7 @@ Create Date: 2026-12-01
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 import sqlalchemy as sa
 from alembic import op
@@ -118,7 +119,8 @@ def _backfill_ledger() -> None:
         if not page:
             return
         updates = []
-        for batch_id, source, created_at, content in page:
+        for row in page:
+            batch_id, source, created_at, content = cast(tuple[str, str, str, str], row)
             published = datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ")
             updates.append(
                 {
