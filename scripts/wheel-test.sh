@@ -22,7 +22,9 @@ PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 declare -A IMPORTS=(
     [mysql]="pymysql"
     [postgres]="psycopg"
-    [warehouse]="duckdb dbt.cli.main dbt.adapters.duckdb dbt.adapters.postgres"
+    [warehouse]="duckdb dbt.cli.main dbt.adapters.duckdb dbt.adapters.postgres matplotlib babel jinja2"
+    [alerts]="apprise"
+    [metrics]="prometheus_client"
 )
 declare -A SKIP=(
     [airflow]="Apache Airflow takes about 2 minutes to install: scripts/airflow-test.sh installs it and runs the DAG end to end"

@@ -186,3 +186,20 @@ def test_no_import_cycle_between_packages() -> None:
         imported = {".".join(m.split(".")[:2]) for m in imported_modules(path) & files.keys()}
         edges.setdefault(top, set()).update(imported - {top})
     assert find_cycles({node: sorted(nexts) for node, nexts in edges.items()}) == []
+
+
+def test_the_warehouse_command_loads_no_loader_generator_or_publisher() -> None:
+    """What `frota warehouse` imports at run time (the static rules above cannot see a
+    module-level import in the shared orchestrator)."""
+    import subprocess
+
+    code = (
+        "import sys, frota.cli.app, frota.orchestrate.run\n"
+        "from frota.cli.pipeline import warehouse\n"
+        "print(' '.join(m for m in sys.modules if m.split('.')[:2] in "
+        "(['frota','load'], ['frota','generate'], ['frota','publish'])))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "", f"the warehouse command imported: {out}"

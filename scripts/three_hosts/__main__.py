@@ -103,8 +103,6 @@ def run(work: Path, prefix: str) -> int:
             worst = {"lost": max(worst["lost"], check.lost), "duplicated": max(
                 worst["duplicated"], check.duplicated)}  # fmt: skip
         failures += leaked(site)
-        for note in sorted(flow.notes):
-            print(f"note: {note} (STYLE.md: the warehouse never imports the loader)")
     except (CommandFailed, AssertionError) as exc:
         failures.append(f"{type(exc).__name__}: {exc}")
     finally:

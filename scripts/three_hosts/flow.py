@@ -17,10 +17,10 @@ from .stores import warehouse_store
 _PUBLISHED = re.compile(r"^(published|completed|already published): (\S+)", re.M)
 _LOADED = re.compile(r"^│ (\d{8}T\d{6}Z-\S+-[0-9a-f]{8}) ", re.M)
 # What each role's step must never import (docs/deployment.md, STYLE.md).
-FORBIDDEN = {"load": ("frota.generate", "frota.publish")}
-# STYLE.md says the warehouse never imports the loader; `frota warehouse` still does, through
-# frota.orchestrate.run. Reported (a note at the end), not yet a failure.
-NOTED = {"warehouse": ("frota.load",)}
+FORBIDDEN = {
+    "load": ("frota.generate", "frota.publish"),
+    "warehouse": ("frota.load", "frota.generate", "frota.publish"),
+}
 EXPORT_VEHICLES = [
     ("EXA-1001", "Van", "ativo", "45210", "15/07/2021"),
     ("EXA-1002", "Utilitário", "ativo", "88012", "02/03/2020"),
@@ -50,7 +50,6 @@ class Flow:
         self.loaded: list[str] = []  # every batch any load reported, in order
         self.problems: list[str] = []  # import rules broken, batches loaded twice
         self.skew: tuple[str, str] | None = None  # (batch ahead, batch after the correction)
-        self.notes: set[str] = set()  # printed once at the end
 
     # ---------------------------------------------------------------- the source
 
@@ -100,15 +99,16 @@ class Flow:
         return result
 
     def _imports(self, step: str, result: Result) -> None:
-        for rules, report in ((FORBIDDEN, self.problems.append), (NOTED, self.notes.add)):
-            bad = sorted(
-                m
-                for m in result.imports
-                for f in rules.get(step, ())
-                if m == f or m.startswith(f + ".")
+        bad = sorted(
+            m
+            for m in result.imports
+            for f in FORBIDDEN.get(step, ())
+            if m == f or m.startswith(f + ".")
+        )
+        if bad:
+            self.problems.append(
+                f"`frota {step}` imported {', '.join(bad[:3])}{', …' * (len(bad) > 3)}"
             )
-            if bad:
-                report(f"`frota {step}` imported {', '.join(bad[:3])}{', …' * (len(bad) > 3)}")
 
     # ---------------------------------------------------------------- comparing
 

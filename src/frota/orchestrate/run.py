@@ -11,16 +11,20 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from frota.config import Settings
 from frota.db.engine import database_engine
 from frota.db.migrate import upgrade_schema
-from frota.generate import GenerateResult, generate_batch
-from frota.load import LoadResult, load_pending
 from frota.observe.log import logger
 from frota.observe.runs import active_run, recorded
-from frota.publish import PublishResult, publish_outbox
+
+if TYPE_CHECKING:
+    # Each step imports its own package when it runs: `frota warehouse` on the analytics
+    # machine never imports the loader, the generator or the publisher (STYLE.md).
+    from frota.generate import GenerateResult
+    from frota.load import LoadResult
+    from frota.publish import PublishResult
 
 ROLES = ("all", "source", "server", "analytics")
 # frota.observe.progress.progress_bar: (description, unit) -> a progress callback's context.
@@ -88,6 +92,8 @@ def run_pipeline(
                 upgrade_schema(engine)
             finally:
                 engine.dispose()
+        from frota.load import load_pending
+
         with bars("loading", "rows") as report:
             loaded = load_pending(settings, today=today, progress=report)
     reported = None
@@ -116,6 +122,8 @@ def _source_steps(
         generated.end,
         generated.out_dir,
     )
+    from frota.publish import publish_outbox
+
     with bars("publishing", "batches") as report:
         published = tuple(publish_outbox(settings, progress=report))
     return generated, published
@@ -130,6 +138,8 @@ def generate_step(
     progress: Callable[[int], None] | None = None,
 ) -> GenerateResult:
     """Simulate the next window of the settings' fleet into the outbox (`frota generate`)."""
+    from frota.generate import generate_batch
+
     return generate_batch(
         Path(settings.outbox),
         seed=settings.seed,
