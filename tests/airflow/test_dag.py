@@ -41,6 +41,7 @@ import duckdb  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from frota.config import load_settings  # noqa: E402
+from frota.errors import LandingError  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -236,6 +237,11 @@ def test_ready_batches_sees_only_complete_unloaded_batches(airflow_dag_module, t
         database=f"sqlite:///{tmp_path / 'frota.db'}",
     )
     m = airflow_dag_module
+    # A landing area that does not exist is an error (a typo, a share not mounted), never
+    # "nothing to wait for" forever (docs/operations.md).
+    with pytest.raises(LandingError, match="does not exist"):
+        m.ready_batches(settings)
+    (tmp_path / "landing").mkdir()
     assert m.ready_batches(settings) == []  # empty landing, no schema yet: nothing to wait for
     published = m.publish_step(settings, "generate")["batches"]
     assert len(published) == 1
