@@ -235,3 +235,50 @@ def test_internal_error_lines_in_portuguese(
     err = capsys.readouterr().err
     assert "erro interno: RuntimeError: boom" in err
     assert "rode de novo com -v para ver os detalhes" in err
+
+
+# ---------------------------------------------------------------- a bad export, both languages
+
+
+def test_a_bad_header_is_explained_with_its_fix_in_both_languages(tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "veiculos.csv").write_text("placa,modelo\nABC1234,Volvo\n", encoding="utf-8")
+
+    english = frota("publish", "--from", str(exports), cwd=tmp_path)
+    assert english.returncode == 3
+    assert "error: veiculos.csv, line 1, column 'modelo': unknown column 'modelo'" in english.stderr
+    assert "hint: expected columns: placa, tipo_veiculo" in english.stderr
+    assert "or set allow_extra_columns = true in frota.toml" in english.stderr
+
+    portuguese = frota("publish", "--from", str(exports), cwd=tmp_path, LANG="pt_BR.UTF-8")
+    assert portuguese.returncode == 3
+    assert (
+        "erro: veiculos.csv, linha 1, coluna 'modelo': coluna desconhecida 'modelo'"
+        in portuguese.stderr
+    )
+    assert "dica: colunas esperadas: placa, tipo_veiculo" in portuguese.stderr
+    assert "ou defina allow_extra_columns = true no frota.toml" in portuguese.stderr
+
+
+def test_every_reason_says_what_it_means_and_what_to_do_in_both_languages(
+    in_process: None,
+) -> None:
+    from frota.contract.validate import FIXES, REASONS, explain, fix_for
+
+    assert set(FIXES) == set(REASONS)
+    english = {code: (explain(code), fix_for(code)) for code in REASONS}
+    assert english["not_a_date"] == (
+        "the value is not a date (use YYYY-MM-DD or dd/mm/yyyy)",
+        "write the date as dd/mm/yyyy or yyyy-mm-dd",
+    )
+    use_language(flag="pt-BR")
+    portuguese = {code: (explain(code), fix_for(code)) for code in REASONS}
+    assert portuguese["not_a_date"] == (
+        "o valor não é uma data (use AAAA-MM-DD ou dd/mm/aaaa)",
+        "escreva a data como dd/mm/aaaa ou aaaa-mm-dd",
+    )
+    assert portuguese["ragged_row"][0] == "a linha tem mais ou menos campos que o cabeçalho"
+    same = [code for code in REASONS if portuguese[code] == english[code] or "" in english[code]]
+    assert not same, f"not translated: {same}"
+    assert explain("no_such_reason") == fix_for("no_such_reason") == ""

@@ -12,6 +12,8 @@ step).
 
 from __future__ import annotations
 
+from frota.i18n import _
+
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
@@ -53,7 +55,9 @@ class FrotaError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+        if not self.hint:
+            return self.message
+        return f"{self.message}\n  " + _("hint: {hint}").format(hint=self.hint)
 
 
 class TransientError(FrotaError):
@@ -88,8 +92,8 @@ class BadInputError(TerminalError):
             part
             for part in (
                 file,
-                f"line {line}" if line is not None else None,
-                f"column {column!r}" if column else None,
+                _("line {line}").format(line=line) if line is not None else None,
+                _("column {column!r}").format(column=column) if column else None,
             )
             if part
         )
@@ -103,7 +107,10 @@ class BatchRejected(BadInputError):
     """A whole batch was refused (bad manifest, checksum mismatch, bad header…)."""
 
     def __init__(self, batch_id: str, error: BadInputError) -> None:
-        FrotaError.__init__(self, f"batch {batch_id} rejected: {error.message}", hint=error.hint)
+        message = _("batch {batch_id} rejected: {message}")
+        FrotaError.__init__(
+            self, message.format(batch_id=batch_id, message=error.message), hint=error.hint
+        )
         self.batch_id = batch_id
         self.file, self.line, self.column = error.file, error.line, error.column
 
@@ -155,6 +162,6 @@ class MissingExtra(ConfigError):
 
     def __init__(self, module: str, extra: str) -> None:
         super().__init__(
-            f"the Python package {module!r} is not installed",
+            _("the Python package {module!r} is not installed").format(module=module),
             hint=f"pip install 'frota[{extra}]'",
         )

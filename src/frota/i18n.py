@@ -18,8 +18,6 @@ from __future__ import annotations
 import gettext as _gettext
 from pathlib import Path
 
-from frota.errors import ConfigError
-
 DOMAIN = "frota"
 LOCALE_DIR = Path(__file__).parent / "locale"
 SOURCE_LANGUAGE = "en"
@@ -37,6 +35,8 @@ def normalise(language: str) -> str:
     """`pt-BR`, `pt_br`, `pt_BR.UTF-8` → `pt_BR`; `en`, `en_US`, `C` → `en`; a language with
     one catalog matches by its first part (`pt` → `pt_BR`). ConfigError when frota does not
     speak it."""
+    from frota.errors import ConfigError  # errors.py speaks through this module
+
     code = language.strip().split(".")[0].split("@")[0].replace("-", "_")
     if code.upper() in ("C", "POSIX") or code.lower().split("_")[0] == SOURCE_LANGUAGE:
         return SOURCE_LANGUAGE

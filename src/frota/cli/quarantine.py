@@ -12,9 +12,22 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from frota.cli.app import Context, cli, kv_table, out, pass_ctx
-from frota.contract.validate import REASONS
+from frota.contract.validate import REASONS, explain, fix_for
+from frota.i18n import N_, _
 
 # ---------------------------------------------------------------- quarantine
+
+_ROW_COLUMNS = (
+    N_("id"),
+    N_("batch"),
+    N_("file:line"),
+    N_("column"),
+    N_("reason"),
+    N_("detail"),
+    N_("raw"),
+)
+# The statuses' names, for extraction (shown with _(status)).
+_STATUSES = (N_("held"), N_("released"), N_("all"))
 
 
 @cli.group()
@@ -53,17 +66,23 @@ def quarantine_list(
         click.echo(json.dumps(body, indent=2, ensure_ascii=False, default=str))
         return
     if not listing.total:
-        out.print("no rows in the quarantine" + (f" ({status})" if status != "all" else ""))
+        if status == "all":
+            out.print(_("no rows in the quarantine"))
+        else:
+            out.print(_("no rows in the quarantine ({status})").format(status=_(status)))
         return
-    counts = RichTable(title=f"quarantine ({status}): {listing.total} rows", title_justify="left")
-    for col in ("reason", "rows", "what it means"):
-        counts.add_column(col, justify="right" if col == "rows" else "left")
+    title = _("quarantine ({status}): {total} rows").format(status=_(status), total=listing.total)
+    counts = RichTable(title=title, title_justify="left")
+    counts.add_column(_("reason"))
+    counts.add_column(_("rows"), justify="right")
+    counts.add_column(_("what it means"))
+    counts.add_column(_("what to do"))
     for code, n in listing.counts.items():
-        counts.add_row(code, str(n), REASONS.get(code, ""))
+        counts.add_row(code, str(n), explain(code), fix_for(code))
     out.print(counts)
     rows = RichTable(title_justify="left")
-    for col in ("id", "batch", "file:line", "column", "reason", "detail", "raw"):
-        rows.add_column(col, overflow="fold")
+    for col in _ROW_COLUMNS:
+        rows.add_column(_(col), overflow="fold")
     for r in listing.rows:
         raw = r.raw or ""
         cells = (
@@ -81,21 +100,24 @@ def quarantine_list(
     else:
         _print_rows_narrow(listing.rows)
     if listing.total > len(listing.rows):
-        out.print(f"showing {len(listing.rows)} of {listing.total}; see --limit or export them")
+        message = _("showing {shown} of {total}; see --limit or export them")
+        out.print(message.format(shown=len(listing.rows), total=listing.total))
 
 
 def _print_rows_narrow(held: Sequence[Any]) -> None:
     """One block per row, for terminals too narrow for seven columns (an SSH session): the
     batch id, file:line and reason whole; detail and raw text wrap instead of being cut."""
     for r in held:
-        where = f"{r.file}:{r.line}" + (f", column {r.column_name}" if r.column_name else "")
+        where = f"{r.file}:{r.line}"
+        if r.column_name:
+            where += ", " + _("column {column}").format(column=r.column_name)
         out.print(f"[bold]#{r.id}[/bold] {escape(r.reason)}: {escape(where)}")
-        out.print(f"  batch {escape(r.batch_id)}")
+        out.print("  " + _("batch {batch_id}").format(batch_id=escape(r.batch_id)))
         if r.detail:
             out.print(f"  {escape(r.detail)}", soft_wrap=False)
         if r.raw:
             raw = r.raw if len(r.raw) <= 200 else r.raw[:200] + "…"
-            out.print(f"  raw: {escape(raw)}", soft_wrap=False)
+            out.print("  " + _("raw: {raw}").format(raw=escape(raw)), soft_wrap=False)
 
 
 @quarantine.command("export")
@@ -127,7 +149,7 @@ def quarantine_export(
         table=table,
         delimiter=delimiter,
     )
-    out.print(f"exported {n} row(s) to {path}")
+    out.print(_("exported {n} row(s) to {path}").format(n=n, path=path))
 
 
 @quarantine.command("retry")
@@ -148,19 +170,22 @@ def quarantine_retry(
     r = retry_quarantine(obj.settings, batch=batch, reason=reason, ids=ids)
     out.print(
         kv_table(
-            "quarantine retry",
+            _("quarantine retry"),
             [
-                ("examined", r.examined),
-                ("released", r.released),
-                ("still held", r.still_held),
-                ("reason changed", r.reason_changed),
-                ("cannot be retried (no values kept)", r.not_retryable),
+                (_("examined"), r.examined),
+                (_("released"), r.released),
+                (_("still held"), r.still_held),
+                (_("reason changed"), r.reason_changed),
+                (_("cannot be retried (no values kept)"), r.not_retryable),
                 (
-                    "veiculos inserted / updated / stale",
+                    _("veiculos inserted / updated / stale"),
                     f"{r.veiculos_inserted} / {r.veiculos_updated} / {r.veiculos_stale}",
                 ),
-                ("manutencoes inserted", r.manutencoes_inserted),
-                *((f"  held: {code}", n) for code, n in r.by_reason.items()),
+                (_("manutencoes inserted"), r.manutencoes_inserted),
+                *(
+                    ("  " + _("held: {reason}").format(reason=code), n)
+                    for code, n in r.by_reason.items()
+                ),
             ],
         )
     )

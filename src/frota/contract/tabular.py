@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 from frota.contract.tables import Table
 from frota.contract.validate import Problem
 from frota.errors import BadInputError, ConfigError
+from frota.i18n import _
 
 # Huge fields are data too (quarantined as too_long), not a reason to crash the reader.
 csv.field_size_limit(64 * 1024 * 1024)
@@ -43,18 +44,19 @@ class FilePolicy:
             allow_extra_columns=settings.allow_extra_columns,
         )
         if not 0 <= policy.error_threshold <= 1:
-            raise ConfigError(
-                f"error_threshold must be a fraction from 0 to 1, got {policy.error_threshold}"
-            )
+            message = _("error_threshold must be a fraction from 0 to 1, got {value}")
+            raise ConfigError(message.format(value=policy.error_threshold))
         return policy
 
     def check_size(self, size: int | None, file: str) -> None:
         """Refuse a file larger than max_file_bytes, before reading it."""
         if size is not None and size > self.max_file_bytes:
             raise BadInputError(
-                f"{size:,} bytes, above the limit of {self.max_file_bytes:,} (max_file_bytes)",
+                _("{size} bytes, above the limit of {limit} (max_file_bytes)").format(
+                    size=f"{size:,}", limit=f"{self.max_file_bytes:,}"
+                ),
                 file=file,
-                hint="split the export into smaller batches, or raise max_file_bytes",
+                hint=_("split the export into smaller batches, or raise max_file_bytes"),
             )
 
     def check_bad_rows(self, bad: Counter[str], records: int, file: str) -> None:
@@ -62,13 +64,23 @@ class FilePolicy:
         total = sum(bad.values())
         if total > self.error_threshold_rows and total > self.error_threshold * records:
             reasons = ", ".join(f"{reason} x{n}" for reason, n in bad.most_common(5))
+            message = _(
+                "{total} of {records} rows are bad ({reasons}): more than {share} and more "
+                "than {rows} rows, so the whole file is rejected"
+            )
             raise BadInputError(
-                f"{total} of {records} rows are bad ({reasons}): more than "
-                f"{self.error_threshold:.0%} and more than {self.error_threshold_rows} rows, "
-                "so the whole file is rejected",
+                message.format(
+                    total=total,
+                    records=records,
+                    reasons=reasons,
+                    share=f"{self.error_threshold:.0%}",
+                    rows=self.error_threshold_rows,
+                ),
                 file=file,
-                hint="is this the right file, delimiter and encoding? Fix the export, or raise "
-                "error_threshold / error_threshold_rows in frota.toml",
+                hint=_(
+                    "is this the right file, delimiter and encoding? Fix the export, or raise "
+                    "error_threshold / error_threshold_rows in frota.toml"
+                ),
             )
 
 
@@ -126,16 +138,18 @@ class PhysicalLines:
             info = codecs.lookup(encoding)
         except LookupError:
             raise BadInputError(
-                f"unknown encoding {encoding!r}",
+                _("unknown encoding {encoding!r}").format(encoding=encoding),
                 file=file,
-                hint="use utf-8, cp1252 (Excel on Windows) or latin-1",
+                hint=_("use utf-8, cp1252 (Excel on Windows) or latin-1"),
             ) from None
         self._codec = "utf-8" if info.name in ("utf-8", "utf-8-sig") else info.name
         if "\n,;".encode(self._codec, errors="replace") != b"\n,;":
             raise BadInputError(
-                f"encoding {encoding!r} is not supported (not ASCII-compatible)",
+                _("encoding {encoding!r} is not supported (not ASCII-compatible)").format(
+                    encoding=encoding
+                ),
                 file=file,
-                hint="save the file as 'CSV UTF-8' or 'CSV (separado por ponto e vírgula)'",
+                hint=_("save the file as 'CSV UTF-8' or 'CSV (separado por ponto e vírgula)'"),
             )
         self.encoding = encoding
         self._stream = stream
@@ -166,10 +180,12 @@ class PhysicalLines:
                 pending_bytes += len(block)
                 if pending_bytes > MAX_LINE_BYTES:
                     raise BadInputError(
-                        f"a line longer than {MAX_LINE_BYTES // (1024 * 1024)} MB",
+                        _("a line longer than {megabytes} MB").format(
+                            megabytes=MAX_LINE_BYTES // (1024 * 1024)
+                        ),
                         file=self.file,
                         line=self.line + 1,
-                        hint="is this a CSV file?",
+                        hint=_("is this a CSV file?"),
                     )
                 continue
             data = b"".join([*pending, block[:cut]]) if pending else block[:cut]
@@ -186,10 +202,10 @@ class PhysicalLines:
         if offset == 0:
             if data.startswith(_UTF16_BOMS):
                 raise BadInputError(
-                    "the file is UTF-16 (Excel 'Unicode text'), not a CSV frota reads",
+                    _("the file is UTF-16 (Excel 'Unicode text'), not a CSV frota reads"),
                     file=self.file,
                     line=1,
-                    hint="save it as 'CSV UTF-8' or 'CSV (separado por ponto e vírgula)'",
+                    hint=_("save it as 'CSV UTF-8' or 'CSV (separado por ponto e vírgula)'"),
                 )
             if self._codec == "utf-8" and data.startswith(UTF8_BOM):
                 data, offset = data[len(UTF8_BOM) :], len(UTF8_BOM)
@@ -205,13 +221,18 @@ class PhysicalLines:
         at = error.start - start
         bad = body[at : at + error.end - error.start]
         prefix = body[:at].decode(self._codec, errors="replace")
+        message = _(
+            "bytes that are not valid {encoding}: {bad} at byte offset {offset} of the file "
+            "(byte {byte} of the line)"
+        )
         raise BadInputError(
-            f"bytes that are not valid {self.encoding}: {bad!r} at byte offset "
-            f"{offset + error.start} of the file (byte {at + 1} of the line)",
+            message.format(
+                encoding=self.encoding, bad=repr(bad), offset=offset + error.start, byte=at + 1
+            ),
             file=self.file,
             line=self.line + 1,
             column=self.column_at(prefix),
-            hint="set the file's encoding, e.g. --encoding cp1252 for Excel on Windows",
+            hint=_("set the file's encoding, e.g. --encoding cp1252 for Excel on Windows"),
         )
 
 
@@ -231,14 +252,16 @@ def map_header(
         key = header_key(name)
         if not key:
             raise BadInputError(
-                f"header field {position} is empty",
+                _("header field {position} is empty").format(position=position),
                 file=file,
                 line=line,
-                hint="every column needs a name; delete empty columns at the end of the sheet",
+                hint=_("every column needs a name; delete empty columns at the end of the sheet"),
             )
         if key in seen:
             raise BadInputError(
-                f"duplicated header {name.strip()!r} (fields {seen[key]} and {position})",
+                _("duplicated header {name!r} (fields {first} and {second})").format(
+                    name=name.strip(), first=seen[key], second=position
+                ),
                 file=file,
                 line=line,
                 column=name.strip(),
@@ -248,24 +271,27 @@ def map_header(
         if column is None:
             if not allow_extra:
                 raise BadInputError(
-                    f"unknown column {name.strip()!r}",
+                    _("unknown column {name!r}").format(name=name.strip()),
                     file=file,
                     line=line,
                     column=name.strip(),
-                    hint="expected columns: "
-                    + ", ".join(table.csv_header)
-                    + " (or set allow_extra_columns = true in frota.toml to ignore extra columns)",
+                    hint=_(
+                        "expected columns: {columns} (or set allow_extra_columns = true in "
+                        "frota.toml to ignore extra columns)"
+                    ).format(columns=", ".join(table.csv_header)),
                 )
             extras.append(name.strip())
         mapped.append(column)
     missing = [c for c in table.required_header if c not in mapped]
     if missing:
         raise BadInputError(
-            f"missing required column(s) {', '.join(missing)}",
+            _("missing required column(s) {columns}").format(columns=", ".join(missing)),
             file=file,
             line=line,
             column=missing[0],
-            hint="the header must name at least: " + ", ".join(table.required_header),
+            hint=_("the header must name at least: {columns}").format(
+                columns=", ".join(table.required_header)
+            ),
         )
     return mapped, extras
 
@@ -314,10 +340,10 @@ def read_records(
             header = next(reader, None)
         if header is None:
             raise BadInputError(
-                "the file is empty (no header line)",
+                _("the file is empty (no header line)"),
                 file=file,
                 line=line + 1,
-                hint="export the table again with its header line",
+                hint=_("export the table again with its header line"),
             )
         header_line = line + 1
         mapped, stats.extra_columns = map_header(
@@ -363,10 +389,10 @@ def read_records(
             yield Record(start, values, raw, None, fields)
     except csv.Error as exc:
         raise BadInputError(
-            f"unreadable CSV: {exc}",
+            _("unreadable CSV: {error}").format(error=exc),
             file=file,
             line=lines.line,
-            hint="a line break or quote inside a value must be inside a quoted field",
+            hint=_("a line break or quote inside a value must be inside a quoted field"),
         ) from None
     stats.sha256 = lines.digest.hexdigest()
     stats.bytes = lines.bytes

@@ -16,30 +16,74 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from frota.contract.tables import CATEGORIAS, Column, Table, is_valid_plate
+from frota.i18n import N_, _
 
-# Every reason code with a one-line explanation for people (used by docs and `quarantine list`).
+# Every reason code with what it means and what to do, for people: `quarantine list`, the
+# publish report and errors show them in the user's language (docs/data-contract.md says the
+# same with examples).
 REASONS: dict[str, str] = {
-    "missing_value": "a required value is empty",
-    "not_an_integer": "the value is not a whole number",
-    "not_a_decimal": "the value is not a number",
-    "not_a_date": "the value is not a date (use YYYY-MM-DD or dd/mm/yyyy)",
-    "impossible_date": "the date does not exist (e.g. 31/02/2024)",
-    "future_date": "the date is after today",
-    "negative_value": "the value is negative",
-    "out_of_range": "the value is implausibly large (or a date before 1900)",
-    "too_precise": "the value has more decimal places than the column keeps",
-    "too_long": "the value is longer than its column; frota never truncates",
-    "invalid_plate": "not a plate in the old (ABC1234) or Mercosul (ABC1D23) format",
-    "invalid_category": "categoria must be preventiva or corretiva",
-    "conclusion_before_service": "data_conclusao is before data_manutencao",
-    "bad_characters": "the value holds control characters (e.g. NUL)",
-    "ragged_row": "the row has more or fewer fields than the header",
-    "repeated_header": "a copy of the header line in the middle of the file",
-    "conflicting_duplicate": "the same placa twice in one batch with different values",
-    "duplicate_row": "an exact copy of an earlier row in the same batch",
-    "vehicle_unknown": "the vehicle is not known yet; released when it arrives",
-    "odometer_regressed": "the odometer is lower than the vehicle's last known value",
+    "missing_value": N_("a required value is empty"),
+    "not_an_integer": N_("the value is not a whole number"),
+    "not_a_decimal": N_("the value is not a number"),
+    "not_a_date": N_("the value is not a date (use YYYY-MM-DD or dd/mm/yyyy)"),
+    "impossible_date": N_("the date does not exist (e.g. 31/02/2024)"),
+    "future_date": N_("the date is after today"),
+    "negative_value": N_("the value is negative"),
+    "out_of_range": N_("the value is implausibly large (or a date before 1900)"),
+    "too_precise": N_("the value has more decimal places than the column keeps"),
+    "too_long": N_("the value is longer than its column; frota never truncates"),
+    "invalid_plate": N_("not a plate in the old (ABC1234) or Mercosul (ABC1D23) format"),
+    "invalid_category": N_("categoria must be preventiva or corretiva"),
+    "conclusion_before_service": N_("data_conclusao is before data_manutencao"),
+    "bad_characters": N_("the value holds control characters (e.g. NUL)"),
+    "ragged_row": N_("the row has more or fewer fields than the header"),
+    "repeated_header": N_("a copy of the header line in the middle of the file"),
+    "conflicting_duplicate": N_("the same placa twice in one batch with different values"),
+    "duplicate_row": N_("an exact copy of an earlier row in the same batch"),
+    "vehicle_unknown": N_("the vehicle is not known yet; released when it arrives"),
+    "odometer_regressed": N_("the odometer is lower than the vehicle's last known value"),
 }
+FIXES: dict[str, str] = {
+    "missing_value": N_("fill in the required value"),
+    "not_an_integer": N_("write a whole number: 120000 (or 120.000 with decimal comma)"),
+    "not_a_decimal": N_("write a number: 1234.56 (or 1.234,56 with decimal comma)"),
+    "not_a_date": N_("write the date as dd/mm/yyyy or yyyy-mm-dd"),
+    "impossible_date": N_("write a date that exists"),
+    "future_date": N_("write a date up to today (a retry after that day releases the row)"),
+    "negative_value": N_("write a value of 0 or more (refunds are not maintenances)"),
+    "out_of_range": N_("write a plausible value (at most 5,000,000; dates from 1900)"),
+    "too_precise": N_("write at most 2 decimal places"),
+    "too_long": N_("shorten the value: frota never truncates"),
+    "invalid_plate": N_("write the plate as ABC1234 or ABC1D23"),
+    "invalid_category": N_("write preventiva, corretiva or leave it empty"),
+    "conclusion_before_service": N_("fix either date"),
+    "bad_characters": N_(
+        "remove the control character (tabs and line breaks inside quoted values are fine)"
+    ),
+    "ragged_row": N_("fix the row; put values that hold the delimiter in quotes"),
+    "repeated_header": N_("nothing to fix: it is held only to be counted"),
+    "conflicting_duplicate": N_(
+        "keep one row per placa: publish the correct row, or release the right copy with "
+        "frota quarantine retry --id N"
+    ),
+    "duplicate_row": N_(
+        "nothing, if it is a copy; if it really happened twice: "
+        "frota quarantine retry --reason duplicate_row"
+    ),
+    "vehicle_unknown": N_("nothing: it loads by itself when the vehicle arrives"),
+    "odometer_regressed": N_("the odometer never goes back: fix the reading"),
+}
+
+
+def explain(reason: str) -> str:
+    """What a reason code means, in the user's language ("" for an unknown code)."""
+    return _(REASONS[reason]) if reason in REASONS else ""
+
+
+def fix_for(reason: str) -> str:
+    """What to do about a row held for `reason`, in the user's language ("" when unknown)."""
+    return _(FIXES[reason]) if reason in FIXES else ""
+
 
 # ASCII digits only: int() and Decimal() also accept other scripts' digits and "1_000".
 _INT_RE = re.compile(r"^[+-]?[0-9]+$")

@@ -32,6 +32,7 @@ from frota.batch import (
 )
 from frota.config import Settings
 from frota.errors import BadInputError, LandingError
+from frota.i18n import _
 from frota.landing import Landing, open_landing
 from frota.observe.log import logger
 from frota.observe.runs import recorded
@@ -116,9 +117,9 @@ def publish_dir(
     files = describe_files(directory)
     if not files:
         raise BadInputError(
-            "no veiculos.csv or manutencoes.csv to publish",
+            _("no veiculos.csv or manutencoes.csv to publish"),
             file=str(directory),
-            hint="a batch needs at least one table file",
+            hint=_("a batch needs at least one table file"),
         )
     clock = datetime.now(UTC)
     probe = build_manifest(files, source, now or clock)
@@ -132,9 +133,11 @@ def publish_dir(
     published = now or next_publish_time(last.published_at if last else None, clock)
     if as_of is not None and as_of.astimezone(UTC) > published:
         raise BadInputError(
-            f"as_of {as_of.isoformat()} is in the future (now is {published.isoformat()})",
+            _("as_of {as_of} is in the future (now is {now})").format(
+                as_of=as_of.isoformat(), now=published.isoformat()
+            ),
             file=str(directory),
-            hint="as_of says when the exported data was true: today or earlier",
+            hint=_("as_of says when the exported data was true: today or earlier"),
         )
     sequence = (last.sequence if last else 0) + 1
     manifest = build_manifest(

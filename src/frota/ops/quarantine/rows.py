@@ -11,9 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from frota.contract.validate import REASONS
+from frota.contract.validate import REASONS, explain
 from frota.db.schema import quarantine
 from frota.errors import ConfigError
+from frota.i18n import _
 
 STATUSES = ("held", "released", "all")
 # Rows that wait for a person's decision: a retry takes them only when asked by name or id.
@@ -40,7 +41,7 @@ class HeldRow:
 
     @property
     def explanation(self) -> str:
-        return REASONS.get(self.reason, "")
+        return explain(self.reason)
 
 
 def filters(
@@ -48,9 +49,15 @@ def filters(
 ) -> list[Any]:
     """The WHERE clauses for these options; ConfigError for an unknown status or reason."""
     if status not in STATUSES:
-        raise ConfigError(f"unknown quarantine status {status!r}", hint="use held, released or all")
+        raise ConfigError(
+            _("unknown quarantine status {status!r}").format(status=status),
+            hint=_("use held, released or all"),
+        )
     if reason is not None and reason not in REASONS:
-        raise ConfigError(f"unknown reason {reason!r}", hint="reasons: " + ", ".join(REASONS))
+        raise ConfigError(
+            _("unknown reason {reason!r}").format(reason=reason),
+            hint=_("reasons: {reasons}").format(reasons=", ".join(REASONS)),
+        )
     where: list[Any] = []
     if status != "all":
         where.append(quarantine.c.status == status)
