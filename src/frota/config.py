@@ -58,6 +58,11 @@ class Settings:
     database: str = "sqlite:///data/frota.db"
     warehouse: str = "duckdb:///data/warehouse.duckdb"
     outbox: str = "data/outbox"
+    # The folder the company's own export job writes to: `frota run --role source` (and
+    # `all`) publish each new export found there instead of generating synthetic data
+    # (frota.publish.exports_dir); an export is taken once unchanged for exports_settle_seconds.
+    exports: str = ""
+    exports_settle_seconds: int = 60
     source: str = "local"
     seed: int = 7
     vehicles: int = 200
@@ -150,6 +155,7 @@ _PLAIN_KEYS = {f.name: f.type for f in fields(Settings) if f.name not in _NOT_PL
 _INT_KEYS = {
     "seed",
     "vehicles",
+    "exports_settle_seconds",
     "retry_attempts",
     "max_file_bytes",
     "error_threshold_rows",

@@ -328,6 +328,35 @@ def test_a_retried_task_changes_nothing(airflow_dag_module, e2e_run, monkeypatch
     assert after["manutencoes"] == before["manutencoes"] + left_behind.manutencoes
 
 
+def test_publish_from_dir_takes_each_export_once(airflow_dag_module, tmp_path, monkeypatch):
+    """publish=from_dir: the new exports of the `exports` folder, once each (a retry publishes
+    nothing again); without the setting, a clear configuration error."""
+    import time
+
+    from frota.config import Settings
+    from frota.errors import ConfigError
+
+    m = airflow_dag_module
+    monkeypatch.chdir(tmp_path)
+    exports = tmp_path / "exports" / "2026-01-31"
+    exports.mkdir(parents=True)
+    (exports / "veiculos.csv").write_text(
+        "placa;tipo_veiculo;status;quilometragem_total;data_aquisicao\n"
+        "ABC1234;Van;ativo;1000;2020-01-01\n",
+        encoding="utf-8",
+    )
+    old = time.time() - 600
+    for path in (exports / "veiculos.csv", exports):
+        os.utime(path, (old, old))
+    settings = Settings(exports=str(tmp_path / "exports"))
+    first = m.publish_step(settings, "from_dir")
+    assert first["statuses"] == ["published"]
+    assert m.publish_step(settings, "from_dir")["batches"] == []
+    assert m.ready_batches(settings) == first["batches"]
+    with pytest.raises(ConfigError, match="needs the exports setting"):
+        m.publish_step(Settings(), "from_dir")
+
+
 def test_a_second_dag_run_changes_nothing(airflow_dag_module, e2e_run, monkeypatch):
     """Double run with nothing new: the sensor gives up, load/warehouse skip, health passes."""
     from airflow.dag_processing.dagbag import DagBag

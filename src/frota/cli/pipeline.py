@@ -204,17 +204,35 @@ def load(obj: Context) -> None:
     type=click.Choice(["all", "source", "server", "analytics"]),
     default="all",
     show_default=True,
-    help="source: generate+publish; server: load; analytics: warehouse and the report.",
+    help="source: publish (your exports, or generated data); server: load; analytics: "
+    "warehouse and the report.",
+)
+@click.option(
+    "--from",
+    "from_dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="Roles source and all: publish each new export your export job left in this folder, "
+    "once, instead of generating data [setting exports].",
 )
 @click.option("--no-warehouse", is_flag=True, help="Skip the warehouse and report steps.")
 @pass_ctx
-def run(obj: Context, role: str, no_warehouse: bool) -> None:
-    """Run the pipeline: generate -> publish -> load -> warehouse -> report (embedded defaults)."""
+def run(obj: Context, role: str, from_dir: str | None, no_warehouse: bool) -> None:
+    """Run the pipeline: publish -> load -> warehouse -> report (embedded defaults)."""
+    from frota.errors import EXIT_BAD_INPUT
     from frota.orchestrate.run import run_pipeline
 
+    if from_dir and role not in ("all", "source"):
+        raise click.UsageError("--from goes with --role source or all (the roles that publish)")
     result = run_pipeline(
-        obj.settings, role, run_id=obj.run_id, warehouse=not no_warehouse, progress=progress_bar
+        obj.settings,
+        role,
+        run_id=obj.run_id,
+        warehouse=not no_warehouse,
+        progress=progress_bar,
+        from_dir=from_dir,
     )
+    if result.exports is not None:
+        _print_exports(result.exports)
     if result.generated:
         g = result.generated
         out.print(
@@ -235,6 +253,20 @@ def run(obj: Context, role: str, no_warehouse: bool) -> None:
         from frota.errors import EXIT_WAREHOUSE
 
         raise click.exceptions.Exit(EXIT_WAREHOUSE)
+    if result.exports is not None and result.exports.refused:
+        raise click.exceptions.Exit(EXIT_BAD_INPUT)
+
+
+def _print_exports(result: Any) -> None:
+    for folder in result.waiting:
+        out.print(f"waiting: {escape(str(folder))} is still being written", soft_wrap=False)
+    for folder, why in result.refused:
+        out.print(
+            f"[red]refused[/red] export {escape(str(folder))}: {escape(why)}", soft_wrap=False
+        )
+        out.print("  fix the files; a changed export is taken again on the next run")
+    if not result.published and not result.refused:
+        out.print(f"no new export ({result.seen} published or refused before)")
 
 
 @cli.group(invoke_without_command=True)

@@ -64,6 +64,12 @@ def _check_at(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     help="Working directory of the runs [default: this one].",
 )
 @click.option("--frota-bin", help="Absolute path of the frota executable [default: this one].")
+@click.option(
+    "--from",
+    "from_dir",
+    help="Roles source and all: the runs publish each new export your export job leaves in "
+    "this folder (`frota run --from DIR`) instead of generating data.",
+)
 @click.option("--secrets-file", help="Secrets file passed to the runs as FROTA_SECRETS_FILE.")
 @click.option(
     "--out",
@@ -82,6 +88,7 @@ def schedule(
     fmt: str,
     workdir: str | None,
     frota_bin: str | None,
+    from_dir: str | None,
     secrets_file: str | None,
     out_dir: str | None,
     install: bool,
@@ -112,6 +119,7 @@ def schedule(
         at=at,
         secrets_file=secrets_file,
         log_dir=obj.settings.log_dir,
+        from_dir=os.path.abspath(from_dir) if from_dir and fmt != "windows" else from_dir,
     )
     try:  # every value validate checks comes from a flag: a bad one is a usage error
         sched.validate(
@@ -123,6 +131,7 @@ def schedule(
             config=config,
             secrets_file=secrets_file,
             windows=fmt == "windows",
+            from_dir=kwargs["from_dir"],
         )
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None

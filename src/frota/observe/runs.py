@@ -39,6 +39,7 @@ from frota.thresholds import parse_duration
 STEP_ROLES = {
     "generate": "source",
     "publish": "source",
+    "exports": "source",
     "load": "server",
     "quarantine": "server",
     "batch": "server",

@@ -35,7 +35,7 @@ from frota.errors import ConfigError, TerminalError
 from frota.orchestrate.schedule import parse_interval
 
 DAG_ID = "frota_pipeline"
-PUBLISH_MODES = ("generate", "outbox", "off")
+PUBLISH_MODES = ("generate", "from_dir", "outbox", "off")
 # Airflow connection types → SQLAlchemy drivers frota uses.
 _DRIVERS = {"mysql": "mysql+pymysql", "postgres": "postgresql+psycopg"}
 
@@ -120,21 +120,41 @@ def _frota_call(fn: Callable[[], Any]) -> Any:
 
 
 def publish_step(settings: Settings, mode: str) -> dict[str, Any]:
-    """The source machine's step: `frota run --role source`, or only the outbox, or nothing.
+    """The source machine's step: the new exports of the `exports` folder (`from_dir`,
+    = `frota run --role source --from DIR`), generated data (`generate`), only the outbox,
+    or nothing.
 
     In `generate` mode a retry does not simulate another window while the failed attempt's
     folder still waits in the outbox: it publishes that folder (publishing is idempotent).
+    In `from_dir` mode a retry publishes only what is not yet published (by content).
     """
+    from dataclasses import replace
+
     from frota.publish import outbox_folders, publish_outbox
 
     if mode not in PUBLISH_MODES:
         raise ConfigError(f"publish must be one of {', '.join(PUBLISH_MODES)}, got {mode!r}")
-    if mode == "outbox" or outbox_folders(Path(settings.outbox)):
+    if mode == "from_dir":
+        from frota.publish import publish_new_exports
+
+        if not settings.exports:
+            raise ConfigError(
+                "publish mode from_dir needs the exports setting",
+                hint='set "exports" in frota_settings (or frota.toml) to the folder your '
+                "export job writes to",
+            )
+        exports = publish_new_exports(Path(settings.exports), settings)
+        if exports.refused:
+            folder, why = exports.refused[0]
+            raise TerminalError(f"export {folder} refused: {why}")
+        results = [p for _, p in exports.published]
+    elif mode == "outbox" or outbox_folders(Path(settings.outbox)):
         results = publish_outbox(settings)
     else:
         from frota.orchestrate.run import run_pipeline
 
-        results = list(run_pipeline(settings, role="source").published or ())
+        generated = replace(settings, exports="")  # generate mode: synthetic data, as asked
+        results = list(run_pipeline(generated, role="source").published or ())
     return {
         "batches": [r.batch_id for r in results],
         "statuses": [r.status for r in results],
@@ -277,7 +297,8 @@ def build_dag(
 ) -> Any:
     """Build the frota DAG.
 
-    `every`: as in `frota schedule --every`; `publish`: generate (= `frota run --role source`),
+    `every`: as in `frota schedule --every`; `publish`: from_dir (publish each new export in
+    the `exports` folder, = `frota run --role source --from DIR`), generate (synthetic data),
     outbox (publish what a source system left in the outbox) or off (batches come from other
     machines); `queues`: Celery/Kubernetes queue per role (`source`, `server`, `analytics`),
     so each step runs on a worker of the machine that has what it needs.

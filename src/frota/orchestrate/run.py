@@ -1,7 +1,7 @@
 """`frota run`: the steps of one or all machine roles, chained, with one run id.
 
-Roles: `source` (generate + publish), `server` (load), `analytics` (warehouse, then the fleet
-report), `all`.
+Roles: `source` (publish the new exports of a folder, or generate + publish), `server`
+(load), `analytics` (warehouse, then the fleet report), `all`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     # machine never imports the loader, the generator or the publisher (STYLE.md).
     from frota.generate import GenerateResult
     from frota.load import LoadResult
-    from frota.publish import PublishResult
+    from frota.publish import ExportsResult, PublishResult
 
 ROLES = ("all", "source", "server", "analytics")
 # frota.observe.progress.progress_bar: (description, unit) -> a progress callback's context.
@@ -42,6 +42,14 @@ class RunResult:
     loaded: LoadResult | None = None
     warehouse: Any = None
     report: Any = None  # frota.report.ReportResult
+    exports: ExportsResult | None = None  # the source's own exports (`--from`, `exports`)
+
+    @property
+    def problems(self) -> list[str]:
+        """Exports refused and batches set aside by this run, one line each."""
+        refused = self.exports.refused if self.exports else []
+        lines = [f"export {folder}: {why}" for folder, why in refused]
+        return lines + [x.message for x in (self.loaded.rejected if self.loaded else ())]
 
 
 def _counts(result: RunResult) -> dict[str, int]:
@@ -57,8 +65,8 @@ def _counts(result: RunResult) -> dict[str, int]:
 @recorded(
     "run",
     counts=_counts,
-    status=lambda r: "rejected" if r.loaded and r.loaded.rejected else "ok",
-    error=lambda r: "; ".join(x.message for x in r.loaded.rejected) if r.loaded else None,
+    status=lambda r: "rejected" if r.problems else "ok",
+    error=lambda r: "; ".join(r.problems) or None,
 )
 def run_pipeline(
     settings: Settings,
@@ -68,9 +76,11 @@ def run_pipeline(
     today: date | None = None,
     warehouse: bool = True,
     progress: ProgressFactory | None = None,
+    from_dir: str | Path | None = None,
 ) -> RunResult:
     """Run the steps of `role` in order; each step is the same call its own command makes,
-    recorded as a step of this run (`frota runs show RUN_ID`)."""
+    recorded as a step of this run (`frota runs show RUN_ID`). The source publishes the new
+    exports of `from_dir` (default: the `exports` setting) or, with neither, generates."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
     run = active_run()
@@ -81,9 +91,16 @@ def run_pipeline(
         from frota.warehouse.target import check_installed, warehouse_target
 
         check_installed(warehouse_target(settings))
-    generated = published = loaded = built = None
+    generated = published = loaded = built = exports = None
     if role in ("all", "source"):
-        generated, published = _source_steps(settings, today, bars)
+        from frota.publish.exports_dir import exports_folder
+
+        folder = exports_folder(settings, from_dir)
+        if folder is not None:
+            exports = _exports_step(settings, folder)
+            published = tuple(p for _, p in exports.published)
+        else:
+            generated, published = _source_steps(settings, today, bars)
     if role in ("all", "server"):
         if settings.database.startswith("sqlite"):
             # The embedded default needs no administrator: create or upgrade the schema.
@@ -101,12 +118,27 @@ def run_pipeline(
         with bars("replicating", "rows") as report:
             built = build_warehouse_step(settings, bar=report)
         reported = report_step(settings)
-    return RunResult(run.run_id, role, generated, published, loaded, built, reported)
+    return RunResult(run.run_id, role, generated, published, loaded, built, reported, exports)
 
 
 @contextmanager
 def _no_progress(_description: str, _unit: str) -> Iterator[None]:
     yield None
+
+
+def _exports_step(settings: Settings, folder: Path) -> ExportsResult:
+    from frota.publish import publish_new_exports
+
+    result = publish_new_exports(folder, settings)
+    logger.info(
+        "exports in %s: %d published, %d refused, %d still being written, %d seen before",
+        folder,
+        len(result.published),
+        len(result.refused),
+        len(result.waiting),
+        result.seen,
+    )
+    return result
 
 
 def _source_steps(

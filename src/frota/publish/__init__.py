@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,8 +36,16 @@ from frota.i18n import _
 from frota.landing import Landing, open_landing
 from frota.observe.log import logger
 from frota.observe.runs import recorded
+from frota.publish.exports_dir import Export
 
-__all__ = ["PublishResult", "publish_dir", "publish_export", "publish_outbox"]
+__all__ = [
+    "ExportsResult",
+    "PublishResult",
+    "publish_dir",
+    "publish_export",
+    "publish_new_exports",
+    "publish_outbox",
+]
 
 PUBLISHED_DIR = "_published"
 
@@ -259,6 +267,80 @@ def publish_export(
         for line in report:
             logger.info("%s", line)
         return publish_dir(Path(tmp), landing, settings.source, now=now, as_of=as_of)
+
+
+@dataclass
+class ExportsResult:
+    """What one look at the exports folder did."""
+
+    published: list[tuple[Export, PublishResult]] = field(default_factory=list)
+    refused: list[tuple[Path, str]] = field(default_factory=list)  # (folder, why)
+    waiting: list[Path] = field(default_factory=list)  # still being written
+    seen: int = 0  # exports already published or refused before
+
+
+def _exports_counts(result: ExportsResult) -> dict[str, int]:
+    return {
+        "published": len(result.published),
+        "rows": sum(p.rows for _, p in result.published),
+        "refused": len(result.refused),
+        "waiting": len(result.waiting),
+        "seen": result.seen,
+    }
+
+
+@recorded(
+    "exports",
+    counts=_exports_counts,
+    status=lambda r: "rejected" if r.refused else "ok",
+    error=lambda r: "; ".join(f"{folder}: {why}" for folder, why in r.refused) or None,
+)
+def publish_new_exports(
+    directory: Path, settings: Settings, *, now: datetime | None = None
+) -> ExportsResult:
+    """Publish each export in `directory` not published (or refused) before, oldest first,
+    each as of when it was written and recorded as a `publish` step of its own (see
+    `frota.publish.exports_dir`)."""
+    from frota.publish.exports_dir import PublishedExports, candidate_folders, read_export
+
+    record = PublishedExports(Path(settings.outbox))
+    result = ExportsResult()
+    ready = []
+    for folder in candidate_folders(Path(directory)):
+        try:
+            export = read_export(folder, settings.exports_settle_seconds)
+        except BadInputError as exc:  # e.g. two files for one table: said, never guessed
+            logger.error("export %s: %s", folder, exc)
+            result.refused.append((folder, str(exc)))
+            continue
+        if export is None:
+            logger.info("export %s is still being written; the next run takes it", folder)
+            result.waiting.append(folder)
+            continue
+        seen = record.get(export.digest)
+        if seen is not None:
+            result.seen += 1
+            if "refused" in seen:
+                logger.warning(
+                    "export %s was refused (%s); it is taken again once its files change",
+                    folder,
+                    seen["refused"],
+                )
+            continue
+        ready.append(export)
+    for export in sorted(ready, key=lambda e: (e.written_at, str(e.folder))):
+        try:
+            published = publish_export(export.folder, settings, now=now, as_of=export.written_at)
+        except BadInputError as exc:
+            logger.error("export %s refused: %s", export.folder, exc)
+            record.remember(export, refused=str(exc))
+            result.refused.append((export.folder, str(exc)))
+            continue
+        record.remember(export, batch_id=published.batch_id)
+        result.published.append((export, published))
+    if not result.published and not result.refused:
+        logger.info("no new export in %s", directory)
+    return result
 
 
 __all__ += ["LandingError", "outbox_folders"]

@@ -75,6 +75,7 @@ def render(
     env: Mapping[str, str] | None = None,
     secrets_file: str | os.PathLike[str] | None = None,
     log_dir: str | os.PathLike[str] | None = None,
+    from_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, str]:
     """Render the schedule for a role: {file name: content}.
 
@@ -84,6 +85,7 @@ def render(
     are copied, never a secret); `secrets_file` is frota's secrets file (TOML, chmod 600),
     passed to the run as FROTA_SECRETS_FILE; the runs append their output to
     `<log_dir>/frota-<role>.log` (`log_dir`: the setting, relative to `workdir` unless absolute).
+    `from_dir` (roles source and all): the runs publish the new exports of that folder.
     """
     if fmt not in FORMATS:
         raise ConfigError(
@@ -99,6 +101,7 @@ def render(
         secrets_file=secrets_file,
         log_dir=log_dir,
         windows=fmt == "windows",
+        from_dir=from_dir,
     )
     if fmt == "windows":
         return render_windows(job, interval)

@@ -38,10 +38,21 @@ def check_role(role: str) -> str:
     return role
 
 
-def frota_args(role: str, *, config: str | os.PathLike[str] | None = None) -> list[str]:
-    """The arguments after the frota executable for a role: `[--config F] run [--role R]`."""
+# The roles that publish, and so may take `--from DIR` (the folder of the company's exports).
+FROM_DIR_ROLES = ("source", "all")
+
+
+def frota_args(
+    role: str,
+    *,
+    config: str | os.PathLike[str] | None = None,
+    from_dir: str | os.PathLike[str] | None = None,
+) -> list[str]:
+    """The arguments after the frota executable for a role:
+    `[--config F] run [--role R] [--from DIR]`."""
     args = ["--config", str(config)] if config is not None else []
-    return args + list(ROLE_ARGS[check_role(role)])
+    args += ROLE_ARGS[check_role(role)]
+    return args + (["--from", str(from_dir)] if from_dir is not None else [])
 
 
 def unit_name(role: str) -> str:
@@ -76,7 +87,8 @@ def lock_path(workdir: str | os.PathLike[str], role: str) -> PurePosixPath:
 
 @dataclass(frozen=True)
 class Job:
-    """What a scheduled run executes: `frota [--config F] run [--role R]` in `workdir`."""
+    """What a scheduled run executes: `frota [--config F] run [--role R] [--from DIR]` in
+    `workdir`."""
 
     role: str
     frota_bin: str
@@ -85,6 +97,7 @@ class Job:
     secrets_file: str | None = None
     log_dir: str = Settings.log_dir
     windows: bool = False
+    from_dir: str | None = None  # the exports folder a source run publishes from
 
     @property
     def name(self) -> str:
@@ -93,7 +106,10 @@ class Job:
     @property
     def argv(self) -> list[str]:
         """The command line: the frota executable, then its arguments."""
-        return [self.frota_bin, *frota_args(self.role, config=self.config)]
+        return [
+            self.frota_bin,
+            *frota_args(self.role, config=self.config, from_dir=self.from_dir),
+        ]
 
     @property
     def log_file(self) -> PurePath:
@@ -140,15 +156,21 @@ def validate(
     secrets_file: str | os.PathLike[str] | None = None,
     log_dir: str | os.PathLike[str] | None = None,
     windows: bool = False,
+    from_dir: str | os.PathLike[str] | None = None,
 ) -> tuple[Job, Interval]:
     """The job and interval of a valid request; ConfigError names a bad role, interval or path."""
     check_role(role)
+    if from_dir is not None and role not in FROM_DIR_ROLES:
+        raise ConfigError(
+            f"--from goes with the roles that publish ({', '.join(FROM_DIR_ROLES)}), not {role!r}"
+        )
     interval = parse_interval(every, at)
     paths = {
         "frota_bin": frota_bin,
         "workdir": workdir,
         "config": config,
         "secrets_file": secrets_file,
+        "from_dir": from_dir,
     }
     for label, value in paths.items():
         if value is not None:
@@ -161,6 +183,7 @@ def validate(
         secrets_file=None if secrets_file is None else str(secrets_file),
         log_dir=Settings.log_dir if log_dir is None else str(log_dir),
         windows=windows,
+        from_dir=None if from_dir is None else str(from_dir),
     )
     return job, interval
 

@@ -121,6 +121,7 @@ def install_cron(
     env: Mapping[str, str] | None = None,
     secrets_file: str | os.PathLike[str] | None = None,
     log_dir: str | os.PathLike[str] | None = None,
+    from_dir: str | os.PathLike[str] | None = None,
     crontab_bin: str = "crontab",
 ) -> CronChange:
     """Add (or replace) the role's entry in the user's crontab; running it twice changes nothing.
@@ -136,6 +137,7 @@ def install_cron(
         config=config,
         secrets_file=secrets_file,
         log_dir=log_dir,
+        from_dir=from_dir,
     )
     block = render_cron(job, interval, env)
     current = read_crontab(crontab_bin)

@@ -43,6 +43,7 @@ def cmd_line(job: Job) -> str:
         ("workdir", job.workdir),
         ("config", job.config),
         ("log_dir", job.log_dir),
+        ("from_dir", job.from_dir),
     ):
         if value and "%" in value:
             raise ConfigError(
@@ -50,7 +51,11 @@ def cmd_line(job: Job) -> str:
                 hint="use a path without %",
             )
     log = job.log_file
-    args = frota_args(job.role, config=None if job.config is None else f'"{job.config}"')
+    args = frota_args(
+        job.role,
+        config=None if job.config is None else f'"{job.config}"',
+        from_dir=None if job.from_dir is None else f'"{job.from_dir}"',
+    )
     run = " ".join([f'"{job.frota_bin}"', *args, ">>", f'"{log}"', "2>&1"])
     return f'/d /s /c "mkdir "{log.parent}" 2>nul & {run}"'
 
