@@ -5,6 +5,7 @@ default and Portuguese when asked (LANG, FROTA_LANGUAGE, frota.toml, --lang)."""
 from __future__ import annotations
 
 import gettext
+import json
 import os
 import re
 import subprocess
@@ -282,3 +283,58 @@ def test_every_reason_says_what_it_means_and_what_to_do_in_both_languages(
     same = [code for code in REASONS if portuguese[code] == english[code] or "" in english[code]]
     assert not same, f"not translated: {same}"
     assert explain("no_such_reason") == fix_for("no_such_reason") == ""
+
+
+# ---------------------------------------------------------------- status and check, both languages
+
+
+@pytest.fixture
+def empty_server(tmp_path: Path) -> Path:
+    """A server with its schema and an empty landing area: nothing loaded yet."""
+    done = frota("db", "init", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "data" / "landing").mkdir()
+    return tmp_path
+
+
+def test_status_in_both_languages(empty_server: Path) -> None:
+    english = frota("status", cwd=empty_server)
+    assert english.returncode == 0, english.stderr
+    for words in ("landing area", "complete, not loaded", "batches loaded", "never"):
+        assert words in english.stdout
+    assert "rows in manutencoes" in english.stdout and "quarantine held" in english.stdout
+
+    portuguese = frota("status", cwd=empty_server, LANG="pt_BR.UTF-8")
+    assert portuguese.returncode == 0, portuguese.stderr
+    for words in ("área de pouso (landing)", "completos, não carregados", "lotes carregados"):
+        assert words in portuguese.stdout
+    assert "nunca" in portuguese.stdout and "linhas em manutencoes" in portuguese.stdout
+    assert "retidas na quarentena" in portuguese.stdout
+    assert "landing area" not in portuguese.stdout and "never" not in portuguese.stdout
+
+
+def test_check_in_both_languages_keeps_its_machine_fields(empty_server: Path) -> None:
+    args = ("check", "--no-alerts", "--role", "server")
+    english = frota(*args, cwd=empty_server)
+    assert english.returncode == 2
+    lines = english.stdout.splitlines()
+    assert lines[0] == "frota CRITICAL: load_age: no successful load yet (1 critical)"
+    assert "next: run `frota load` (or schedule it" in english.stdout
+    assert any(re.fullmatch(r"OK +rejected +no rejected batch waiting", li) for li in lines)
+
+    portuguese = frota(*args, cwd=empty_server, LANG="pt_BR.UTF-8")
+    assert portuguese.returncode == 2
+    lines = portuguese.stdout.splitlines()
+    assert lines[0] == "frota CRITICAL: load_age: ainda nenhuma carga bem-sucedida (1 crítico(s))"
+    assert "a seguir: rode `frota load` (ou agende" in portuguese.stdout
+    assert any(re.fullmatch(r"OK +rejected +nenhum lote recusado esperando", li) for li in lines)
+
+    # The monitoring plugin's fields are the same in every language; only the words change.
+    both = [
+        json.loads(frota(*args, "--json", cwd=empty_server, **env).stdout)
+        for env in ({}, {"LANG": "pt_BR.UTF-8"})
+    ]
+    machine = [[(c["name"], c["status"], c["value"]) for c in r["checks"]] for r in both]
+    assert machine[0] == machine[1] and both[0]["exit_code"] == both[1]["exit_code"] == 2
+    assert [set(c) for c in both[0]["checks"]] == [set(c) for c in both[1]["checks"]]
+    assert both[0]["checks"][-1]["summary"] != both[1]["checks"][-1]["summary"]

@@ -13,15 +13,66 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from frota.cli.app import Context, cli, kv_table, out, pass_ctx
+from frota.i18n import N_, _
 from frota.redact import redact
 
 # ---------------------------------------------------------------- runs
+
+# The run history's counts (machine keys, stored) and statuses as words for people.
+_COUNT_WORDS = {
+    "batches": N_("batches"),
+    "batches_loaded": N_("batches loaded"),
+    "batches_published": N_("batches published"),
+    "batches_replicated": N_("batches replicated"),
+    "bytes": N_("bytes"),
+    "duplicates": N_("duplicates"),
+    "examined": N_("examined"),
+    "incomplete": N_("incomplete"),
+    "loaded": N_("loaded"),
+    "manutencoes": N_("manutencoes"),
+    "models_built": N_("models built"),
+    "quarantined": N_("quarantined"),
+    "rejected": N_("rejected"),
+    "released": N_("released"),
+    "removable": N_("removable"),
+    "removed": N_("removed"),
+    "rows": N_("rows"),
+    "rows_loaded": N_("rows loaded"),
+    "rows_replicated": N_("rows replicated"),
+    "rows_written": N_("rows written"),
+    "sections_unavailable": N_("sections unavailable"),
+    "still_held": N_("still held"),
+    "tests_passed": N_("tests passed"),
+    "tests_warned": N_("tests warned"),
+    "veiculos": N_("veiculos"),
+    "published": N_("published"),
+    "completed": N_("completed"),
+    "already_published": N_("already published"),
+    "acknowledged": N_("acknowledged"),
+}
+_STATUS_WORDS = {
+    "running": N_("running"),
+    "ok": N_("ok"),
+    "rejected": N_("rejected"),
+    "skipped": N_("skipped"),
+    "failed": N_("failed"),
+}
+
+
+def _word(key: str) -> str:
+    """A count's key as words in the user's language."""
+    return _(_COUNT_WORDS[key]) if key in _COUNT_WORDS else key.replace("_", " ")
+
+
+def status_word(status: str) -> str:
+    """A run status (ok, failed…) in the user's language."""
+    return _(_STATUS_WORDS[status]) if status in _STATUS_WORDS else status
 
 
 def _what(counts: dict[str, Any]) -> str:
     """Counts as words: '2 batches loaded, 1,234 rows loaded'."""
     return ", ".join(
-        f"{v:,} {k.replace('_', ' ')}" if isinstance(v, int) else f"{k.replace('_', ' ')} {v}"
+        f"{v:,} {_word(k)}" if isinstance(v, int) else f"{_word(k)} {v}"
         for k, v in counts.items()
         if v
     )
@@ -46,13 +97,13 @@ def _nested(runs: list[Any]) -> list[Any]:
     return ordered
 
 
-def runs_table(runs: list[Any], *, title: str = "runs") -> RichTable:
+def runs_table(runs: list[Any], *, title: str = N_("runs")) -> RichTable:
     """Runs (RunRecord or their dicts), newest first; fits 80 columns (what it did folds)."""
     from frota.observe.runstore import RunRecord
 
     runs = _nested([r if isinstance(r, RunRecord) else RunRecord.from_dict(r) for r in runs])
     table = RichTable(
-        title=title,
+        title=_(title),
         title_justify="left",
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
@@ -60,15 +111,16 @@ def runs_table(runs: list[Any], *, title: str = "runs") -> RichTable:
         pad_edge=False,
         show_edge=False,
     )
-    table.add_column("started (UTC)", no_wrap=True)
-    table.add_column("run", no_wrap=True)
-    table.add_column("step", overflow="fold")
-    table.add_column("status", no_wrap=True)
-    table.add_column("took", justify="right", no_wrap=True)
-    table.add_column("what it did", overflow="fold", ratio=1)
+    table.add_column(_("started (UTC)"), no_wrap=True)
+    table.add_column(_("run"), no_wrap=True)
+    table.add_column(_("step"), overflow="fold")
+    table.add_column(_("status"), no_wrap=True)
+    table.add_column(_("took"), justify="right", no_wrap=True)
+    table.add_column(_("what it did"), overflow="fold", ratio=1)
     for r in runs:
         style = {"failed": "red", "rejected": "red", "skipped": "yellow"}.get(r.status, "")
-        status = f"[{style}]{r.status}[/{style}]" if style else r.status
+        word = status_word(r.status)
+        status = f"[{style}]{word}[/{style}]" if style else word
         what = escape(r.error) if r.error else _what(r.counts)
         child = "  " if r.parent_run_id else ""
         table.add_row(
@@ -111,14 +163,16 @@ def runs(
     elif listing.runs:
         out.print(runs_table(listing.runs))
     else:
-        out.print("no runs recorded" + (" that match" if step or status or since else ""))
+        out.print(
+            _("no runs recorded that match") if step or status or since else _("no runs recorded")
+        )
     _exit_if_unreadable(listing.errors)
 
 
 def _exit_if_unreadable(errors: list[Any]) -> None:
     """What could not be read is an error (its exit code) after showing what could."""
     for error in errors:
-        click.echo(f"error: {error}", err=True)
+        click.echo(_("error: {message}").format(message=error), err=True)
     if errors:
         sys.exit(errors[0].exit_code)
 
@@ -133,30 +187,31 @@ def runs_show(obj: Context, run_id: str, as_json: bool) -> None:
 
     record, steps = run_with_steps(obj.settings, run_id)
     if record is None:
-        raise click.UsageError(f"no run {run_id!r} in the run history (see frota runs)")
+        message = _("no run {run_id!r} in the run history (see frota runs)")
+        raise click.UsageError(message.format(run_id=run_id))
     if as_json:
         body = {**record.to_dict(), "steps": [s.to_dict() for s in steps]}
         click.echo(json.dumps(body, indent=2, default=str))
         return
     out.print(
         kv_table(
-            f"run {record.run_id}",
+            _("run {run_id}").format(run_id=record.run_id),
             [
-                ("step", record.step),
-                ("status", record.status),
-                ("role", record.role or ""),
-                ("host", record.host or ""),
-                ("started (UTC)", record.started_at),
-                ("ended (UTC)", record.finished_at or "not ended (running, or killed)"),
-                ("took", _took(record) or "-"),
-                *([("part of run", record.parent_run_id)] if record.parent_run_id else []),
-                *((k.replace("_", " "), v) for k, v in record.counts.items()),
-                *([("error", record.error)] if record.error else []),
+                (_("step"), record.step),
+                (_("status"), status_word(record.status)),
+                (_("role"), record.role or ""),
+                (_("host"), record.host or ""),
+                (_("started (UTC)"), record.started_at),
+                (_("ended (UTC)"), record.finished_at or _("not ended (running, or killed)")),
+                (_("took"), _took(record) or "-"),
+                *([(_("part of run"), record.parent_run_id)] if record.parent_run_id else []),
+                *((_word(k), v) for k, v in record.counts.items()),
+                *([(_("error"), record.error)] if record.error else []),
             ],
         )
     )
     if steps:
-        out.print(runs_table(steps, title="its steps"))
+        out.print(runs_table(steps, title=N_("its steps")))
 
 
 # ---------------------------------------------------------------- check
@@ -194,7 +249,8 @@ def check(ctx: click.Context, role: str, as_json: bool, no_alerts: bool) -> None
         click.echo(f"frota UNKNOWN: {redact(str(exc))}")
         sys.exit(3)
     except Exception as exc:  # a bug: still UNKNOWN to a monitoring system, never WARNING (1)
-        click.echo(f"frota UNKNOWN: internal error: {redact(f'{type(exc).__name__}: {exc}')}")
+        error = _("internal error: {error}").format(error=f"{type(exc).__name__}: {exc}")
+        click.echo(f"frota UNKNOWN: {redact(error)}")
         sys.exit(3)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, default=str))
@@ -218,15 +274,20 @@ def _print_report(report: Any) -> None:
     """The monitoring-plugin first line (status: the worst problem), then one line per check."""
     worst = next((r for r in report.results if r.status == report.status), None)
     headline = f"{worst.name}: {worst.summary}" if worst and report.status != "OK" else ""
-    counts = {s: sum(r.status == s for r in report.results) for s in ("CRITICAL", "WARNING")}
-    tail = ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n)
-    first = headline + (f" ({tail})" if tail else "") if headline else "every check passed"
+    critical = sum(r.status == "CRITICAL" for r in report.results)
+    warning = sum(r.status == "WARNING" for r in report.results)
+    tail = ", ".join(
+        text.format(n=n)
+        for text, n in ((_("{n} critical"), critical), (_("{n} warning"), warning))
+        if n
+    )
+    first = headline + (f" ({tail})" if tail else "") if headline else _("every check passed")
     click.echo(f"frota {report.status}: {first}")
     width = max((len(r.name) for r in report.results), default=0)
     for r in report.results:
         click.echo(f"{r.status:<8} {r.name:<{width}}  {r.summary}")
         if r.hint:
-            click.echo(f"{'':<8} {'':<{width}}  next: {r.hint}")
+            click.echo(f"{'':<8} {'':<{width}}  " + _("next: {hint}").format(hint=r.hint))
 
 
 # ---------------------------------------------------------------- alerts

@@ -9,6 +9,7 @@ import click
 from rich.markup import escape
 
 from frota.cli.app import Context, cli, kv_table, out, pass_ctx
+from frota.i18n import N_, _
 
 # ---------------------------------------------------------------- status / db
 
@@ -25,17 +26,17 @@ def status(obj: Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(st.to_dict(), indent=2, default=str))
         sys.exit(st.exit_code)
-    unknown = "unknown (the ledger could not be read)"
+    unknown = _("unknown (the ledger could not be read)")
     out.print(
         kv_table(
-            "landing area",
+            _("landing area"),
             [
-                ("location", st.landing),
-                ("batches", st.landing_batches),
-                ("complete, not loaded", len(st.complete_pending) if st.inspected else unknown),
-                ("incomplete", len(st.incomplete) if st.inspected else unknown),
-                ("rejected", len(st.rejected) if st.inspected else unknown),
-                *([("error", st.landing_error)] if st.landing_error else []),
+                (_("location"), st.landing),
+                (_("batches"), st.landing_batches),
+                (_("complete, not loaded"), len(st.complete_pending) if st.inspected else unknown),
+                (_("incomplete"), len(st.incomplete) if st.inspected else unknown),
+                (_("rejected"), len(st.rejected) if st.inspected else unknown),
+                *([(_("error"), st.landing_error)] if st.landing_error else []),
             ],
         )
     )
@@ -43,26 +44,27 @@ def status(obj: Context, as_json: bool) -> None:
         out.print(f"  {escape(item['batch_id'])}: {escape(item['problem'])}")
     out.print(
         kv_table(
-            "database",
+            _("database"),
             [
-                ("location", st.database),
-                *([("schema", st.schema)] if st.schema else []),
-                *([("error", st.database_error)] if st.database_error else []),
-                ("batches loaded", st.batches_loaded),
-                ("last load (UTC)", st.last_load or "never"),
-                *((f"rows in {t}", n) for t, n in st.rows.items()),
-                ("quarantine held", sum(st.quarantine_held.values())),
+                (_("location"), st.database),
+                *([(_("schema"), st.schema)] if st.schema else []),
+                *([(_("error"), st.database_error)] if st.database_error else []),
+                (_("batches loaded"), st.batches_loaded),
+                (_("last load (UTC)"), st.last_load or _("never")),
+                *((_("rows in {table}").format(table=t), n) for t, n in st.rows.items()),
+                (_("quarantine held"), sum(st.quarantine_held.values())),
                 *((f"  {reason}", n) for reason, n in st.quarantine_held.items()),
-                ("quarantine released", st.quarantine_released),
+                (_("quarantine released"), st.quarantine_released),
             ],
         )
     )
     if st.last_runs:
         from frota.cli.observe import runs_table
 
-        out.print(runs_table(st.last_runs, title="last runs (frota runs)"))
+        out.print(runs_table(st.last_runs, title=N_("last runs (frota runs)")))
     if st.exit_code:
-        click.echo("error: status could not read everything it shows (see error above)", err=True)
+        message = _("status could not read everything it shows (see error above)")
+        click.echo(_("error: {message}").format(message=message), err=True)
     sys.exit(st.exit_code)
 
 
@@ -83,11 +85,15 @@ def _upgrade(obj: Context, target: str = "head") -> None:
         engine.dispose()
     where = mask(s.database)
     if done.adopted:
-        out.print(f"adopted {where}: made by a frota from before schema migrations")
+        message = _("adopted {database}: made by a frota from before schema migrations")
+        out.print(message.format(database=where))
     if done.changed:
-        out.print(f"upgraded {where} from {done.before or 'an empty schema'} to {done.after}")
+        message = _("upgraded {database} from {before} to {after}")
+        before = done.before or _("an empty schema")
+        out.print(message.format(database=where, before=before, after=done.after))
     else:
-        out.print(f"{where} is already at revision {done.after}; nothing to do")
+        message = _("{database} is already at revision {revision}; nothing to do")
+        out.print(message.format(database=where, revision=done.after))
 
 
 @db.command("init")
@@ -120,9 +126,10 @@ def db_current(obj: Context) -> None:
             state = schema_state(conn)
     finally:
         engine.dispose()
-    out.print(f"{mask(s.database)}: schema {state.describe()}")
+    message = _("{database}: schema {revision}")
+    out.print(message.format(database=mask(s.database), revision=state.describe()))
     if not state.at_head and state.known:
-        out.print("run `frota db upgrade` to bring it to head")
+        out.print(_("run `frota db upgrade` to bring it to head"))
 
 
 @db.command("grants")
@@ -139,5 +146,5 @@ def db_grants(obj: Context, dialect: str | None, database_name: str) -> None:
     if dialect is None:
         dialect = parse_url(obj.settings.database).get_backend_name()
         if dialect == "sqlite":
-            raise click.UsageError("SQLite has no users; pass --dialect mysql or postgresql")
+            raise click.UsageError(_("SQLite has no users; pass --dialect mysql or postgresql"))
     click.echo(grants_sql(dialect, database_name), nl=False)

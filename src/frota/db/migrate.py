@@ -31,11 +31,12 @@ from frota.db.connect import connect
 from frota.db.engine import mask
 from frota.db.lock import load_lock
 from frota.errors import ConfigError
+from frota.i18n import N_, _
 
 VERSION_TABLE = "frota_alembic_version"
 BASELINE = "0001_baseline"
 MIGRATIONS = Path(__file__).parent / "migrations"
-UPGRADE_HINT = "run `frota db upgrade` as a user allowed to change the schema"
+UPGRADE_HINT = N_("run `frota db upgrade` as a user allowed to change the schema")
 
 
 def _config() -> Config:
@@ -77,16 +78,18 @@ class SchemaState:
     def describe(self) -> str:
         if self.current is None:
             return (
-                "created before schema migrations (no revision recorded)"
+                _("created before schema migrations (no revision recorded)")
                 if self.has_tables
-                else "empty (no frota schema)"
+                else _("empty (no frota schema)")
             )
         if self.at_head:
-            return f"{self.current} (head)"
+            return _("{revision} (head)").format(revision=self.current)
         if not self.known:
-            return f"{self.current} (newer than this frota's head {self.head})"
+            message = _("{revision} (newer than this frota's head {head})")
+            return message.format(revision=self.current, head=self.head)
         behind = len(revisions()) - revisions().index(self.current) - 1
-        return f"{self.current} ({behind} revision(s) behind head {self.head})"
+        message = _("{revision} ({behind} revision(s) behind head {head})")
+        return message.format(revision=self.current, behind=behind, head=self.head)
 
 
 def schema_state(conn: Connection) -> SchemaState:
@@ -109,18 +112,22 @@ def require_head(conn: Connection) -> None:
     where = mask(conn.engine.url)
     if state.current is None and not state.has_tables:
         raise ConfigError(
-            f"{where} has no frota schema",
-            hint="create it first: frota db init (as a user allowed to create tables)",
+            _("{database} has no frota schema").format(database=where),
+            hint=_("create it first: frota db init (as a user allowed to create tables)"),
         )
     if not state.known:
         raise ConfigError(
-            f"the schema of {where} is at revision {state.current}, newer than this frota "
-            f"knows ({state.head})",
-            hint="upgrade frota on this machine to the version the database was upgraded with",
+            _(
+                "the schema of {database} is at revision {revision}, newer than this frota "
+                "knows ({head})"
+            ).format(database=where, revision=state.current, head=state.head),
+            hint=_("upgrade frota on this machine to the version the database was upgraded with"),
         )
     raise ConfigError(
-        f"the schema of {where} is {state.describe()}; this frota needs revision {state.head}",
-        hint=UPGRADE_HINT,
+        _("the schema of {database} is {revision}; this frota needs revision {head}").format(
+            database=where, revision=state.describe(), head=state.head
+        ),
+        hint=_(UPGRADE_HINT),
     )
 
 
@@ -160,8 +167,8 @@ def upgrade_schema(engine: Engine, target: str = "head") -> Upgrade:
     """Bring the schema to `target` (default head), under the load lock; idempotent."""
     if target != "head" and target not in revisions():
         raise ConfigError(
-            f"unknown schema revision {target!r}",
-            hint="revisions: " + ", ".join(revisions()),
+            _("unknown schema revision {revision!r}").format(revision=target),
+            hint=_("revisions: {revisions}").format(revisions=", ".join(revisions())),
         )
     engine = engine.execution_options(sqlite_begin="IMMEDIATE")
     with connect(engine) as conn, load_lock(conn):

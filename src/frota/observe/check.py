@@ -17,6 +17,7 @@ from typing import Any
 
 from frota.config import Settings
 from frota.errors import MissingExtra
+from frota.i18n import _
 from frota.observe.facts import Facts, WarehouseReader, batch_time, gather
 from frota.thresholds import Limit, Thresholds, describe_duration
 
@@ -108,7 +109,7 @@ def _judged(name: str, status: str, summary: str, hint: str | None, **kw: Any) -
 
 
 def _unknown(name: str, why: str) -> Result:
-    return Result(name, UNKNOWN, f"not checked: {why}")
+    return Result(name, UNKNOWN, _("not checked: {why}").format(why=why))
 
 
 def _age(seconds: float) -> str:
@@ -128,11 +129,20 @@ def check_landing(facts: Facts, t: Thresholds) -> list[Result]:
                 CRITICAL,
                 land.error.message,
                 land.error.hint
-                or "check the landing setting, that the share is mounted or the remote reachable",
+                or _(
+                    "check the landing setting, that the share is mounted or the remote reachable"
+                ),
             )
         ]
-    waiting = f", {len(land.pending)} waiting to load" if land.inspected else ""
-    return [Result("landing", OK, f"{land.display}: {len(land.batch_ids)} batch(es){waiting}")]
+    if land.inspected:
+        summary = _("{landing}: {batches} batch(es), {waiting} waiting to load").format(
+            landing=land.display, batches=len(land.batch_ids), waiting=len(land.pending)
+        )
+    else:
+        summary = _("{landing}: {batches} batch(es)").format(
+            landing=land.display, batches=len(land.batch_ids)
+        )
+    return [Result("landing", OK, summary)]
 
 
 def check_database(facts: Facts, t: Thresholds) -> list[Result]:
@@ -144,30 +154,34 @@ def check_database(facts: Facts, t: Thresholds) -> list[Result]:
                 "database",
                 CRITICAL,
                 db.error.message,
-                db.error.hint or "check that the server is up and the URL, user and password",
+                db.error.hint or _("check that the server is up and the URL, user and password"),
             )
         ]
-    return [Result("database", OK, f"{db.display} answers")]
+    return [Result("database", OK, _("{database} answers").format(database=db.display))]
 
 
 def check_schema(facts: Facts, t: Thresholds) -> list[Result]:
     db = facts.database
     assert db is not None
     if db.schema is None:
-        return [_unknown("schema", "the database cannot be reached")]
+        return [_unknown("schema", _("the database cannot be reached"))]
     state = db.schema
     if state.at_head:
         if db.error is not None:  # at head, yet the tables could not be read
             return [_judged("schema", CRITICAL, db.error.message, db.error.hint)]
-        return [Result("schema", OK, f"at revision {state.describe()}")]
+        summary = _("at revision {revision}").format(revision=state.describe())
+        return [Result("schema", OK, summary)]
     if state.current is None and not state.has_tables:
-        return [_judged("schema", CRITICAL, "no frota schema", "run `frota db init` as admin")]
+        return [
+            _judged("schema", CRITICAL, _("no frota schema"), _("run `frota db init` as admin"))
+        ]
     hint = (
-        "run `frota db upgrade` as a user allowed to change the schema"
+        _("run `frota db upgrade` as a user allowed to change the schema")
         if state.known
-        else "upgrade frota on this machine to the version that upgraded the database"
+        else _("upgrade frota on this machine to the version that upgraded the database")
     )
-    return [_judged("schema", CRITICAL, f"schema {state.describe()}", hint)]
+    summary = _("schema {revision}").format(revision=state.describe())
+    return [_judged("schema", CRITICAL, summary, hint)]
 
 
 def rejected_batches(facts: Facts) -> list[tuple[str, str]] | None:
@@ -186,18 +200,21 @@ def rejected_batches(facts: Facts) -> list[tuple[str, str]] | None:
 def check_rejected(facts: Facts, t: Thresholds) -> list[Result]:
     rejected = rejected_batches(facts)
     if rejected is None:
-        return [_unknown("rejected", "needs the ledger")]
+        return [_unknown("rejected", _("needs the ledger"))]
     n = len(rejected)
     if not n:
-        return [Result("rejected", OK, "no rejected batch waiting", value=0)]
+        return [Result("rejected", OK, _("no rejected batch waiting"), value=0)]
     status = t["rejected"].judge(n)
     first_id, why = rejected[0]
-    summary = f"{n} rejected batch(es) waiting for a person, e.g. {first_id}: {why}"
-    hint = (
+    summary = _("{n} rejected batch(es) waiting for a person, e.g. {batch_id}: {why}").format(
+        n=n, batch_id=first_id, why=why
+    )
+    hint = _(
         "`frota batch show ID` says why; fix the data and `frota batch retry ID`, or publish it "
         "again and `frota batch reject ID` to acknowledge the old one"
     )
-    problems = {f"rejected:{b}": f"batch {b} is rejected: {w}" for b, w in rejected}
+    problem = _("batch {batch_id} is rejected: {why}")
+    problems = {f"rejected:{b}": problem.format(batch_id=b, why=w) for b, w in rejected}
     if status == OK:
         problems = {}
     return [Result("rejected", status, summary, hint if problems else None, problems, value=n)]
@@ -207,16 +224,15 @@ def check_incomplete(facts: Facts, t: Thresholds) -> list[Result]:
     land = facts.landing
     assert land is not None
     if land.error is not None or not land.inspected:
-        return [_unknown("incomplete", "needs the landing area and the ledger")]
+        return [_unknown("incomplete", _("needs the landing area and the ledger"))]
     if not land.incomplete:
-        return [Result("incomplete", OK, "no incomplete batch", value=0)]
+        return [Result("incomplete", OK, _("no incomplete batch"), value=0)]
     oldest_id, why = land.incomplete[0]  # ids sort by time: the first is the oldest
     age = (facts.now - batch_time(oldest_id)).total_seconds()
-    summary = (
-        f"{len(land.incomplete)} incomplete batch(es); the oldest, {oldest_id}, "
-        f"for {_age(age)}: {why}"
+    summary = _("{n} incomplete batch(es); the oldest, {batch_id}, for {age}: {why}").format(
+        n=len(land.incomplete), batch_id=oldest_id, age=_age(age), why=why
     )
-    hint = "publish the data again (an interrupted upload is completed), or delete the folder"
+    hint = _("publish the data again (an interrupted upload is completed), or delete the folder")
     return [_judged("incomplete", t["incomplete_age"].judge(age), summary, hint, value=age)]
 
 
@@ -226,58 +242,62 @@ def check_sources(facts: Facts, t: Thresholds, only: str | None = None) -> list[
     landing_down = facts.landing is not None and facts.landing.error is not None
     ledger_down = facts.database is None or not facts.database.readable
     if landing_down and ledger_down:  # neither place to find batches: nothing to judge
-        return [_unknown("sources", "neither the landing area nor the ledger can be read")]
+        return [_unknown("sources", _("neither the landing area nor the ledger can be read"))]
     newest = facts.newest_batch_by_source()
     names = [only] if only else list(t.sources) or sorted(newest)
     if not names:
-        return [Result("sources", OK, "no batch from any source yet")]
+        return [Result("sources", OK, _("no batch from any source yet"))]
+    hint = _(
+        "check that the source PC is on, that its scheduled `frota run --role source` runs "
+        "(`frota runs --step publish` there) and that it reaches the landing area"
+    )
     results = []
     for source in names:
         name = f"source:{source}"
         when = newest.get(source)
         if when is None:
-            summary = f"no batch from {source} at all"
-            results.append(_judged(name, CRITICAL, summary, _SOURCE_HINT, value=None))
+            summary = _("no batch from {source} at all").format(source=source)
+            results.append(_judged(name, CRITICAL, summary, hint, value=None))
             continue
         age = (facts.now - when).total_seconds()
-        summary = f"newest batch from {source} is {_age(age)} old ({when:%Y-%m-%d %H:%M} UTC)"
         status = t["source_age"].judge(age)
-        if status != OK:
-            summary = f"no batch from {source} for {_age(age)} (newest {when:%Y-%m-%d %H:%M} UTC)"
-        results.append(_judged(name, status, summary, _SOURCE_HINT, value=age))
+        if status == OK:
+            summary = _("newest batch from {source} is {age} old ({when} UTC)")
+        else:
+            summary = _("no batch from {source} for {age} (newest {when} UTC)")
+        summary = summary.format(source=source, age=_age(age), when=f"{when:%Y-%m-%d %H:%M}")
+        results.append(_judged(name, status, summary, hint, value=age))
     return results
-
-
-_SOURCE_HINT = (
-    "check that the source PC is on, that its scheduled `frota run --role source` runs "
-    "(`frota runs --step publish` there) and that it reaches the landing area"
-)
 
 
 def check_load_age(facts: Facts, t: Thresholds) -> list[Result]:
     if facts.database is not None and not facts.database.readable:
-        return [_unknown("load_age", "the database cannot be read")]
+        return [_unknown("load_age", _("the database cannot be read"))]
     summary_ = facts.steps.get("load")
     last = summary_.last_success if summary_ else None
     if last is None and facts.database is not None and facts.database.loaded:
         last = max(facts.database.loaded.values())  # the history was pruned: the ledger knows
     if last is None:
         if facts.steps_error is not None:
-            return [_unknown("load_age", "the run history cannot be read")]
+            return [_unknown("load_age", _("the run history cannot be read"))]
         return [
             _judged(
                 "load_age",
                 CRITICAL,
-                "no successful load yet",
-                "run `frota load` (or schedule it: `frota schedule --role server`)",
+                _("no successful load yet"),
+                _("run `frota load` (or schedule it: `frota schedule --role server`)"),
             )
         ]
     age = (facts.now - last).total_seconds()
     status = t["load_age"].judge(age)
-    summary = f"last successful load {_age(age)} ago ({last:%Y-%m-%d %H:%M} UTC)"
+    summary = _("last successful load {age} ago ({when} UTC)").format(
+        age=_age(age), when=f"{last:%Y-%m-%d %H:%M}"
+    )
     if summary_ and summary_.last and summary_.last.status in ("failed", "skipped"):
-        summary += f"; the last run {summary_.last.status}: {summary_.last.error}"
-    hint = "see `frota runs --step load` for why; check the schedule (frota schedule)"
+        summary += "; " + _("the last run {status}: {error}").format(
+            status=_(summary_.last.status), error=summary_.last.error
+        )
+    hint = _("see `frota runs --step load` for why; check the schedule (frota schedule)")
     return [_judged("load_age", status, summary, hint, value=age)]
 
 
@@ -285,7 +305,7 @@ def check_quarantine(facts: Facts, t: Thresholds) -> list[Result]:
     db = facts.database
     assert db is not None
     if not db.readable:
-        return [_unknown("quarantine", "the database cannot be read")]
+        return [_unknown("quarantine", _("the database cannot be read"))]
     held, new = sum(db.quarantine_held.values()), db.quarantine_new
     status = max(
         t["quarantine_held"].judge(held),
@@ -293,8 +313,11 @@ def check_quarantine(facts: Facts, t: Thresholds) -> list[Result]:
         key=_SEVERITY.__getitem__,
     )
     reasons = ", ".join(f"{r} {n}" for r, n in db.quarantine_held.items())
-    summary = f"{held} row(s) held, {new} of them new in 24 h" + (f" ({reasons})" if held else "")
-    hint = "see `frota quarantine list`; fix and `frota quarantine retry` (docs/data-contract.md)"
+    summary = _("{held} row(s) held, {new} of them new in 24 h").format(held=held, new=new)
+    summary += f" ({reasons})" if held else ""
+    hint = _(
+        "see `frota quarantine list`; fix and `frota quarantine retry` (docs/data-contract.md)"
+    )
     return [_judged("quarantine", status, summary, hint, value=held)]
 
 
@@ -302,18 +325,19 @@ def check_warehouse_lag(facts: Facts, t: Thresholds) -> list[Result]:
     wh = facts.warehouse
     assert wh is not None
     if wh.error is not None:
-        return [_unknown("warehouse_lag", f"the warehouse cannot be read: {wh.error.message}")]
+        why = _("the warehouse cannot be read: {error}").format(error=wh.error.message)
+        return [_unknown("warehouse_lag", why)]
     if facts.database is None or not facts.database.readable:
-        return [_unknown("warehouse_lag", "the database cannot be read")]
+        return [_unknown("warehouse_lag", _("the database cannot be read"))]
     if not wh.not_replicated:
-        return [Result("warehouse_lag", OK, f"{wh.display} holds every loaded batch", value=0)]
+        summary = _("{warehouse} holds every loaded batch").format(warehouse=wh.display)
+        return [Result("warehouse_lag", OK, summary, value=0)]
     oldest_id, loaded_at = wh.not_replicated[0]
     age = (facts.now - loaded_at).total_seconds()
-    summary = (
-        f"{len(wh.not_replicated)} loaded batch(es) not in the warehouse yet; the oldest "
-        f"loaded {_age(age)} ago ({oldest_id})"
-    )
-    hint = "run `frota warehouse` on the analytics machine (`frota runs --step warehouse`)"
+    summary = _(
+        "{n} loaded batch(es) not in the warehouse yet; the oldest loaded {age} ago ({batch_id})"
+    ).format(n=len(wh.not_replicated), age=_age(age), batch_id=oldest_id)
+    hint = _("run `frota warehouse` on the analytics machine (`frota runs --step warehouse`)")
     return [_judged("warehouse_lag", t["warehouse_lag"].judge(age), summary, hint, value=age)]
 
 

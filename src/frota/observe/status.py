@@ -12,6 +12,7 @@ from typing import Any
 
 from frota.config import Settings
 from frota.errors import EXIT_CONFIG, EXIT_OK
+from frota.i18n import _
 from frota.observe.facts import DatabaseFacts, LandingFacts, batch_time, gather
 
 
@@ -88,13 +89,13 @@ def _from_database(db: DatabaseFacts, status: Status) -> None:
         return
     assert state is not None
     if not state.has_tables:
-        status.database_error = "schema not created (run: frota db init)"
+        status.database_error = _("schema not created (run: frota db init)")
     elif not state.at_head:
         # The tables may lack columns this frota reads: reported, not queried.
         status.database_error = (
-            "schema not at this frota's revision (run: frota db upgrade)"
+            _("schema not at this frota's revision (run: frota db upgrade)")
             if state.known
-            else "schema newer than this frota (upgrade frota on this machine)"
+            else _("schema newer than this frota (upgrade frota on this machine)")
         )
     if status.database_error:
         _fail(status, EXIT_CONFIG)
