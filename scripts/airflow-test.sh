@@ -3,12 +3,16 @@
 # tests in it: the DAG imports cleanly, dag.test() runs the pipeline end to end.
 #
 #   scripts/airflow-test.sh            # extra pytest arguments are passed on
+#   scripts/airflow-test.sh --install-only   # build the virtualenv, run nothing (CI does this
+#                                            # while the main suite runs)
 #
 # The first build takes about 2 minutes; later runs reuse the virtualenv.
 # Environment: FROTA_AIRFLOW_VENV (default .venv-airflow), AIRFLOW_VERSION (default 3.3.2),
 # PYTHON (default python3.11, else python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+INSTALL_ONLY=""
+if [ "${1:-}" = "--install-only" ]; then INSTALL_ONLY=1; shift; fi
 
 VENV="${FROTA_AIRFLOW_VENV:-.venv-airflow}"
 AIRFLOW_VERSION="${AIRFLOW_VERSION:-3.3.2}"
@@ -33,6 +37,7 @@ fi
 # failure hook alerts through frota): cheap when nothing
 # changed, and picks up new dependencies.
 "$VENV/bin/pip" install --quiet -e '.[warehouse,alerts]' pytest
+if [ -n "$INSTALL_ONLY" ]; then echo "airflow-test: $VENV ready"; exit 0; fi
 
 # A private Airflow home on SQLite; the tests run `airflow db migrate` in it.
 AIRFLOW_HOME="$(mktemp -d "${TMPDIR:-/tmp}/frota-airflow.XXXXXX")"
