@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from frota.cli.app import Context, cli, kv_table, out, pass_ctx
+from frota.i18n import N_, _
 
 # ---------------------------------------------------------------- batch
 
@@ -20,6 +21,16 @@ _STATES = ("loaded", "rejected", "acknowledged", "pending", "incomplete")  # ops
 @cli.group()
 def batch() -> None:
     """The batches: list them, show one, set one aside, retry a rejected one."""
+
+
+_LIST_COLUMNS = (
+    N_("batch"),
+    N_("state"),
+    N_("published (UTC)"),
+    N_("loaded (UTC)"),
+    N_("rows"),
+    N_("problem"),
+)
 
 
 def _when(moment: Any) -> str:
@@ -43,11 +54,13 @@ def batch_list(obj: Context, state: str | None, limit: int, as_json: bool) -> No
         click.echo(json.dumps(body, indent=2, ensure_ascii=False, default=str))
         return
     if listing.landing_error:
-        out.print(f"[yellow]landing area not read[/yellow]: {escape(listing.landing_error)}")
-    counts = ", ".join(f"{n} {s}" for s, n in sorted(listing.counts.items())) or "no batches"
-    table = RichTable(title=f"batches ({counts})", title_justify="left")
-    for col in ("batch", "state", "published (UTC)", "loaded (UTC)", "rows", "problem"):
-        table.add_column(col, overflow="fold")
+        words = _("landing area not read")
+        out.print(f"[yellow]{words}[/yellow]: {escape(listing.landing_error)}")
+    # States stay codes (they are what --state takes), like reason codes.
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(listing.counts.items())) or _("no batches")
+    table = RichTable(title=_("batches ({counts})").format(counts=counts), title_justify="left")
+    for col in _LIST_COLUMNS:
+        table.add_column(_(col), overflow="fold")
     for r in listing.rows:
         cells = (
             r.batch_id,
@@ -61,7 +74,8 @@ def batch_list(obj: Context, state: str | None, limit: int, as_json: bool) -> No
     out.print(table)
     shown = sum(listing.counts.get(s, 0) for s in ([state] if state else listing.counts))
     if shown > len(listing.rows):
-        out.print(f"showing the newest {len(listing.rows)} of {shown}; see --limit")
+        message = _("showing the newest {shown} of {total}; see --limit")
+        out.print(message.format(shown=len(listing.rows), total=shown))
 
 
 @batch.command("show")
@@ -85,26 +99,39 @@ def batch_show(obj: Context, batch_id: str, as_json: bool) -> None:
         click.echo(json.dumps(body, indent=2, ensure_ascii=False, default=str))
         return
     rows: list[tuple[str, Any]] = [
-        ("state", d.row.state),
-        ("source", d.row.source),
-        ("published (UTC)", _when(d.row.published_at)),
+        (_("state"), d.row.state),
+        (_("source"), d.row.source),
+        (_("published (UTC)"), _when(d.row.published_at)),
     ]
     if d.manifest is not None:
-        rows += [("as of (UTC)", _when(d.manifest.effective_at)), ("sequence", d.manifest.sequence)]
         rows += [
-            (f"file {f.name}", f"{f.rows:,} rows, {f.bytes:,} bytes") for f in d.manifest.files
+            (_("as of (UTC)"), _when(d.manifest.effective_at)),
+            (_("sequence"), d.manifest.sequence),
         ]
-    rows.append(("in the landing area", "yes" if d.in_landing else "no (pruned or never there)"))
+        size = _("{rows} rows, {bytes} bytes")
+        rows += [
+            (
+                _("file {name}").format(name=f.name),
+                size.format(rows=f"{f.rows:,}", bytes=f"{f.bytes:,}"),
+            )
+            for f in d.manifest.files
+        ]
+    there = _("yes") if d.in_landing else _("no (pruned or never there)")
+    rows.append((_("in the landing area"), there))
     if d.counts:
-        rows.append(("loaded (UTC)", _when(d.row.loaded_at)))
-        rows += [(name.replace("_", " "), f"{n:,}") for name, n in d.counts.items()]
+        from frota.cli.observe import count_word
+
+        rows.append((_("loaded (UTC)"), _when(d.row.loaded_at)))
+        rows += [(count_word(name), f"{n:,}") for name, n in d.counts.items()]
     if d.rejection:
         rows += _rejection_rows(d.rejection)
     elif d.row.problem:
-        rows.append(("problem", d.row.problem))
+        rows.append((_("problem"), d.row.problem))
+    held = _("quarantine {status}: {reason}")
     for status, reasons in d.quarantine.items():
-        rows += [(f"quarantine {status}: {reason}", n) for reason, n in reasons.items()]
-    out.print(kv_table(f"batch {escape(batch_id)}", [(k, escape(str(v))) for k, v in rows]))
+        rows += [(held.format(status=_(status), reason=r), n) for r, n in reasons.items()]
+    title = _("batch {batch_id}").format(batch_id=escape(batch_id))
+    out.print(kv_table(title, [(k, escape(str(v))) for k, v in rows]))
 
 
 def _rejection_rows(rejection: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -112,22 +139,23 @@ def _rejection_rows(rejection: dict[str, Any]) -> list[tuple[str, Any]]:
         str(p)
         for p in (
             rejection["file"],
-            rejection["line"] and f"line {rejection['line']}",
-            rejection["column_name"] and f"column {rejection['column_name']!r}",
+            rejection["line"] and _("line {line}").format(line=rejection["line"]),
+            rejection["column_name"]
+            and _("column {column!r}").format(column=rejection["column_name"]),
         )
         if p
     )
     rows: list[tuple[str, Any]] = [
-        ("rejected (UTC)", _when(rejection["rejected_at"])),
-        ("reason", rejection["message"]),
+        (_("rejected (UTC)"), _when(rejection["rejected_at"])),
+        (_("reason"), rejection["message"]),
     ]
-    rows += [("where", where)] if where else []
-    rows += [("hint", rejection["hint"])] if rejection["hint"] else []
+    rows += [(_("where"), where)] if where else []
+    rows += [(_("hint"), rejection["hint"])] if rejection["hint"] else []
     if rejection["note"]:
         by = f"{rejection['noted_by']}, {_when(rejection['noted_at'])} UTC"
-        rows.append(("note", f"{rejection['note']} ({by})"))
+        rows.append((_("note"), f"{rejection['note']} ({by})"))
     if rejection["retried_at"]:
-        rows.append(("loaded by a retry (UTC)", _when(rejection["retried_at"])))
+        rows.append((_("loaded by a retry (UTC)"), _when(rejection["retried_at"])))
     return rows
 
 
@@ -142,9 +170,12 @@ def batch_reject(obj: Context, batch_id: str, note: str) -> None:
 
     result = reject_batch(obj.settings, batch_id, note)
     if result.outcome == "acknowledged":
-        out.print(f"acknowledged the rejection of batch {escape(batch_id)}")
+        out.print(
+            _("acknowledged the rejection of batch {batch_id}").format(batch_id=escape(batch_id))
+        )
     else:
-        out.print(f"rejected batch {escape(batch_id)}: the loader will leave it alone")
+        message = _("rejected batch {batch_id}: the loader will leave it alone")
+        out.print(message.format(batch_id=escape(batch_id)))
 
 
 @batch.command("retry")
@@ -158,7 +189,7 @@ def batch_retry(obj: Context, batch_id: str) -> None:
     retry = retry_batch(obj.settings, batch_id, run_id=obj.run_id)
     _print_load(retry.result)
     if retry.loaded:
-        out.print(f"batch {escape(batch_id)} is loaded")
+        out.print(_("batch {batch_id} is loaded").format(batch_id=escape(batch_id)))
 
 
 # ---------------------------------------------------------------- landing
@@ -184,12 +215,14 @@ def landing_prune(obj: Context, older_than: str, apply: bool) -> None:
     from frota.ops.landing import parse_age, prune_landing
 
     result = prune_landing(obj.settings, parse_age(older_than), apply=apply)
-    verb = "removed" if apply else "would remove"
+    one = _("removed {batch_id} ({state})") if apply else _("would remove {batch_id} ({state})")
     for batch_id, state in result.removable:
-        out.print(f"{verb} {escape(batch_id)} ({state})")
+        out.print(one.format(batch_id=escape(batch_id), state=state))
+    total = _("removed {n} batch folder(s)") if apply else _("would remove {n} batch folder(s)")
+    summary = total.format(n=len(result.removable))
     kept = ", ".join(f"{n} {why}" for why, n in sorted(result.kept.items()))
-    out.print(
-        f"{verb} {len(result.removable)} batch folder(s)"
-        + (f"; kept {kept}" if kept else "")
-        + ("" if apply else "; run again with --apply to remove them")
-    )
+    if kept:
+        summary += "; " + _("kept {kept}").format(kept=kept)
+    if not apply:
+        summary += "; " + _("run again with --apply to remove them")
+    out.print(summary)

@@ -49,6 +49,12 @@ _COUNT_WORDS = {
     "completed": N_("completed"),
     "already_published": N_("already published"),
     "acknowledged": N_("acknowledged"),
+    "rows_read": N_("rows read"),
+    "veiculos_inserted": N_("veiculos inserted"),
+    "veiculos_updated": N_("veiculos updated"),
+    "veiculos_stale": N_("veiculos stale"),
+    "manutencoes_inserted": N_("manutencoes inserted"),
+    "blank_lines": N_("blank lines"),
 }
 _STATUS_WORDS = {
     "running": N_("running"),
@@ -59,7 +65,7 @@ _STATUS_WORDS = {
 }
 
 
-def _word(key: str) -> str:
+def count_word(key: str) -> str:
     """A count's key as words in the user's language."""
     return _(_COUNT_WORDS[key]) if key in _COUNT_WORDS else key.replace("_", " ")
 
@@ -72,7 +78,7 @@ def status_word(status: str) -> str:
 def _what(counts: dict[str, Any]) -> str:
     """Counts as words: '2 batches loaded, 1,234 rows loaded'."""
     return ", ".join(
-        f"{v:,} {_word(k)}" if isinstance(v, int) else f"{_word(k)} {v}"
+        f"{v:,} {count_word(k)}" if isinstance(v, int) else f"{count_word(k)} {v}"
         for k, v in counts.items()
         if v
     )
@@ -205,7 +211,7 @@ def runs_show(obj: Context, run_id: str, as_json: bool) -> None:
                 (_("ended (UTC)"), record.finished_at or _("not ended (running, or killed)")),
                 (_("took"), _took(record) or "-"),
                 *([(_("part of run"), record.parent_run_id)] if record.parent_run_id else []),
-                *((_word(k), v) for k, v in record.counts.items()),
+                *((count_word(k), v) for k, v in record.counts.items()),
                 *([(_("error"), record.error)] if record.error else []),
             ],
         )

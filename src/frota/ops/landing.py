@@ -15,6 +15,7 @@ from frota.batch import is_batch_id
 from frota.config import Settings
 from frota.db.schema import batches, rejected_batches
 from frota.errors import UsageError
+from frota.i18n import _
 from frota.landing import open_landing
 from frota.observe.log import logger
 from frota.observe.runs import recorded
@@ -30,7 +31,8 @@ def parse_age(text: str) -> timedelta:
     match = _AGE.match(text.lower())
     if not match:
         raise UsageError(
-            f"{text!r} is not an age", hint="write a number and h, d or w: 12h, 30d, 2w"
+            _("{text!r} is not an age").format(text=text),
+            hint=_("write a number and h, d or w: 12h, 30d, 2w"),
         )
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
@@ -57,7 +59,7 @@ def prune_landing(
 ) -> PruneResult:
     """Remove (with `apply`) the loaded or acknowledged batches published before now - age."""
     if older_than < timedelta(0):
-        raise UsageError("the age must not be negative")
+        raise UsageError(_("the age must not be negative"))
     cutoff = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None) - older_than
     landing = open_landing(settings.landing)
     old = sorted(

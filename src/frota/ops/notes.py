@@ -7,6 +7,7 @@ import getpass
 from datetime import UTC, datetime
 
 from frota.errors import UsageError
+from frota.i18n import _
 
 MAX_NOTE_CHARS = 2000
 
@@ -24,11 +25,12 @@ def checked_note(note: str | None, what: str) -> str:
     text = (note or "").strip()
     if not text:
         raise UsageError(
-            f"{what} needs a note saying why",
-            hint='add --note "…" (it is kept and shown with the decision)',
+            _("{what} needs a note saying why").format(what=what),
+            hint=_('add --note "…" (it is kept and shown with the decision)'),
         )
     if len(text) > MAX_NOTE_CHARS:
-        raise UsageError(f"the note has {len(text)} characters; at most {MAX_NOTE_CHARS}")
+        message = _("the note has {n} characters; at most {most}")
+        raise UsageError(message.format(n=len(text), most=MAX_NOTE_CHARS))
     return text
 
 

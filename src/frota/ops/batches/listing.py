@@ -15,6 +15,7 @@ from frota.batch import BATCH_ID_RE, Manifest, is_batch_id, naive_utc
 from frota.config import Settings
 from frota.db.schema import batches, quarantine, rejected_batches
 from frota.errors import FrotaError, UsageError
+from frota.i18n import _
 from frota.landing import Landing, open_landing
 from frota.landing.discover import Candidate, inspect_batch
 from frota.load.ledger import BatchCounts
@@ -104,7 +105,10 @@ def _landing_row(candidate: Candidate) -> BatchRow:
 def list_batches(settings: Settings, *, state: str | None = None, limit: int = 20) -> BatchListing:
     """The newest batches first (by publish time), at most `limit`, in `state` if given."""
     if state is not None and state not in STATES:
-        raise UsageError(f"unknown batch state {state!r}", hint="states: " + ", ".join(STATES))
+        raise UsageError(
+            _("unknown batch state {state!r}").format(state=state),
+            hint=_("states: {states}").format(states=", ".join(STATES)),
+        )
     with database(settings) as conn:
         known = _ledger_rows(conn)
         known.update({k: v for k, v in _rejection_rows(conn).items() if k not in known})
@@ -144,8 +148,10 @@ def show_batch(settings: Settings, batch_id: str) -> BatchDetail:
             row = row or _landing_row(candidate)
     if row is None:
         raise UsageError(
-            f"no batch {batch_id} in the ledger, the rejected batches or the landing area",
-            hint="see `frota batch list` for the batch ids",
+            _("no batch {batch_id} in the ledger, the rejected batches or the landing area").format(
+                batch_id=batch_id
+            ),
+            hint=_("see `frota batch list` for the batch ids"),
         )
     return BatchDetail(row, counts, rejection, manifest, in_landing, held)
 

@@ -13,6 +13,7 @@ from frota.batch import is_batch_id
 from frota.config import Settings
 from frota.db.schema import batches, rejected_batches
 from frota.errors import UsageError
+from frota.i18n import _
 from frota.landing import open_landing
 from frota.load.rejections import batch_source
 from frota.observe.runs import recorded
@@ -29,14 +30,18 @@ class RejectResult:
 @recorded("batch reject", counts=lambda r: {r.outcome: 1})
 def reject_batch(settings: Settings, batch_id: str, note: str | None) -> RejectResult:
     """Record the operator's rejection, or acknowledge the loader's, with a required note."""
-    text = checked_note(note, f"rejecting batch {batch_id}")
+    text = checked_note(note, _("rejecting batch {batch_id}").format(batch_id=batch_id))
     with locked_transaction(settings, "the rejection") as conn:
         if conn.execute(
             sa.select(batches.c.batch_id).where(batches.c.batch_id == batch_id)
         ).first():
             raise UsageError(
-                f"batch {batch_id} is loaded; a loaded batch is not rejected",
-                hint=f"to take back what it wrote: frota batch undo {batch_id}",
+                _("batch {batch_id} is loaded; a loaded batch is not rejected").format(
+                    batch_id=batch_id
+                ),
+                hint=_("to take back what it wrote: frota batch undo {batch_id}").format(
+                    batch_id=batch_id
+                ),
             )
         r = rejected_batches.c
         state = conn.execute(sa.select(r.state).where(r.batch_id == batch_id)).scalar()
@@ -62,6 +67,8 @@ def _known_to_the_landing(settings: Settings, batch_id: str) -> None:
     """UsageError unless the landing area holds a folder for this batch."""
     if not is_batch_id(batch_id) or not open_landing(settings.landing).list_files(batch_id):
         raise UsageError(
-            f"no batch {batch_id} in the landing area, the ledger or the rejected batches",
-            hint="see `frota batch list` for the batch ids",
+            _("no batch {batch_id} in the landing area, the ledger or the rejected batches").format(
+                batch_id=batch_id
+            ),
+            hint=_("see `frota batch list` for the batch ids"),
         )

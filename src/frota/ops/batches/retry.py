@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from frota.config import Settings
 from frota.db.schema import batches, rejected_batches
 from frota.errors import UsageError
+from frota.i18n import _
 from frota.load import LoadResult, load_pending
 from frota.load.rejections import SET_ASIDE
 from frota.observe.runs import recorded
@@ -50,8 +51,8 @@ def retry_batch(
     elif not result.rejected:
         why = dict(result.incomplete).get(batch_id, "it is no longer in the landing area")
         raise UsageError(
-            f"batch {batch_id} cannot be loaded: {why}",
-            hint="a pruned batch cannot come back; publish its data again as a new batch",
+            _("batch {batch_id} cannot be loaded: {why}").format(batch_id=batch_id, why=why),
+            hint=_("a pruned batch cannot come back; publish its data again as a new batch"),
         )
     return retry
 
@@ -61,11 +62,11 @@ def _check_rejected(settings: Settings, batch_id: str) -> None:
         if conn.execute(
             sa.select(batches.c.batch_id).where(batches.c.batch_id == batch_id)
         ).first():
-            raise UsageError(f"batch {batch_id} is already loaded")
+            raise UsageError(_("batch {batch_id} is already loaded").format(batch_id=batch_id))
         r = rejected_batches.c
         state = conn.execute(sa.select(r.state).where(r.batch_id == batch_id)).scalar()
     if state not in SET_ASIDE:
         raise UsageError(
-            f"batch {batch_id} is not a rejected batch",
-            hint="`frota load` takes every batch that is not rejected; see `frota batch list`",
+            _("batch {batch_id} is not a rejected batch").format(batch_id=batch_id),
+            hint=_("`frota load` takes every batch that is not rejected; see `frota batch list`"),
         )

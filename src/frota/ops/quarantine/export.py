@@ -12,6 +12,7 @@ from frota.config import Settings
 from frota.contract import TABLES, TABLES_BY_NAME
 from frota.db.schema import quarantine
 from frota.errors import ConfigError
+from frota.i18n import _
 from frota.ops.engine import database
 from frota.ops.quarantine.rows import filters, pages
 
@@ -50,7 +51,9 @@ def export_quarantine(
 ) -> int:
     """Write matching rows to a CSV for Excel (UTF-8 BOM); return the number of rows."""
     if table is not None and table not in TABLES_BY_NAME:
-        raise ConfigError(f"unknown table {table!r}", hint="use veiculos or manutencoes")
+        raise ConfigError(
+            _("unknown table {table!r}").format(table=table), hint=_("use veiculos or manutencoes")
+        )
     where = filters(batch, reason, status)
     if table:
         where.append(quarantine.c.table_name == table)
