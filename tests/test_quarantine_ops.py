@@ -146,7 +146,7 @@ def test_rows_a_retry_writes_reach_the_warehouse(tmp_path: Path) -> None:
     assert replicated.batches == (result.batch_id,) and replicated.reread == ()
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as wh:
         assert wh.execute("SELECT COUNT(*) FROM raw.manutencoes").fetchall() == [(1,)]
-        assert wh.execute("SELECT COUNT(*) FROM raw.veiculos").fetchall() == [(1,)]
+        assert wh.execute("SELECT COUNT(*) FROM raw.frota_veiculos_historico").fetchall() == [(1,)]
     empty = retry_quarantine(s, today=TODAY)
     assert empty.rows_written == 0 and empty.batch_id is None
 

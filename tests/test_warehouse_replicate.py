@@ -14,6 +14,7 @@ from test_warehouse import read_tables
 from test_warehouse_support import Fleet, at, load_batch
 
 from frota.contract.categories import Categories
+from frota.db import schema
 from frota.db.engine import create_engine
 from frota.db.migrate import upgrade_schema
 from frota.errors import ConfigError, DatabaseUnreachable
@@ -45,10 +46,15 @@ def operational(tmp_path):
 
 
 def raw_counts(warehouse_url: str) -> dict[str, int]:
-    tables = read_tables(
-        warehouse_url, ["veiculos", "manutencoes", "frota_replicated_batches"], "raw"
-    )
+    names = ["frota_veiculos_historico", "manutencoes", "frota_replicated_batches"]
+    tables = read_tables(warehouse_url, names, "raw")
     return {name: len(df) for name, df in tables.items()}
+
+
+def history_rows(engine: sa.Engine) -> int:
+    """Vehicle states in the operational history: what the warehouse copies, all of them."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(schema.vehicle_history)).one()[0]
 
 
 def test_exactly_once_across_reruns(warehouse_url, operational) -> None:
@@ -56,15 +62,18 @@ def test_exactly_once_across_reruns(warehouse_url, operational) -> None:
     load_batch(engine, fleet.next_batch(10, 0, 50))
     load_batch(engine, fleet.next_batch(2, 4, 30))
     first = replicate_only(at(url, warehouse_url))
-    assert len(first.batches) == 2 and first.rows == {"veiculos": 12, "manutencoes": 80}
+    states = history_rows(engine)
+    assert states > 12  # a vehicle changed in the second batch has two states, both copied
+    assert len(first.batches) == 2 and first.rows == {"veiculos": states, "manutencoes": 80}
     assert replicate_only(at(url, warehouse_url)).batches == ()
     load_batch(engine, fleet.next_batch(0, 3, 7))
     third = replicate_only(at(url, warehouse_url))
     assert len(third.batches) == 1 and third.rows["manutencoes"] == 7
     assert first.reread == third.reread == ()  # found by primary key, above what is replicated
     assert third.replication_seq == first.replication_seq + 1
+    assert third.rows["veiculos"] == history_rows(engine) - states > 0
     assert raw_counts(warehouse_url) == {
-        "veiculos": 12 + third.rows["veiculos"],
+        "frota_veiculos_historico": history_rows(engine),
         "manutencoes": 87,
         "frota_replicated_batches": 3,
     }
@@ -96,7 +105,7 @@ def test_crash_mid_replication_leaves_warehouse_as_before(
 
     def crashing(real):
         def copy_rows(self, table, columns, rows):
-            if table == "veiculos":  # the maintenances are already copied by now
+            if table == "frota_veiculos_historico":  # the maintenances are copied by now
                 raise KeyboardInterrupt("killed")
             return real(self, table, columns, rows)
 
@@ -229,7 +238,7 @@ def test_a_raw_layer_of_another_layout_is_replicated_again(warehouse_url, operat
     assert len(again.batches) == 2 and again.rows["manutencoes"] == 30
     assert any("replicating every batch again" in m for m in messages)
     assert raw_counts(warehouse_url) == {
-        "veiculos": again.rows["veiculos"],
+        "frota_veiculos_historico": again.rows["veiculos"],
         "manutencoes": 30,
         "frota_replicated_batches": 2,
     }
@@ -245,3 +254,38 @@ def test_an_unknown_time_zone_stops_before_any_work(tmp_path, operational) -> No
         build_warehouse(settings, dbt_dir=tmp_path / "dbt")
     assert info.value.exit_code == 7
     assert not (tmp_path / "wh.duckdb").exists()
+
+
+def test_a_layout_2_warehouse_upgrades_to_the_vehicle_history(warehouse_url, operational) -> None:
+    """A warehouse of layout 2 (vehicle snapshots in raw.veiculos, no history) is upgraded on
+    its next run: the snapshots are dropped and the whole vehicle history copied, every
+    state of a vehicle changed twice included."""
+    url, engine, fleet = operational
+    load_batch(engine, fleet.next_batch(6, 0, 20))
+    load_batch(engine, fleet.next_batch(0, 3, 10))
+    load_batch(engine, fleet.next_batch(0, 3, 10))
+    replicate_only(at(url, warehouse_url))
+    with warehouse_target(at(url, warehouse_url)).connect() as wh, wh.transaction():
+        wh.execute("DROP TABLE raw.frota_veiculos_historico")
+        wh.execute("CREATE TABLE raw.veiculos (placa VARCHAR(10), _replication_seq BIGINT)")
+        wh.execute("INSERT INTO raw.veiculos VALUES ('ABC1234', 1)")
+        wh.execute("UPDATE raw.frota_warehouse SET layout = 2")
+    messages: list[str] = []
+    again = replicate_only(at(url, warehouse_url), progress=messages.append)
+    assert any("replicating every batch again" in m for m in messages)
+    assert len(again.batches) == 3 and again.rows["veiculos"] == history_rows(engine)
+    with warehouse_target(at(url, warehouse_url)).connect() as wh:
+        tables = {
+            name
+            for (name,) in wh.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'"
+            )
+        }
+        assert "veiculos" not in tables and "frota_veiculos_historico" in tables
+        assert wh.execute("SELECT max(layout) FROM raw.frota_warehouse") == [(3,)]
+    h = schema.vehicle_history
+    with engine.connect() as conn:
+        expected = sorted(conn.execute(sa.select(h.c.id, h.c.placa, h.c.status)).all())
+    raw = read_tables(warehouse_url, ["frota_veiculos_historico"], "raw")
+    got = raw["frota_veiculos_historico"][["id", "placa", "status"]]
+    assert sorted(map(tuple, got.itertuples(index=False))) == [tuple(r) for r in expected]

@@ -18,7 +18,7 @@ from test_warehouse_support import at, compare
 from warehouse_oracle import MART_KEYS, Oracle
 
 from frota.config import Settings
-from frota.contract import MANUTENCOES, VEICULOS
+from frota.contract import MANUTENCOES
 from frota.db.engine import create_engine
 from frota.db.grants import grants_sql
 from frota.db.migrate import upgrade_schema
@@ -26,6 +26,7 @@ from frota.generate import generate_batch
 from frota.load import load_pending
 from frota.publish import publish_outbox
 from frota.warehouse import build_warehouse, replicate_only
+from frota.warehouse.raw import history_columns
 
 WINDOWS = [(date(2026, 5, 31), 90), (date(2026, 6, 30), 30)]
 TODAY = date(2026, 6, 30)
@@ -85,28 +86,25 @@ def _rows(conn, sql: str) -> list[tuple]:
 
 
 def assert_raw_equals_source(admin: sa.Engine, warehouse: Path) -> None:
-    """raw.manutencoes is the operational table row for row, values and types alike; each
-    vehicle's latest raw snapshot is its operational row."""
+    """raw.manutencoes and raw.frota_veiculos_historico are the operational tables row for
+    row, values and types alike."""
     m_cols = ", ".join(c.name for c in MANUTENCOES.columns)
-    v_cols = ", ".join(c.name for c in VEICULOS.columns)
+    h_cols = ", ".join(history_columns()[:-1])
     with admin.connect() as conn:
         src_m = {r[0]: r for r in _rows(conn, f"select {m_cols} from manutencoes")}
-        src_v = {r[0]: r for r in _rows(conn, f"select {v_cols} from veiculos")}
+        src_h = {r[0]: r for r in _rows(conn, f"select {h_cols} from frota_veiculos_historico")}
         batches = conn.exec_driver_sql("select count(*) from frota_batches").scalar()
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         raw_m = _rows(con, f"select {m_cols} from raw.manutencoes")
-        raw_v = _rows(
-            con,
-            f"select {v_cols} from raw.veiculos qualify row_number() over "
-            "(partition by placa order by _snapshot_at desc) = 1",
-        )
+        raw_h = _rows(con, f"select {h_cols} from raw.frota_veiculos_historico")
         ledger = con.execute("select count(*) from raw.frota_replicated_batches").fetchone()[0]
     finally:
         con.close()
     assert len(raw_m) == len(src_m) > 100
     assert {r[0]: r for r in raw_m} == src_m
-    assert {r[0]: r for r in raw_v} == src_v
+    assert len(raw_h) == len(src_h) > 25
+    assert {r[0]: r for r in raw_h} == src_h
     assert ledger == batches == len(WINDOWS)
 
 
@@ -128,7 +126,7 @@ def test_replicates_from_server_as_read_only_user(server, tmp_path: Path) -> Non
         (published,) = publish_outbox(settings, now=now)
         assert len(load_pending(settings, today=TODAY).loaded) == 1
         oracle.record(admin, published.batch_id)
-        if i < len(WINDOWS) - 1:  # replicate batch by batch: the SCD2 history needs each
+        if i < len(WINDOWS) - 1:  # replicated batch by batch, as a daily warehouse run would
             copied += replicate_only(at(readonly_url, warehouse_url)).rows["manutencoes"]
     result = build_warehouse(
         at(readonly_url, warehouse_url), freshness=False, dbt_dir=tmp_path / "dbt"

@@ -15,6 +15,8 @@ from warehouse_oracle import MART_KEYS
 
 from frota.config import Settings
 from frota.db import schema
+from frota.db.history import Version
+from frota.load.vehicles import VehicleUpsert
 from frota.warehouse import PROJECT_DIR
 
 # Every model of the dbt project: what a successful build builds.
@@ -139,16 +141,20 @@ class Fleet:
 
 
 def load_batch(engine: sa.Engine, batch: dict, loaded_at: datetime | None = None) -> None:
-    """What the loader does for one batch, in one transaction: upsert, append, ledger row."""
+    """What the loader does for one batch, in one transaction: the vehicles through the
+    loader's own upsert (frota.load.vehicles: newer wins, an older state only joins the
+    history), the maintenances appended, the ledger row. A batch's `as_of` (default: its
+    created_at) is when its data were true: an earlier one makes it a late batch."""
     lote = batch["batch_id"]
+    source = batch.get("source", "test")
+    created = datetime.strptime(batch["created_at"], "%Y-%m-%dT%H:%M:%SZ")
+    as_of = batch.get("as_of", created)
+    ordem = f"{created:%Y-%m-%dT%H:%M:%S.%f}Z|{source}|{0:010d}|{lote[-8:]}"
     with engine.begin() as conn:
+        upsert: VehicleUpsert[None] = VehicleUpsert(conn, lote, Version(as_of, ordem), _no_problem)
         for v in batch["veiculos"]:
-            row = {**v, "lote_id": lote}
-            updated = conn.execute(
-                schema.veiculos.update().where(schema.veiculos.c.placa == v["placa"]).values(**row)
-            ).rowcount
-            if not updated:
-                conn.execute(schema.veiculos.insert().values(**row))
+            upsert.add(dict(v), None)
+        upsert.flush()
         if batch["manutencoes"]:
             conn.execute(
                 schema.manutencoes.insert(),
@@ -157,21 +163,29 @@ def load_batch(engine: sa.Engine, batch: dict, loaded_at: datetime | None = None
         conn.execute(
             schema.batches.insert().values(
                 batch_id=lote,
-                source=batch.get("source", "test"),
+                source=source,
                 created_at=batch["created_at"],
+                published_at=created,
+                sequence=0,
+                as_of=as_of,
+                ordem=ordem,
                 content_sha256="0" * 64,
                 loaded_at=loaded_at or datetime.now(UTC).replace(tzinfo=None),
                 run_id="test",
                 rows_read=len(batch["veiculos"]) + len(batch["manutencoes"]),
-                veiculos_inserted=len(batch["veiculos"]),
-                veiculos_updated=0,
-                veiculos_stale=0,
+                veiculos_inserted=upsert.inserted,
+                veiculos_updated=upsert.updated,
+                veiculos_stale=upsert.stale,
                 manutencoes_inserted=len(batch["manutencoes"]),
                 quarantined=0,
                 released=0,
                 duplicates=0,
             )
         )
+
+
+def _no_problem(_tag: None, row: dict, change: object) -> None:
+    assert isinstance(change, str), f"the loader would hold {row}: {change}"
 
 
 def compare(name: str, actual: pd.DataFrame, expected: pd.DataFrame) -> None:

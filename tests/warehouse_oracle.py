@@ -90,16 +90,17 @@ class Oracle:
     # ------------------------------------------------------------------ reading the source
 
     def record(self, engine: sa.Engine, batch_id: str) -> None:
-        """After a batch loads: its ledger row and the vehicle rows it wrote."""
-        b, v = schema.batches, schema.veiculos
+        """After a batch loads: its ledger row and the vehicle states it applied (the
+        operational history, each at its own time: a late batch's older states too)."""
+        b, h = schema.batches, schema.vehicle_history
         with engine.connect() as conn:
             source, created = conn.execute(
                 sa.select(b.c.source, b.c.created_at).where(b.c.batch_id == batch_id)
             ).one()
             at = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ")
             self.batches[batch_id] = {"source": source, "at": at}
-            for row in conn.execute(sa.select(v).where(v.c.lote_id == batch_id)).mappings():
-                self.snapshots.append({**row, "at": at})
+            for row in conn.execute(sa.select(h).where(h.c.lote_id == batch_id)).mappings():
+                self.snapshots.append({**row, "at": row["vigente_desde"]})
 
     def finish(self, engine: sa.Engine) -> None:
         """The maintenances as they stand at the end."""
@@ -126,13 +127,14 @@ class Oracle:
     # ------------------------------------------------------------------ the dimension
 
     def versions(self) -> dict[str, list[Version]]:
-        """SCD2: a new version whenever (status, tipo) differs from the previous snapshot."""
+        """SCD2: a new version whenever (status, tipo) differs from the previous state, in
+        version order (vigente_desde, ordem, history id)."""
         by_plate: dict[str, list[dict]] = defaultdict(list)
         for snap in self.snapshots:
             by_plate[snap["placa"]].append(snap)
         out: dict[str, list[Version]] = {}
         for placa, snaps in by_plate.items():
-            snaps.sort(key=lambda s: (s["at"], s["lote_id"]))
+            snaps.sort(key=lambda s: (s["at"], s["ordem"], s["id"]))
             versions: list[Version] = []
             for s in snaps:
                 state = (s["status"], s["tipo_veiculo"])
@@ -205,6 +207,7 @@ class Oracle:
                     "categoria": given or self.categories.maintenance(text(row["tipo_manutencao"])),
                     "categoria_inferida": given is None,
                     "tipo_veiculo": v.tipo_veiculo if v else None,
+                    "status": v.status if v else None,
                     "versao_presumida": presumed,
                     "registra_conclusao": self.batches[row["lote_id"]]["source"] in recording,
                     "mes": month(day),

@@ -83,7 +83,7 @@ def counts(workdir: Path) -> dict[str, int]:
     with engine.connect() as conn:
         out = {
             name: conn.execute(sa.text(f"select count(*) from {name}")).scalar_one()
-            for name in ("veiculos", "manutencoes")
+            for name in ("veiculos", "manutencoes", "frota_veiculos_historico")
         }
         out["ledger"] = conn.execute(sa.text("select count(*) from frota_batches")).scalar_one()
     engine.dispose()
@@ -91,7 +91,7 @@ def counts(workdir: Path) -> dict[str, int]:
     if warehouse.exists():
         with duckdb.connect(str(warehouse), read_only=True) as wh:
             for table in (
-                "raw.veiculos",
+                "raw.frota_veiculos_historico",
                 "raw.manutencoes",
                 "analytics.fct_manutencoes",
                 "analytics.dim_veiculos",
@@ -284,7 +284,7 @@ def test_dag_test_runs_the_whole_pipeline(e2e_run):
     assert found["veiculos"] > 0 and found["manutencoes"] > 0
     assert found["ledger"] == 1
     # The warehouse holds exactly what the operational DB holds, and the marts are built.
-    assert found["raw.veiculos"] == found["veiculos"]
+    assert found["raw.frota_veiculos_historico"] == found["frota_veiculos_historico"] > 0
     assert found["raw.manutencoes"] == found["manutencoes"]
     assert found["analytics.fct_manutencoes"] == found["manutencoes"]
     assert found["analytics.dim_veiculos"] >= found["veiculos"]

@@ -2,7 +2,7 @@
 
 `frota.contract.categories` is the one source of truth (built-in words, keywords, fallbacks and
 the user's `[categories]` overrides). Before each dbt build, every distinct word the raw layer
-holds (`veiculos.status`, `veiculos.tipo_veiculo`, `manutencoes.tipo_manutencao`) is classified
+holds (status and tipo_veiculo of the vehicle history, `manutencoes.tipo_manutencao`) is classified
 with it and written to `raw.frota_categorias` (coluna, palavra, categoria); a missing word is
 `''`, so the models join on `coalesce(word, '')`. A raw table rather than a generated dbt seed:
 the dbt project is read-only package data, and the table is written in a warehouse
@@ -17,11 +17,11 @@ mapping succeeds, every build is a full refresh.
 from __future__ import annotations
 
 from frota.contract.categories import Categories
-from frota.warehouse.raw import BUILDS, CATEGORIES, RAW_SCHEMA
+from frota.warehouse.raw import BUILDS, CATEGORIES, HISTORY, RAW_SCHEMA
 from frota.warehouse.target import WarehouseConnection
 
 # The raw columns classified, and the table each comes from.
-SOURCES = (("status", "veiculos"), ("tipo_veiculo", "veiculos"), ("tipo_manutencao", "manutencoes"))
+SOURCES = (("status", HISTORY), ("tipo_veiculo", HISTORY), ("tipo_manutencao", "manutencoes"))
 
 
 def classify(wh: WarehouseConnection, categories: Categories) -> dict[tuple[str, str], str]:

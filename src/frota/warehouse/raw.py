@@ -4,17 +4,22 @@ The raw layer is derived data: everything in it can be copied again from the ope
 database. So its layout has a version (`raw.frota_warehouse`); a warehouse whose raw layer
 has another layout (an earlier frota's) gets it dropped and replicated again from scratch on
 its next run (`WarehouseConnection.ensure_raw`), and dbt then rebuilds every model (no build
-is recorded any more).
+is recorded any more). That is the raw layer's migration: an upgrade copies the whole history
+again, so a warehouse of any earlier layout ends up as one built today.
+
+Layouts: 2 kept `veiculos` snapshots (the rows each batch left current); 3 replaces them with
+the vehicle history the loader keeps (`frota_veiculos_historico`, DESIGN §5b).
 """
 
 from __future__ import annotations
 
 from frota.contract import MANUTENCOES, VEICULOS, Column, Table
+from frota.db.schema import ORDER_KEY_LENGTH, VEHICLE_HISTORY_TABLE
 
 RAW_SCHEMA = "raw"
 ANALYTICS_SCHEMA = "analytics"
 # The layout of the tables below; change it with any change to them.
-LAYOUT = 2
+LAYOUT = 3
 META = "frota_warehouse"
 LEDGER = "frota_replicated_batches"
 # One row per successful dbt build: the replication run it covered and the fingerprint of the
@@ -24,10 +29,23 @@ BUILDS = "frota_dbt_builds"
 # Every word of the raw layer and its category (frota.warehouse.categories): what dbt joins.
 CATEGORIES = "frota_categorias"
 
-# Columns the raw layer adds to the contract's: when a vehicle row was true (the batch's
-# created_at) and which replication run brought a row (drives dbt's incremental models).
-SNAPSHOT_AT = "_snapshot_at"
+# Every vehicle state the loader applied (frota.db.history), copied by the ledger entry that
+# wrote it: what the SCD2 vehicle dimension is built from.
+HISTORY = VEHICLE_HISTORY_TABLE
+# The column the raw layer adds: which replication run brought a row (drives dbt's incremental
+# models).
 REPLICATION_SEQ = "_replication_seq"
+# raw.frota_veiculos_historico: the operational history's columns (its id, the batch, the
+# version, the state, how the loader applied it), then REPLICATION_SEQ.
+HISTORY_COLUMNS = (
+    ("id", "BIGINT NOT NULL"),
+    ("placa", "VARCHAR(10) NOT NULL"),
+    ("lote_id", "VARCHAR(64)"),
+    ("vigente_desde", "TIMESTAMP NOT NULL"),
+    ("ordem", f"VARCHAR({ORDER_KEY_LENGTH}) NOT NULL"),
+    *((c.name, "") for c in VEICULOS.columns if c.name not in ("placa", "lote_id")),
+    ("aplicacao", "VARCHAR(10) NOT NULL"),
+)
 
 LEDGER_COLUMNS = (
     ("batch_id", "VARCHAR(64) PRIMARY KEY"),
@@ -44,8 +62,8 @@ LEDGER_COLUMNS = (
     (REPLICATION_SEQ, "BIGINT NOT NULL"),
     ("replicated_at", "TIMESTAMP NOT NULL"),
 )
-# The tables a new layout drops, data first.
-DATA_TABLES = (VEICULOS.name, MANUTENCOES.name, LEDGER, BUILDS, CATEGORIES, META)
+# The tables a new layout drops, data first (raw.veiculos: layouts 1 and 2).
+DATA_TABLES = (VEICULOS.name, HISTORY, MANUTENCOES.name, LEDGER, BUILDS, CATEGORIES, META)
 
 
 def _sql_type(col: Column) -> str:
@@ -61,21 +79,30 @@ def _sql_type(col: Column) -> str:
 
 def raw_columns(table: Table) -> tuple[str, ...]:
     """Column names of raw.<table>, in order: the contract's, then the raw layer's own."""
-    extra = (SNAPSHOT_AT,) if table is VEICULOS else ()
-    return (*(c.name for c in table.columns), *extra, REPLICATION_SEQ)
+    return (*(c.name for c in table.columns), REPLICATION_SEQ)
+
+
+def history_columns() -> tuple[str, ...]:
+    """Column names of raw.frota_veiculos_historico, in order."""
+    return (*(name for name, _ in HISTORY_COLUMNS), REPLICATION_SEQ)
+
+
+def _history_ddl() -> str:
+    contract = {c.name: _sql_type(c) for c in VEICULOS.columns}
+    cols = [f"{name} {sql or contract[name]}" for name, sql in HISTORY_COLUMNS]
+    cols.append(f"{REPLICATION_SEQ} BIGINT NOT NULL")
+    return f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{HISTORY} ({', '.join(cols)})"
 
 
 def raw_ddl() -> list[str]:
     """CREATE statements for the raw layer (idempotent)."""
     statements = [f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}"]
-    for table in (VEICULOS, MANUTENCOES):
-        cols = [f"{c.name} {_sql_type(c)}" for c in table.columns]
-        if table is VEICULOS:
-            cols.append(f"{SNAPSHOT_AT} TIMESTAMP NOT NULL")
-        cols.append(f"{REPLICATION_SEQ} BIGINT NOT NULL")
-        statements.append(
-            f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{table.name} ({', '.join(cols)})"
-        )
+    cols = [f"{c.name} {_sql_type(c)}" for c in MANUTENCOES.columns]
+    cols.append(f"{REPLICATION_SEQ} BIGINT NOT NULL")
+    statements.append(
+        f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{MANUTENCOES.name} ({', '.join(cols)})"
+    )
+    statements.append(_history_ddl())
     ledger_cols = ", ".join(f"{n} {t}" for n, t in LEDGER_COLUMNS)
     statements.append(f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{LEDGER} ({ledger_cols})")
     statements.append(

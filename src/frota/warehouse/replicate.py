@@ -8,8 +8,10 @@ analytics user is enough.
 New batches are the operational ledger's rows loaded since the last replicated `loaded_at`
 (minus a safety margin) that the warehouse ledger does not hold yet: the cost follows what is
 new, not the history. For each new batch, its `manutencoes` rows are appended to
-`raw.manutencoes` and its `veiculos` rows are appended to `raw.veiculos` as snapshots stamped
-with the batch's `created_at` — the history the SCD2 vehicle dimension is built from.
+`raw.manutencoes` and the vehicle states it applied (its `frota_veiculos_historico` rows, found
+by lote_id: a load's or a quarantine retry's) to `raw.frota_veiculos_historico` — the history
+the SCD2 vehicle dimension is built from. A late, older batch brings its states at their own
+time; dbt puts them in place and re-points the facts they affect.
 """
 
 from __future__ import annotations
@@ -27,12 +29,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from frota.config import Settings
-from frota.contract import MANUTENCOES, RETRY_SOURCE, VEICULOS, Table
+from frota.contract import MANUTENCOES, RETRY_SOURCE, Table
 from frota.db import schema
 from frota.db.engine import database_engine, database_url, mask
 from frota.errors import DatabaseUnreachable, MissingExtra
 from frota.warehouse.errors import WarehouseError
-from frota.warehouse.raw import LEDGER, LEDGER_COLUMNS, RAW_SCHEMA, raw_columns
+from frota.warehouse.raw import (
+    HISTORY,
+    LEDGER,
+    LEDGER_COLUMNS,
+    RAW_SCHEMA,
+    history_columns,
+    raw_columns,
+)
 from frota.warehouse.target import WarehouseConnection
 
 # A batch loaded this long before the newest replicated one is assumed replicated already.
@@ -117,6 +126,7 @@ def _new_batches(src: Connection, wh: WarehouseConnection) -> list[sa.Row]:
         b.c.batch_id,
         b.c.source,
         b.c.created_at,
+        b.c.as_of,
         b.c.loaded_at,
         b.c.manutencoes_inserted,
         b.c.released,
@@ -168,6 +178,24 @@ def _source_rows(
             query = query.where(sa_table.c.id > after_id)
         result = src.execution_options(yield_per=_YIELD_PER).execute(query)
         for row in result:
+            counts[row[lote]] += 1
+            yield tuple(row)
+
+
+def _history_rows(
+    src: Connection, batch_ids: Sequence[str], counts: Counter[str], first: bool
+) -> Iterator[tuple]:
+    """The vehicle states `batch_ids` applied (and, on the `first` replication, the baseline
+    states no batch wrote: vehicles adopted before frota kept a ledger), streamed."""
+    h = schema.vehicle_history
+    columns = [h.c[name] for name in history_columns()[:-1]]
+    lote = history_columns().index("lote_id")
+    chunks = [batch_ids[i : i + _IDS_PER_QUERY] for i in range(0, len(batch_ids), _IDS_PER_QUERY)]
+    queries = [sa.select(*columns).where(h.c.lote_id.in_(chunk)) for chunk in chunks]
+    if first:
+        queries.append(sa.select(*columns).where(h.c.lote_id.is_(None)))
+    for query in queries:
+        for row in src.execution_options(yield_per=_YIELD_PER).execute(query):
             counts[row[lote]] += 1
             yield tuple(row)
 
@@ -270,11 +298,10 @@ def replicate(
         if reread:
             say(f"{len(reread)} batch(es) read again by lote_id (ids reused by SQLite)")
         v_counts: Counter[str] = Counter()
-        lote = VEICULOS.columns.index(VEICULOS.column("lote_id"))
         v_rows = wh.copy_rows(
-            VEICULOS.name,
-            raw_columns(VEICULOS),
-            ((*row, created[row[lote]], seq) for row in _source_rows(src, VEICULOS, ids, v_counts)),
+            HISTORY,
+            history_columns(),
+            ((*row, seq) for row in _history_rows(src, ids, v_counts, first=seq == 1)),
         )
         now = datetime.now(UTC).replace(tzinfo=None)
         concluded = _concluded(wh, seq)
@@ -287,7 +314,7 @@ def replicate(
                     b.source,
                     created[b.batch_id],
                     _utc(b.loaded_at),
-                    created[b.batch_id],  # as_of: the batch's created_at, for now
+                    _utc(b.as_of) if b.as_of is not None else created[b.batch_id],
                     v_counts[b.batch_id],
                     m_counts[b.batch_id],
                     concluded.get(b.batch_id, 0),

@@ -23,11 +23,12 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from frota.config import Settings
-from frota.contract import MANUTENCOES, VEICULOS
+from frota.contract import MANUTENCOES
 from frota.db.engine import mask
 from frota.errors import ConfigError, DatabaseUnreachable, MissingExtra
 from frota.warehouse.raw import (
     DATA_TABLES,
+    HISTORY,
     LAYOUT,
     LEDGER,
     META,
@@ -337,11 +338,15 @@ class PostgresConnection(WarehouseConnection):
                 f"CREATE INDEX IF NOT EXISTS manutencoes_{column.strip('_')} "
                 f"ON {RAW_SCHEMA}.{MANUTENCOES.name} ({column})"
             )
+        self.execute(
+            f"CREATE INDEX IF NOT EXISTS veiculos_historico_replication_seq "
+            f"ON {RAW_SCHEMA}.{HISTORY} ({REPLICATION_SEQ})"
+        )
 
     def analyze(self) -> None:
         # Right after a big COPY the planner still believes the tables are small or empty
         # (autovacuum comes later) and picks full sorts over index scans.
-        for table in (MANUTENCOES.name, VEICULOS.name, LEDGER):
+        for table in (MANUTENCOES.name, HISTORY, LEDGER):
             self.execute(f"ANALYZE {RAW_SCHEMA}.{table}")
 
     def copy_rows(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:

@@ -27,7 +27,7 @@ bounds as (
                 current_date
             ),
             coalesce((
-                select cast(max(snapshot_em) as date)
+                select cast(max(vigente_desde) as date)
                 from {{ ref('stg_frota__veiculos') }}
             ), current_date)
         ) as ultimo_dia

@@ -1,6 +1,6 @@
 -- Kilometres driven per vehicle and month, from every odometer reading frota has: the one
 -- taken at each service (quilometragem) and the vehicle's registered odometer
--- (quilometragem_total) as of each snapshot, on its local date. A reading lower than an
+-- (quilometragem_total) of each state in its history, on its local date. A reading lower than an
 -- earlier one is out of sequence (the odometer never goes back, as the loader's rule says):
 -- it is counted in qtd_leituras_fora_de_sequencia and left out. Between two consecutive valid
 -- readings the distance is spread evenly over the days after the first up to the second;
@@ -48,7 +48,7 @@ leituras as (
 
     select
         placa,
-        cast({{ hora_local('snapshot_em') }} as date),
+        cast({{ hora_local('vigente_desde') }} as date),
         quilometragem_total
     from {{ ref('stg_frota__veiculos') }}
     where quilometragem_total is not null {{ so_os_afetados }}

@@ -1,15 +1,17 @@
--- Vehicle snapshots collapsed into versions: a new version each time status or type changes
--- (gaps and islands over the snapshots, in snapshot order). Times are the operator's local
--- time (var fuso_horario). The first version is in force from the acquisition date (or its
--- first snapshot, if that is earlier or the date unknown); each later one from its first
--- snapshot. The classes of status and type come from frota.contract.categories.
+-- The vehicle history collapsed into versions: a new version each time status or type changes
+-- (gaps and islands over the history's states in version order: vigente_desde, then the
+-- batch's publish order, then the history id). A late, older batch's states fall in place at
+-- their own time. Times are the operator's local time (var fuso_horario). The first version
+-- is in force from the acquisition date (or its first state, if that is earlier or the date
+-- unknown); each later one from its first state. The classes of status and type come from
+-- frota.contract.categories.
 with
 
 snapshots as (
 
     select
         *,
-        {{ hora_local('snapshot_em') }} as snapshot_local
+        {{ hora_local('vigente_desde') }} as snapshot_local
     from {{ ref('stg_frota__veiculos') }}
 
 ),
@@ -34,7 +36,7 @@ flagged as (
             else 0
         end as muda
     from snapshots
-    window w as (partition by placa order by snapshot_em, lote_id)
+    window w as (partition by placa order by vigente_desde, ordem, historico_id)
 
 ),
 
@@ -43,10 +45,12 @@ numbered as (
     select
         *,
         sum(muda) over (
-            partition by placa order by snapshot_em, lote_id
+            partition by placa order by vigente_desde, ordem, historico_id
             rows between unbounded preceding and current row
         ) as versao,
-        row_number() over (partition by placa order by snapshot_em desc, lote_id desc) as recencia
+        row_number() over (
+            partition by placa order by vigente_desde desc, ordem desc, historico_id desc
+        ) as recencia
     from flagged
 
 ),
@@ -76,13 +80,13 @@ last_snapshot_of_version as (
         data_aquisicao,
         lote_id,
         row_number() over (
-            partition by placa, versao order by snapshot_em desc, lote_id desc
+            partition by placa, versao order by vigente_desde desc, ordem desc, historico_id desc
         ) as pos
     from numbered
 
 ),
 
--- the vehicle's acquisition date as its latest snapshot says
+-- the vehicle's acquisition date as its latest state says
 aquisicao as (
 
     select
