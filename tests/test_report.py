@@ -83,11 +83,12 @@ def test_pipeline_health_from_the_warehouse_ledger(built) -> None:
     figures, _ = page_figures(html)
     raw = {
         t: query(settings.warehouse, f"SELECT count(*) FROM raw.{t}")[0][0]
-        for t in ("veiculos", "manutencoes")
+        for t in ("frota_veiculos_historico", "manutencoes")
     }
+    rows = raw["frota_veiculos_historico"] + raw["manutencoes"]
     assert figures["lotes_30_dias"] == ("1", "1")
-    assert int(figures["linhas_30_dias"][0]) == raw["veiculos"] + raw["manutencoes"]
-    assert figures["linhas_30_dias"][1] == br_number(raw["veiculos"] + raw["manutencoes"])
+    assert int(figures["linhas_30_dias"][0]) == rows
+    assert figures["linhas_30_dias"][1] == br_number(rows)
     source, newest, _age = _table_rows(html, "atualizacao")[0]
     assert source == "test" and newest == "20/06/2025 18:00"  # 21:00 UTC in São Paulo
 

@@ -96,7 +96,8 @@ def test_hostile_text_arrives_unchanged(warehouse_url, operational) -> None:
     batch["manutencoes"][-1]["tipo_manutencao"] = None  # and a real NULL stays NULL
     load_batch(engine, batch)
     replicate_only(at(url, warehouse_url))
-    raw = read_tables(warehouse_url, ["veiculos", "manutencoes"], "raw")
+    raw = read_tables(warehouse_url, ["frota_veiculos_historico", "manutencoes"], "raw")
+    states = raw["frota_veiculos_historico"]
     with engine.connect() as conn:
         source_m = {
             i: t
@@ -119,10 +120,7 @@ def test_hostile_text_arrives_unchanged(warehouse_url, operational) -> None:
         for i, t in zip(raw["manutencoes"].id, raw["manutencoes"].tipo_manutencao, strict=True)
     }
     got_v = {
-        p: (s, t)
-        for p, s, t in zip(
-            raw["veiculos"].placa, raw["veiculos"].status, raw["veiculos"].tipo_veiculo, strict=True
-        )
+        p: (s, t) for p, s, t in zip(states.placa, states.status, states.tipo_veiculo, strict=True)
     }
     assert got_m == source_m
     assert got_v == source_v
