@@ -32,10 +32,11 @@ def _folder(tmp: Path, *cases: str) -> Path:
 
 
 def _canonical(tmp: Path, *cases: str, **kwargs) -> tuple[list[str], Path]:
+    """The report lines and the folder of canonical files."""
     out = tmp / "out"
     out.mkdir(exist_ok=True)
-    report = canonicalize_exports(_folder(tmp, *cases), out, today=TODAY, **kwargs)
-    return report, out
+    check = canonicalize_exports(_folder(tmp, *cases), out, today=TODAY, **kwargs)
+    return check.lines(), out
 
 
 def test_new_user_excel_export_loads_and_explains_bad_rows(tmp_path: Path, db_url: str) -> None:
@@ -106,9 +107,7 @@ def test_accepted_formats(tmp_path: Path, case: str, kwargs: dict, expected: str
             {"encoding": "utf-8"},
             "manutencoes.csv, line 2, column 'tipo_manutencao': bytes that are not valid utf-8",
         ),
-        ("manutencoes/utf16", {}, "manutencoes.csv, line 1: the file is UTF-16"),
         ("manutencoes/empty_file", {}, "manutencoes.csv, line 1: the file is empty"),
-        ("manutencoes/header_only", {}, "manutencoes.csv, line 2: the file has a header but no"),
         (
             "manutencoes/duplicated_header",
             {},

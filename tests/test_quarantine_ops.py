@@ -90,8 +90,10 @@ def test_retry_of_conflicts_by_reason_never_picks_a_winner(tmp_path: Path, sqlit
 
 
 def test_neutralise() -> None:
-    for text in ("=1+1", "+1", "-1", "@SUM(A1)", "\t=1"):
+    for text in ("=1+1", "+1+1", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)", "\t=1", "-"):
         assert neutralise(text) == "'" + text
+    for number in ("-1", "-10,50", "+1.234,56"):  # numbers stay numbers in the sheet
+        assert neutralise(number) == number
     assert neutralise("Troca de óleo") == "Troca de óleo"
     assert neutralise(None) == ""
 

@@ -98,6 +98,7 @@ class BadInputError(TerminalError):
             if part
         )
         super().__init__(f"{where}: {message}" if where else message, hint=hint)
+        self.what = message  # the message without the place
         self.file = file
         self.line = line
         self.column = column
@@ -113,6 +114,7 @@ class BatchRejected(BadInputError):
         )
         self.batch_id = batch_id
         self.file, self.line, self.column = error.file, error.line, error.column
+        self.what = error.what
 
 
 class UsageError(TerminalError):

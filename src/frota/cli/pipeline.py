@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from frota.cli.app import Context, cli, kv_table, out, pass_ctx
+from frota.errors import EXIT_BAD_INPUT
 from frota.observe.progress import progress_bar
 
 # ---------------------------------------------------------------- generate / publish
@@ -75,6 +76,18 @@ def generate(
     help="With --from: when the export's data was true, e.g. 2026-01-31 (midnight UTC) or "
     "2026-01-31T18:00-03:00 [default: now]. Not in the future.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="With --from: check the exports and print every problem as file:line:column, "
+    "publishing nothing (exit 3 when a file is refused).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    help="With --from: also write the problems to this sheet for Excel (';', UTF-8 with BOM).",
+)
 @pass_ctx
 def publish(
     obj: Context,
@@ -83,36 +96,79 @@ def publish(
     delimiter: str | None,
     decimal_comma: bool | None,
     as_of: str | None,
+    dry_run: bool,
+    report_path: str | None,
 ) -> None:
     """Publish batches to the landing area (manifest last, never overwriting)."""
     from frota.batch import parse_as_of
-    from frota.publish import publish_export, publish_outbox
+    from frota.publish import check_export, publish_export, publish_outbox
 
     s = obj.settings
-    if as_of is not None and not from_dir:
-        raise click.UsageError("--as-of goes with --from (generated batches carry their own)")
+    for flag, given in (("--as-of", as_of), ("--dry-run", dry_run), ("--report", report_path)):
+        if given and not from_dir:
+            raise click.UsageError(f"{flag} goes with --from (generated batches are checked)")
     try:
         when = parse_as_of(as_of) if as_of is not None else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--as-of") from None
+    read: dict[str, Any] = {
+        "encoding": encoding,
+        "delimiter": delimiter,
+        "decimal_comma": decimal_comma,
+    }
+    report = Path(report_path) if report_path else None
+    if from_dir and dry_run:
+        check = check_export(Path(from_dir), s, **read, report=report, on_finding=_say)
+        _print_check(check, report_path)
+        if check.refused:
+            out.print(f"{len(check.refused)} file(s) refused: nothing would be published")
+            raise click.exceptions.Exit(EXIT_BAD_INPUT)
+        out.print(f"dry run: {check.rows} rows would be published; nothing was")
+        return
     if from_dir:
-        results = [
-            publish_export(
-                Path(from_dir),
-                s,
-                encoding=encoding,
-                delimiter=delimiter,
-                decimal_comma=decimal_comma,
-                as_of=when,
-            )
-        ]
+        result = publish_export(Path(from_dir), s, **read, as_of=when, report=report)
+        if result.check is not None:
+            _print_check(result.check, report_path, first_few=True)
+        results = [result]
     else:
-        with progress_bar("publishing", "batches") as report:
-            results = publish_outbox(s, progress=report)
+        with progress_bar("publishing", "batches") as progress:
+            results = publish_outbox(s, progress=progress)
     if not results:
         out.print("nothing to publish")
     for r in results:
+        if r.status == "no_rows":
+            out.print("no rows today: every file holds only its header; nothing published")
+            continue
         out.print(f"{r.status.replace('_', ' ')}: {r.batch_id} ({r.rows} rows) -> {r.landing}")
+
+
+def _say(finding: Any) -> None:
+    """One problem, as it is found: `file:line:column: what is wrong: 'value' [reason]`."""
+    click.echo(str(finding))
+
+
+def _print_check(check: Any, report_path: str | None, *, first_few: bool = False) -> None:
+    """A dry run: per file, its rows and what the loader will hold, and the unexpected files.
+    A publish (`first_few`; those lines are in its log): the counts and the first problems."""
+    if not first_few:
+        for line in check.lines():
+            out.print(escape(line))
+        for warning in check.warnings():
+            out.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+    held = check.reasons
+    if first_few and held:
+        total = sum(held.values())
+        counts = ", ".join(f"{reason} x{n}" for reason, n in held.most_common())
+        out.print(
+            f"the loader will hold {check.held_rows} row(s) in the quarantine "
+            f"({total} problem(s): {counts}); the first:"
+        )
+        for finding in check.first():
+            out.print(f"  {escape(str(finding))}")
+        if total > len(check.first()):
+            out.print("  … all of them: frota publish --from DIR --dry-run [--report FILE]")
+    if report_path:
+        out.print(f"problems written to {escape(report_path)}")
 
 
 # ---------------------------------------------------------------- load / run

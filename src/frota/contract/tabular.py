@@ -116,6 +116,7 @@ class ReadStats:
     sha256: str = ""
     bytes: int = 0
     extra_columns: list[str] = field(default_factory=list)
+    header_names: dict[str, str] = field(default_factory=dict)  # column -> the file's own name
 
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -350,6 +351,7 @@ def read_records(
             header, table, file, allow_extra=allow_extra, line=header_line
         )
         names = [h.strip() for h in header]
+        stats.header_names = {col: name for col, name in zip(mapped, names, strict=True) if col}
         lines.column_at = lambda prefix: _column_at(prefix, names, delimiter)
         header_keys = [header_key(h) for h in header]
         may_claim = fast is not None and tuple(mapped) == table.csv_header

@@ -4,6 +4,7 @@ the loader acts on and what `frota status` reports (a landing-area fact both nee
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,6 +12,9 @@ from datetime import UTC, datetime
 from frota.batch import MANIFEST_NAME, Manifest, format_time, is_batch_id
 from frota.errors import BadInputError
 from frota.landing import Landing
+
+# frota's logger by name: observe (which configures it) imports the landing, not the reverse.
+logger = logging.getLogger("frota")
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,7 @@ class Candidate:
     manifest: Manifest | None  # None: incomplete
     problem: str | None = None  # why it is incomplete or unusable
     rejected: BadInputError | None = None  # complete but broken: the load must refuse it
+    unlisted: tuple[str, ...] = ()  # files in the folder the manifest does not list (ignored)
 
     @property
     def complete(self) -> bool:
@@ -78,10 +83,20 @@ def inspect_batch(landing: Landing, batch_id: str) -> Candidate:
                 hint="the file changed after publishing; publish the data again as a new batch",
             )
             return Candidate(batch_id, manifest, str(err), rejected=err)
-    return Candidate(batch_id, manifest)
+    listed = {entry.name for entry in manifest.files} | {MANIFEST_NAME}
+    return Candidate(batch_id, manifest, unlisted=tuple(sorted(set(sizes) - listed)))
 
 
 def pending_batches(landing: Landing, loaded: set[str]) -> list[Candidate]:
     """Batches in the landing area not in `loaded`, in the order they apply."""
     ids = (b for b in landing.list_batch_ids() if is_batch_id(b) and b not in loaded)
-    return sorted((inspect_batch(landing, b) for b in ids), key=lambda c: c.order_key)
+    found = sorted((inspect_batch(landing, b) for b in ids), key=lambda c: c.order_key)
+    for c in found:
+        if c.unlisted:
+            logger.warning(
+                "batch %s: %s not in its manifest; left out (a batch holds only the files "
+                "its manifest lists: publish the data again to include it)",
+                c.batch_id,
+                ", ".join(c.unlisted),
+            )
+    return found

@@ -5,7 +5,9 @@ landing area. Files first, manifest last; never overwrite; identical content is 
 - `publish_outbox`: every folder `frota generate` left in the outbox, oldest first; each is
   moved to `<outbox>/_published/` once its batch is complete on the landing area.
 - `publish_export`: a user's own CSV exports (`frota publish --from DIR`), validated and
-  rewritten as canonical CSVs first (see `frota.publish.exports`).
+  rewritten as canonical CSVs first (see `frota.publish.exports`); what it found comes back
+  with the result, in the export's own terms (`frota.publish.findings`).
+- `check_export`: the same checks without publishing (`frota publish --from DIR --dry-run`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from frota.batch import (
@@ -37,10 +40,12 @@ from frota.landing import Landing, open_landing
 from frota.observe.log import logger
 from frota.observe.runs import recorded
 from frota.publish.exports_dir import Export
+from frota.publish.findings import ExportCheck, Finding
 
 __all__ = [
     "ExportsResult",
     "PublishResult",
+    "check_export",
     "publish_dir",
     "publish_export",
     "publish_new_exports",
@@ -54,10 +59,11 @@ PUBLISHED_DIR = "_published"
 class PublishResult:
     """One folder's fate: published as a new batch, completed, or already there."""
 
-    batch_id: str
-    status: str  # "published" | "completed" | "already_published"
+    batch_id: str  # "" when there was nothing to publish
+    status: str  # "published" | "completed" | "already_published" | "no_rows"
     files: tuple[FileEntry, ...]
     landing: str
+    check: ExportCheck | None = None  # for an export: what checking it found
 
     @property
     def rows(self) -> int:
@@ -237,6 +243,61 @@ def publish_outbox(
     return results
 
 
+@contextmanager
+def _findings_to(
+    report: Path | None, on_finding: Callable[[Finding], None] | None
+) -> Iterator[Callable[[Finding], None] | None]:
+    """One callback for the findings: to the report sheet (if any) and to `on_finding`."""
+    if report is None:
+        yield on_finding
+        return
+    from frota.publish.findings import problem_sheet
+
+    with problem_sheet(report) as write:
+
+        def both(finding: Finding) -> None:
+            write(finding)
+            if on_finding is not None:
+                on_finding(finding)
+
+        yield both
+
+
+def check_export(
+    directory: Path,
+    settings: Settings,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    decimal_comma: bool | None = None,
+    report: Path | None = None,
+    on_finding: Callable[[Finding], None] | None = None,
+    today: date | None = None,
+) -> ExportCheck:
+    """Check a user's exports as `publish_export` does, every file, publishing nothing.
+
+    Every problem goes to `on_finding` and, with `report`, to a pt-BR sheet; a refused file is
+    a finding too (`ExportCheck.refused`)."""
+    from frota.contract.tabular import FilePolicy
+    from frota.publish.exports import canonicalize_exports
+
+    with (
+        tempfile.TemporaryDirectory(prefix="frota-check-") as tmp,
+        _findings_to(report, on_finding) as tell,
+    ):
+        return canonicalize_exports(
+            Path(directory),
+            Path(tmp),
+            encoding=encoding,
+            delimiter=delimiter,
+            decimal_comma=decimal_comma,
+            today=today,
+            policy=FilePolicy.from_settings(settings),
+            on_finding=tell,
+            keep_going=True,
+        )
+
+
 @recorded("publish", counts=lambda r: _counts([r]))
 def publish_export(
     directory: Path,
@@ -247,26 +308,41 @@ def publish_export(
     decimal_comma: bool | None = None,
     now: datetime | None = None,
     as_of: datetime | None = None,
+    report: Path | None = None,
+    on_finding: Callable[[Finding], None] | None = None,
 ) -> PublishResult:
     """Validate a user's CSV exports, write canonical CSVs, publish them as one batch.
 
-    `as_of`: when the export's data was true (default: now); a time in the future is refused."""
+    `as_of`: when the export's data was true (default: now); a time in the future is refused.
+    The result's `check` says what the loader will hold back; `report` / `on_finding` as in
+    `check_export`. An export whose files hold only headers has no rows today: nothing is
+    published (status `no_rows`)."""
     from frota.contract.tabular import FilePolicy
     from frota.publish.exports import canonicalize_exports
 
     landing = open_landing(settings.landing)
-    with tempfile.TemporaryDirectory(prefix="frota-export-") as tmp:
-        report = canonicalize_exports(
+    with (
+        tempfile.TemporaryDirectory(prefix="frota-export-") as tmp,
+        _findings_to(report, on_finding) as tell,
+    ):
+        check = canonicalize_exports(
             Path(directory),
             Path(tmp),
             encoding=encoding,
             delimiter=delimiter,
             decimal_comma=decimal_comma,
             policy=FilePolicy.from_settings(settings),
+            on_finding=tell,
         )
-        for line in report:
+        for line in check.lines():
             logger.info("%s", line)
-        return publish_dir(Path(tmp), landing, settings.source, now=now, as_of=as_of)
+        for warning in check.warnings():
+            logger.warning("%s", warning)
+        if not check.rows:
+            logger.info("the export in %s has no rows today; nothing to publish", directory)
+            return PublishResult("", "no_rows", (), landing.display, check)
+        result = publish_dir(Path(tmp), landing, settings.source, now=now, as_of=as_of)
+        return PublishResult(**{**result.__dict__, "check": check})
 
 
 @dataclass

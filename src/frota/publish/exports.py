@@ -1,66 +1,56 @@
-"""A user's own CSV exports -> canonical CSVs.
+"""A user's own CSV exports -> canonical CSVs, and the problems found, in the export's terms.
 
-Accepts what real exports look like: `,` or `;`, UTF-8 (with or without BOM) or cp1252/latin-1,
-CRLF, quoted fields with delimiters, quotes and line breaks, decimal comma with thousands dots,
-`dd/mm/yyyy` dates, header names in any case, with spaces or accents, plates written `abc-1234`.
+Accepts what real exports look like: `,` or `;` (or Excel's `sep=;` first line), UTF-8 (with or
+without BOM), cp1252/latin-1 or UTF-16 (with or without BOM), CRLF, LF or CR line ends, quoted
+fields with delimiters, quotes and line breaks, decimal comma with thousands dots, `dd/mm/yyyy`
+dates, header names in any case, with spaces or accents, plates written `abc-1234`.
 
 File-level problems (bad header, undecodable bytes, empty file, too large, too many bad rows)
-stop the publish with file, line and column. A record or value that does not parse is passed
-through unchanged, so the loader quarantines it with its reason: nothing is dropped. Blank lines
-are written as blank lines, so a canonical file's line numbers are the export's line numbers.
+refuse the file with file, line and column. A record or value that does not parse is passed
+through unchanged, so the loader quarantines it with its reason: nothing is dropped; each is
+also a `Finding` (file, line, the export's own column name, what is wrong), for the publisher to
+see before the loader holds it. A file with only a header is a table with no rows today. Blank
+lines are written as blank lines, so a canonical file's line numbers are the export's.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 from frota.contract import TABLES, Table
 from frota.contract.canonical import format_value
-from frota.contract.tabular import UTF8_BOM, FilePolicy, ReadStats, Record, header_key, read_records
+from frota.contract.tabular import FilePolicy, ReadStats, Record, header_key, read_records
 from frota.contract.validate import NumberFormat, ValueProblem, canonical_text, parse_value
 from frota.errors import BadInputError
+from frota.publish.findings import ExportCheck, FileCheck, Finding
+from frota.publish.formats import ExportFormat, normalised, sniff
 
-_SNIFF_BYTES = 1 << 20
+# Files an export folder may hold without a word: the system's own, and frota's.
+_QUIET = frozenset({"desktop.ini", "thumbs.db"})
 
-
-def detect_encoding(path: Path) -> str:
-    """utf-8-sig for a BOM or a file that decodes as UTF-8, else cp1252 (Excel on Windows)."""
-    with open(path, "rb") as fh:
-        if fh.read(len(UTF8_BOM)) == UTF8_BOM:
-            return "utf-8-sig"  # a BOM says UTF-8: a bad byte later is an error, not cp1252
-        fh.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            while chunk := fh.read(_SNIFF_BYTES):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig"
+OnFinding = Callable[[Finding], None]
 
 
-def detect_delimiter(path: Path, encoding: str) -> str:
-    """`;` or `,`: whichever the first non-blank line (the header) holds more of."""
-    with open(path, "rb") as fh:
-        for raw in fh:
-            first = raw.decode(encoding, errors="replace")
-            if first.strip():
-                return ";" if first.count(";") > first.count(",") else ","
-    return ","
-
-
-def find_table_files(directory: Path) -> dict[Table, Path]:
-    """veiculos / manutencoes files in a folder, matched by name ignoring case and accents."""
+def find_table_files(directory: Path) -> tuple[dict[Table, Path], list[str]]:
+    """veiculos / manutencoes files in a folder, matched by name ignoring case and accents;
+    and the names of the other files in it (not hidden ones, not folders)."""
     if not directory.is_dir():
         raise BadInputError("not a folder", file=str(directory))
     by_key: dict[str, list[Path]] = {}
+    others: list[str] = []
+    names = {t.name for t in TABLES}
     for path in sorted(directory.iterdir()):
-        if path.is_file() and path.suffix.lower() in (".csv", ".txt"):
-            by_key.setdefault(header_key(path.stem), []).append(path)
+        if not path.is_file() or path.name.startswith(".") or path.name.lower() in _QUIET:
+            continue
+        key = header_key(path.stem)
+        if path.suffix.lower() in (".csv", ".txt") and key in names:
+            by_key.setdefault(key, []).append(path)
+        else:
+            others.append(path.name)
     found: dict[Table, Path] = {}
     for table in TABLES:
         paths = by_key.get(table.name, [])
@@ -78,7 +68,7 @@ def find_table_files(directory: Path) -> dict[Table, Path]:
             file=str(directory),
             hint="name the exports veiculos.csv and manutencoes.csv",
         )
-    return found
+    return found, others
 
 
 def canonicalize_exports(
@@ -90,48 +80,58 @@ def canonicalize_exports(
     decimal_comma: bool | None = None,
     today: date | None = None,
     policy: FilePolicy | None = None,
-) -> list[str]:
-    """Write canonical versions of the exports in `source` into `target`; return a report."""
+    on_finding: OnFinding | None = None,
+    keep_going: bool = False,
+) -> ExportCheck:
+    """Write canonical versions of the exports in `source` into `target`; say what was found.
+
+    A refused file raises BadInputError, or with `keep_going` (a dry run) is recorded and the
+    next file checked. `on_finding` is told every problem, in file and line order.
+    """
     today = today or date.today()
     policy = policy or FilePolicy()
-    report = []
-    for table, path in find_table_files(source).items():
-        policy.check_size(path.stat().st_size, path.name)  # before reading a byte
-        enc = _known_encoding(encoding, path.name) if encoding else detect_encoding(path)
-        sep = delimiter or detect_delimiter(path, enc)
-        fmt = NumberFormat(decimal_comma=(sep == ";") if decimal_comma is None else decimal_comma)
-        report.append(_canonicalize(table, path, target, enc, sep, fmt, today, policy))
-    return report
-
-
-def _known_encoding(name: str, file: str) -> str:
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        raise BadInputError(
-            f"unknown encoding {name!r}",
-            file=file,
-            hint="use utf-8, cp1252 (Excel on Windows) or latin-1",
-        ) from None
-    return name
+    found, others = find_table_files(source)
+    check = ExportCheck(unexpected=others)
+    for table, path in found.items():
+        result = FileCheck(path.name, table.name)
+        check.files.append(result)
+        try:
+            policy.check_size(path.stat().st_size, path.name)  # before reading a byte
+            fmt = sniff(path, encoding=encoding, delimiter=delimiter)
+            if decimal_comma is None:
+                # `;` and tab: what a pt-BR Excel writes, with its decimal comma.
+                numbers = NumberFormat(decimal_comma=fmt.delimiter in (";", "\t"))
+            else:
+                numbers = NumberFormat(decimal_comma=decimal_comma)
+            result.described = fmt.describe() + (
+                ", decimal comma" if numbers.decimal_comma else ", decimal point"
+            )
+            _canonicalize(table, path, target, fmt, numbers, today, policy, result, on_finding)
+        except BadInputError as exc:
+            if not keep_going:
+                raise
+            result.refused = Finding.refused(exc, path.name)
+            if on_finding is not None:
+                on_finding(result.refused)
+    return check
 
 
 def _canonicalize(
     table: Table,
     path: Path,
     target: Path,
-    enc: str,
-    sep: str,
-    fmt: NumberFormat,
+    fmt: ExportFormat,
+    numbers: NumberFormat,
     today: date,
     policy: FilePolicy,
-) -> str:
+    result: FileCheck,
+    on_finding: OnFinding | None,
+) -> None:
     stats = ReadStats()
-    problems: Counter[str] = Counter()  # reason -> values (for the report)
     bad_rows: Counter[str] = Counter()  # reason of each bad row's first problem (threshold)
     width = len(table.csv_header)
     with (
-        open(path, "rb") as fh,
+        normalised(path, fmt) as fh,
         open(target / table.file_name, "w", encoding="utf-8", newline="") as out,
     ):
         writer = csv.writer(out, lineterminator="\n")
@@ -141,60 +141,61 @@ def _canonicalize(
             fh,
             table,
             path.name,
-            encoding=enc,
-            delimiter=sep,
+            encoding=fmt.reader_encoding,
+            delimiter=fmt.delimiter,
             allow_extra=policy.allow_extra_columns,
             stats=stats,
         )
         for rec in records:
-            cells, reasons = _canonical_cells(table, rec, fmt, today, width)
-            if reasons:
-                problems.update(reasons)
-                bad_rows[reasons[0]] += 1
+            cells, problems = _canonical_cells(table, rec, numbers, today, width)
+            if problems:
+                bad_rows[problems[0][0]] += 1
+                for reason, column, value in problems:
+                    finding = Finding.of_value(
+                        path.name, rec.line, stats.header_names.get(column or ""), reason, value
+                    )
+                    result.add(finding)
+                    if on_finding is not None:
+                        on_finding(finding)
             out.write("\n" * (rec.line - written - 1))  # keep the export's line numbers
             writer.writerow(cells)
             written = rec.line + sum(c.count("\n") for c in cells)
-    if stats.records == 0:
-        raise BadInputError(
-            "the file has a header but no data rows",
-            file=path.name,
-            line=2,
-            hint="export the table again with its rows, or leave the file out of the folder",
-        )
     policy.check_bad_rows(bad_rows, stats.records, path.name)
-    line = (
-        f"{path.name}: {stats.records} rows ({enc}, delimiter {sep!r}, decimal "
-        f"{'comma' if fmt.decimal_comma else 'point'}) -> {table.file_name}"
-    )
-    if stats.blank_lines:
-        line += f"; {stats.blank_lines} blank line(s)"
-    if stats.extra_columns:
-        line += "; extra columns left out: " + ", ".join(stats.extra_columns)
-    if problems:
-        line += "; values the loader will quarantine: " + ", ".join(
-            f"{reason} x{n}" for reason, n in sorted(problems.items())
-        )
-    return line
+    result.rows = stats.records
+    result.held_rows = sum(bad_rows.values())
+    result.blank_lines = stats.blank_lines - (1 if fmt.sep_line else 0)
+    result.extra_columns = stats.extra_columns
+
+
+# (reason, contract column or None for the whole row, the value as written)
+_Problem = tuple[str, str | None, str]
 
 
 def _canonical_cells(
     table: Table, rec: Record, fmt: NumberFormat, today: date, width: int
-) -> tuple[list[str], list[str]]:
-    """A record as canonical cells, and the reasons the loader will quarantine it for."""
+) -> tuple[list[str], list[_Problem]]:
+    """A record as canonical cells, and the problems the loader will quarantine it for."""
     if rec.problem is not None:
         if rec.problem.reason == "repeated_header":
-            return list(table.csv_header), [rec.problem.reason]
+            return list(table.csv_header), [(rec.problem.reason, None, "")]
         # Ragged: kept ragged (never `width` fields, which would shift values into columns).
         fields = rec.fields if len(rec.fields) != width else [*rec.fields, ""]
-        return fields, [rec.problem.reason]
-    cells, reasons = [], []
+        return fields, [(rec.problem.reason, None, "")]
+    cells: list[str] = []
+    problems: list[_Problem] = []
+    parsed = {}
     for col in table.csv_columns:
         text = (rec.values.get(col.name) or "").strip()
         if not text and col.required:
-            reasons.append("missing_value")
+            problems.append(("missing_value", col.name, ""))
         try:
-            cells.append(format_value(parse_value(col, text, fmt, today)) if text else "")
+            parsed[col.name] = parse_value(col, text, fmt, today) if text else None
+            cells.append(format_value(parsed[col.name]) if text else "")
         except ValueProblem as exc:
-            reasons.append(exc.reason)
+            problems.append((exc.reason, col.name, text))
             cells.append(canonical_text(col, text, fmt))  # the loader quarantines it too
-    return cells, reasons
+    servico, conclusao = parsed.get("data_manutencao"), parsed.get("data_conclusao")
+    if servico is not None and conclusao is not None and conclusao < servico:
+        value = (rec.values.get("data_conclusao") or "").strip()
+        problems.append(("conclusion_before_service", "data_conclusao", value))
+    return cells, problems

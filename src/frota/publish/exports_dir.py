@@ -83,7 +83,7 @@ def read_export(folder: Path, settle_seconds: float, *, now: float | None = None
     yet). Raises BadInputError for a folder with two files for one table (said, not guessed)."""
     if not _has_table_file(folder):
         return None
-    files = sorted(find_table_files(folder).values())
+    files = sorted(find_table_files(folder)[0].values())
     watched = [folder, *files]
     before = _signature(watched)
     newest = max(mtime for _, mtime in before) / 1e9

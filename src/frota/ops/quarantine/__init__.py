@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from frota.ops.quarantine.export import FORMULA_START, export_quarantine, neutralise
+from frota.contract.sheet import FORMULA_START, neutralise
+from frota.ops.quarantine.export import export_quarantine
 from frota.ops.quarantine.listing import QuarantineListing, list_quarantine
 from frota.ops.quarantine.retry import RetryResult, retry_quarantine
 from frota.ops.quarantine.rows import HeldRow

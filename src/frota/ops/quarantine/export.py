@@ -10,21 +10,12 @@ from pathlib import Path
 
 from frota.config import Settings
 from frota.contract import TABLES, TABLES_BY_NAME
+from frota.contract.sheet import neutralise
 from frota.db.schema import quarantine
 from frota.errors import ConfigError
 from frota.i18n import _
 from frota.ops.engine import database
 from frota.ops.quarantine.rows import filters, pages
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(text: str | None) -> str:
-    """A cell a spreadsheet shows as text: `=SUM(A1)` -> `'=SUM(A1)` (formula injection)."""
-    if not text:
-        return ""
-    return "'" + text if text.startswith(FORMULA_START) else text
-
 
 EXPORT_META = (
     "frota_id",
