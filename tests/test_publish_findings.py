@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,7 @@ MANUT_ROWS = [
     "ABC1234;Óleo;10/01/2026;12,5;09/01/2026",  # line 4: conclusion before service
     "ABC1234;;;12,5;",  # line 5: missing date
 ]
+FINDING = re.compile(r"^([^ :]+:\d+:[^:]+): .* \[(\w+)\]")
 EXPECTED = [  # (file, line, column, reason) in file and line order
     ("veiculos.csv", 3, "Placa", "invalid_plate"),
     ("veiculos.csv", 4, "Quilometragem Total", "not_an_integer"),
@@ -83,10 +85,9 @@ def test_dry_run_prints_every_problem_in_the_exports_terms(tmp_path: Path) -> No
     _export(tmp_path / "exp", VEIC_ROWS, MANUT_ROWS)
     result = _frota("publish", "--from", "exp", "--dry-run", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    printed = [line for line in result.stdout.splitlines() if "' [" in line]
-    places = [line.split(": ")[0] for line in printed]
-    assert places == [f"{f}:{line}:{col}" for f, line, col, _ in EXPECTED]
-    assert [line.split("' [")[1].split("]")[0] for line in printed] == [r for *_, r in EXPECTED]
+    printed = [m for line in result.stdout.splitlines() if (m := FINDING.match(line))]
+    assert [m.group(1) for m in printed] == [f"{f}:{line}:{col}" for f, line, col, _ in EXPECTED]
+    assert [m.group(2) for m in printed] == [r for *_, r in EXPECTED]
     assert "[invalid_plate] (hint: write the plate as ABC1234 or ABC1D23)" in result.stdout
     assert "veiculos.csv:4:Data Aquisição: the date does not exist" in result.stdout
     assert "'31/02/2020' [impossible_date]" in result.stdout  # the value as the export wrote it
