@@ -10,7 +10,8 @@ DuckDB and PostgreSQL. Goals (issue 12): incremental ≤ 25 % of the full build;
 --profile N prints the N slowest dbt nodes of each run (from dbt's target/run_results.json).
 
 The operational SQLite database is filled directly (bulk inserts, as the loader leaves it:
-rows tagged with lote_id, one ledger row per batch); the loader has its own benchmark.
+rows tagged with lote_id, each applied vehicle state in the vehicle history, one ledger row per
+batch); the loader has its own benchmark.
 """
 
 from __future__ import annotations
@@ -44,14 +45,23 @@ SERVICOS = ("Troca de óleo", "Freios", "Pneus", "Motor", "Revisão", "Suspensã
 _LEDGER = (
     "batch_id", "source", "created_at", "content_sha256", "loaded_at", "run_id", "rows_read",
     "veiculos_inserted", "veiculos_updated", "veiculos_stale", "manutencoes_inserted",
-    "quarantined", "released", "duplicates",
+    "quarantined", "released", "duplicates", "published_at", "sequence", "as_of", "ordem",
 )  # fmt: skip
 
 
-def _ledger_row(batch_id: str, created: datetime, rows: int) -> tuple:
+def _ledger_row(batch_id: str, created: datetime, rows: int, ordem: str) -> tuple:
     loaded = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    at = created.isoformat(sep=" ")
     return (batch_id, "bench", created.strftime("%Y-%m-%dT%H:%M:%SZ"), "0" * 64, loaded,
-            "bench", rows, 0, 0, 0, rows, 0, 0, 0)  # fmt: skip
+            "bench", rows, 0, 0, 0, rows, 0, 0, 0, at, 0, at, ordem)  # fmt: skip
+
+
+_INSERT_H = (
+    "INSERT INTO frota_veiculos_historico (placa, lote_id, vigente_desde, ordem, tipo_veiculo,"
+    " status, quilometragem_total, data_aquisicao, aplicacao, registrado_em)"
+    " SELECT placa, lote_id, ?, ?, tipo_veiculo, status, quilometragem_total, data_aquisicao, ?, ?"
+    " FROM veiculos WHERE lote_id = ?"
+)
 
 
 def add_batch(db: Path, rng: random.Random, n_vehicles: int, plates: list[str], rows: int,
@@ -59,6 +69,7 @@ def add_batch(db: Path, rng: random.Random, n_vehicles: int, plates: list[str], 
     """One batch: vehicles (new, or a sample updated) and `rows` maintenances."""
     created = datetime(2024, 1, 1) + timedelta(days=7 * step)
     batch_id = f"{created:%Y%m%dT%H%M%SZ}-bench-{step:08x}"
+    ordem = f"{created:%Y-%m-%dT%H:%M:%S.%f}Z|bench|{step:010d}|00000000"
     con = sqlite3.connect(db)
     with con:
         if new_vehicles:
@@ -75,6 +86,9 @@ def add_batch(db: Path, rng: random.Random, n_vehicles: int, plates: list[str], 
                 " lote_id = ? WHERE placa = ?",
                 [(rng.choice(STATUS), 1000, batch_id, p) for p in rng.sample(plates, n_vehicles)],
             )
+        at = created.isoformat(sep=" ")
+        how = "insert" if new_vehicles else "update"
+        con.execute(_INSERT_H, (at, ordem, how, at, batch_id))
         start = created.date() - timedelta(days=365)
         chunk: list[tuple] = []
         for _ in range(rows):
@@ -99,7 +113,7 @@ def add_batch(db: Path, rng: random.Random, n_vehicles: int, plates: list[str], 
         con.execute(
             f"INSERT INTO frota_batches ({', '.join(_LEDGER)}) "
             f"VALUES ({', '.join('?' * len(_LEDGER))})",
-            _ledger_row(batch_id, created, rows),
+            _ledger_row(batch_id, created, rows, ordem),
         )
     con.close()
 
