@@ -28,6 +28,7 @@ declare -A IMPORTS=(
 )
 declare -A SKIP=(
     [airflow]="Apache Airflow takes about 2 minutes to install: scripts/airflow-test.sh installs it and runs the DAG end to end"
+    [dvc]="DVC pulls in about 100 packages: .ci/run installs frota[dvc] into the test virtualenv, where tests/test_snapshot.py runs the real dvc program (required in CI)"
     [test]="development only: make test installs it"
     [dev]="development only: make test installs it"
 )

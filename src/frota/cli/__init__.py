@@ -19,6 +19,7 @@ from frota.cli import (  # noqa: F401  (they register)
     quarantine,
     report,
     schedule,
+    snapshot,
     status,
 )
 from frota.cli.app import accept_global_options_after_commands, cli, use_language

@@ -44,6 +44,7 @@ STEP_ROLES = {
     "quarantine": "server",
     "batch": "server",
     "landing": "server",
+    "snapshot": "server",
     "warehouse": "analytics",
     "report": "analytics",
 }

@@ -1,0 +1,56 @@
+"""`frota` commands — snapshot: the operational state as of a batch, as Parquet files, and
+its versions in a DVC repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.markup import escape
+
+from frota.cli.app import Context, cli, kv_table, out, pass_ctx
+
+
+@cli.command()
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="BATCH",
+    help="The state right after this batch was loaded [default: the last batch loaded].",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for veiculos.parquet, manutencoes.parquet and manifest.json.",
+)
+@click.option(
+    "--dvc",
+    is_flag=True,
+    help="Record it in the folder's DVC repository (made if needed): dvc add, a git commit "
+    "tagged with the batch id, dvc push.",
+)
+@click.option(
+    "--remote",
+    metavar="URL",
+    help="With --dvc: the DVC remote to push to (a folder, s3://…, gdrive://…); kept as the "
+    "repository's default remote.",
+)
+@pass_ctx
+def snapshot(obj: Context, as_of: str | None, out_dir: Path, dvc: bool, remote: str | None) -> None:
+    """Write the operational state as of a batch as deterministic Parquet files."""
+    from frota.ops.versions import take_snapshot
+
+    if remote and not dvc:
+        raise click.UsageError("--remote goes with --dvc")
+    version = take_snapshot(obj.settings, out_dir, as_of=as_of, dvc=dvc, remote=remote)
+    s = version.snapshot
+    rows = [("as of batch", s.as_of_batch or "(nothing loaded yet)"), ("batches", s.batches)]
+    rows += [(f.file, f"{f.rows} rows, sha256 {f.sha256[:16]}…") for f in s.files]
+    t = version.tracked
+    if t is not None:
+        rows.append(("git", f"{t.commit[:12]} {'committed' if t.committed else 'unchanged'}"))
+        rows.append(("tag", t.tag or "-"))
+        rows.append(("dvc push", t.pushed_to or "no remote: not pushed"))
+    out.print(kv_table(f"snapshot {escape(str(s.out_dir))}", rows))

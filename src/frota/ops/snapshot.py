@@ -1,0 +1,226 @@
+"""`frota snapshot`: the operational state as of a batch, as deterministic Parquet files.
+
+The state as of batch B is what the database held right after B was loaded: the ledger's
+entries up to B (in load order: loaded_at, then batch id) are the batches in it; a
+maintenance is in it when the batch that wrote it is, a vehicle is in the greatest version
+(frota.db.history) that one of those batches wrote. Later batches, undone batches' effects
+and retired maintenances are left out. Default B: the last batch loaded.
+
+Same state → byte-identical files: rows sorted on every column, one explicit Arrow schema
+from the data contract, no timestamps in the files or the manifest, fixed Parquet options
+(byte-identical for the same frota and pyarrow versions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from frota.config import Settings
+from frota.contract import MANUTENCOES, VEICULOS, Column, Table
+from frota.db.schema import batches, manutencoes, vehicle_history, veiculos
+from frota.errors import BadInputError, MissingExtra
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+# A retired (soft-deleted) maintenance leaves the state (CONTRACT-identity.md).
+_RETIRED = "retirada_lote"
+
+
+@dataclass(frozen=True)
+class TableFile:
+    table: str
+    file: str
+    rows: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Where a snapshot was written, as of which batch, and its files."""
+
+    out_dir: Path
+    as_of_batch: str | None  # None: nothing loaded yet
+    batches: int  # ledger entries in the state
+    files: tuple[TableFile, ...]
+
+
+def snapshot_columns(table: Table) -> tuple[Column, ...]:
+    """The contract's columns but the database's own row number (`id`)."""
+    return tuple(c for c in table.columns if c.kind != "serial")
+
+
+def _ledger_upto(conn: Connection, as_of: str | None) -> tuple[str | None, Any]:
+    """(the batch, a condition on frota_batches selecting the entries up to it)."""
+    b = batches.c
+    if as_of is None:
+        last = conn.execute(
+            sa.select(b.batch_id, b.loaded_at).order_by(b.loaded_at.desc(), b.batch_id.desc())
+        ).first()
+    else:
+        last = conn.execute(sa.select(b.batch_id, b.loaded_at).where(b.batch_id == as_of)).first()
+        if last is None:
+            raise BadInputError(
+                f"batch {as_of} is not in the ledger",
+                hint="`frota batch list --state loaded` lists the batches loaded",
+            )
+    if last is None:
+        return None, sa.false()
+    batch_id, loaded_at = str(last[0]), last[1]
+    upto = sa.or_(
+        b.loaded_at < loaded_at, sa.and_(b.loaded_at == loaded_at, b.batch_id <= batch_id)
+    )
+    return batch_id, upto
+
+
+def maintenance_rows(conn: Connection, upto: Any) -> list[tuple[Any, ...]]:
+    """The maintenances written by the batches `upto` selects, retired ones left out."""
+    cols = [manutencoes.c[c.name] for c in snapshot_columns(MANUTENCOES)]
+    query = sa.select(*cols).join(batches, batches.c.batch_id == manutencoes.c.lote_id).where(upto)
+    if _RETIRED in manutencoes.c:
+        query = query.where(manutencoes.c[_RETIRED].is_(None))
+    return [tuple(r) for r in conn.execute(query)]
+
+
+def vehicle_rows(conn: Connection, upto: Any) -> list[tuple[Any, ...]]:
+    """Each vehicle in the greatest version the batches `upto` selects wrote."""
+    h = vehicle_history.c
+    names = [c.name for c in snapshot_columns(VEICULOS)]
+    query = (
+        sa.select(*(h[n] for n in names))
+        .join(batches, batches.c.batch_id == h.lote_id)
+        .where(upto, h.aplicacao != "stale")
+        .order_by(h.placa, h.vigente_desde, h.ordem, h.id)
+    )
+    latest: dict[str, tuple[Any, ...]] = {}
+    for row in conn.execute(query):
+        latest[row[0]] = tuple(row)  # ascending versions: the last one wins
+    return list(latest.values())
+
+
+def current_rows(conn: Connection, table: Table) -> list[tuple[Any, ...]]:
+    """The table as it is now (retired maintenances left out): what a snapshot as of the last
+    batch must equal, read the simple way."""
+    t = {VEICULOS.name: veiculos, MANUTENCOES.name: manutencoes}[table.name]
+    query = sa.select(*(t.c[c.name] for c in snapshot_columns(table)))
+    if _RETIRED in t.c:
+        query = query.where(t.c[_RETIRED].is_(None))
+    return [tuple(r) for r in conn.execute(query)]
+
+
+# ---------------------------------------------------------------- Parquet
+
+
+def _pyarrow() -> Any:
+    try:
+        import pyarrow
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise MissingExtra("pyarrow", "dvc") from None
+    return pyarrow
+
+
+def arrow_schema(table: Table) -> Any:
+    pa = _pyarrow()
+    kinds = {"str": pa.string(), "int": pa.int64(), "date": pa.date32()}
+    fields = []
+    for c in snapshot_columns(table):
+        if c.kind == "decimal":
+            precision, scale = c.precision or (10, 2)
+            kind = pa.decimal128(precision, scale)
+        else:
+            kind = kinds[c.kind]
+        fields.append(pa.field(c.name, kind, nullable=not c.primary_key))
+    return pa.schema(fields)
+
+
+def _normal(column: Column, value: Any) -> Any:
+    """One value as the contract types it, whatever the driver returned."""
+    if value is None:
+        return None
+    if column.kind == "decimal":
+        scale = (column.precision or (10, 2))[1]
+        return Decimal(str(value)).quantize(Decimal(1).scaleb(-scale))
+    if column.kind == "int":
+        return int(value)
+    if column.kind == "date":
+        if isinstance(value, datetime):
+            return value.date()
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
+    return str(value)
+
+
+def _sort_key(row: tuple[Any, ...]) -> tuple[tuple[bool, Any], ...]:
+    return tuple((v is None, v if v is not None else 0) for v in row)
+
+
+def write_parquet(table: Table, rows: Iterable[tuple[Any, ...]], path: Path) -> int:
+    """Rows (in snapshot_columns order), normalised and sorted, written deterministically."""
+    pa = _pyarrow()
+    import pyarrow.parquet as pq
+
+    cols = snapshot_columns(table)
+    ordered = sorted(
+        (tuple(_normal(c, v) for c, v in zip(cols, r, strict=True)) for r in rows), key=_sort_key
+    )
+    arrays = [
+        pa.array([r[i] for r in ordered], type=field.type)
+        for i, field in enumerate(arrow_schema(table))
+    ]
+    data = pa.Table.from_arrays(arrays, schema=arrow_schema(table))
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(
+        data,
+        tmp,
+        compression="zstd",
+        compression_level=3,
+        use_dictionary=False,
+        write_statistics=True,
+        row_group_size=1_000_000,
+        version="2.6",
+        data_page_version="1.0",
+    )
+    os.replace(tmp, path)
+    return len(ordered)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_snapshot(settings: Settings, out_dir: Path, *, as_of: str | None = None) -> Snapshot:
+    """Write `veiculos.parquet`, `manutencoes.parquet` and `manifest.json` into `out_dir`:
+    the state as of batch `as_of` (default: the last batch loaded), read in one transaction."""
+    from frota.ops.engine import database
+
+    _pyarrow()  # say a missing extra before reading the database
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with database(settings) as conn, conn.begin():
+        batch_id, upto = _ledger_upto(conn, as_of)
+        count = conn.execute(sa.select(sa.func.count()).select_from(batches).where(upto))
+        in_state = count.scalar_one()
+        readers = ((VEICULOS, vehicle_rows), (MANUTENCOES, maintenance_rows))
+        files = []
+        for table, read in readers:
+            path = out_dir / f"{table.name}.parquet"
+            rows = write_parquet(table, read(conn, upto), path)
+            files.append(TableFile(table.name, path.name, rows, _sha256(path)))
+    manifest = {
+        "format": FORMAT,
+        "as_of_batch": batch_id,
+        "batches": in_state,
+        "tables": {f.table: {"file": f.file, "rows": f.rows, "sha256": f.sha256} for f in files},
+    }
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    (out_dir / MANIFEST).write_text(text, encoding="utf-8", newline="\n")
+    return Snapshot(out_dir, batch_id, in_state, tuple(files))
