@@ -5,6 +5,7 @@ No dbt here (fast), except one build that must fail naming the broken test.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +21,7 @@ from frota.db.migrate import upgrade_schema
 from frota.errors import ConfigError, DatabaseUnreachable
 from frota.warehouse import WarehouseError, build_warehouse, replicate_only, transform
 from frota.warehouse.categories import mark_built, write_categories
+from frota.warehouse.raw import LAYOUT
 from frota.warehouse.target import WarehouseConnection, warehouse_target
 
 
@@ -270,6 +272,7 @@ def test_a_layout_2_warehouse_upgrades_to_the_vehicle_history(warehouse_url, ope
         wh.execute("CREATE TABLE raw.veiculos (placa VARCHAR(10), _replication_seq BIGINT)")
         wh.execute("INSERT INTO raw.veiculos VALUES ('ABC1234', 1)")
         wh.execute("UPDATE raw.frota_warehouse SET layout = 2")
+    assert LAYOUT > 2
     messages: list[str] = []
     again = replicate_only(at(url, warehouse_url), progress=messages.append)
     assert any("replicating every batch again" in m for m in messages)
@@ -282,10 +285,36 @@ def test_a_layout_2_warehouse_upgrades_to_the_vehicle_history(warehouse_url, ope
             )
         }
         assert "veiculos" not in tables and "frota_veiculos_historico" in tables
-        assert wh.execute("SELECT max(layout) FROM raw.frota_warehouse") == [(3,)]
+        assert wh.execute("SELECT max(layout) FROM raw.frota_warehouse") == [(LAYOUT,)]
     h = schema.vehicle_history
     with engine.connect() as conn:
         expected = sorted(conn.execute(sa.select(h.c.id, h.c.placa, h.c.status)).all())
     raw = read_tables(warehouse_url, ["frota_veiculos_historico"], "raw")
     got = raw["frota_veiculos_historico"][["id", "placa", "status"]]
     assert sorted(map(tuple, got.itertuples(index=False))) == [tuple(r) for r in expected]
+
+
+def test_a_changed_raw_table_is_a_new_layout(warehouse_url, operational, monkeypatch) -> None:
+    """The layout is a digest of the raw DDL: a column the contract gains (here one more
+    column in raw.manutencoes) changes it, and the warehouse is copied again, not broken."""
+    url, engine, fleet = operational
+    load_batch(engine, fleet.next_batch(4, 0, 10))
+    replicate_only(at(url, warehouse_url))
+    import frota.warehouse.raw as raw
+    import frota.warehouse.target as target
+
+    widened = [
+        s.replace("_replication_seq BIGINT NOT NULL)", "_replication_seq BIGINT NOT NULL, x INT)")
+        if "raw.manutencoes " in s
+        else s
+        for s in raw.raw_ddl()
+    ]
+    assert widened != raw.raw_ddl()
+    new_layout = int(hashlib.sha256("\n".join(widened).encode()).hexdigest()[:15], 16) + 3
+    assert new_layout != LAYOUT
+    monkeypatch.setattr(target, "raw_ddl", lambda: widened)
+    monkeypatch.setattr(target, "LAYOUT", new_layout)
+    again = replicate_only(at(url, warehouse_url))
+    assert again.rows["manutencoes"] == 10
+    columns = read_tables(warehouse_url, ["manutencoes"], "raw")["manutencoes"].columns
+    assert "x" in columns

@@ -7,19 +7,21 @@ its next run (`WarehouseConnection.ensure_raw`), and dbt then rebuilds every mod
 is recorded any more). That is the raw layer's migration: an upgrade copies the whole history
 again, so a warehouse of any earlier layout ends up as one built today.
 
-Layouts: 2 kept `veiculos` snapshots (the rows each batch left current); 3 replaces them with
-the vehicle history the loader keeps (`frota_veiculos_historico`, DESIGN §5b).
+The layout is a digest of the raw layer's DDL (`LAYOUT`, below): any change to its tables — a
+column the data contract gains, say — upgrades an existing warehouse on its next run, with
+nobody to remember a version number. Layouts 1 and 2 were numbered by hand (2 kept `veiculos`
+snapshots, the rows each batch left current; the vehicle history replaced them).
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from frota.contract import MANUTENCOES, VEICULOS, Column, Table
 from frota.db.schema import ORDER_KEY_LENGTH, VEHICLE_HISTORY_TABLE
 
 RAW_SCHEMA = "raw"
 ANALYTICS_SCHEMA = "analytics"
-# The layout of the tables below; change it with any change to them.
-LAYOUT = 3
 META = "frota_warehouse"
 LEDGER = "frota_replicated_batches"
 # One row per successful dbt build: the replication run it covered and the fingerprint of the
@@ -116,3 +118,7 @@ def raw_ddl() -> list[str]:
     )
     statements.append(f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{META} (layout BIGINT NOT NULL)")
     return statements
+
+
+# The layout of the tables above: a digest of their DDL (a positive BIGINT, never 1 or 2).
+LAYOUT = int(hashlib.sha256("\n".join(raw_ddl()).encode()).hexdigest()[:15], 16) + 3
