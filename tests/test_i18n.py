@@ -192,8 +192,8 @@ def test_error_and_hint_lines_in_both_languages(tmp_path: Path) -> None:
 
     portuguese = frota("--database", "nosuch://x", "load", cwd=tmp_path, LANG="pt_BR.UTF-8")
     assert portuguese.returncode == 7
-    assert portuguese.stderr.startswith("erro: unsupported database 'nosuch'")
-    assert "\n  dica: use sqlite, mysql or postgresql" in portuguese.stderr
+    assert portuguese.stderr.startswith("erro: banco de dados não suportado 'nosuch'")
+    assert "\n  dica: use sqlite, mysql ou postgresql" in portuguese.stderr
 
 
 def test_usage_errors_in_portuguese(tmp_path: Path) -> None:
@@ -338,3 +338,70 @@ def test_check_in_both_languages_keeps_its_machine_fields(empty_server: Path) ->
     assert machine[0] == machine[1] and both[0]["exit_code"] == both[1]["exit_code"] == 2
     assert [set(c) for c in both[0]["checks"]] == [set(c) for c in both[1]["checks"]]
     assert both[0]["checks"][-1]["summary"] != both[1]["checks"][-1]["summary"]
+
+
+def _marked(node: object) -> list[str]:
+    """The message ids `node` evaluates to: `_("…")`, or both sides of `_("…") if … else …`."""
+    import ast
+
+    if isinstance(node, ast.IfExp):
+        return _marked(node.body) + _marked(node.orelse)
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "_"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ):
+        return [node.args[0].value]
+    return []
+
+
+def _formatted_messages() -> Iterator[tuple[str, int, str, set[str]]]:
+    """Every `_("…").format(name=…)` in the package, and every `.format` of a variable a
+    function set to a marked message: file, line, message, names passed."""
+    import ast
+
+    for path in sorted((ROOT / "src" / "frota").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for scope in ast.walk(tree):
+            if not isinstance(scope, (ast.FunctionDef, ast.Module)):
+                continue
+            assigned: dict[str, list[tuple[int, list[str]]]] = {}  # name -> (line, messages)
+            for node in ast.walk(scope):
+                if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                    target = node.targets[0]
+                    if isinstance(target, ast.Name) and _marked(node.value):
+                        assigned.setdefault(target.id, []).append(
+                            (node.lineno, _marked(node.value))
+                        )
+            for node in ast.walk(scope):
+                if not (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "format"
+                ):
+                    continue
+                value = node.func.value
+                messages = _marked(value) if isinstance(scope, ast.Module) else []
+                if isinstance(value, ast.Name):  # the last assignment before this line
+                    before = [a for a in assigned.get(value.id, []) if a[0] < node.lineno]
+                    messages = max(before)[1] if before else []
+                names = {k.arg for k in node.keywords if k.arg}
+                for message in messages:
+                    yield path.name, node.lineno, message, names
+
+
+def test_every_formatted_message_gets_exactly_its_placeholders() -> None:
+    """A placeholder without its value would fail only when the error happens, in a user's
+    hands: every `_("…{name}…").format(…)` passes each name it uses, and no other."""
+    import string
+
+    checked, wrong = 0, []
+    for file, line, message, names in _formatted_messages():
+        wanted = {f for _, f, _, _ in string.Formatter().parse(message) if f}
+        checked += 1
+        if wanted != names:
+            wrong.append(f"{file}:{line}: {message!r} gets {sorted(names)}")
+    assert checked > 150
+    assert not wrong, "\n".join(wrong)

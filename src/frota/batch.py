@@ -26,6 +26,7 @@ from typing import Any
 from frota import __version__
 from frota.contract import TABLES_BY_FILE
 from frota.errors import BadInputError
+from frota.i18n import _
 
 MANIFEST_NAME = "_manifest.json"
 # Beside the CSVs of a folder `frota generate` writes: what publish should say about it.
@@ -161,16 +162,20 @@ class Manifest:
             body = json.loads(text)
         except json.JSONDecodeError as exc:
             raise BadInputError(
-                f"manifest is not valid JSON: {exc.msg}", file=where, line=exc.lineno
+                _("manifest is not valid JSON: {msg}").format(msg=exc.msg),
+                file=where,
+                line=exc.lineno,
             ) from None
         try:
             version = body["format_version"]
             if version not in READABLE_FORMATS:
                 raise BadInputError(
-                    f"manifest format_version {version} is not supported "
-                    f"(this frota reads {', '.join(map(str, READABLE_FORMATS))})",
+                    _(
+                        "manifest format_version {version} is not supported (this frota reads "
+                        "{readable})"
+                    ).format(version=version, readable=", ".join(map(str, READABLE_FORMATS))),
                     file=where,
-                    hint="upgrade frota on this machine",
+                    hint=_("upgrade frota on this machine"),
                 )
             files = tuple(
                 FileEntry(
@@ -194,20 +199,25 @@ class Manifest:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise BadInputError(
-                f"manifest is missing or has a bad field: {exc}", file=where
+                _("manifest is missing or has a bad field: {exc}").format(exc=exc), file=where
             ) from None
         names = [f.name for f in files]
         if len(set(names)) != len(names):
-            raise BadInputError("manifest lists the same file twice", file=where)
+            raise BadInputError(_("manifest lists the same file twice"), file=where)
         for f in files:
             if TABLES_BY_FILE.get(f.name) is None or TABLES_BY_FILE[f.name].name != f.table:
-                raise BadInputError(f"manifest lists an unknown file {f.name!r}", file=where)
+                raise BadInputError(
+                    _("manifest lists an unknown file {name!r}").format(name=f.name), file=where
+                )
         if content_hash(files) != manifest.content_sha256:
-            raise BadInputError("manifest content_sha256 does not match its files", file=where)
+            raise BadInputError(_("manifest content_sha256 does not match its files"), file=where)
         if manifest.effective_at > manifest.published_at:
-            raise BadInputError("manifest as_of is later than its published_at", file=where)
+            raise BadInputError(_("manifest as_of is later than its published_at"), file=where)
         if not SOURCE_RE.match(manifest.source):
-            raise BadInputError(f"manifest source {manifest.source!r} is not allowed", file=where)
+            raise BadInputError(
+                _("manifest source {source!r} is not allowed").format(source=manifest.source),
+                file=where,
+            )
         return manifest
 
 
@@ -268,8 +278,8 @@ def make_batch_id(source: str, content_sha256: str, now: datetime | None = None)
     """`<UTC timestamp>-<source>-<8 hex>`."""
     if not SOURCE_RE.match(source):
         raise BadInputError(
-            f"source name {source!r} is not allowed",
-            hint="use lowercase letters, digits, '.', '_' or '-' (at most 32 characters)",
+            _("source name {source!r} is not allowed").format(source=source),
+            hint=_("use lowercase letters, digits, '.', '_' or '-' (at most 32 characters)"),
         )
     stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{source}-{content_sha256[:8]}"
@@ -338,4 +348,6 @@ def read_folder_info(folder: Path) -> datetime | None:
     try:
         return parse_time(str(json.loads(path.read_text(encoding="utf-8"))["as_of"]))
     except (ValueError, KeyError, TypeError) as exc:
-        raise BadInputError(f"unreadable batch info: {exc}", file=str(path)) from None
+        raise BadInputError(
+            _("unreadable batch info: {exc}").format(exc=exc), file=str(path)
+        ) from None

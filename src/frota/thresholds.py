@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from frota.errors import ConfigError
+from frota.i18n import _
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -28,8 +29,8 @@ def parse_duration(text: str, key: str) -> timedelta:
     parts = _PART.findall(compact)
     if not compact or "".join(n + u for n, u in parts) != compact:
         raise ConfigError(
-            f"{key}: {text!r} is not a duration",
-            hint="write a number and a unit: 45s, 30m, 3h, 2d, 1w (or 1h30m)",
+            _("{key}: {text!r} is not a duration").format(key=key, text=text),
+            hint=_("write a number and a unit: 45s, 30m, 3h, 2d, 1w (or 1h30m)"),
         )
     return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
 
@@ -91,10 +92,13 @@ def _number(name: str, key: str, value: Any) -> float | None:
         number = int(text)
     except ValueError:
         raise ConfigError(
-            f"[check] {key}: {value!r} is not a whole number", hint="write a count, or off"
+            _("[check] {key}: {value!r} is not a whole number").format(key=key, value=value),
+            hint=_("write a count, or off"),
         ) from None
     if number < 0:
-        raise ConfigError(f"[check] {key}: {value!r} must not be negative")
+        raise ConfigError(
+            _("[check] {key}: {value!r} must not be negative").format(key=key, value=value)
+        )
     return float(number)
 
 
@@ -103,8 +107,10 @@ def check_table(values: Mapping[str, Any], where: str) -> tuple[tuple[str, str],
     unknown = sorted(set(values) - set(KEYS))
     if unknown:
         raise ConfigError(
-            f"{where}: unknown [check] setting(s) {', '.join(unknown)}",
-            hint="known: " + ", ".join(KEYS),
+            _("{where}: unknown [check] setting(s) {settings}").format(
+                where=where, settings=", ".join(unknown)
+            ),
+            hint=_("known: {settings}").format(settings=", ".join(KEYS)),
         )
     pairs: list[tuple[str, str]] = []
     for key, value in values.items():

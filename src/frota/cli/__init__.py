@@ -74,9 +74,13 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _local_file_error(exc: OSError) -> LocalFileError:
-    where = f" {exc.filename}" if exc.filename else ""
+    error = exc.strerror or exc
     return LocalFileError(
-        f"cannot use{where}: {exc.strerror or exc}",
-        hint="check that the path exists, that this user may read and write it, "
-        "and that the disk has space",
+        _("cannot use {path}: {error}").format(path=exc.filename, error=error)
+        if exc.filename
+        else _("cannot use: {error}").format(error=error),
+        hint=_(
+            "check that the path exists, that this user may read and write it, "
+            "and that the disk has space"
+        ),
     )

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from frota.errors import ConfigError, MissingExtra
+from frota.i18n import _
 from frota.redact import mask_url
 
 if TYPE_CHECKING:
@@ -61,14 +62,18 @@ def parse_url(url: str | URL, password: str | None = None) -> URL:
         parsed = make_url(url)
     except Exception:
         raise ConfigError(
-            f"not a database URL: {mask(str(url))!r}",
-            hint="examples: sqlite:///data/frota.db, mysql+pymysql://user@host/logistica_fonte, "
-            "postgresql+psycopg://user@host/frota",
+            _("not a database URL: {url!r}").format(url=mask(str(url))),
+            hint=_(
+                "examples: sqlite:///data/frota.db, "
+                "mysql+pymysql://user@host/logistica_fonte, "
+                "postgresql+psycopg://user@host/frota"
+            ),
         ) from None
     backend = parsed.get_backend_name()
     if backend not in _DRIVERS:
         raise ConfigError(
-            f"unsupported database {backend!r}", hint="use sqlite, mysql or postgresql"
+            _("unsupported database {backend!r}").format(backend=backend),
+            hint=_("use sqlite, mysql or postgresql"),
         )
     if backend == "mariadb" or backend == "mysql" and "+" not in parsed.drivername:
         parsed = parsed.set(drivername="mysql+pymysql")
@@ -143,10 +148,20 @@ def _check_tls(parsed: URL, require: bool) -> None:
         return
     what = "without TLS" if state == "none" else "with TLS but without verifying the server"
     if require:
+        refused = (
+            _("refusing to connect to {host} without TLS (require_tls is set)")
+            if state == "none"
+            else _(
+                "refusing to connect to {host} with TLS but without verifying the server "
+                "(require_tls is set)"
+            )
+        )
         raise ConfigError(
-            f"refusing to connect to {parsed.host} {what} (require_tls is set)",
-            hint="set db_ssl_ca to the CA that signed the server's certificate "
-            "(see docs/operations.md, TLS)",
+            refused.format(host=parsed.host),
+            hint=_(
+                "set db_ssl_ca to the CA that signed the server's certificate (see "
+                "docs/operations.md, TLS)"
+            ),
         )
     logger.warning(
         "SECURITY: connecting to %s %s: passwords and data can be read or altered on the "

@@ -18,13 +18,14 @@ from filelock import FileLock, Timeout
 from sqlalchemy.engine import Connection
 
 from frota.errors import LockHeld
+from frota.i18n import N_, _
 
 LOCK_NAME = "frota_load"
 # pg advisory locks take a bigint; this is a fixed, arbitrary key for frota's loader.
 PG_LOCK_KEY = 0x66726F7461  # "frota"
 
-_HELD_MESSAGE = "another frota load is running against this database"
-_HELD_HINT = "wait for it to finish; this run changed nothing"
+_HELD_MESSAGE = N_("another frota load is running against this database")
+_HELD_HINT = N_("wait for it to finish; this run changed nothing")
 
 
 def _sqlite_lock_path(conn: Connection) -> Path | None:
@@ -47,7 +48,7 @@ def load_lock(conn: Connection) -> Iterator[None]:
         try:
             lock.acquire()
         except Timeout:
-            raise LockHeld(_HELD_MESSAGE, hint=_HELD_HINT) from None
+            raise LockHeld(_(_HELD_MESSAGE), hint=_(_HELD_HINT)) from None
         try:
             yield
         finally:
@@ -57,7 +58,7 @@ def load_lock(conn: Connection) -> Iterator[None]:
         got = conn.execute(sa.text("SELECT GET_LOCK(:n, 0)"), {"n": _mysql_name(conn)}).scalar()
         conn.commit()
         if got != 1:
-            raise LockHeld(_HELD_MESSAGE, hint=_HELD_HINT)
+            raise LockHeld(_(_HELD_MESSAGE), hint=_(_HELD_HINT))
         try:
             yield
         finally:
@@ -67,7 +68,7 @@ def load_lock(conn: Connection) -> Iterator[None]:
         got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": PG_LOCK_KEY}).scalar()
         conn.commit()
         if not got:
-            raise LockHeld(_HELD_MESSAGE, hint=_HELD_HINT)
+            raise LockHeld(_(_HELD_MESSAGE), hint=_(_HELD_HINT))
         try:
             yield
         finally:

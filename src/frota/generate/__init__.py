@@ -25,6 +25,7 @@ from frota.errors import ConfigError
 from frota.generate.fleet import Vehicle, acquisitions, initial_fleet
 from frota.generate.simulate import simulate_vehicle
 from frota.generate.state import STATE_NAME, GeneratorState, load_state, plan_window, save_state
+from frota.i18n import _
 
 __all__ = ["GenerateResult", "generate_batch"]
 
@@ -61,19 +62,33 @@ def generate_batch(
     of the fleet first: a bar then shows the time left).
     """
     if vehicles < 1:
-        raise ConfigError(f"vehicles must be at least 1, not {vehicles}")
+        raise ConfigError(
+            _("vehicles must be at least 1, not {vehicles}").format(vehicles=vehicles)
+        )
     for name, value in (("days", days), ("history_days", history_days)):
         if value is not None and value < 1:
-            raise ConfigError(f"{name} must be at least 1 day, not {value}")
+            raise ConfigError(
+                _("{name} must be at least 1 day, not {value}").format(name=name, value=value)
+            )
     outbox = Path(outbox)
     until = until or date.today()
     state = load_state(outbox)
     if state is not None and (state.seed, state.vehicles) != (seed, vehicles):
         raise ConfigError(
-            f"{outbox / STATE_NAME} holds a fleet made with seed={state.seed}, "
-            f"vehicles={state.vehicles}, not seed={seed}, vehicles={vehicles}",
-            hint="pass the same --seed/--vehicles to continue it, or use another outbox folder "
-            f"(or delete {STATE_NAME}) to start a new fleet",
+            _(
+                "{file} holds a fleet made with seed={seed}, vehicles={vehicles}, not "
+                "seed={asked_seed}, vehicles={asked_vehicles}"
+            ).format(
+                file=outbox / STATE_NAME,
+                seed=state.seed,
+                vehicles=state.vehicles,
+                asked_seed=seed,
+                asked_vehicles=vehicles,
+            ),
+            hint=_(
+                "pass the same --seed/--vehicles to continue it, or use another "
+                "outbox folder (or delete {STATE_NAME}) to start a new fleet"
+            ).format(STATE_NAME=STATE_NAME),
         )
     start, end = plan_window(
         until,
@@ -108,8 +123,10 @@ def generate_batch(
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ConfigError(
-            f"cannot write the batch {out_dir}: {exc.strerror or exc}",
-            hint="check that the outbox folder is writable and has free space",
+            _("cannot write the batch {folder}: {error}").format(
+                folder=out_dir, error=exc.strerror or exc
+            ),
+            hint=_("check that the outbox folder is writable and has free space"),
         ) from None
     return GenerateResult(out_dir, step, start, end, n_veiculos, n_manutencoes)
 

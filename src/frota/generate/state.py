@@ -15,6 +15,7 @@ from pathlib import Path
 
 from frota.errors import ConfigError
 from frota.generate.fleet import Vehicle
+from frota.i18n import _
 
 STATE_NAME = "_generator_state.json"
 STATE_FORMAT = 1
@@ -62,8 +63,8 @@ def load_state(outbox: Path) -> GeneratorState | None:
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(
-            f"{path}: unreadable generator state ({exc})",
-            hint="delete the file to start a new fleet, or use another outbox folder",
+            _("{path}: unreadable generator state ({exc})").format(path=path, exc=exc),
+            hint=_("delete the file to start a new fleet, or use another outbox folder"),
         ) from None
 
 

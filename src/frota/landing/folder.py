@@ -8,6 +8,7 @@ from pathlib import Path
 
 from frota.batch import MANIFEST_NAME
 from frota.errors import LandingError
+from frota.i18n import _
 from frota.landing.base import BATCHES_DIR, REPORTS_DIR, Landing, RemoteFile
 
 
@@ -31,7 +32,9 @@ class FolderLanding(Landing):
                 raise self.missing() from None
             return []  # nothing published yet
         except OSError as exc:
-            raise LandingError(f"cannot list {base}: {exc.strerror}") from None
+            raise LandingError(
+                _("cannot list {base}: {strerror}").format(base=base, strerror=exc.strerror)
+            ) from None
 
     def list_files(self, batch_id: str) -> list[RemoteFile]:
         try:
@@ -52,14 +55,18 @@ class FolderLanding(Landing):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             if final.exists():
-                raise LandingError(f"{final} already exists; batches are never overwritten")
+                raise LandingError(
+                    _("{final} already exists; batches are never overwritten").format(final=final)
+                )
             part = folder / f".{name}.part"
             shutil.copyfile(source, part)
             with open(part, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(part, final)
         except OSError as exc:
-            raise LandingError(f"cannot write {final}: {exc.strerror}") from None
+            raise LandingError(
+                _("cannot write {final}: {strerror}").format(final=final, strerror=exc.strerror)
+            ) from None
 
     def delete_batch(self, batch_id: str) -> None:
         folder = self._dir(batch_id)
@@ -69,7 +76,9 @@ class FolderLanding(Landing):
         except FileNotFoundError:
             return
         except OSError as exc:
-            raise LandingError(f"cannot remove {folder}: {exc.strerror}") from None
+            raise LandingError(
+                _("cannot remove {folder}: {strerror}").format(folder=folder, strerror=exc.strerror)
+            ) from None
 
     def put_report(self, source: Path, name: str) -> str:
         final = self.root / REPORTS_DIR / name
@@ -79,7 +88,9 @@ class FolderLanding(Landing):
             shutil.copyfile(source, part)
             os.replace(part, final)  # atomic: a reader sees the old report or the new one
         except OSError as exc:
-            raise LandingError(f"cannot write {final}: {exc.strerror}") from None
+            raise LandingError(
+                _("cannot write {final}: {strerror}").format(final=final, strerror=exc.strerror)
+            ) from None
         return str(final)
 
     def local_dir(self, batch_id: str) -> Path | None:

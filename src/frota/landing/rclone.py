@@ -14,11 +14,12 @@ from pathlib import Path
 
 from frota.batch import MANIFEST_NAME
 from frota.errors import ConfigError, LandingError
+from frota.i18n import N_, _
 from frota.landing.base import BATCHES_DIR, REPORTS_DIR, Landing, RemoteFile
 from frota.redact import redact
 
 DEFAULT_TIMEOUT = 300.0
-INSTALL_HINT = (
+INSTALL_HINT = N_(
     "install rclone (Debian/Ubuntu: `apt install rclone`; Windows: `winget install Rclone.Rclone`)"
     " or pass the path of the rclone binary"
 )
@@ -47,14 +48,15 @@ class RcloneLanding(Landing):
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         if not spec.strip():
-            raise ConfigError("empty rclone landing spec", hint="use rclone:REMOTE:path")
+            raise ConfigError(_("empty rclone landing spec"), hint=_("use rclone:REMOTE:path"))
         self.spec = spec
         self.timeout = timeout
         self.display = f"rclone:{redact(spec)}"
         found = shutil.which(str(rclone_binary or "rclone"))
         if found is None:
             raise LandingError(
-                f"rclone binary not found: {rclone_binary or 'rclone'}", hint=INSTALL_HINT
+                _("rclone binary not found: {binary}").format(binary=rclone_binary or "rclone"),
+                hint=_(INSTALL_HINT),
             )
         self.binary = found
 
@@ -77,18 +79,27 @@ class RcloneLanding(Landing):
             )
         except subprocess.TimeoutExpired:
             raise LandingError(
-                f"rclone {args[0]} on {self.display} timed out after {self.timeout:g} s",
-                hint="check the network, or raise the timeout",
+                _("rclone {command} on {landing} timed out after {seconds} s").format(
+                    command=args[0], landing=self.display, seconds=f"{self.timeout:g}"
+                ),
+                hint=_("check the network, or raise the timeout"),
             ) from None
         except OSError as exc:
             raise LandingError(
-                f"cannot run {self.binary}: {exc.strerror}", hint=INSTALL_HINT
+                _("cannot run {binary}: {strerror}").format(
+                    binary=self.binary, strerror=exc.strerror
+                ),
+                hint=_(INSTALL_HINT),
             ) from None
         if done.returncode and not (missing_ok and done.returncode in _NOT_FOUND):
             where = next((a for a in args if a.startswith(self.spec)), self.spec)
             raise LandingError(
-                f"rclone {args[0]} rclone:{redact(where)} failed "
-                f"(exit {done.returncode}): {_tail(done.stderr)}",
+                _("rclone {command} rclone:{where} failed (exit {code}): {error}").format(
+                    command=args[0],
+                    where=redact(where),
+                    code=done.returncode,
+                    error=_tail(done.stderr),
+                ),
                 hint=_hint_for(done.stderr),
             )
         return done
@@ -142,7 +153,9 @@ class RcloneLanding(Landing):
     def upload(self, source: Path, batch_id: str, name: str) -> None:
         target = f"{self.display}/{BATCHES_DIR}/{batch_id}/{name}"
         if self._stat(BATCHES_DIR, batch_id, name) is not None:
-            raise LandingError(f"{target} already exists; batches are never overwritten")
+            raise LandingError(
+                _("{target} already exists; batches are never overwritten").format(target=target)
+            )
         size = Path(source).stat().st_size
         # --ignore-existing closes most of the race with another writer: rclone then skips.
         self._run(
@@ -154,7 +167,11 @@ class RcloneLanding(Landing):
         arrived = self._stat(BATCHES_DIR, batch_id, name)
         if arrived is None or arrived.size != size:
             got = "nothing" if arrived is None else f"{arrived.size} bytes"
-            raise LandingError(f"upload of {target} incomplete: sent {size} bytes, found {got}")
+            raise LandingError(
+                _("upload of {target} incomplete: sent {size} bytes, found {got}").format(
+                    target=target, size=size, got=got
+                )
+            )
 
     def delete_batch(self, batch_id: str) -> None:
         if self._stat(BATCHES_DIR, batch_id, MANIFEST_NAME) is not None:
@@ -169,7 +186,11 @@ class RcloneLanding(Landing):
         arrived = self._stat(REPORTS_DIR, name)
         if arrived is None or arrived.size != size:
             got = "nothing" if arrived is None else f"{arrived.size} bytes"
-            raise LandingError(f"upload of {target} incomplete: sent {size} bytes, found {got}")
+            raise LandingError(
+                _("upload of {target} incomplete: sent {size} bytes, found {got}").format(
+                    target=target, size=size, got=got
+                )
+            )
         return target
 
 
@@ -183,9 +204,9 @@ def _tail(stderr: bytes, lines: int = 2) -> str:
 def _hint_for(stderr: bytes) -> str | None:
     text = stderr.decode("utf-8", "replace")
     if "RCLONE_CONFIG_PASS" in text or "decrypt" in text:
-        return "the rclone config is encrypted: set RCLONE_CONFIG_PASS in the environment"
+        return _("the rclone config is encrypted: set RCLONE_CONFIG_PASS in the environment")
     if "didn't find section in config file" in text:
-        return "run `rclone config` to create the remote, or set RCLONE_CONFIG to its file"
+        return _("run `rclone config` to create the remote, or set RCLONE_CONFIG to its file")
     if "token" in text.lower() and ("expired" in text or "invalid_grant" in text):
-        return "the remote's token is no longer valid: run `rclone config reconnect REMOTE:`"
+        return _("the remote's token is no longer valid: run `rclone config reconnect REMOTE:`")
     return None

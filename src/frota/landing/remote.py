@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from frota.batch import MANIFEST_NAME
 from frota.errors import ConfigError, FrotaError, LandingError
+from frota.i18n import _
 from frota.landing.base import BATCHES_DIR, REPORTS_DIR, Landing, RemoteFile
 from frota.redact import mask_url, redact
 
@@ -36,7 +37,7 @@ class FsspecLanding(Landing):
             import fsspec.core
         except ImportError:
             raise ConfigError(
-                "the Python package 'fsspec' is not installed", hint="pip install fsspec"
+                _("the Python package 'fsspec' is not installed"), hint="pip install fsspec"
             ) from None
         try:
             with self._errors("connect to"):
@@ -47,8 +48,8 @@ class FsspecLanding(Landing):
                 raise _missing_package(url, cause) from None
             if isinstance(cause, ValueError) and "Protocol not known" in str(cause):
                 raise ConfigError(
-                    f"unknown landing URL protocol in {self.display}",
-                    hint="use rclone:REMOTE:path, a folder, or an fsspec URL",
+                    _("unknown landing URL protocol in {display}").format(display=self.display),
+                    hint=_("use rclone:REMOTE:path, a folder, or an fsspec URL"),
                 ) from None
             raise
         self.root = root.rstrip("/")
@@ -120,7 +121,9 @@ class FsspecLanding(Landing):
             self.fs.invalidate_cache(folder)
             if self.fs.exists(final):
                 raise LandingError(
-                    f"{self.display}/{where} already exists; batches are never overwritten"
+                    _("{display}/{where} already exists; batches are never overwritten").format(
+                        display=self.display, where=where
+                    )
                 )
         self._put(source, folder, name, where)
 
@@ -150,7 +153,9 @@ class FsspecLanding(Landing):
             arrived = self.fs.size(final)
         if arrived != size:
             raise LandingError(
-                f"upload of {self.display}/{where} incomplete: sent {size} bytes, found {arrived}"
+                _(
+                    "upload of {display}/{where} incomplete: sent {size} bytes, found {arrived}"
+                ).format(display=self.display, where=where, size=size, arrived=arrived)
             )
 
     def delete_batch(self, batch_id: str) -> None:

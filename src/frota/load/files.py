@@ -12,6 +12,7 @@ from typing import BinaryIO
 from frota.batch import Manifest
 from frota.contract.tabular import ReadStats
 from frota.errors import BadInputError
+from frota.i18n import _
 from frota.landing import Landing
 
 OpenFile = Callable[[str], BinaryIO]
@@ -43,8 +44,15 @@ def check_checksum(manifest: Manifest, name: str, stats: ReadStats) -> None:
     entry = next(f for f in manifest.files if f.name == name)
     if stats.sha256 != entry.sha256 or stats.bytes != entry.bytes:
         raise BadInputError(
-            f"checksum mismatch: sha256 {stats.sha256[:12]}… ({stats.bytes} bytes), the manifest "
-            f"says {entry.sha256[:12]}… ({entry.bytes} bytes)",
+            _(
+                "checksum mismatch: sha256 {sha256}… ({bytes} bytes), the manifest says "
+                "{listed_sha256}… ({listed_bytes} bytes)"
+            ).format(
+                sha256=stats.sha256[:12],
+                bytes=stats.bytes,
+                listed_sha256=entry.sha256[:12],
+                listed_bytes=entry.bytes,
+            ),
             file=f"{manifest.batch_id}/{name}",
-            hint="the file changed after publishing; publish the data again as a new batch",
+            hint=_("the file changed after publishing; publish the data again as a new batch"),
         )

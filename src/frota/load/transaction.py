@@ -15,6 +15,7 @@ from frota.batch import Manifest, naive_utc
 from frota.contract.tabular import FilePolicy
 from frota.db.lock import still_held
 from frota.errors import LockHeld
+from frota.i18n import _
 from frota.load.files import OpenFile
 from frota.load.ledger import BatchCounts, LedgerEntry, record_batch
 from frota.load.maintenances import Progress, load_maintenances, release_held
@@ -92,7 +93,7 @@ def load_batch(
         q.flush()
         faults.checkpoint("after_inserts", conn)
         if not still_held(conn):
-            raise LockHeld("the load lock was lost before commit; this batch was rolled back")
+            raise LockHeld(_("the load lock was lost before commit; this batch was rolled back"))
         result = BatchResult(
             batch_id=manifest.batch_id,
             rows_read=v.read + m.read,

@@ -32,6 +32,7 @@ from filelock import FileLock
 
 from frota.config import Settings
 from frota.errors import ConfigError, MissingExtra
+from frota.i18n import _
 from frota.observe.log import logger
 from frota.observe.runstore import utcnow
 from frota.redact import redact
@@ -231,8 +232,10 @@ def _state(settings: Settings) -> AlertState:
         state.path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(
-            f"log_dir {settings.log_dir} cannot be created: {exc.strerror}",
-            hint="set log_dir to a folder this user can write (the alert state lives there)",
+            _("log_dir {log_dir} cannot be created: {strerror}").format(
+                log_dir=settings.log_dir, strerror=exc.strerror
+            ),
+            hint=_("set log_dir to a folder this user can write (the alert state lives there)"),
         ) from None
     return state
 
@@ -287,8 +290,10 @@ def send_test(settings: Settings) -> Delivery:
     """`frota alerts test`: one message to every channel now (and whatever waits)."""
     if not settings.alerts:
         raise ConfigError(
-            "no alert channel configured",
-            hint="set FROTA_ALERTS to one or more apprise URLs (or `alerts` in the secrets file)",
+            _("no alert channel configured"),
+            hint=_(
+                "set FROTA_ALERTS to one or more apprise URLs (or `alerts` in the secrets file)"
+            ),
         )
     notifier, state, out = Notifier(settings), _state(settings), Delivery()
     title = "frota test alert"

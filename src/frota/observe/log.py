@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from frota.i18n import _
 from frota.redact import redact
 
 if TYPE_CHECKING:
@@ -119,8 +120,10 @@ def log_to_file(settings: Settings) -> Path:
         )
     except OSError as exc:
         raise LocalFileError(
-            f"log_dir {log_dir} cannot be written: {exc.strerror or exc}",
-            hint="set log_dir (FROTA_LOG_DIR) to a folder this user can write",
+            _("log_dir {log_dir} cannot be written: {error}").format(
+                log_dir=log_dir, error=exc.strerror or exc
+            ),
+            hint=_("set log_dir (FROTA_LOG_DIR) to a folder this user can write"),
         ) from None
     for old in current:
         logger.removeHandler(old)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from frota import __version__
 from frota.config import Settings
 from frota.errors import ConfigError, MissingExtra
-from frota.i18n import N_
+from frota.i18n import N_, _
 from frota.landing import open_landing
 from frota.observe.runs import recorded
 from frota.report.data import KpiData, read_kpis
@@ -77,7 +77,9 @@ def build_report(
     `reports/<file name>` in the landing area."""
     lang = lang or report_language(settings.language)
     if lang not in LANGUAGES:
-        raise ConfigError(f"no report in {lang!r}", hint=f"use one of {', '.join(LANGUAGES)}")
+        raise ConfigError(
+            _("no report in {lang!r}").format(lang=lang), hint=f"use one of {', '.join(LANGUAGES)}"
+        )
     check_installed()
     started = time.perf_counter()
     now = now or datetime.now(UTC)

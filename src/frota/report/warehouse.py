@@ -11,9 +11,10 @@ from typing import Any
 
 from frota.config import Settings
 from frota.errors import DatabaseUnreachable, MissingExtra
+from frota.i18n import N_, _
 from frota.warehouse.target import PostgresConnection, WarehouseTarget, warehouse_target
 
-_FIRST_BUILD = "build it first with `frota warehouse` (or `frota run`)"
+_FIRST_BUILD = N_("build it first with `frota warehouse` (or `frota run`)")
 
 
 class QueryError(Exception):
@@ -37,13 +38,17 @@ class WarehouseReader:
         path = self.target.path
         assert path is not None
         if not path.is_file():
-            raise DatabaseUnreachable(f"there is no warehouse at {path} yet", hint=_FIRST_BUILD)
+            raise DatabaseUnreachable(
+                _("there is no warehouse at {path} yet").format(path=path), hint=_(_FIRST_BUILD)
+            )
         try:
             return duckdb.connect(str(path), read_only=True)
         except duckdb.Error as exc:
             raise DatabaseUnreachable(
-                f"cannot open the DuckDB warehouse {path}: {str(exc).splitlines()[0]}",
-                hint="a `frota warehouse` run may be writing it: run the report when it ends",
+                _("cannot open the DuckDB warehouse {path}: {error}").format(
+                    path=path, error=str(exc).splitlines()[0]
+                ),
+                hint=_("a `frota warehouse` run may be writing it: run the report when it ends"),
             ) from None
 
     def _open_postgres(self) -> Any:

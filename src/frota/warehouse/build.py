@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from frota.config import Settings
 from frota.contract.categories import Categories
 from frota.errors import ConfigError
+from frota.i18n import _
 from frota.observe.runs import recorded
 from frota.warehouse.categories import mark_built, write_categories
 from frota.warehouse.dbt import (
@@ -180,8 +181,10 @@ def time_zone(settings: Settings) -> str:
         ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
-            f"unknown time zone {settings.timezone!r} (setting timezone)",
-            hint="use an IANA name such as America/Sao_Paulo or America/Manaus",
+            _("unknown time zone {timezone!r} (setting timezone)").format(
+                timezone=settings.timezone
+            ),
+            hint=_("use an IANA name such as America/Sao_Paulo or America/Manaus"),
         ) from None
     return settings.timezone
 

@@ -27,6 +27,7 @@ from typing import Any
 from unittest import mock
 
 from frota.config import load_settings
+from frota.i18n import _
 from frota.warehouse.errors import WarehouseError
 from frota.warehouse.project import PACKAGE_ENV, PROJECT_DIR, ensure_package, project_dir
 from frota.warehouse.raw import ANALYTICS_SCHEMA
@@ -196,8 +197,12 @@ def _deps(target: WarehouseTarget, work: Path, project: Path) -> None:
     res = invoke(target, ["deps"], work, project=project)
     if not res.success:
         raise WarehouseError(
-            f"dbt deps could not install frota's models into {project}: {res.exception}",
-            hint=f"check {project / 'packages.yml'}; dbt's log: {work / 'logs' / 'dbt.log'}",
+            _("dbt deps could not install frota's models into {project}: {exception}").format(
+                project=project, exception=res.exception
+            ),
+            hint=_("check {packages}; dbt's log: {log}").format(
+                packages=project / "packages.yml", log=work / "logs" / "dbt.log"
+            ),
         )
 
 
@@ -236,8 +241,10 @@ def summarise(command: str, res: Any, work: Path) -> DbtSummary:
     log = work / "logs" / "dbt.log"
     if res.exception is not None and res.result is None:
         raise WarehouseError(
-            f"dbt {command} could not run: {res.exception}",
-            hint=f"see dbt's log: {log}",
+            _("dbt {command} could not run: {exception}").format(
+                command=command, exception=res.exception
+            ),
+            hint=_("see dbt's log: {log}").format(log=log),
         )
     counts = {"model": 0, "pass": 0, "fail": 0, "warn": 0, "seed": 0, "skipped": 0}
     failures: list[str] = []
@@ -275,9 +282,12 @@ def summarise(command: str, res: Any, work: Path) -> DbtSummary:
     if failures or not res.success:
         shown = "\n  ".join(failures[:10]) or str(res.exception or "unknown error")
         raise WarehouseError(
-            f"dbt {command} failed ({len(failures)} node(s)):\n  {shown}",
+            _("dbt {command} failed ({n} node(s)):").format(command=command, n=len(failures))
+            + f"\n  {shown}",
             failures=tuple(f.split(":", 1)[0] for f in failures),
-            hint=f"fix the model or the data, then rerun `frota warehouse`; dbt's log: {log}",
+            hint=_(
+                "fix the model or the data, then rerun `frota warehouse`; dbt's log: {log}"
+            ).format(log=log),
         )
     return summary
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from frota.config import Settings
 from frota.errors import ConfigError
+from frota.i18n import _
 
 # The shipped project (package data, read-only when installed) and the user's template.
 PROJECT_DIR = Path(__file__).parent / "dbt_project"
@@ -59,8 +60,10 @@ def init_project(directory: Path) -> NewProject:
     clashes = [str(directory / relative) for relative in files if (directory / relative).exists()]
     if clashes:
         raise ConfigError(
-            f"{', '.join(clashes)} exist(s); frota never overwrites a file of yours",
-            hint="choose an empty or new folder",
+            _("{files} exist(s); frota never overwrites a file of yours").format(
+                files=", ".join(clashes)
+            ),
+            hint=_("choose an empty or new folder"),
         )
     for relative, source in files.items():
         target = directory / relative
@@ -78,8 +81,12 @@ def project_dir(settings: Settings) -> Path:
     project = Path(settings.warehouse_project).expanduser()
     if not (project / "dbt_project.yml").is_file():
         raise ConfigError(
-            f"warehouse_project {project} is not a dbt project (no dbt_project.yml)",
-            hint=f"create one with `frota warehouse init-project {project}`",
+            _("warehouse_project {project} is not a dbt project (no dbt_project.yml)").format(
+                project=project
+            ),
+            hint=_("create one with `frota warehouse init-project {project}`").format(
+                project=project
+            ),
         )
     return project.resolve()
 
