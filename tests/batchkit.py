@@ -77,3 +77,14 @@ M1_LINES = [
     "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,2026-01-05",
     "BRA2E19,Freios,2026-01-06,1234.56,44800,corretiva,2026-01-09",
 ]
+
+
+def load_one(tmp: Path, db_url: str, veiculos=None, manutencoes=None):
+    """A fresh database with one batch of these lines loaded: (settings, its BatchResult)."""
+    from frota.load import load_pending
+
+    init_db(db_url)
+    s = settings_for(tmp, db_url)
+    publish_lines(tmp, s.landing, 1, veiculos, manutencoes)
+    [batch] = load_pending(s, today=TODAY).loaded
+    return s, batch

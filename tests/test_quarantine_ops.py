@@ -7,7 +7,7 @@ import csv
 from datetime import date
 from pathlib import Path
 
-from batchkit import TODAY, V1_LINES, init_db, publish_lines, query, settings_for
+from batchkit import TODAY, V1_LINES, init_db, load_one, publish_lines, query, settings_for
 from click.testing import CliRunner
 
 from frota.cli import cli
@@ -31,11 +31,7 @@ VEIC = [*V1_LINES, "CDA1B23,Van,ativo,1000,2020-01-01", "CDA1B23,Van,inativo,100
 
 
 def _loaded(tmp_path: Path, db_url: str):
-    init_db(db_url)
-    s = settings_for(tmp_path, db_url)
-    publish_lines(tmp_path, s.landing, 1, VEIC, MANUT)
-    [batch] = load_pending(s, today=TODAY).loaded
-    return s, batch
+    return load_one(tmp_path, db_url, VEIC, MANUT)
 
 
 def test_list_export_retry(tmp_path: Path, db_url: str) -> None:

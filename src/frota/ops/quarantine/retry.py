@@ -8,6 +8,11 @@ Idempotent: a released row is never loaded again, and a row that still fails sta
 reason updated). Rows held as `duplicate_row` or `conflicting_duplicate` wait for a person's
 decision: a retry only takes them when asked for by `--reason` (duplicates) or by `--id` (a
 conflict: release the right copy, never "last one wins").
+
+With a corrected sheet (`frota quarantine retry --from FILE`, see `frota.ops.quarantine.excel`)
+the rows it lists get its values first, with a note naming the sheet, in the same transaction,
+and only those rows are retried; one waiting for a decision is retried only if the sheet
+changed it.
 """
 
 from __future__ import annotations
@@ -25,16 +30,19 @@ from sqlalchemy.engine import Connection
 
 from frota.batch import format_time, make_batch_id
 from frota.config import Settings
-from frota.contract import MANUTENCOES, RETRY_SOURCE, VEICULOS, Table
+from frota.contract import MANUTENCOES, RETRY_SOURCE, TABLES_BY_NAME, VEICULOS, Table
 from frota.contract.validate import Problem, parse_row
 from frota.db.history import Version
 from frota.db.schema import manutencoes, quarantine, veiculos
+from frota.errors import BadInputError
 from frota.load.ledger import LedgerEntry, batch_version, record_batch
 from frota.load.maintenances import release_held, unknown_vehicle
 from frota.load.quarantine import mark_released
 from frota.load.vehicles import Change, VehicleUpsert
 from frota.observe.runs import recorded
 from frota.ops.engine import locked_transaction
+from frota.ops.notes import operator
+from frota.ops.quarantine.excel import Correction, as_read_back
 from frota.ops.quarantine.rows import DECISION_REASONS, PAGE, HeldRow, filters, held_row, pages
 
 
@@ -52,6 +60,8 @@ class RetryResult:
     veiculos_stale: int = 0
     manutencoes_inserted: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)  # reasons of rows still held
+    not_held: int = 0  # rows of a corrected sheet already released or dismissed: left alone
+    corrected: int = 0  # rows whose values a corrected sheet changed
     batch_id: str | None = None  # the ledger entry of what this retry wrote, if anything
 
     @property
@@ -75,13 +85,22 @@ def retry_quarantine(
     reason: str | None = None,
     ids: Sequence[int] = (),
     today: date | None = None,
+    corrections: Sequence[Correction] = (),
+    sheet: str = "",
 ) -> RetryResult:
-    """Re-validate held rows and load those that now pass (one transaction, load lock held)."""
-    where = filters(batch, reason, "held", ids)
-    if not ids and reason not in DECISION_REASONS:
-        where.append(quarantine.c.reason.not_in(sorted(DECISION_REASONS)))
+    """Re-validate held rows and load those that now pass (one transaction, load lock held).
+
+    `corrections` (read from the corrected sheet named `sheet`): only those rows, with the
+    sheet's values."""
     with locked_transaction(settings, "the retry") as conn:
         retry = _Retry(conn, today or date.today())
+        if corrections:
+            ids = retry.correct(corrections, sheet)
+            if not ids:
+                return retry.result
+        where = filters(batch, reason, "held", ids)
+        if not ids and reason not in DECISION_REASONS:
+            where.append(quarantine.c.reason.not_in(sorted(DECISION_REASONS)))
         result = retry.run(where)
         if result.rows_written:
             retry.record_in_ledger()
@@ -122,6 +141,50 @@ class _Retry:
             self.result.manutencoes_inserted += released
         self.result.by_reason = dict(sorted(self.held.items()))
         return self.result
+
+    def correct(self, corrections: Sequence[Correction], sheet: str) -> list[int]:
+        """Give the held rows the sheet's values (noted); the ids to retry."""
+        retry: list[int] = []
+        by_id = {c.id: c for c in corrections}
+        found = {
+            r.id: held_row(r)
+            for r in self.conn.execute(
+                sa.select(quarantine).where(quarantine.c.id.in_(sorted(by_id)))
+            )
+        }
+        for c in corrections:
+            row = found.get(c.id)
+            if row is None or row.table_name != c.table:
+                raise BadInputError(
+                    f"no held {c.table} row with quarantine id {c.id}",
+                    file=sheet,
+                    line=c.line,
+                    hint="retry the sheet `frota quarantine export --format excel-br` wrote",
+                )
+            if row.status != "held":
+                self.result.not_held += 1
+                continue
+            if (c.values, c.extra) == as_read_back(TABLES_BY_NAME[c.table], row):
+                if row.reason not in DECISION_REASONS:  # unchanged: a decision stays waiting
+                    retry.append(c.id)
+                continue
+            if c.extra:  # fields still beyond the header: not a row yet, it stays held
+                self._keep(row, None)
+                continue
+            self.conn.execute(
+                quarantine.update()
+                .where(quarantine.c.id == c.id)
+                .values(
+                    values_json=json.dumps(c.values, ensure_ascii=False),
+                    placa=c.values.get("placa") or c.values.get("placa_veiculo") or row.placa,
+                    note=f"corrected in {sheet}"[:2000],
+                    noted_at=self.now,
+                    noted_by=operator(),
+                )
+            )
+            self.result.corrected += 1
+            retry.append(c.id)
+        return retry
 
     def record_in_ledger(self) -> None:
         """The ledger row of this retry (same transaction as the rows it wrote)."""

@@ -16,7 +16,7 @@ from frota.db.schema import quarantine
 from frota.errors import ConfigError
 from frota.i18n import _
 
-STATUSES = ("held", "released", "all")
+STATUSES = ("held", "released", "dismissed", "all")
 # Rows that wait for a person's decision: a retry takes them only when asked by name or id.
 DECISION_REASONS = frozenset({"duplicate_row", "conflicting_duplicate"})
 PAGE = 1000
@@ -38,6 +38,9 @@ class HeldRow:
     values: dict[str, str] | None
     placa: str | None
     status: str
+    note: str | None = None  # why it was dismissed, or how it was corrected
+    noted_by: str | None = None
+    noted_at: Any = None
 
     @property
     def explanation(self) -> str:
@@ -51,7 +54,7 @@ def filters(
     if status not in STATUSES:
         raise ConfigError(
             _("unknown quarantine status {status!r}").format(status=status),
-            hint=_("use held, released or all"),
+            hint=_("use held, released, dismissed or all"),
         )
     if reason is not None and reason not in REASONS:
         raise ConfigError(
@@ -85,6 +88,9 @@ def held_row(r: Any) -> HeldRow:
         values=json.loads(r.values_json) if r.values_json else None,
         placa=r.placa,
         status=r.status,
+        note=r.note,
+        noted_by=r.noted_by,
+        noted_at=r.noted_at,
     )
 
 
