@@ -1,6 +1,6 @@
 """Own exports on a schedule: `frota run --role source --from DIR` publishes each new export of
 a folder exactly once (by content), never one still being copied, and says what it did in the
-run history (an `exports` step, a `publish` step per export); `frota schedule --from DIR`
+run history (an `exports` step) and alerts on a refused one; `frota schedule --from DIR`
 writes the same command into cron, systemd and Windows Task Scheduler."""
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from batchkit import M1_LINES, MANUT_HEADER, V1_LINES, VEIC_HEADER
 
-from frota.config import Settings
+from frota.config import Settings, load_settings
 from frota.errors import ConfigError
 from frota.landing import open_landing
+from frota.observe.alerts import open_problems
 from frota.orchestrate import schedule
 from frota.publish import publish_new_exports
 from frota.publish.exports_dir import STATE_FILE, read_export
@@ -155,10 +156,27 @@ def test_run_from_dir_loads_refuses_a_bad_export_once_and_records_it(tmp_path: P
     assert by_status == [("ok", 0), ("ok", 1), ("rejected", 1)]
     [refused] = [r for r in looks if r["status"] == "rejected"]
     assert "matricula" in refused["error"] and refused["counts"]["refused"] == 1
-    # Each export's publish is a step of its own under the look that took it.
-    publishes = json.loads(frota("runs", "--step", "publish", "--json", cwd=tmp_path).stdout)
-    assert sorted(r["counts"]["rows"] for r in publishes if r["status"] == "ok") == [3, 3]
-    assert {r["parent_run_id"] for r in publishes} <= {r["run_id"] for r in looks}
+    assert sorted(r["counts"]["rows"] for r in looks) == [0, 3, 3]
+
+
+def test_a_refused_export_alerts_until_it_is_fixed(tmp_path: Path, receiver) -> None:
+    exports = tmp_path / "exports"
+    bad = exports / "1"
+    bad.mkdir(parents=True)
+    (bad / "veiculos.csv").write_text("matricula;cor\nABC1234;azul\n", encoding="utf-8")
+    age_files(bad, 600)
+    s = Settings(
+        landing=str(tmp_path / "landing"),
+        outbox=str(tmp_path / "outbox"),
+        log_dir=str(tmp_path / "logs"),
+    ).with_overrides(alerts=load_settings(env={"FROTA_ALERTS": receiver.url}).alerts)
+    for _ in range(2):  # refused, then skipped as refused before: one alert, still open
+        publish_new_exports(exports, s)
+    assert list(open_problems(s)) == [f"export:{bad}"]
+    assert len(receiver.posts) == 1 and "matricula" in receiver.posts[0]["message"]
+    write_export(bad, V1_LINES, M1_LINES)
+    assert len(publish_new_exports(exports, s).published) == 1
+    assert open_problems(s) == {} and "cleared" in receiver.titles()[1]
 
 
 def test_from_goes_only_with_the_roles_that_publish(tmp_path: Path) -> None:

@@ -351,6 +351,7 @@ class ExportsResult:
 
     published: list[tuple[Export, PublishResult]] = field(default_factory=list)
     refused: list[tuple[Path, str]] = field(default_factory=list)  # (folder, why)
+    still_refused: list[tuple[Path, str]] = field(default_factory=list)  # refused before
     waiting: list[Path] = field(default_factory=list)  # still being written
     seen: int = 0  # exports already published or refused before
 
@@ -370,13 +371,18 @@ def _exports_counts(result: ExportsResult) -> dict[str, int]:
     counts=_exports_counts,
     status=lambda r: "rejected" if r.refused else "ok",
     error=lambda r: "; ".join(f"{folder}: {why}" for folder, why in r.refused) or None,
+    # A refused export alerts once and stays open until its files change and it publishes.
+    problems=lambda r: {
+        f"export:{folder}": f"export {folder} refused: {why}"
+        for folder, why in [*r.refused, *r.still_refused]
+    },
+    judged_prefix="export:",
 )
 def publish_new_exports(
     directory: Path, settings: Settings, *, now: datetime | None = None
 ) -> ExportsResult:
     """Publish each export in `directory` not published (or refused) before, oldest first,
-    each as of when it was written and recorded as a `publish` step of its own (see
-    `frota.publish.exports_dir`)."""
+    each as of when it was written (see `frota.publish.exports_dir`)."""
     from frota.publish.exports_dir import PublishedExports, candidate_folders, read_export
 
     record = PublishedExports(Path(settings.outbox))
@@ -397,6 +403,7 @@ def publish_new_exports(
         if seen is not None:
             result.seen += 1
             if "refused" in seen:
+                result.still_refused.append((folder, seen["refused"]))
                 logger.warning(
                     "export %s was refused (%s); it is taken again once its files change",
                     folder,
@@ -406,7 +413,10 @@ def publish_new_exports(
         ready.append(export)
     for export in sorted(ready, key=lambda e: (e.written_at, str(e.folder))):
         try:
-            published = publish_export(export.folder, settings, now=now, as_of=export.written_at)
+            # Unrecorded: this step records the look (a refusal alerts once, as an export).
+            published = publish_export.__wrapped__(  # type: ignore[attr-defined]
+                export.folder, settings, now=now, as_of=export.written_at
+            )
         except BadInputError as exc:
             logger.error("export %s refused: %s", export.folder, exc)
             record.remember(export, refused=str(exc))
