@@ -31,7 +31,7 @@ from airflow.sdk.exceptions import (
 )
 
 from frota.config import Secret, Settings, airflow_dag_shape, load_settings
-from frota.errors import ConfigError, TerminalError
+from frota.errors import BadInputError, ConfigError, TerminalError
 from frota.orchestrate.schedule import parse_interval
 
 DAG_ID = "frota_pipeline"
@@ -146,7 +146,7 @@ def publish_step(settings: Settings, mode: str) -> dict[str, Any]:
         exports = publish_new_exports(Path(settings.exports), settings)
         if exports.refused:
             folder, why = exports.refused[0]
-            raise TerminalError(f"export {folder} refused: {why}")
+            raise BadInputError(f"export {folder} refused: {why}")
         results = [p for _, p in exports.published]
     elif mode == "outbox" or outbox_folders(Path(settings.outbox)):
         results = publish_outbox(settings)
