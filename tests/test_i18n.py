@@ -241,25 +241,89 @@ def test_internal_error_lines_in_portuguese(
 # ---------------------------------------------------------------- a bad export, both languages
 
 
-def test_a_bad_header_is_explained_with_its_fix_in_both_languages(tmp_path: Path) -> None:
+BAD_EXPORT = {
+    "veiculos.csv": "placa,modelo\nABC1234,Volvo\n",  # an unknown column: the file is refused
+    "manutencoes.csv": "placa_veiculo,tipo_manutencao,data_manutencao,custo\n"
+    "ABC1234,Pneus,31-02-2024,10.00\n"  # not a date
+    "ABC1234,Oleo,01/02/2024,10.00,extra\n",  # a ragged row
+}
+
+# What `publish --from` says about the bad export, in each language: the problem and the fix.
+SAYS = {
+    "en": {
+        "refused": [
+            "error: veiculos.csv, line 1, column 'modelo': unknown column 'modelo'",
+            "  hint: expected columns: placa, tipo_veiculo, status, quilometragem_total, "
+            "data_aquisicao (or set allow_extra_columns = true in frota.toml",
+        ],
+        "rows": [
+            "manutencoes.csv:2:data_manutencao: the value is not a date (use YYYY-MM-DD or "
+            "dd/mm/yyyy): '31-02-2024' [not_a_date] (hint: write the date as dd/mm/yyyy or "
+            "yyyy-mm-dd)",
+            "manutencoes.csv:3: the row has more or fewer fields than the header [ragged_row] "
+            "(hint: fix the row; put values that hold the delimiter in quotes)",
+        ],
+        "dry run": ["veiculos.csv: refused: unknown column 'modelo'", "1 file(s) refused"],
+        "published": [
+            "the loader will hold 2 row(s) in the quarantine (2 problem(s): not_a_date x1, "
+            "ragged_row x1); the first:",
+            "published: ",
+        ],
+    },
+    "pt_BR.UTF-8": {
+        "refused": [
+            "erro: veiculos.csv, linha 1, coluna 'modelo': coluna desconhecida 'modelo'",
+            "  dica: colunas esperadas: placa, tipo_veiculo, status, quilometragem_total, "
+            "data_aquisicao (ou defina allow_extra_columns = true no frota.toml",
+        ],
+        "rows": [
+            "manutencoes.csv:2:data_manutencao: o valor não é uma data (use AAAA-MM-DD ou "
+            "dd/mm/aaaa): '31-02-2024' [not_a_date] (dica: escreva a data como dd/mm/aaaa ou "
+            "aaaa-mm-dd)",
+            "manutencoes.csv:3: a linha tem mais ou menos campos que o cabeçalho [ragged_row] "
+            "(dica: corrija a linha; coloque entre aspas os valores que contêm o separador)",
+        ],
+        "dry run": [
+            "veiculos.csv: recusado: coluna desconhecida 'modelo'",
+            "1 arquivo(s) recusado(s)",
+        ],
+        "published": [
+            "o carregador vai reter 2 linha(s) na quarentena (2 problema(s): not_a_date x1, "
+            "ragged_row x1); os primeiros:",
+            "publicado: ",
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize("lang", list(SAYS))
+def test_publish_from_a_bad_export_says_the_problem_and_the_fix(tmp_path: Path, lang: str) -> None:
+    """Issue 17's "done when": `LANG=pt_BR.UTF-8 frota publish --from <bad export>` explains
+    the problem and the fix in Portuguese; in English by default. Codes stay codes."""
+    env = {} if lang == "en" else {"LANG": lang}
+    says = SAYS[lang]
     exports = tmp_path / "exports"
     exports.mkdir()
-    (exports / "veiculos.csv").write_text("placa,modelo\nABC1234,Volvo\n", encoding="utf-8")
+    for name, text in BAD_EXPORT.items():
+        (exports / name).write_text(text, encoding="utf-8")
 
-    english = frota("publish", "--from", str(exports), cwd=tmp_path)
-    assert english.returncode == 3
-    assert "error: veiculos.csv, line 1, column 'modelo': unknown column 'modelo'" in english.stderr
-    assert "hint: expected columns: placa, tipo_veiculo" in english.stderr
-    assert "or set allow_extra_columns = true in frota.toml" in english.stderr
+    refused = frota("publish", "--from", str(exports), cwd=tmp_path, **env)
+    assert refused.returncode == 3
+    assert says["refused"][0] in refused.stderr.splitlines()
+    assert says["refused"][1] in refused.stderr
 
-    portuguese = frota("publish", "--from", str(exports), cwd=tmp_path, LANG="pt_BR.UTF-8")
-    assert portuguese.returncode == 3
-    assert (
-        "erro: veiculos.csv, linha 1, coluna 'modelo': coluna desconhecida 'modelo'"
-        in portuguese.stderr
-    )
-    assert "dica: colunas esperadas: placa, tipo_veiculo" in portuguese.stderr
-    assert "ou defina allow_extra_columns = true no frota.toml" in portuguese.stderr
+    checked = frota("publish", "--from", str(exports), "--dry-run", cwd=tmp_path, **env)
+    assert checked.returncode == 3
+    for line in says["rows"] + says["dry run"]:
+        assert line in checked.stdout
+
+    (exports / "veiculos.csv").unlink()  # the refused file left out: the rest is published
+    published = frota("publish", "--from", str(exports), cwd=tmp_path, **env)
+    assert published.returncode == 0, published.stderr
+    lines = published.stdout.splitlines()
+    assert lines[0] == says["published"][0]
+    assert [line.strip() for line in lines[1:3]] == says["rows"]
+    assert lines[3].startswith(says["published"][1]) and "data/landing" in lines[3]
 
 
 def test_every_reason_says_what_it_means_and_what_to_do_in_both_languages(

@@ -11,6 +11,7 @@ from rich.table import Table as RichTable
 
 from frota.cli.app import Context, cli, kv_table, out, pass_ctx
 from frota.errors import EXIT_BAD_INPUT
+from frota.i18n import N_, _
 from frota.observe.progress import progress_bar
 
 # ---------------------------------------------------------------- generate / publish
@@ -43,11 +44,11 @@ def generate(
         result = generate_step(s, until=until.date() if until else None, days=days, progress=report)
     out.print(
         kv_table(
-            "generated",
+            _("generated"),
             [
-                ("folder", result.out_dir),
-                ("step", result.step),
-                ("window", f"{result.start} .. {result.end}"),
+                (_("folder"), result.out_dir),
+                (_("step"), result.step),
+                (_("window"), f"{result.start} .. {result.end}"),
                 ("veiculos", result.veiculos),
                 ("manutencoes", result.manutencoes),
             ],
@@ -106,7 +107,8 @@ def publish(
     s = obj.settings
     for flag, given in (("--as-of", as_of), ("--dry-run", dry_run), ("--report", report_path)):
         if given and not from_dir:
-            raise click.UsageError(f"{flag} goes with --from (generated batches are checked)")
+            message = _("{flag} goes with --from (generated batches are checked)")
+            raise click.UsageError(message.format(flag=flag))
     try:
         when = parse_as_of(as_of) if as_of is not None else None
     except ValueError as exc:
@@ -121,9 +123,10 @@ def publish(
         check = check_export(Path(from_dir), s, **read, report=report, on_finding=_say)
         _print_check(check, report_path)
         if check.refused:
-            out.print(f"{len(check.refused)} file(s) refused: nothing would be published")
+            message = _("{n} file(s) refused: nothing would be published")
+            out.print(message.format(n=len(check.refused)))
             raise click.exceptions.Exit(EXIT_BAD_INPUT)
-        out.print(f"dry run: {check.rows} rows would be published; nothing was")
+        out.print(_("dry run: {rows} rows would be published; nothing was").format(rows=check.rows))
         return
     if from_dir:
         result = publish_export(Path(from_dir), s, **read, as_of=when, report=report)
@@ -134,12 +137,24 @@ def publish(
         with progress_bar("publishing", "batches") as progress:
             results = publish_outbox(s, progress=progress)
     if not results:
-        out.print("nothing to publish")
+        out.print(_("nothing to publish"))
     for r in results:
         if r.status == "no_rows":
-            out.print("no rows today: every file holds only its header; nothing published")
+            out.print(_("no rows today: every file holds only its header; nothing published"))
             continue
-        out.print(f"{r.status.replace('_', ' ')}: {r.batch_id} ({r.rows} rows) -> {r.landing}")
+        line = _("{status}: {batch_id} ({rows} rows) -> {landing}")
+        out.print(
+            line.format(
+                status=published_word(r.status), batch_id=r.batch_id, rows=r.rows, landing=r.landing
+            )
+        )
+
+
+def published_word(status: str) -> str:
+    """A publish result's status (published, completed, already_published) as words."""
+    from frota.cli.observe import count_word
+
+    return count_word(status)
 
 
 def _say(finding: Any) -> None:
@@ -154,21 +169,23 @@ def _print_check(check: Any, report_path: str | None, *, first_few: bool = False
         for line in check.lines():
             out.print(escape(line))
         for warning in check.warnings():
-            out.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+            word = _("warning:")
+            out.print(f"[yellow]{word}[/yellow] {escape(warning)}")
     held = check.reasons
     if first_few and held:
         total = sum(held.values())
         counts = ", ".join(f"{reason} x{n}" for reason, n in held.most_common())
-        out.print(
-            f"the loader will hold {check.held_rows} row(s) in the quarantine "
-            f"({total} problem(s): {counts}); the first:"
+        message = _(
+            "the loader will hold {rows} row(s) in the quarantine ({total} problem(s): "
+            "{counts}); the first:"
         )
+        out.print(message.format(rows=check.held_rows, total=total, counts=counts))
         for finding in check.first():
             out.print(f"  {escape(str(finding))}")
         if total > len(check.first()):
-            out.print("  … all of them: frota publish --from DIR --dry-run [--report FILE]")
+            out.print("  " + _("… all of them: frota publish --from DIR --dry-run [--report FILE]"))
     if report_path:
-        out.print(f"problems written to {escape(report_path)}")
+        out.print(_("problems written to {path}").format(path=escape(report_path)))
 
 
 # ---------------------------------------------------------------- load / run
@@ -176,33 +193,33 @@ def _print_check(check: Any, report_path: str | None, *, first_few: bool = False
 
 # (wide header, narrow header, BatchResult attribute)
 _LOAD_COLUMNS = (
-    ("read", "read", "rows_read"),
-    ("veic. new", "new", "veiculos_inserted"),
-    ("veic. upd.", "upd.", "veiculos_updated"),
-    ("stale", "stale", "veiculos_stale"),
-    ("manut.", "manut.", "manutencoes_inserted"),
-    ("quarantined", "quar.", "quarantined"),
-    ("released", "rel.", "released"),
-    ("dupl.", "dupl.", "duplicates"),
-    ("blank", "blank", "blank_lines"),
+    (N_("read"), N_("read"), "rows_read"),
+    (N_("veic. new"), N_("new"), "veiculos_inserted"),
+    (N_("veic. upd."), N_("upd."), "veiculos_updated"),
+    (N_("stale"), N_("stale"), "veiculos_stale"),
+    (N_("manut."), N_("manut."), "manutencoes_inserted"),
+    (N_("quarantined"), N_("quar."), "quarantined"),
+    (N_("released"), N_("rel."), "released"),
+    (N_("dupl."), N_("dupl."), "duplicates"),
+    (N_("blank"), N_("blank"), "blank_lines"),
 )
 _CAPTIONS = (
-    "read = veic. new + upd. + stale + manut. + quarantined + dupl. (blank apart)",
-    "read = new + upd. + stale (vehicles) + manut. + quar. + dupl.; blank apart",
+    N_("read = veic. new + upd. + stale + manut. + quarantined + dupl. (blank apart)"),
+    N_("read = new + upd. + stale (vehicles) + manut. + quar. + dupl.; blank apart"),
 )
 
 
 def _load_table(loaded: Any, *, narrow: bool) -> RichTable:
     """One row per batch. `narrow` (an 80-column terminal): short headers, and a number
     instead of the batch id (listed under the table), so that every count stays whole."""
-    table = RichTable(title="loaded batches", title_justify="left", caption_justify="left")
-    table.add_column("#" if narrow else "batch", no_wrap=True)
-    for wide, short, _ in _LOAD_COLUMNS:
-        table.add_column(short if narrow else wide, justify="right", no_wrap=True)
+    table = RichTable(title=_("loaded batches"), title_justify="left", caption_justify="left")
+    table.add_column("#" if narrow else _("batch"), no_wrap=True)
+    for wide, short, _attr in _LOAD_COLUMNS:
+        table.add_column(_(short if narrow else wide), justify="right", no_wrap=True)
     for n, b in enumerate(loaded, 1):
-        counts = (f"{getattr(b, attr):,}" for _, _, attr in _LOAD_COLUMNS)
+        counts = (f"{getattr(b, column[2]):,}" for column in _LOAD_COLUMNS)
         table.add_row(str(n) if narrow else b.batch_id, *counts)
-    table.caption = _CAPTIONS[narrow]
+    table.caption = _(_CAPTIONS[narrow])
     return table
 
 
@@ -221,23 +238,24 @@ def _print_load(result: Any) -> None:
         else:
             out.print(table)
     elif not result.rejected:
-        out.print("nothing new to load")
+        out.print(_("nothing new to load"))
     for batch_id, why in result.incomplete:
-        out.print(f"skipped incomplete batch {escape(batch_id)}: {escape(why)}", soft_wrap=False)
+        message = _("skipped incomplete batch {batch_id}: {why}")
+        out.print(message.format(batch_id=escape(batch_id), why=escape(why)), soft_wrap=False)
     for batch_id in result.already_loaded:
-        out.print(f"batch {escape(batch_id)} was loaded by another loader")
+        message = _("batch {batch_id} was loaded by another loader")
+        out.print(message.format(batch_id=escape(batch_id)))
     for rejected in result.rejected:
-        out.print(f"[yellow]set aside[/yellow] {escape(str(rejected))}", soft_wrap=False)
-        out.print(
-            f"  later batches go on loading; see `frota batch show {rejected.batch_id}`, "
-            f"then `frota batch retry {rejected.batch_id}` after a fix",
-            soft_wrap=False,
+        word = _("set aside")
+        out.print(f"[yellow]{word}[/yellow] {escape(str(rejected))}", soft_wrap=False)
+        message = _(
+            "later batches go on loading; see `frota batch show {batch_id}`, then "
+            "`frota batch retry {batch_id}` after a fix"
         )
+        out.print("  " + message.format(batch_id=rejected.batch_id), soft_wrap=False)
     if result.set_aside:
-        out.print(
-            f"{result.set_aside} rejected batch(es) wait for a person: "
-            "`frota batch list --state rejected`"
-        )
+        message = _("{n} rejected batch(es) wait for a person: `frota batch list --state rejected`")
+        out.print(message.format(n=result.set_aside))
 
 
 @cli.command()
@@ -278,7 +296,7 @@ def run(obj: Context, role: str, from_dir: str | None, no_warehouse: bool) -> No
     from frota.orchestrate.run import run_pipeline
 
     if from_dir and role not in ("all", "source"):
-        raise click.UsageError("--from goes with --role source or all (the roles that publish)")
+        raise click.UsageError(_("--from goes with --role source or all (the roles that publish)"))
     result = run_pipeline(
         obj.settings,
         role,
@@ -291,12 +309,22 @@ def run(obj: Context, role: str, from_dir: str | None, no_warehouse: bool) -> No
         _print_exports(result.exports)
     if result.generated:
         g = result.generated
+        message = _(
+            "generated step {step} ({start} .. {end}): {veiculos} veiculos, "
+            "{manutencoes} manutencoes"
+        )
         out.print(
-            f"generated step {g.step} ({g.start} .. {g.end}): {g.veiculos} veiculos, "
-            f"{g.manutencoes} manutencoes"
+            message.format(
+                step=g.step,
+                start=g.start,
+                end=g.end,
+                veiculos=g.veiculos,
+                manutencoes=g.manutencoes,
+            )
         )
     for p in result.published or ():
-        out.print(f"{p.status.replace('_', ' ')}: {p.batch_id} ({p.rows} rows)")
+        line = _("{status}: {batch_id} ({rows} rows)")
+        out.print(line.format(status=published_word(p.status), batch_id=p.batch_id, rows=p.rows))
     if result.loaded:
         _print_load(result.loaded)
     if result.warehouse is not None:
@@ -315,14 +343,15 @@ def run(obj: Context, role: str, from_dir: str | None, no_warehouse: bool) -> No
 
 def _print_exports(result: Any) -> None:
     for folder in result.waiting:
-        out.print(f"waiting: {escape(str(folder))} is still being written", soft_wrap=False)
+        message = _("waiting: {folder} is still being written")
+        out.print(message.format(folder=escape(str(folder))), soft_wrap=False)
     for folder, why in result.refused:
-        out.print(
-            f"[red]refused[/red] export {escape(str(folder))}: {escape(why)}", soft_wrap=False
-        )
-        out.print("  fix the files; a changed export is taken again on the next run")
+        message = _("[red]refused[/red] export {folder}: {why}")
+        out.print(message.format(folder=escape(str(folder)), why=escape(why)), soft_wrap=False)
+        out.print("  " + _("fix the files; a changed export is taken again on the next run"))
     if not result.published and not result.refused:
-        out.print(f"no new export ({result.seen} published or refused before)")
+        message = _("no new export ({seen} published or refused before)")
+        out.print(message.format(seen=result.seen))
 
 
 @cli.group(invoke_without_command=True)

@@ -26,6 +26,7 @@ from frota.contract.canonical import format_value
 from frota.contract.tabular import FilePolicy, ReadStats, Record, header_key, read_records
 from frota.contract.validate import NumberFormat, ValueProblem, canonical_text, parse_value
 from frota.errors import BadInputError
+from frota.i18n import _
 from frota.publish.findings import ExportCheck, FileCheck, Finding
 from frota.publish.formats import ExportFormat, normalised, sniff
 
@@ -39,7 +40,7 @@ def find_table_files(directory: Path) -> tuple[dict[Table, Path], list[str]]:
     """veiculos / manutencoes files in a folder, matched by name ignoring case and accents;
     and the names of the other files in it (not hidden ones, not folders)."""
     if not directory.is_dir():
-        raise BadInputError("not a folder", file=str(directory))
+        raise BadInputError(_("not a folder"), file=str(directory))
     by_key: dict[str, list[Path]] = {}
     others: list[str] = []
     names = {t.name for t in TABLES}
@@ -56,17 +57,19 @@ def find_table_files(directory: Path) -> tuple[dict[Table, Path], list[str]]:
         paths = by_key.get(table.name, [])
         if len(paths) > 1:
             raise BadInputError(
-                f"more than one file for {table.name}: {', '.join(p.name for p in paths)}",
+                _("more than one file for {table}: {files}").format(
+                    table=table.name, files=", ".join(p.name for p in paths)
+                ),
                 file=str(directory),
-                hint="keep one file per table in the folder",
+                hint=_("keep one file per table in the folder"),
             )
         if paths:
             found[table] = paths[0]
     if not found:
         raise BadInputError(
-            "no veiculos.csv or manutencoes.csv found",
+            _("no veiculos.csv or manutencoes.csv found"),
             file=str(directory),
-            hint="name the exports veiculos.csv and manutencoes.csv",
+            hint=_("name the exports veiculos.csv and manutencoes.csv"),
         )
     return found, others
 
@@ -104,7 +107,7 @@ def canonicalize_exports(
             else:
                 numbers = NumberFormat(decimal_comma=decimal_comma)
             result.described = fmt.describe() + (
-                ", decimal comma" if numbers.decimal_comma else ", decimal point"
+                ", " + (_("decimal comma") if numbers.decimal_comma else _("decimal point"))
             )
             _canonicalize(table, path, target, fmt, numbers, today, policy, result, on_finding)
         except BadInputError as exc:

@@ -34,6 +34,7 @@ from frota.config import Settings
 from frota.contract import TABLES
 from frota.contract.tabular import header_key
 from frota.errors import BadInputError, LocalFileError
+from frota.i18n import _
 from frota.publish.exports import find_table_files
 
 STATE_FILE = "_exports-published.json"
@@ -53,9 +54,9 @@ def candidate_folders(directory: Path) -> list[Path]:
     """DIR itself if it holds table files, and each subfolder not named `_…` or `.…`."""
     if not directory.is_dir():
         raise BadInputError(
-            "the exports folder does not exist",
+            _("the exports folder does not exist"),
             file=str(directory),
-            hint="set `exports` in frota.toml (or --from) to the folder your export job writes",
+            hint=_("set `exports` in frota.toml (or --from) to the folder your export job writes"),
         )
     found = [directory] if _has_table_file(directory) else []
     found += sorted(
@@ -109,9 +110,13 @@ class PublishedExports:
                 self.entries = json.loads(self.path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise LocalFileError(
-                    f"cannot read the record of published exports {self.path}: {exc}",
-                    hint="fix or delete it: identical content already on the landing area is "
-                    "still recognised and not published twice",
+                    _("cannot read the record of published exports {path}: {exc}").format(
+                        path=self.path, exc=exc
+                    ),
+                    hint=_(
+                        "fix or delete it: identical content already on the landing "
+                        "area is still recognised and not published twice"
+                    ),
                 ) from None
 
     def get(self, digest: str) -> dict[str, str] | None:

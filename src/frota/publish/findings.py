@@ -86,18 +86,23 @@ class FileCheck:
     def summary(self) -> str:
         """One line: the file, its rows and format, and the values the loader will hold."""
         if self.refused is not None:
-            return f"{self.file}: refused: {self.refused.message}"
+            message = _("{file}: refused: {why}")
+            return message.format(file=self.file, why=self.refused.message)
+        canonical = f"{self.table}.csv"
         if self.rows == 0:
-            return f"{self.file}: no rows today (only a header) -> {self.table}.csv"
-        line = f"{self.file}: {self.rows} rows ({self.described}) -> {self.table}.csv"
+            message = _("{file}: no rows today (only a header) -> {canonical}")
+            return message.format(file=self.file, canonical=canonical)
+        line = _("{file}: {rows} rows ({described}) -> {canonical}").format(
+            file=self.file, rows=self.rows, described=self.described, canonical=canonical
+        )
         if self.blank_lines:
-            line += f"; {self.blank_lines} blank line(s)"
+            line += "; " + _("{n} blank line(s)").format(n=self.blank_lines)
         if self.extra_columns:
-            line += "; extra columns left out: " + ", ".join(self.extra_columns)
+            extra = ", ".join(self.extra_columns)
+            line += "; " + _("extra columns left out: {columns}").format(columns=extra)
         if self.reasons:
-            line += "; values the loader will quarantine: " + ", ".join(
-                f"{reason} x{n}" for reason, n in sorted(self.reasons.items())
-            )
+            held = ", ".join(f"{reason} x{n}" for reason, n in sorted(self.reasons.items()))
+            line += "; " + _("values the loader will quarantine: {reasons}").format(reasons=held)
         return line
 
 
@@ -138,7 +143,9 @@ class ExportCheck:
     def warnings(self) -> list[str]:
         """One per file in the folder that is not an export frota reads."""
         return [
-            f"{name}: not an export frota reads (veiculos.csv, manutencoes.csv); left out"
+            _("{name}: not an export frota reads (veiculos.csv, manutencoes.csv); left out").format(
+                name=name
+            )
             for name in self.unexpected
         ]
 

@@ -19,6 +19,7 @@ from typing import BinaryIO, cast
 
 from frota.contract.tabular import UTF8_BOM
 from frota.errors import BadInputError
+from frota.i18n import _
 
 _SNIFF_BYTES = 1 << 20
 DELIMITERS = (",", ";", "\t", "|")  # in the order a tie is decided
@@ -50,11 +51,11 @@ class ExportFormat:
         return self.sep_line or self.cr_only or not self.ascii_compatible
 
     def describe(self) -> str:
-        words = [self.encoding, f"delimiter {self.delimiter!r}"]
+        words = [self.encoding, _("delimiter {delimiter!r}").format(delimiter=self.delimiter)]
         if self.sep_line:
-            words.append("'sep=' line")
+            words.append(_("'sep=' line"))
         if self.cr_only:
-            words.append("CR line ends")
+            words.append(_("CR line ends"))
         return ", ".join(words)
 
 
@@ -68,9 +69,9 @@ def known_encoding(name: str, file: str) -> str:
         codecs.lookup(name)
     except LookupError:
         raise BadInputError(
-            f"unknown encoding {name!r}",
+            _("unknown encoding {name!r}").format(name=name),
             file=file,
-            hint="use utf-8, cp1252 (Excel on Windows) or latin-1",
+            hint=_("use utf-8, cp1252 (Excel on Windows) or latin-1"),
         ) from None
     return name
 
@@ -171,9 +172,11 @@ class _Normalised:
             text = self._decoder.decode(block, final=final)
         except UnicodeDecodeError as exc:
             raise BadInputError(
-                f"bytes that are not valid {self._fmt.encoding}: {exc.reason}",
+                _("bytes that are not valid {encoding}: {reason}").format(
+                    encoding=self._fmt.encoding, reason=exc.reason
+                ),
                 file=self._file,
-                hint="save the file again as 'CSV UTF-8'",
+                hint=_("save the file again as 'CSV UTF-8'"),
             ) from None
         return text.lstrip("\ufeff").encode("utf-8") if text else b""
 
