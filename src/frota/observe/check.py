@@ -249,7 +249,8 @@ def check_sources(facts: Facts, t: Thresholds, only: str | None = None) -> list[
         return [Result("sources", OK, _("no batch from any source yet"))]
     hint = _(
         "check that the source PC is on, that its scheduled `frota run --role source` runs "
-        "(`frota runs --step publish` there) and that it reaches the landing area"
+        "(`frota runs --step publish` there, `--step exports` when it publishes your exports) "
+        "and that it reaches the landing area"
     )
     results = []
     for source in names:
