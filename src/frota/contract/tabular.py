@@ -117,6 +117,7 @@ class ReadStats:
     bytes: int = 0
     extra_columns: list[str] = field(default_factory=list)
     header_names: dict[str, str] = field(default_factory=dict)  # column -> the file's own name
+    columns: list[str | None] = field(default_factory=list)  # each field's column (None: extra)
 
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -307,6 +308,7 @@ def read_records(
     allow_extra: bool = False,
     stats: ReadStats | None = None,
     fast: Callable[[str, int], bool] | None = None,
+    fast_any_header: bool = False,
 ) -> Iterator[Record]:
     """Yield the records of a table's CSV; `stats` gets blank lines, sha256 and size at the end.
 
@@ -316,7 +318,8 @@ def read_records(
 
     `fast(line, number)` (the loader's, see frota.load.fastpath) sees each line that starts a
     record first, when the header is exactly the contract's columns in order; a line it takes
-    (True) is counted as a record, not parsed and not yielded.
+    (True) is counted as a record, not parsed and not yielded. With `fast_any_header` it
+    sees them whatever the header (it reads the columns from `stats.columns`).
     """
     stats = stats if stats is not None else ReadStats()
     lines = PhysicalLines(stream, encoding, file)
@@ -354,7 +357,8 @@ def read_records(
         stats.header_names = {col: name for col, name in zip(mapped, names, strict=True) if col}
         lines.column_at = lambda prefix: _column_at(prefix, names, delimiter)
         header_keys = [header_key(h) for h in header]
-        may_claim = fast is not None and tuple(mapped) == table.csv_header
+        stats.columns = mapped
+        may_claim = fast is not None and (fast_any_header or tuple(mapped) == table.csv_header)
         claim = may_claim
         read_so_far = reader.line_num  # lines the csv reader has been given
         for fields in reader:

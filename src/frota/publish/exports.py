@@ -27,6 +27,7 @@ from frota.contract.tabular import FilePolicy, ReadStats, Record, header_key, re
 from frota.contract.validate import NumberFormat, ValueProblem, canonical_text, parse_value
 from frota.errors import BadInputError
 from frota.i18n import _
+from frota.publish.fastlines import FastLines
 from frota.publish.findings import ExportCheck, FileCheck, Finding
 from frota.publish.formats import ExportFormat, normalised, sniff
 
@@ -139,7 +140,8 @@ def _canonicalize(
     ):
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(table.csv_header)
-        written = 1  # physical lines written so far
+        written = [1]  # physical lines written so far (shared with the fast path)
+        fast = FastLines(table, stats, out, fmt.delimiter, numbers, today, written)
         records = read_records(
             fh,
             table,
@@ -148,6 +150,8 @@ def _canonicalize(
             delimiter=fmt.delimiter,
             allow_extra=policy.allow_extra_columns,
             stats=stats,
+            fast=fast.take,
+            fast_any_header=True,
         )
         for rec in records:
             cells, problems = _canonical_cells(table, rec, numbers, today, width)
@@ -160,9 +164,9 @@ def _canonicalize(
                     result.add(finding)
                     if on_finding is not None:
                         on_finding(finding)
-            out.write("\n" * (rec.line - written - 1))  # keep the export's line numbers
+            out.write("\n" * (rec.line - written[0] - 1))  # keep the export's line numbers
             writer.writerow(cells)
-            written = rec.line + sum(c.count("\n") for c in cells)
+            written[0] = rec.line + sum(c.count("\n") for c in cells)
     policy.check_bad_rows(bad_rows, stats.records, path.name)
     result.rows = stats.records
     result.held_rows = sum(bad_rows.values())
