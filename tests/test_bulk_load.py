@@ -7,21 +7,23 @@ from __future__ import annotations
 import ssl
 import sys
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from batchkit import TODAY, init_db, publish_lines, query, settings_for
+from batchkit import T0, TODAY, init_db, publish_lines, query, settings_for
 
 from frota.db.engine import create_engine
-from frota.db.schema import manutencoes
 from frota.errors import ConfigError
 from frota.generate import generate_batch
 from frota.landing import open_landing
-from frota.load import bulk, fastpath, load_pending, maintenances, transaction
+from frota.load import bulk, fastpath, load_pending, transaction
+from frota.load import stage as stage_module
 from frota.load.bulk import base as bulk_base
+from frota.load.bulk.base import COLUMNS
+from frota.load.stage import stage
 from frota.publish import publish_dir
 
 OPT_IN = bulk.LOCAL_INFILE_OPT_IN
@@ -46,7 +48,7 @@ MIXED = [
     "ABC1234,Alinhamento,2026-01-05,1.00,1,corretiva,2026-01-04",  # ends before it starts
     "ABC1234,Alinhamento,2099-01-05,1.00,1,corretiva,",  # future
     "ABC1234,,2026-01-11,,,,",  # only the required cells
-    GOOD,  # exact copy: duplicate_row
+    GOOD,  # exact copy: a second record (occurrence 2)
     "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva",  # ragged
     "",
     "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,2026-01-06,extra",
@@ -63,11 +65,11 @@ class _GenericWriter:
         self.conn, self.lote_id, self.buffer, self.count = conn, lote_id, [], 0
 
     def add(self, row: dict[str, Any]) -> None:
-        self.buffer.append({**row, "lote_id": self.lote_id})
+        self.buffer.append({c: row.get(c) for c in COLUMNS})
 
     def wait(self) -> None:
         if self.buffer:
-            self.conn.execute(manutencoes.insert(), self.buffer)
+            self.conn.execute(stage.insert(), self.buffer)
             self.count += len(self.buffer)
             self.buffer = []
 
@@ -80,7 +82,7 @@ class _GenericWriter:
 
 
 def _generic(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(maintenances, "maintenance_writer", _GenericWriter)
+    monkeypatch.setattr(stage_module, "maintenance_writer", _GenericWriter)
     monkeypatch.setattr(fastpath.CanonicalLine, "cells", lambda self, line: None)
 
 
@@ -94,19 +96,40 @@ def _content(url: str) -> dict[str, list[tuple]]:
         "manutencoes": query(
             url,
             "SELECT id, placa_veiculo, tipo_manutencao, data_manutencao, custo, quilometragem, "
-            "categoria, data_conclusao, lote_id FROM manutencoes ORDER BY id",
+            "categoria, data_conclusao, lote_id, id_origem, chave FROM manutencoes ORDER BY id",
         ),
         "quarantine": query(
             url,
             "SELECT batch_id, table_name, line, column_name, reason, detail, raw, values_json, "
             "placa, status FROM frota_quarantine ORDER BY id",
         ),
+        "history": query(
+            url,
+            "SELECT chave, lote_id, mudanca, custo, data_conclusao "
+            "FROM frota_manutencoes_historico ORDER BY id",
+        ),
         "ledger": query(
             url,
-            "SELECT batch_id, rows_read, manutencoes_inserted, quarantined, released, duplicates "
+            "SELECT batch_id, rows_read, manutencoes_inserted, manutencoes_updated, "
+            "manutencoes_present, quarantined, released, duplicates "
             "FROM frota_batches ORDER BY batch_id",
         ),
     }
+
+
+ORDER = "ABC1234,Revisão,2026-01-12,300.00,120100,preventiva,,OS-1"
+ORDER_FIXED = "ABC1234,Revisão,2026-01-12,330.00,120100,preventiva,2026-01-13,OS-1"
+ORDER_2 = "BRA2E19,Freios,2026-01-13,10.00,,,,OS-2"
+ORDER_2_OTHER = "BRA2E19,Freios,2026-01-13,11.00,,,,OS-2"
+GOOD_OS = 'ABC1234,"Pneu, traseiro",13/01/2026,1234.5,,,,Nº 7'  # not canonical
+
+
+def _publish_orders(folder: Path, landing: str, n: int, lines: list[str]) -> None:
+    folder.mkdir(parents=True)
+    header = "placa_veiculo,tipo_manutencao,data_manutencao,custo,quilometragem,categoria,"
+    text = "\n".join([header + "data_conclusao,Ordem de serviço", *lines]) + "\n"
+    (folder / "manutencoes.csv").write_text(text, encoding="utf-8")
+    publish_dir(folder, open_landing(landing), "test", now=T0 + timedelta(minutes=n))
 
 
 def _load_story(tmp: Path, url: str, local_infile: str = "off") -> dict[str, list[tuple]]:
@@ -116,6 +139,10 @@ def _load_story(tmp: Path, url: str, local_infile: str = "off") -> dict[str, lis
     publish_lines(tmp, s.landing, 1, manutencoes=["QQQ1111,Freios,2026-01-02,10.00,5,,"])
     publish_lines(tmp, s.landing, 2, veiculos=[*V, "QQQ1111,Van,ativo,10,2020-01-01"])
     publish_lines(tmp, s.landing, 3, manutencoes=MIXED)
+    load_pending(s, today=TODAY)
+    # Work orders: new, copied, conflicting; then corrected and re-sent (update, present).
+    _publish_orders(tmp / "os-1", s.landing, 4, [ORDER, ORDER, ORDER_2, ORDER_2_OTHER, GOOD_OS])
+    _publish_orders(tmp / "os-2", s.landing, 5, [ORDER_FIXED, GOOD_OS, GOOD + ","])
     load_pending(s, today=TODAY)
     gen = generate_batch(tmp / "gen", seed=5, vehicles=40, until=date(2026, 6, 1), days=200)
     publish_dir(gen.out_dir, open_landing(s.landing), "gen")
@@ -135,10 +162,19 @@ def test_bulk_path_gives_the_generic_content(
     assert sys.getswitchinterval() == switch_interval  # the writer thread's setting is undone
     assert len(fast["manutencoes"]) > 400 and len(fast["quarantine"]) >= 10
     reasons = {r[4] for r in fast["quarantine"]}
-    assert {"duplicate_row", "vehicle_unknown", "ragged_row", "out_of_range"} <= reasons
+    assert {"conflicting_id_origem", "vehicle_unknown", "ragged_row", "out_of_range"} <= reasons
+    orders = [r[3:5] for r in fast["ledger"][3:5]]  # (updated, present) of the work orders
+    assert orders == [(0, 0), (1, 2)]
     engine = create_engine(db_url)
     with engine.begin() as conn:  # same database, emptied, for the generic run
-        for table in ("manutencoes", "frota_quarantine", "frota_batches", "veiculos"):
+        for table in (
+            "manutencoes",
+            "frota_quarantine",
+            "frota_batches",
+            "frota_manutencoes_historico",
+            "frota_veiculos_historico",
+            "veiculos",
+        ):
             conn.execute(sa.text(f"DELETE FROM {table}"))
         if engine.dialect.name == "mysql":
             conn.execute(sa.text("ALTER TABLE manutencoes AUTO_INCREMENT = 1"))

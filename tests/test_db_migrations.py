@@ -26,6 +26,7 @@ from alembic.runtime.migration import MigrationContext
 from batchkit import query, settings_for, write_batch_dir
 from ci import missing
 
+from frota.contract.identity import fingerprint, fingerprint_key
 from frota.db.engine import create_engine
 from frota.db.migrate import (
     BASELINE,
@@ -266,6 +267,7 @@ def test_a_release_database_is_adopted_and_upgraded_with_its_rows(
     assert rows(db_url, kept_tables) == {t: before[t] for t in kept_tables}  # every row intact
     _check_runs_migrated(before["frota_runs"], db_url)
     _check_order_backfill(db_url)
+    _check_identity_backfill(db_url)
 
     # The new code loads the release's pending batch and a batch of its own.
     new = write_batch_dir(
@@ -282,6 +284,45 @@ def test_a_release_database_is_adopted_and_upgraded_with_its_rows(
     assert sum(after["veiculos"].values()) == 4
     kept = {row[1:5] for row in before["manutencoes"]}  # the release's rows are all there
     assert kept <= {row[1:5] for row in after["manutencoes"]}
+
+    # The overlapping export again: its rows are the records the upgrade keyed, not new ones.
+    resent = write_batch_dir(
+        tmp_path / "e",
+        None,
+        [
+            "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,2026-01-05",
+            "BRA2E19,Freios,2026-01-06,1234.56,44800,corretiva,2026-01-09",
+            "ABC1234,Pneus,2026-01-20,2400.00,121000,corretiva,2026-01-21",
+        ],
+    )
+    publish_dir(resent, open_landing(s.landing), "old")
+    [again] = load_pending(s).loaded
+    assert (again.manutencoes_inserted, again.manutencoes_present) == (0, 3)
+    assert sum(rows(db_url, ("manutencoes",))["manutencoes"].values()) == 7
+
+
+def _check_identity_backfill(url: str) -> None:
+    """0005: every row's key is the fingerprint of its business cells and its rank among the
+    identical rows, by id (the release's overlap doubled one row: ranks 1 and 2)."""
+    found = query(
+        url,
+        "SELECT id, placa_veiculo, tipo_manutencao, data_manutencao, custo, quilometragem, "
+        "categoria, data_conclusao, chave, id_origem, retirada_lote "
+        "FROM manutencoes ORDER BY id",
+    )
+    assert len(found) == 5
+    seen: Counter = Counter()
+    ranks = []
+    for row in found:
+        cells = tuple(
+            "" if v is None else f"{float(v):.2f}" if i == 3 else str(v)
+            for i, v in enumerate(row[1:8])
+        )
+        seen[cells] += 1
+        ranks.append(seen[cells])
+        assert row[8] == fingerprint_key(fingerprint(list(cells)), seen[cells])
+        assert row[9:] == (None, None)
+    assert sorted(ranks) == [1, 1, 1, 1, 2]
 
 
 def _check_order_backfill(url: str) -> None:

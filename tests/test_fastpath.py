@@ -14,12 +14,14 @@ from hypothesis import strategies as st
 
 from frota.contract import MANUTENCOES, VEICULOS
 from frota.contract.canonical import format_value
+from frota.contract.identity import record_key
 from frota.contract.validate import parse_row
 from frota.generate import generate_batch
 from frota.load import fastpath
 from frota.load.dedupe import RowFilter
 
-GOOD = "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,2026-01-06"
+GOOD = "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,2026-01-06,OS-1"
+NO_ORDER = "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,2026-01-06,"
 VEHICLE = "ABC1D23,Caminhão Toco,ativo,120000,2019-03-01"
 
 
@@ -56,6 +58,7 @@ def _tricky_rows() -> list[list[str]]:
         4: ["", "0", "007", "+5", "-5", "4999999", "5000000", "5000001", "١٢", "1.0"],
         5: ["", "Preventiva", "outra", " corretiva"],
         6: ["", "2026-01-04", "2026-01-05", "2026-1-6", "2099-01-01"],
+        7: ["", " OS-1", "OS-1 ", "OS 1", "Nº 1", "x" * 64, "x" * 65, "a\x01b", "a'b", "#1/2-B"],
     }
     return _variants(base, cells)
 
@@ -97,7 +100,9 @@ def _check_equivalence(lines: list[str], known: set[str], today: date) -> int:
             assert problem is None and typed is not None, line
             assert len(fields) == len(MANUTENCOES.csv_header), line
             assert [format_value(typed[c]) for c in MANUTENCOES.csv_header] == fields
-            assert recorder.rows[-1] == fields
+            *cells, key, number = recorder.rows[-1]
+            assert cells == fields and number == "0"
+            assert key == record_key("", typed)  # the key the general path gives (k = 1)
             assert typed["placa_veiculo"] in known
     return len(recorder.rows)
 
@@ -117,7 +122,7 @@ def test_fast_path_takes_only_what_parse_row_accepts_unchanged() -> None:
 )
 def test_fast_path_equivalence_holds_for_arbitrary_lines(cells: list[str], end: str) -> None:
     base = GOOD.split(",")
-    line = ",".join(cells[i] if i < len(cells) and cells[i] != "-" else base[i] for i in range(7))
+    line = ",".join(cells[i] if i < len(cells) and cells[i] != "-" else base[i] for i in range(8))
     _check_equivalence([line + end], {"ABC1234"}, TODAY)
 
 
@@ -134,8 +139,9 @@ def test_fast_path_takes_every_generated_row(tmp_path: Path) -> None:
 def test_fast_path_counts_a_copy_as_seen() -> None:
     recorder = _Recorder()
     fast = fastpath.FastMaintenances({"ABC1234"}, TODAY, RowFilter(), recorder)  # type: ignore[arg-type]
-    assert fast.accept(GOOD + "\n")
-    assert not fast.accept(GOOD + "\r\n")  # left to the general path: duplicate_row
+    assert fast.accept(NO_ORDER + "\n")
+    assert not fast.accept(NO_ORDER + "\r\n")  # left to the general path: its k is settled
+    assert fast.accept(GOOD + "\n") and fast.accept(GOOD + "\n")  # keyed by work order
 
 
 def test_only_canonical_plates_are_known() -> None:

@@ -23,7 +23,11 @@ IMPLICIT = re.compile(
     r"ANALYZE|OPTIMIZE|REPAIR|START\s+TRANSACTION|BEGIN|SET\s+AUTOCOMMIT\s*=\s*1)\b",
     re.I,
 )
-TEMPORARY = re.compile(r"^\s*(CREATE|DROP)\s+TEMPORARY\s+TABLE", re.I)
+# (SQLite and PostgreSQL have no DROP TEMPORARY: a drop in their temporary schema is one.)
+TEMPORARY = re.compile(
+    r"^\s*((CREATE|DROP)\s+TEMPORARY\s+TABLE|DROP\s+TABLE\s+(IF\s+EXISTS\s+)?(temp|pg_temp)\.)",
+    re.I,
+)
 BEGIN = re.compile(r"^\s*BEGIN", re.I)  # SQLite's BEGIN IMMEDIATE opens the transaction
 
 

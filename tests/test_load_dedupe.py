@@ -1,5 +1,6 @@
-"""Identical maintenance rows in one file: the first copy loads, later copies are held as
-duplicate_row, with memory that does not grow with the file (a Bloom filter + exact settle)."""
+"""Identical maintenance rows in one file are records of their own (occurrence k = 1, 2, …),
+and the k-th identical row of a later batch is the k-th record already stored; found with
+memory that does not grow with the file (a Bloom filter + an exact settle in the stage)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from batchkit import TODAY, V1_LINES, init_db, publish_lines, query, settings_for
 
 import frota.load.maintenances as maintenances
+from frota.contract.identity import fingerprint, fingerprint_key
 from frota.load import load_pending
 from frota.load.dedupe import RowFilter, row_digest
 
@@ -16,11 +18,16 @@ A = "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,2026-01-05"
 B = "BRA2E19,Freios,2026-01-06,1234.56,,corretiva,"
 C = "BRA2E19,Freios,2026-01-06,1234.56,,corretiva,2026-01-08"  # differs from B only at the end
 D = "ABC1234,Pneus,2026-02-01,,,,"
+E = "ABC1234,Pneus,2026-03-01,10.00,,,"
 ROWS = [A, B, A, C, B, D, A]  # lines 2..8
 
 
+def _key(line: str, k: int) -> str:
+    return fingerprint_key(fingerprint(line.split(",")), k)
+
+
 @pytest.mark.parametrize("filter_bits", [27, 6], ids=["real-size", "tiny-forces-false-positives"])
-def test_later_copies_are_held_first_copy_loads(
+def test_identical_rows_are_records_by_occurrence(
     tmp_path: Path, db_url: str, filter_bits: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(maintenances, "RowFilter", lambda: RowFilter(filter_bits))
@@ -28,12 +35,21 @@ def test_later_copies_are_held_first_copy_loads(
     s = settings_for(tmp_path, db_url)
     publish_lines(tmp_path, s.landing, 1, V1_LINES, ROWS)
     [batch] = load_pending(s, today=TODAY).loaded
-    assert (batch.manutencoes_inserted, batch.quarantined) == (4, 3)
-    held = query(db_url, "SELECT line, reason FROM frota_quarantine ORDER BY line")
-    assert held == [(4, "duplicate_row"), (6, "duplicate_row"), (8, "duplicate_row")]
-    loaded = query(db_url, "SELECT COUNT(*), COUNT(DISTINCT tipo_manutencao) FROM manutencoes")
-    assert loaded == [(4, 3)]
+    assert (batch.manutencoes_inserted, batch.quarantined, batch.duplicates) == (7, 0, 0)
+    keys = {k for (k,) in query(db_url, "SELECT chave FROM manutencoes")}
+    # The second, simpler computation: count each line's earlier copies by hand.
+    expected = {_key(line, ROWS[:i].count(line) + 1) for i, line in enumerate(ROWS)}
+    assert keys == expected and len(expected) == 7
     assert batch.rows_read == batch.rows_loaded + batch.quarantined + batch.duplicates
+
+    # The same export again, and one with A once and a new row: nothing doubles.
+    publish_lines(tmp_path, s.landing, 2, None, ROWS)
+    publish_lines(tmp_path, s.landing, 3, None, [A, E])
+    again, overlap = load_pending(s, today=TODAY).loaded
+    assert (again.manutencoes_inserted, again.manutencoes_present) == (0, 7)
+    assert (overlap.manutencoes_inserted, overlap.manutencoes_present) == (1, 1)
+    assert query(db_url, "SELECT COUNT(*) FROM manutencoes") == [(8,)]
+    assert _key(E, 1) in {k for (k,) in query(db_url, "SELECT chave FROM manutencoes")}
 
 
 def test_filter_has_no_false_negatives_and_few_false_positives() -> None:

@@ -4,13 +4,26 @@ neutralised), retry (idempotent, decisions left to a person), and the CLI around
 from __future__ import annotations
 
 import csv
-from datetime import date
+import json
+from datetime import date, datetime
 from pathlib import Path
 
-from batchkit import TODAY, V1_LINES, init_db, load_one, publish_lines, query, settings_for
+from batchkit import (
+    MANUT_HEADER,
+    TODAY,
+    V1_LINES,
+    init_db,
+    load_one,
+    publish_lines,
+    query,
+    settings_for,
+)
 from click.testing import CliRunner
 
 from frota.cli import cli
+from frota.contract.identity import fingerprint, fingerprint_key
+from frota.db.engine import create_engine
+from frota.db.schema import quarantine
 from frota.load import load_pending
 from frota.ops.quarantine import (
     FORMULA_START,
@@ -24,14 +37,42 @@ GOOD = "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,2026-01-05"
 MANUT = [
     GOOD,
     "ABC1234,Pneus,2026-07-15,100.00,,corretiva,",  # future on TODAY, fine a month later
-    GOOD,  # identical duplicate
+    GOOD,  # an identical service: a record of its own (occurrence 2)
     '"=HYPERLINK(""http://x"")",Pneus,05/13/2026,1.00,,,',  # a formula, too long for a plate
 ]
 VEIC = [*V1_LINES, "CDA1B23,Van,ativo,1000,2020-01-01", "CDA1B23,Van,inativo,1000,2020-01-01"]
 
 
 def _loaded(tmp_path: Path, db_url: str):
-    return load_one(tmp_path, db_url, VEIC, MANUT)
+    s, batch = load_one(tmp_path, db_url, VEIC, MANUT)
+    _hold_as_before_identity(db_url, batch.batch_id)
+    return s, batch
+
+
+def _hold_as_before_identity(db_url: str, batch_id: str) -> None:
+    """A third copy of GOOD held as duplicate_row, as loaders before record identity did."""
+    values = dict(zip(MANUT_HEADER.split(","), GOOD.split(","), strict=True))
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                quarantine.insert(),
+                {
+                    "batch_id": batch_id,
+                    "table_name": "manutencoes",
+                    "file": "manutencoes.csv",
+                    "line": 6,
+                    "reason": "duplicate_row",
+                    "detail": "an exact copy of an earlier row of this file",
+                    "raw": GOOD,
+                    "values_json": json.dumps(values),
+                    "placa": "ABC1234",
+                    "status": "held",
+                    "created_at": datetime(2026, 6, 30),
+                },
+            )
+    finally:
+        engine.dispose()
 
 
 def test_list_export_retry(tmp_path: Path, db_url: str) -> None:
@@ -66,6 +107,9 @@ def test_list_export_retry(tmp_path: Path, db_url: str) -> None:
     assert retry_quarantine(s, today=later).released == 0  # idempotent
     # The person decides: the duplicate was real; the conflict's right copy is the first.
     assert retry_quarantine(s, reason="duplicate_row", today=later).manutencoes_inserted == 1
+    keys = {k for (k,) in query(db_url, "SELECT chave FROM manutencoes")}
+    good = fingerprint(GOOD.split(","))
+    assert {fingerprint_key(good, k) for k in (1, 2, 3)} <= keys  # the third copy: k = 3
     [conflict_id] = query(
         db_url,
         "SELECT MIN(id) FROM frota_quarantine WHERE reason = 'conflicting_duplicate'",

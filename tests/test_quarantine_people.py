@@ -25,7 +25,8 @@ MANUT = [
     "ABC1234,Troca de óleo,2026-01-05,1234.50,119500,preventiva,2026-01-06",
     "ABC1234,Pneus,2026-02-31,100.00,,corretiva,",  # line 3: impossible date
     "ABC1234,Freios,2026-01-07,-10.00,,,",  # line 4: negative cost
-    "ABC1234,Filtro,2026-01-08,12.5,1,2,3,4",  # line 5: ragged (8 fields: one too many)
+    # line 5: ragged (9 fields: two too many; the sheet shows the contract's 8, id_origem last)
+    "ABC1234,Filtro,2026-01-08,12.5,1,2,3,4,5",
 ]
 VEIC = [*V1_LINES, "XX1,Van,ativo,10,2020-01-01"]  # after V1_LINES: invalid plate
 
@@ -57,7 +58,7 @@ def test_excel_br_sheets_in_the_companys_formats(tmp_path: Path, sqlite_url: str
     written = export_excel_br(s, tmp_path / "q")
     assert written == {"veiculos": 1, "manutencoes": 3}
     manut = _sheet(tmp_path / "q" / "manutencoes.csv")
-    assert list(manut[0])[:7] == [
+    assert list(manut[0])[:8] == [
         "placa_veiculo",
         "tipo_manutencao",
         "data_manutencao",
@@ -65,8 +66,9 @@ def test_excel_br_sheets_in_the_companys_formats(tmp_path: Path, sqlite_url: str
         "quilometragem",
         "categoria",
         "data_conclusao",
+        "id_origem",
     ]
-    assert list(manut[0])[7:] == ["motivo", "coluna", "linha", "excedente", "quarentena_id"]
+    assert list(manut[0])[8:] == ["motivo", "coluna", "linha", "excedente", "quarentena_id"]
     by_line = {r["linha"]: r for r in manut}
     assert by_line["3"]["data_manutencao"] == "31/02/2026"  # dd/mm/yyyy, even when impossible
     assert by_line["3"]["motivo"] == "impossible_date"
@@ -77,7 +79,7 @@ def test_excel_br_sheets_in_the_companys_formats(tmp_path: Path, sqlite_url: str
         "ABC1234",
         "3",
     )
-    assert (ragged["custo"], ragged["excedente"]) == ("12.5", "4")  # the field as written
+    assert (ragged["custo"], ragged["id_origem"], ragged["excedente"]) == ("12.5", "4", "5")
     [veic] = _sheet(tmp_path / "q" / "veiculos.csv")
     line = str(len(V1_LINES) + 2)
     assert (veic["placa"], veic["data_aquisicao"], veic["linha"]) == ("XX1", "01/01/2020", line)

@@ -5,6 +5,7 @@ the comparison of a mart with the independent computation of tests/warehouse_ora
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from warehouse_oracle import MART_KEYS
 
 from frota.config import Settings
+from frota.contract.identity import business_cells, fingerprint, record_key
 from frota.db import schema
 from frota.db.history import Version
 from frota.load.vehicles import VehicleUpsert
@@ -156,10 +158,14 @@ def load_batch(engine: sa.Engine, batch: dict, loaded_at: datetime | None = None
             upsert.add(dict(v), None)
         upsert.flush()
         if batch["manutencoes"]:
-            conn.execute(
-                schema.manutencoes.insert(),
-                [{**m, "lote_id": lote} for m in batch["manutencoes"]],
-            )
+            seen: Counter[str] = Counter()  # the k of each identical row (contract.identity)
+            rows = []
+            for m in batch["manutencoes"]:
+                print_ = fingerprint(business_cells(m))
+                seen[print_] += 1
+                key = record_key(batch.get("source", "test"), m, seen[print_])
+                rows.append({**m, "lote_id": lote, "chave": key})
+            conn.execute(schema.manutencoes.insert(), rows)
         conn.execute(
             schema.batches.insert().values(
                 batch_id=lote,

@@ -54,6 +54,8 @@ _COUNT_WORDS = {
     "veiculos_updated": N_("veiculos updated"),
     "veiculos_stale": N_("veiculos stale"),
     "manutencoes_inserted": N_("manutencoes inserted"),
+    "manutencoes_updated": N_("manutencoes updated"),
+    "manutencoes_present": N_("manutencoes already present"),
     "blank_lines": N_("blank lines"),
 }
 _STATUS_WORDS = {

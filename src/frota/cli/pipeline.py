@@ -197,15 +197,20 @@ _LOAD_COLUMNS = (
     (N_("veic. new"), N_("new"), "veiculos_inserted"),
     (N_("veic. upd."), N_("upd."), "veiculos_updated"),
     (N_("stale"), N_("stale"), "veiculos_stale"),
-    (N_("manut."), N_("manut."), "manutencoes_inserted"),
+    (N_("manut. new"), N_("m.new"), "manutencoes_inserted"),
+    (N_("manut. upd."), N_("m.upd"), "manutencoes_updated"),
+    (N_("present"), N_("pres."), "manutencoes_present"),
     (N_("quarantined"), N_("quar."), "quarantined"),
     (N_("released"), N_("rel."), "released"),
     (N_("dupl."), N_("dupl."), "duplicates"),
     (N_("blank"), N_("blank"), "blank_lines"),
 )
 _CAPTIONS = (
-    N_("read = veic. new + upd. + stale + manut. + quarantined + dupl. (blank apart)"),
-    N_("read = new + upd. + stale (vehicles) + manut. + quar. + dupl.; blank apart"),
+    N_(
+        "read = veic. new + upd. + stale + manut. new + upd. + present + quarantined + dupl. "
+        "(blank and released apart)"
+    ),
+    N_("read = new + upd. + stale + m.new + m.upd + pres. + quar. + dupl.; blank, rel. apart"),
 )
 
 

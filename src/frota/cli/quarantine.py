@@ -242,6 +242,8 @@ def quarantine_retry(
                     f"{r.veiculos_inserted} / {r.veiculos_updated} / {r.veiculos_stale}",
                 ),
                 (_("manutencoes inserted"), r.manutencoes_inserted),
+                (_("manutencoes updated"), r.manutencoes_updated),
+                (_("manutencoes already present"), r.manutencoes_present),
                 *(
                     ("  " + _("held: {reason}").format(reason=code), n)
                     for code, n in r.by_reason.items()

@@ -33,6 +33,7 @@ class Column:
     required: bool = False  # a row without a value is quarantined
     minimum: int | Decimal | None = None
     maximum: int | Decimal | None = None
+    aliases: tuple[str, ...] = ()  # other header names a CSV may use (any case, accents)
     doc: str = ""
 
 
@@ -146,9 +147,18 @@ MANUTENCOES = Table(
             original=False,
             doc="Date the vehicle left the shop (downtime); not before data_manutencao.",
         ),
+        Column(
+            "id_origem",
+            "str",
+            length=64,
+            original=False,
+            aliases=("OS", "Nº OS", "Nº da OS", "Número da OS", "Ordem de serviço"),
+            doc="The source's work-order number: with it, a later batch updates the record "
+            "(frota.contract.identity).",
+        ),
         LINEAGE,
     ),
-    doc="One row per maintenance, appended.",
+    doc="One row per maintenance: a record, identified by frota.contract.identity.",
 )
 
 TABLES: tuple[Table, ...] = (VEICULOS, MANUTENCOES)

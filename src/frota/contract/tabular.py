@@ -247,6 +247,7 @@ def map_header(
     list of extra column names.
     """
     known = {header_key(c.name): c.name for c in table.csv_columns}
+    known.update({header_key(a): c.name for c in table.csv_columns for a in c.aliases})
     mapped: list[str | None] = []
     extras: list[str] = []
     seen: dict[str, int] = {}
@@ -259,6 +260,8 @@ def map_header(
                 line=line,
                 hint=_("every column needs a name; delete empty columns at the end of the sheet"),
             )
+        column = known.get(key)
+        key = column or key  # an alias and its column's own name are the same column
         if key in seen:
             raise BadInputError(
                 _("duplicated header {name!r} (fields {first} and {second})").format(
@@ -269,7 +272,6 @@ def map_header(
                 column=name.strip(),
             )
         seen[key] = position
-        column = known.get(key)
         if column is None:
             if not allow_extra:
                 raise BadInputError(

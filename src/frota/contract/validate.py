@@ -40,6 +40,7 @@ REASONS: dict[str, str] = {
     "repeated_header": N_("a copy of the header line in the middle of the file"),
     "conflicting_duplicate": N_("the same placa twice in one batch with different values"),
     "duplicate_row": N_("an exact copy of an earlier row in the same batch"),
+    "conflicting_id_origem": N_("the same work order twice in one batch with different values"),
     "vehicle_unknown": N_("the vehicle is not known yet; released when it arrives"),
     "odometer_regressed": N_("the odometer is lower than the vehicle's last known value"),
 }
@@ -64,6 +65,10 @@ FIXES: dict[str, str] = {
     "repeated_header": N_("nothing to fix: it is held only to be counted"),
     "conflicting_duplicate": N_(
         "keep one row per placa: publish the correct row, or release the right copy with "
+        "frota quarantine retry --id N"
+    ),
+    "conflicting_id_origem": N_(
+        "keep one row per work order: publish the correct row, or release the right copy with "
         "frota quarantine retry --id N"
     ),
     "duplicate_row": N_(

@@ -22,8 +22,10 @@ from frota.contract import (
     Column,
     Table,
 )
+from frota.contract.identity import KEY_LENGTH
 
 VEHICLE_HISTORY_TABLE = "frota_veiculos_historico"
+MAINTENANCE_HISTORY_TABLE = "frota_manutencoes_historico"
 REJECTED_BATCHES_TABLE = "frota_rejected_batches"
 ORDER_KEY_LENGTH = 80  # frota.batch.Manifest.order_key
 
@@ -77,7 +79,15 @@ veiculos = _table(
     sa.Column("vigente_desde", timestamp()),
     sa.Column("ordem", sa.String(ORDER_KEY_LENGTH)),
 )
-manutencoes = _table(MANUTENCOES)
+# A maintenance's identity (frota.contract.identity), kept UNIQUE by the database, and its
+# retirement (soft delete: the batch that retired it, and when; retired rows leave every count).
+manutencoes = _table(
+    MANUTENCOES,
+    sa.Column("chave", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("retirada_lote", sa.String(64)),
+    sa.Column("retirada_em", timestamp()),
+)
+sa.Index("uq_manutencoes_chave", manutencoes.c.chave, unique=True)
 sa.Index("ix_manutencoes_placa_data", manutencoes.c.placa_veiculo, manutencoes.c.data_manutencao)
 # No index on manutencoes.lote_id: it cost a fifth of every load (docs/benchmarks.md), and
 # the warehouse finds new maintenances by primary key (warehouse/replicate.py).
@@ -100,6 +110,11 @@ batches = sa.Table(
     sa.Column("quarantined", sa.Integer(), nullable=False),
     sa.Column("released", sa.Integer(), nullable=False),
     sa.Column("duplicates", sa.Integer(), nullable=False),
+    # What the batch did to records already stored (frota.load.records): changed, retired,
+    # or re-sent unchanged (counted, not written).
+    sa.Column("manutencoes_updated", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("manutencoes_retired", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("manutencoes_present", sa.Integer(), nullable=False, server_default="0"),
     # The batch's place in the order batches apply in (frota.batch.Manifest.order_key) and
     # when its data was true; a batch from before these existed: created_at, sequence 0.
     sa.Column("published_at", timestamp()),
@@ -172,6 +187,22 @@ vehicle_history = sa.Table(
     **_MYSQL,
 )
 
+# Every change to a stored maintenance record, in the transaction that made it: the record
+# as it is AFTER the change ('update', 'restore'), or as it was retired ('retire'). New records
+# are not here: they are the manutencoes rows whose lote_id is the batch.
+maintenance_history = sa.Table(
+    MAINTENANCE_HISTORY_TABLE,
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("chave", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("lote_id", sa.String(64), nullable=False),  # the batch or operation
+    sa.Column("mudanca", sa.String(10), nullable=False),  # update | retire | restore
+    sa.Column("registrado_em", timestamp(), nullable=False),
+    *(sa.Column(c.name, _sa_type(c)) for c in MANUTENCOES.csv_columns),
+    sa.Index("ix_frota_manutencoes_historico_lote", "lote_id"),
+    **_MYSQL,
+)
+
 # Batches the loader (or an operator) refused: set aside so that later batches keep flowing,
 # with the reason and the operator's note (frota.load.rejections, frota.ops.batches). Kept apart
 # from the ledger, which holds only batches whose rows were written (what the warehouse follows).
@@ -196,7 +227,14 @@ rejected_batches = sa.Table(
 )
 
 CONTRACT_TABLES = (veiculos, manutencoes)
-BOOKKEEPING_TABLES = (batches, quarantine, runs, vehicle_history, rejected_batches)
+BOOKKEEPING_TABLES = (
+    batches,
+    quarantine,
+    runs,
+    vehicle_history,
+    maintenance_history,
+    rejected_batches,
+)
 
 
 def missing_tables(conn: Connection) -> list[str]:

@@ -1,10 +1,11 @@
 """Finding identical maintenance rows in one file with memory that does not grow with the file.
 
-A set of row digests costs ~80 bytes a row (about 400 MB for 5,000,000 rows). Instead, a
-fixed-size Bloom filter (16 MiB) answers "certainly new" for almost every row; a row it calls
-"maybe seen" is kept aside as a suspect and settled exactly once the file is written: it is a
-duplicate only if an identical row of this file is in the table (or among the suspects already
-loaded). False positives therefore cost one indexed query each, never a wrong answer.
+A row without a work-order number is the k-th occurrence of its identical rows in the batch
+(frota.contract.identity). A set of row digests costs ~80 bytes a row (about 400 MB for
+5,000,000 rows). Instead, a fixed-size Bloom filter (16 MiB) answers "certainly new" (k = 1)
+for almost every row; a row it calls "maybe seen" is staged as a suspect and its k settled
+exactly once the file is staged (load/stage.py), by its rank among the staged rows with its
+fingerprint. False positives therefore cost a little work, never a wrong answer.
 
 The filter is a blocked Bloom filter (bits grouped in 64-bit words; Putze et al., "Cache-,
 Hash- and Space-Efficient Bloom Filters"): a handful of integer operations a row, which is
@@ -19,12 +20,8 @@ from array import array
 from collections.abc import Iterable
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from frota.contract import MANUTENCOES, Table
 from frota.contract.canonical import format_value
-from frota.db.schema import manutencoes
 
 _BITS_LOG2 = 27  # 2**27 bits = 16 MiB
 
@@ -77,19 +74,3 @@ class RowFilter:
         words[i] |= a
         words[j] |= b  # after i's update: i and j may be the same word
         return True
-
-
-def max_id(conn: Connection) -> int:
-    """Rows of this file get ids above this (one loader at a time, inside its transaction)."""
-    return conn.execute(sa.select(sa.func.max(manutencoes.c.id))).scalar() or 0
-
-
-def already_written(conn: Connection, row: dict[str, Any], batch_id: str, after_id: int) -> bool:
-    """Is an identical row of this file (id > after_id, this batch) in the table?"""
-    conditions = [manutencoes.c.lote_id == batch_id, manutencoes.c.id > after_id]
-    for name in MANUTENCOES.csv_header:
-        value = row.get(name)
-        column = manutencoes.c[name]
-        conditions.append(column.is_(None) if value is None else column == value)
-    query = sa.select(sa.literal(1)).where(*conditions).limit(1)
-    return conn.execute(query).first() is not None

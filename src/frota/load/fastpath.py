@@ -19,6 +19,7 @@ from typing import Any
 
 from frota.contract import CATEGORIAS, MANUTENCOES, Column, Table
 from frota.contract.canonical import NEEDS_ESCAPE, format_value
+from frota.contract.identity import ORIGIN, fingerprint, origin_key
 from frota.contract.validate import CANONICAL, ValueProblem, parse_value
 from frota.load.dedupe import RowFilter
 from frota.load.writer import MaintenanceWriter
@@ -27,6 +28,10 @@ _CELL = r"[^,\"'\\\t\r\n]*"
 _PLATE = r"[A-Z]{3}[0-9][A-Z0-9][0-9]{2}"  # exactly contract.OLD_PLATE | MERCOSUL_PLATE
 _DAY = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _BELOW_5M = r"0|[1-9][0-9]{0,5}|[1-4][0-9]{6}"
+# A work-order number: printable ASCII but quotes, comma and backslash, no space at either
+# end, at most 64 characters (its column's length): parse_value keeps such text as it is.
+_ORIGIN_CHAR = r"!#-&(-+\--\[\]-~"
+_ORIGIN = rf"[{_ORIGIN_CHAR}](?:[ {_ORIGIN_CHAR}]{{0,62}}[{_ORIGIN_CHAR}])?"
 _MEMO_CAP = 50_000  # memoised cells per column: memory stays bounded whatever the file
 
 
@@ -37,6 +42,8 @@ def _is_plate(col: Column) -> bool:
 def _cell_pattern(col: Column) -> str:
     if _is_plate(col):
         pattern = _PLATE
+    elif col.name == ORIGIN:
+        pattern = _ORIGIN
     elif col.name == "categoria":
         pattern = "|".join(CATEGORIAS)
     elif col.kind == "str":
@@ -82,7 +89,7 @@ class CanonicalLine:
             (i, col, {})
             for i, col in enumerate(columns)
             if col.kind == "date"
-            or (col.kind == "str" and not _is_plate(col) and col.name != "categoria")
+            or (col.kind == "str" and not _is_plate(col) and col.name not in ("categoria", ORIGIN))
         ]
         self._dates = {i: memo for i, col, memo in self._checked if col.kind == "date"}
         self._kinds = [(col.name, col.kind) for col in columns]
@@ -124,19 +131,25 @@ class CanonicalLine:
 
 
 class FastMaintenances:
-    """`accept(line, number)` writes a canonical, valid maintenance line and returns True, or
-    returns False (nothing written) so the general path takes it.
+    """`accept(line, number)` stages a canonical, valid maintenance line with its key and
+    returns True, or returns False (nothing written) so the general path takes it.
 
     Row rules mirror parse_row and the loader: the plate must be a known vehicle's (`known`
     holds canonical plates only: canonical_plates), data_conclusao not before data_manutencao
-    (ISO dates compare as text), and a possible copy of an earlier row goes to the general
-    path, which settles it (load/dedupe.py).
+    (ISO dates compare as text), and a row without a work order that may repeat an earlier
+    row goes to the general path, which stages it for its occurrence to be settled
+    (load/stage.py).
     """
 
     def __init__(
-        self, known: set[str], today: date, seen: RowFilter, writer: MaintenanceWriter
+        self,
+        known: set[str],
+        today: date,
+        seen: RowFilter,
+        writer: MaintenanceWriter,
+        source: str = "",
     ) -> None:
-        self.known, self.seen, self.writer = known, seen, writer
+        self.known, self.seen, self.writer, self.source = known, seen, writer, source
         self._cells: Callable[[str], tuple[str, ...] | None] = CanonicalLine(
             MANUTENCOES, today
         ).cells
@@ -152,7 +165,12 @@ class FastMaintenances:
         conclusao = cells[self._conclusao]
         if conclusao and conclusao < cells[self._servico]:
             return False
-        if not self.seen.first_time(hash(cells)):  # = row_digest(cells), without the call
-            return False  # maybe a copy: the general path settles it
-        self.writer.add_canonical(cells)
+        origin = cells[-1]  # id_origem is the last column (frota.contract.identity)
+        if origin:
+            key = origin_key(self.source, origin)
+        elif self.seen.first_time(hash(cells)):  # = row_digest(cells), without the call
+            key = fingerprint(cells[:-1]) + ":1"
+        else:
+            return False  # maybe a copy: the general path stages it for its k to be settled
+        self.writer.add_canonical((*cells, key, str(number)))
         return True

@@ -27,6 +27,9 @@ class BatchCounts:
     quarantined: int
     released: int
     duplicates: int
+    manutencoes_updated: int = 0
+    manutencoes_retired: int = 0
+    manutencoes_present: int = 0
 
     def counts(self) -> dict[str, int]:
         """The counts alone, by ledger column."""

@@ -1,6 +1,7 @@
-"""Maintenances: appended through the dialect's bulk writer, canonical lines on the fast path
-(load/fastpath.py), every other line through parse_row; rows of unknown vehicles held until
-the vehicle arrives (`release_held`), exact copies of a row held as duplicate_row."""
+"""Maintenances: staged through the dialect's bulk writer, canonical lines on the fast path
+(load/fastpath.py), every other line through parse_row, then applied to the records they are
+(load/stage.py: inserted, updated, or already present); rows of unknown vehicles held until
+the vehicle arrives (`release_held`)."""
 
 from __future__ import annotations
 
@@ -16,14 +17,21 @@ from sqlalchemy.engine import Connection
 
 from frota.batch import Manifest
 from frota.contract import MANUTENCOES
-from frota.contract.tabular import FilePolicy, ReadStats, Record, read_records
+from frota.contract.identity import (
+    ORIGIN,
+    business_cells,
+    fingerprint,
+    fingerprint_key,
+    origin_key,
+)
+from frota.contract.tabular import FilePolicy, ReadStats, read_records
 from frota.contract.validate import Problem, parse_row
-from frota.db.schema import manutencoes, quarantine, veiculos
-from frota.load.bulk import maintenance_writer
-from frota.load.dedupe import RowFilter, already_written, canonical_cells, max_id, row_digest
+from frota.db.schema import batches, quarantine, veiculos
+from frota.load.dedupe import RowFilter, canonical_cells, row_digest
 from frota.load.fastpath import FastMaintenances, canonical_plates
 from frota.load.files import OpenFile, check_checksum, listed
 from frota.load.quarantine import QuarantineBuffer, mark_released
+from frota.load.stage import Stage
 
 Progress = Callable[[int], None]  # told the maintenance rows read so far, chunk by chunk
 _RELEASE_PAGE = 1000
@@ -31,9 +39,12 @@ _RELEASE_PAGE = 1000
 
 @dataclass(frozen=True)
 class MaintenanceCounts:
-    """What the maintenances file of a batch did (the rest of its rows were held)."""
+    """What the maintenances file of a batch did (the rest of its rows were quarantined)."""
 
     inserted: int = 0
+    updated: int = 0
+    present: int = 0  # re-sent unchanged: counted, not written
+    duplicates: int = 0  # copies of a work order already in this batch
     read: int = 0
     blank_lines: int = 0
 
@@ -43,49 +54,76 @@ def load_maintenances(
     manifest: Manifest,
     open_file: OpenFile,
     today: date,
+    now: datetime,
     q: QuarantineBuffer,
     progress: Progress | None,
     policy: FilePolicy,
 ) -> MaintenanceCounts:
-    """Append the batch's maintenances; hold bad rows, unknown vehicles' rows and copies."""
+    """Stage the batch's maintenances and apply them to the records they are (load/stage.py);
+    quarantine bad rows and unknown vehicles' rows."""
     name = MANUTENCOES.file_name
     if not listed(manifest, name):
         return MaintenanceCounts()
     # Only canonical plates: a row naming another spelling cannot match one through parse_row.
     known = canonical_plates(conn.execute(sa.select(veiculos.c.placa)).scalars(), today)
     stats = ReadStats()
-    seen = RowFilter()  # identical copies of a row are held; bounded memory (load/dedupe.py)
-    suspects: list[tuple[Record, dict[str, Any]]] = []  # "maybe seen": settled after writing
-    first_id = max_id(conn)
+    seen = RowFilter()  # rows repeated in the file; bounded memory (load/dedupe.py)
     report = (lambda: progress(stats.records)) if progress else None
-    with open_file(name) as fh, maintenance_writer(conn, manifest.batch_id, report) as writer:
-        q.before_flush = writer.wait
-        # Canonical rows go straight to the writer; the rest take the general path below.
-        fast = FastMaintenances(known, today, seen, writer)
-        for rec in read_records(
-            fh,
-            MANUTENCOES,
-            name,
-            allow_extra=policy.allow_extra_columns,
-            stats=stats,
-            fast=fast.accept,
-        ):
-            row, problem = (
-                (None, rec.problem) if rec.problem else parse_row(MANUTENCOES, rec.values, today)
-            )
-            if problem or row is None:
-                q.hold(MANUTENCOES, rec, problem)  # type: ignore[arg-type]
-            elif row["placa_veiculo"] not in known:
-                q.hold(MANUTENCOES, rec, unknown_vehicle(row), row["placa_veiculo"])
-            elif not seen.first_time(row_digest(canonical_cells(row, MANUTENCOES))):
-                suspects.append((rec, row))
-            else:
-                row["lote_id"] = manifest.batch_id
-                writer.add(row)
-    inserted = writer.count + _settle_suspects(conn, suspects, manifest.batch_id, first_id, q)
-    check_checksum(manifest, name, stats)
+    with Stage(conn, manifest.batch_id, report) as staged:
+        with open_file(name) as fh, staged.writer as writer:
+            q.before_flush = writer.wait
+            # Canonical rows go straight to the writer; the rest take the general path below.
+            fast = FastMaintenances(known, today, seen, writer, manifest.source)
+            for rec in read_records(
+                fh,
+                MANUTENCOES,
+                name,
+                allow_extra=policy.allow_extra_columns,
+                stats=stats,
+                fast=fast.accept,
+            ):
+                row, problem = (
+                    (None, rec.problem)
+                    if rec.problem
+                    else parse_row(MANUTENCOES, rec.values, today)
+                )
+                if problem or row is None:
+                    q.hold(MANUTENCOES, rec, problem)  # type: ignore[arg-type]
+                elif row["placa_veiculo"] not in known:
+                    q.hold(MANUTENCOES, rec, unknown_vehicle(row), row["placa_veiculo"])
+                else:
+                    stage_row(staged, row, rec.line, manifest.source, seen)
+        q.before_flush = lambda: None
+        check_checksum(manifest, name, stats)
+        applied = staged.apply(now)
+    for rec, problem, placa in applied.conflicts:
+        q.hold(MANUTENCOES, rec, problem, placa)
     policy.check_bad_rows(q.bad.get(name, Counter()), stats.records, name)
-    return MaintenanceCounts(inserted, stats.records, stats.blank_lines)
+    return MaintenanceCounts(
+        applied.inserted,
+        applied.updated,
+        applied.present,
+        applied.duplicates,
+        stats.records,
+        stats.blank_lines,
+    )
+
+
+def stage_row(staged: Stage, row: dict[str, Any], line: int, source: str, seen: RowFilter) -> None:
+    """Stage a typed row with its key: by work order, or by fingerprint with k = 1 when the
+    filter says the row is certainly new in this batch (else its k is settled later)."""
+    row["linha"] = line
+    origin = row.get(ORIGIN)
+    if origin:
+        row["chave"] = origin_key(source, origin)
+    else:
+        print_ = fingerprint(business_cells(row))
+        if seen.first_time(row_digest(canonical_cells(row, MANUTENCOES))):
+            row["chave"] = fingerprint_key(print_, 1)
+        else:
+            row["chave"] = None
+            staged.suspect(line, print_)
+    staged.writer.add(row)
 
 
 def unknown_vehicle(row: dict[str, Any]) -> Problem:
@@ -94,29 +132,14 @@ def unknown_vehicle(row: dict[str, Any]) -> Problem:
     return Problem("vehicle_unknown", "placa_veiculo", f"{placa} is not in veiculos yet")
 
 
-def _settle_suspects(
-    conn: Connection,
-    suspects: list[tuple[Record, dict[str, Any]]],
-    batch_id: str,
-    first_id: int,
-    q: QuarantineBuffer,
-) -> int:
-    """Rows the Bloom filter could not call new: a copy of a row already written is held as
-    duplicate_row (the first copy stays loaded); the others are loaded now. Returns loaded."""
-    loaded = 0
-    for rec, row in suspects:  # in file order, so the first copy is the one that loads
-        row["lote_id"] = batch_id
-        if already_written(conn, row, batch_id, first_id):
-            q.hold(
-                MANUTENCOES,
-                rec,
-                Problem("duplicate_row", None, "an exact copy of an earlier row of this file"),
-                row["placa_veiculo"],
-            )
-        else:
-            conn.execute(manutencoes.insert(), row)
-            loaded += 1
-    return loaded
+@dataclass
+class Released:
+    """What a release did: held rows taken out of the quarantine (`taken`), of which
+    `inserted` became new records and the rest matched a stored one (`updated`, or present)."""
+
+    taken: int = 0
+    inserted: int = 0
+    updated: int = 0
 
 
 def release_held(
@@ -127,21 +150,27 @@ def release_held(
     *,
     placas: Sequence[str] | None = None,
     on_problem: Callable[[int, Problem], None] | None = None,
-) -> int:
+) -> Released:
     """Load held maintenances whose vehicle now exists (late-arriving dimension), as rows of
     `batch_id`, a page at a time: the work and the memory follow the held rows, not the fleet.
 
-    `placas` limits it to those vehicles; a row that no longer passes parse_row stays held and
-    is told to `on_problem(quarantine id, problem)`. Returns the rows released."""
-    released, after = 0, 0
+    Each row is the record its original batch named: keyed by that batch's source, and k
+    counted among the released rows of that batch. `placas` limits it to those vehicles; a row
+    that no longer passes parse_row stays held and is told to `on_problem(quarantine id,
+    problem)`; work orders repeated with different values stay held."""
+    done, after = Released(), 0
     only = [quarantine.c.placa.in_(list(placas))] if placas is not None else []
     # A row stored without values (earlier versions did so for padded rows) cannot be
     # parsed: it stays held, and `quarantine retry` reports it as not retryable.
     only.append(quarantine.c.values_json.is_not(None))
+    occurrences: Counter[tuple[str, str]] = Counter()  # (original batch, fingerprint) -> k
     while True:
         held: Sequence[Any] = conn.execute(
-            sa.select(quarantine.c.id, quarantine.c.values_json)
+            sa.select(
+                quarantine.c.id, quarantine.c.values_json, quarantine.c.batch_id, batches.c.source
+            )
             .join(veiculos, veiculos.c.placa == quarantine.c.placa)
+            .outerjoin(batches, batches.c.batch_id == quarantine.c.batch_id)
             .where(
                 quarantine.c.status == "held",
                 quarantine.c.reason == "vehicle_unknown",
@@ -152,21 +181,36 @@ def release_held(
             .limit(_RELEASE_PAGE)
         ).all()
         if not held:
-            return released
+            return done
         after = held[-1][0]
-        rows: list[dict[str, Any]] = []
         ids: list[int] = []
-        for qid, values_json in held:
-            row, problem = parse_row(MANUTENCOES, json.loads(values_json), today)
-            if row is None or problem:
-                if on_problem is not None and problem is not None:
-                    on_problem(qid, problem)
-                continue
-            row["lote_id"] = batch_id
-            rows.append(row)
-            ids.append(qid)
-        with maintenance_writer(conn, batch_id) as writer:
-            for row in rows:
-                writer.add(row)
+        with Stage(conn, batch_id) as staged:
+            with staged.writer as writer:
+                for qid, values_json, original, source in held:
+                    row, problem = parse_row(MANUTENCOES, json.loads(values_json), today)
+                    if row is None or problem:
+                        if on_problem is not None and problem is not None:
+                            on_problem(qid, problem)
+                        continue
+                    row["linha"] = qid
+                    if row.get(ORIGIN):
+                        row["chave"] = origin_key(source or "", row[ORIGIN])
+                    else:
+                        print_ = fingerprint(business_cells(row))
+                        occurrences[original, print_] += 1
+                        row["chave"] = fingerprint_key(print_, occurrences[original, print_])
+                    writer.add(row)
+                    ids.append(qid)
+            applied = staged.apply(now)
+        for rec, problem, _ in applied.conflicts:  # they stay held, for a person to decide
+            conn.execute(
+                quarantine.update()
+                .where(quarantine.c.id == rec.line)
+                .values(reason=problem.reason, column_name=problem.column, detail=problem.detail)
+            )
+        kept = {rec.line for rec, _, _ in applied.conflicts}
+        ids = [i for i in ids if i not in kept]
         mark_released(conn, ids, batch_id, now)
-        released += len(ids)
+        done.taken += len(ids)
+        done.inserted += applied.inserted
+        done.updated += applied.updated

@@ -125,13 +125,16 @@ def _load_one(
     counts = {k: v for k, v in asdict(result).items() if isinstance(v, int)}
     logger.info(
         "loaded batch %s: %d rows read, %d vehicles new, %d updated, %d stale, "
-        "%d maintenances, %d quarantined, %d released, %d duplicates (%.1fs)",
+        "%d maintenances new, %d updated, %d already present, %d quarantined, %d released, "
+        "%d duplicates (%.1fs)",
         result.batch_id,
         result.rows_read,
         result.veiculos_inserted,
         result.veiculos_updated,
         result.veiculos_stale,
         result.manutencoes_inserted,
+        result.manutencoes_updated,
+        result.manutencoes_present,
         result.quarantined,
         result.released,
         result.duplicates,
@@ -248,6 +251,8 @@ def _counts(result: LoadResult) -> dict[str, int]:
         "quarantined": result.quarantined,
         "released": sum(b.released for b in result.loaded),
         "duplicates": sum(b.duplicates for b in result.loaded),
+        "updated": sum(b.manutencoes_updated for b in result.loaded),
+        "present": sum(b.manutencoes_present for b in result.loaded),
         "rejected": len(result.rejected),
         "incomplete": len(result.incomplete),
     }

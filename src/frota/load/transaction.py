@@ -27,7 +27,8 @@ from frota.load.vehicles import load_vehicles
 class BatchResult(BatchCounts):
     """What one batch did to the database. rows_read reconciles exactly:
     rows_read = veiculos_inserted + veiculos_updated + veiculos_stale + manutencoes_inserted
-    + quarantined + duplicates (blank lines are counted apart)."""
+    + manutencoes_updated + manutencoes_present + quarantined + duplicates (blank lines are
+    counted apart). Held rows the batch released are apart too: `released` new records."""
 
     batch_id: str
     blank_lines: int
@@ -35,7 +36,13 @@ class BatchResult(BatchCounts):
 
     @property
     def rows_loaded(self) -> int:
-        return self.veiculos_inserted + self.veiculos_updated + self.manutencoes_inserted
+        """Rows written: new or changed."""
+        return (
+            self.veiculos_inserted
+            + self.veiculos_updated
+            + self.manutencoes_inserted
+            + self.manutencoes_updated
+        )
 
     @classmethod
     def from_ledger(cls, entry: LedgerEntry) -> BatchResult:
@@ -60,11 +67,18 @@ class BatchResult(BatchCounts):
 
     def check_accounted(self) -> None:
         """RuntimeError (a bug) unless every row read is accounted for exactly once."""
-        accounted = self.rows_loaded + self.veiculos_stale + self.quarantined + self.duplicates
+        accounted = (
+            self.rows_loaded
+            + self.veiculos_stale
+            + self.manutencoes_present
+            + self.quarantined
+            + self.duplicates
+        )
         if accounted != self.rows_read:  # never commit a batch that does not add up
             raise RuntimeError(
                 f"batch {self.batch_id}: {self.rows_read} rows read but {accounted} "
-                "accounted for (loaded + stale + quarantined + duplicates); rolled back"
+                "accounted for (loaded + stale + present + quarantined + duplicates); "
+                "rolled back"
             )
 
 
@@ -89,7 +103,7 @@ def load_batch(
         v = load_vehicles(conn, manifest, open_file, today, q, policy)
         faults.checkpoint("mid_insert", conn)
         released = release_held(conn, manifest.batch_id, today, now)
-        m = load_maintenances(conn, manifest, open_file, today, q, progress, policy)
+        m = load_maintenances(conn, manifest, open_file, today, now, q, progress, policy)
         q.flush()
         faults.checkpoint("after_inserts", conn)
         if not still_held(conn):
@@ -102,9 +116,11 @@ def load_batch(
             veiculos_updated=v.updated,
             veiculos_stale=v.stale,
             manutencoes_inserted=m.inserted,
+            manutencoes_updated=m.updated,
+            manutencoes_present=m.present,
             quarantined=q.count,
-            released=released,
-            duplicates=v.duplicates,
+            released=released.inserted,
+            duplicates=v.duplicates + m.duplicates,
             seconds=time.monotonic() - started,
         )
         result.check_accounted()

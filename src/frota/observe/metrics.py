@@ -33,6 +33,8 @@ _LEDGER_ROWS = {
     "veiculos_updated": ("veiculos", "updated"),
     "veiculos_stale": ("veiculos", "stale"),
     "manutencoes_inserted": ("manutencoes", "inserted"),
+    "manutencoes_updated": ("manutencoes", "updated"),
+    "manutencoes_present": ("manutencoes", "present"),
     "duplicates": ("manutencoes", "duplicate"),
 }
 

@@ -1,7 +1,8 @@
 """What every bulk writer shares: rows buffered into chunks, one chunk in flight on a background
 thread while the main thread parses the next, and the text format COPY and LOAD DATA read.
 
-Every writer runs on the batch transaction's own connection: no statement here commits, so
+Every writer appends to the batch's stage (a temporary table, frota.load.stage), on the batch
+transaction's own connection: no statement here commits, so
 data, quarantine and ledger still commit together. `wait()` must run before anything else uses
 the connection (a chunk may be in flight).
 """
@@ -20,9 +21,12 @@ from frota.contract.canonical import NEEDS_ESCAPE, format_value
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
-COLUMNS = (*MANUTENCOES.csv_header, "lote_id")
-REQUIRED = tuple(c.name for c in MANUTENCOES.csv_columns if c.required)
-OPTIONAL = tuple(c.name for c in MANUTENCOES.csv_columns if not c.required)  # '' means NULL
+# The batch's stage (frota.load.stage): the contract's cells, the record's key (NULL while its
+# occurrence in the batch is unsettled) and the row's line in the file.
+STAGE = "frota_stage"
+COLUMNS = (*MANUTENCOES.csv_header, "chave", "linha")
+REQUIRED = (*(c.name for c in MANUTENCOES.csv_columns if c.required), "linha")
+OPTIONAL = tuple(c for c in COLUMNS if c not in REQUIRED)  # '' means NULL
 CHUNK_ROWS = 50_000  # rows per statement/COPY/file: a few MB in flight, two chunks at most
 WRITER_SWITCH_INTERVAL = 0.0005  # seconds: how long the writer thread may wait for the GIL
 
@@ -69,11 +73,12 @@ class ChunkedWriter:
         self._inflight: Future[None] | None = None
 
     def add(self, row: dict[str, Any]) -> None:
-        """A typed row from parse_row."""
+        """A typed row from parse_row, with its `chave` (or None) and `linha`."""
         raise NotImplementedError
 
     def add_canonical(self, cells: tuple[str, ...]) -> None:
-        """A row FastMaintenances validated: canonical text cells, '' for NULL."""
+        """A row FastMaintenances validated: canonical text cells, '' for NULL, then its key
+        and its line number."""
         raise NotImplementedError
 
     def _write(self, chunk: list[Any]) -> None:
@@ -135,15 +140,12 @@ class ChunkedWriter:
 class TextWriter(ChunkedWriter):
     """Rows as lines of tab-separated text, an empty field for NULL (COPY and LOAD DATA)."""
 
-    tail = "\n"  # what ends a line after the contract's cells
-
     def add(self, row: dict[str, Any]) -> None:
-        cells = [escape_text(row.get(c)) for c in MANUTENCOES.csv_header]
-        self.buffer.append("\t".join(cells) + self.tail)
+        self.buffer.append("\t".join([escape_text(row.get(c)) for c in COLUMNS]) + "\n")
         self._added()
 
     def add_canonical(self, cells: tuple[str, ...]) -> None:
-        # FastMaintenances let no cell through that would need escaping.
-        self.buffer.append("\t".join(cells) + self.tail)
+        # FastMaintenances let no cell through that would need escaping (keys are hex).
+        self.buffer.append("\t".join(cells) + "\n")
         if len(self.buffer) >= self.chunk_rows:  # inline: once per row
             self.flush()

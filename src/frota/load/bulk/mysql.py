@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from frota.contract import MANUTENCOES
 from frota.errors import ConfigError
-from frota.load.bulk.base import COLUMNS, OPTIONAL, REQUIRED, ChunkedWriter, TextWriter
+from frota.load.bulk.base import COLUMNS, OPTIONAL, REQUIRED, STAGE, ChunkedWriter, TextWriter
 from frota.load.bulk.infile_guard import allow_infile, check_local_infile_connection
 
 
@@ -21,25 +20,23 @@ class MysqlInsertWriter(ChunkedWriter):
     background thread free to wait on the server while the main thread parses.
     """
 
-    sql = f"INSERT INTO manutencoes ({', '.join(COLUMNS)}) VALUES "
+    sql = f"INSERT INTO {STAGE} ({', '.join(COLUMNS)}) VALUES "
     statement_bytes = 4 * 1024 * 1024  # well below MariaDB's 16 MB max_allowed_packet default
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._tail = ", " + self.dbapi.escape(self.lote_id) + ")"
-
     def add(self, row: dict[str, Any]) -> None:
-        cells = [self.dbapi.escape(row.get(c)) for c in MANUTENCOES.csv_header]
-        self.buffer.append("(" + ", ".join(cells) + self._tail)
+        cells = [self.dbapi.escape(row.get(c)) for c in COLUMNS]
+        self.buffer.append("(" + ", ".join(cells) + ")")
         self._added()
 
     def add_canonical(self, cells: tuple[str, ...]) -> None:
-        p, t, d, c, k, g, e = cells
+        p, t, d, c, k, g, e, o, ch, ln = cells
         t = "'" + t + "'" if t else "NULL"
         g = "'" + g + "'" if g else "NULL"
         e = "'" + e + "'" if e else "NULL"
+        o = "'" + o + "'" if o else "NULL"
+        ch = "'" + ch + "'" if ch else "NULL"
         self.buffer.append(
-            f"('{p}', {t}, '{d}', {c or 'NULL'}, {k or 'NULL'}, {g}, {e}{self._tail}"
+            f"('{p}', {t}, '{d}', {c or 'NULL'}, {k or 'NULL'}, {g}, {e}, {o}, {ch}, {ln})"
         )
         if len(self.buffer) >= self.chunk_rows:  # inline: once per row
             self.flush()
@@ -61,14 +58,13 @@ class MysqlInsertWriter(ChunkedWriter):
 class MysqlLoadDataWriter(TextWriter):
     """LOAD DATA LOCAL INFILE of a chunk frota holds in memory under a name of its own (the
     connection must be guarded: it answers only that name, with only those bytes; no file
-    is written or read). The statement sets lote_id and turns empty fields into NULL."""
+    is written or read). The statement turns empty fields into NULL."""
 
     sql = (
-        "LOAD DATA LOCAL INFILE %s INTO TABLE manutencoes CHARACTER SET utf8mb4 "
+        f"LOAD DATA LOCAL INFILE %s INTO TABLE {STAGE} CHARACTER SET utf8mb4 "
         "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' "
-        f"({', '.join(c if c in REQUIRED else '@' + c for c in MANUTENCOES.csv_header)}) SET "
+        f"({', '.join(c if c in REQUIRED else '@' + c for c in COLUMNS)}) SET "
         + ", ".join(f"{c} = NULLIF(@{c}, '')" for c in OPTIONAL)
-        + ", lote_id = %s"
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -82,7 +78,7 @@ class MysqlLoadDataWriter(TextWriter):
         cur = self.dbapi.cursor()
         try:
             with allow_infile(self.dbapi, name, "".join(chunk).encode()):
-                loaded = cur.execute(self.sql, (name, self.lote_id))
+                loaded = cur.execute(self.sql, (name,))
             warnings = self.dbapi._result.warning_count if self.dbapi._result else 0
         finally:
             cur.close()

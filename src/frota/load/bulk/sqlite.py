@@ -6,8 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from frota.contract import MANUTENCOES
-from frota.load.bulk.base import COLUMNS, REQUIRED, ChunkedWriter
+from frota.load.bulk.base import COLUMNS, REQUIRED, STAGE, ChunkedWriter
 
 
 class SqliteWriter(ChunkedWriter):
@@ -23,14 +22,11 @@ class SqliteWriter(ChunkedWriter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        values = ["?" if c in REQUIRED else "NULLIF(?, '')" for c in MANUTENCOES.csv_header]
-        lote = "'" + self.lote_id.replace("'", "''") + "'"
-        self.sql = (
-            f"INSERT INTO manutencoes ({', '.join(COLUMNS)}) VALUES ({', '.join(values)}, {lote})"
-        )
+        values = ["?" if c in REQUIRED else "NULLIF(?, '')" for c in COLUMNS]
+        self.sql = f"INSERT INTO {STAGE} ({', '.join(COLUMNS)}) VALUES ({', '.join(values)})"
 
     def add(self, row: dict[str, Any]) -> None:
-        self.buffer.append(tuple(_bind(row.get(c)) for c in MANUTENCOES.csv_header))
+        self.buffer.append(tuple(_bind(row.get(c)) for c in COLUMNS))
         if len(self.buffer) >= self.chunk_rows:  # inline: once per row
             self.flush()
 

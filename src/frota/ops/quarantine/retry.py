@@ -31,13 +31,15 @@ from sqlalchemy.engine import Connection
 from frota.batch import format_time, make_batch_id
 from frota.config import Settings
 from frota.contract import MANUTENCOES, RETRY_SOURCE, TABLES_BY_NAME, VEICULOS, Table
+from frota.contract.identity import ORIGIN, origin_key
 from frota.contract.validate import Problem, parse_row
 from frota.db.history import Version
-from frota.db.schema import manutencoes, quarantine, veiculos
+from frota.db.schema import batches, quarantine, veiculos
 from frota.errors import BadInputError
 from frota.load.ledger import LedgerEntry, batch_version, record_batch
 from frota.load.maintenances import release_held, unknown_vehicle
 from frota.load.quarantine import mark_released
+from frota.load.stage import apply_record, free_occurrence_key
 from frota.load.vehicles import Change, VehicleUpsert
 from frota.observe.runs import recorded
 from frota.ops.engine import locked_transaction
@@ -59,6 +61,8 @@ class RetryResult:
     veiculos_updated: int = 0
     veiculos_stale: int = 0
     manutencoes_inserted: int = 0
+    manutencoes_updated: int = 0  # a work order's stored record changed (or restored)
+    manutencoes_present: int = 0  # the record was stored already, unchanged
     by_reason: dict[str, int] = field(default_factory=dict)  # reasons of rows still held
     not_held: int = 0  # rows of a corrected sheet already released or dismissed: left alone
     corrected: int = 0  # rows whose values a corrected sheet changed
@@ -66,7 +70,12 @@ class RetryResult:
 
     @property
     def rows_written(self) -> int:
-        return self.veiculos_inserted + self.veiculos_updated + self.manutencoes_inserted
+        return (
+            self.veiculos_inserted
+            + self.veiculos_updated
+            + self.manutencoes_inserted
+            + self.manutencoes_updated
+        )
 
 
 @recorded(
@@ -136,9 +145,10 @@ class _Retry:
                 placas=new_placas[i : i + PAGE],
                 on_problem=lambda qid, problem: self._keep(self._row(qid), problem),
             )
-            self.result.examined += released
-            self.result.released += released
-            self.result.manutencoes_inserted += released
+            self.result.examined += released.taken
+            self.result.released += released.taken
+            self.result.manutencoes_inserted += released.inserted
+            self.result.manutencoes_updated += released.updated
         self.result.by_reason = dict(sorted(self.held.items()))
         return self.result
 
@@ -206,6 +216,8 @@ class _Retry:
             veiculos_updated=r.veiculos_updated,
             veiculos_stale=r.veiculos_stale,
             manutencoes_inserted=r.manutencoes_inserted,
+            manutencoes_updated=r.manutencoes_updated,
+            manutencoes_present=r.manutencoes_present,
             quarantined=0,
             released=r.released,
             duplicates=0,
@@ -309,7 +321,24 @@ class _Retry:
             if known is None:
                 self._keep(row, unknown_vehicle(parsed), placa)
                 continue
-            parsed["lote_id"] = self.batch_id
-            self.conn.execute(manutencoes.insert(), [parsed])
-            self.result.manutencoes_inserted += 1
+            if parsed.get(ORIGIN):  # the same work order of the same source: that record
+                key = origin_key(self._source(row.batch_id), parsed[ORIGIN])
+            else:  # a person released it: a record of its own
+                key = free_occurrence_key(self.conn, parsed)
+            outcome = apply_record(self.conn, parsed, key, self.batch_id, self.now)
+            if outcome == "inserted":
+                self.result.manutencoes_inserted += 1
+            elif outcome == "updated":
+                self.result.manutencoes_updated += 1
+            else:
+                self.result.manutencoes_present += 1
             self._release(row)
+
+    def _source(self, batch_id: str) -> str:
+        """The source of the batch a held row came from."""
+        return str(
+            self.conn.execute(
+                sa.select(batches.c.source).where(batches.c.batch_id == batch_id)
+            ).scalar()
+            or ""
+        )

@@ -18,7 +18,7 @@ from frota.i18n import _
 
 STATUSES = ("held", "released", "dismissed", "all")
 # Rows that wait for a person's decision: a retry takes them only when asked by name or id.
-DECISION_REASONS = frozenset({"duplicate_row", "conflicting_duplicate"})
+DECISION_REASONS = frozenset({"duplicate_row", "conflicting_duplicate", "conflicting_id_origem"})
 PAGE = 1000
 
 

@@ -1,0 +1,324 @@
+"""A batch's maintenances go to a stage first, then to the records they are (DESIGN §5b).
+
+The stage is a temporary table of this connection, written by the dialect's bulk writer
+(frota.load.bulk): the contract's cells, each row's key (frota.contract.identity) and its line.
+`apply` then settles it set by set, in the batch transaction:
+
+1. rows whose occurrence in the batch the Bloom filter could not settle get their key;
+2. a work-order number repeated in the batch: identical copies count once (the others are
+   duplicates), different contents are all quarantined (`conflicting_id_origem`);
+3. a stored record the batch changes (its work-order number came with other values, or it was
+   retired) is updated, with a row in frota_manutencoes_historico;
+4. the rest is inserted where the key is absent; what is left was already present, unchanged.
+
+A temporary table is not DDL on the schema: no lock, no implicit commit (MySQL), and the
+least-privilege loader may create one (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from frota.contract import MANUTENCOES
+from frota.contract.canonical import format_value
+from frota.contract.identity import (
+    KEY_LENGTH,
+    ORIGIN,
+    business_cells,
+    fingerprint,
+    fingerprint_key,
+)
+from frota.contract.tabular import Record
+from frota.contract.validate import Problem
+from frota.db.schema import _sa_type, maintenance_history, manutencoes
+from frota.load.bulk import maintenance_writer
+from frota.load.bulk.base import STAGE
+from frota.load.writer import MaintenanceWriter
+
+OK, DUPLICATE, CONFLICT = 0, 1, 2  # stage.estado
+_PAGE = 1000
+CONTRACT = MANUTENCOES.csv_header
+
+
+@functools.cache
+def _stage_table(collation: str | None) -> sa.Table:
+    """The stage's definition (MySQL: in manutencoes' collation, so that keys compare)."""
+    mysql: dict[str, Any] = {"mysql_charset": "utf8mb4"}
+    if collation:
+        mysql["mysql_collate"] = collation
+    return sa.Table(
+        STAGE,
+        sa.MetaData(),
+        sa.Column("linha", sa.Integer(), primary_key=True, autoincrement=False),
+        *(sa.Column(c.name, _sa_type(c)) for c in MANUTENCOES.csv_columns),
+        sa.Column("chave", sa.String(KEY_LENGTH)),
+        sa.Column("estado", sa.Integer(), nullable=False, server_default="0"),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+        **mysql,
+    )
+
+
+stage = _stage_table(None)  # its columns, for queries (the same on every dialect)
+
+
+def _create(conn: Connection) -> None:
+    collation = None
+    if conn.dialect.name == "mysql":
+        collation = conn.execute(
+            sa.text(
+                "SELECT TABLE_COLLATION FROM information_schema.TABLES "
+                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'manutencoes'"
+            )
+        ).scalar()
+    _stage_table(collation).create(conn)
+
+
+@dataclass
+class Applied:
+    """What a stage did to the stored records (rows in the stage = the sum of all five)."""
+
+    inserted: int = 0
+    updated: int = 0
+    present: int = 0
+    duplicates: int = 0
+    conflicts: list[tuple[Record, Problem, str]] = field(default_factory=list)
+
+
+class Stage:
+    """The stage of one batch: `writer` takes the rows, `apply` settles them. A context manager
+    (the temporary table is dropped on exit; on PostgreSQL, at the end of the transaction)."""
+
+    def __init__(
+        self, conn: Connection, batch_id: str, on_flush: Callable[[], None] | None = None
+    ) -> None:
+        self.conn, self.batch_id = conn, batch_id
+        self.suspects: list[tuple[int, str]] = []  # (line, fingerprint): occurrence unknown
+        _drop(conn)
+        _create(conn)
+        self.writer: MaintenanceWriter = maintenance_writer(conn, batch_id, on_flush)
+
+    def __enter__(self) -> Stage:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:  # else the rollback drops it (MySQL: the next stage does)
+            _drop(self.conn)
+
+    def suspect(self, line: int, print_: str) -> None:
+        """A row without a work-order number that may repeat an earlier row of the batch."""
+        self.suspects.append((line, print_))
+
+    def apply(self, now: datetime) -> Applied:
+        """Settle the staged rows into manutencoes (the writer must be closed)."""
+        self._settle_suspects()
+        result = Applied()
+        self._resolve_repeated_origins(result)
+        changed = self._apply_changes(now)
+        result.inserted = self._insert_new()
+        result.updated = changed
+        staged = self.conn.execute(sa.select(sa.func.count()).select_from(stage)).scalar() or 0
+        result.present = (
+            staged - result.inserted - result.updated - result.duplicates - len(result.conflicts)
+        )
+        return result
+
+    def _settle_suspects(self) -> None:
+        """k of a suspect = its rank among the batch's rows with its fingerprint; the first
+        occurrence, if certainly new, is staged with k = 1 (load/dedupe.py)."""
+        if not self.suspects:
+            return
+        by_print: dict[str, list[int]] = defaultdict(list)
+        for line, print_ in self.suspects:
+            by_print[print_].append(line)
+        firsts = [fingerprint_key(p, 1) for p in by_print]
+        staged_first: set[str] = set()
+        for start in range(0, len(firsts), _PAGE):
+            staged_first.update(
+                self.conn.execute(
+                    sa.select(stage.c.chave).where(stage.c.chave.in_(firsts[start : start + _PAGE]))
+                ).scalars()
+            )
+        keys = []
+        for print_, lines in by_print.items():
+            base = 1 if fingerprint_key(print_, 1) in staged_first else 0
+            for rank, line in enumerate(sorted(lines), start=base + 1):
+                keys.append({"s_linha": line, "key": fingerprint_key(print_, rank)})
+        update = (
+            stage.update()
+            .where(stage.c.linha == sa.bindparam("s_linha"))
+            .values(chave=sa.bindparam("key"))
+        )
+        for start in range(0, len(keys), _PAGE):
+            self.conn.execute(update, keys[start : start + _PAGE])
+        self.suspects = []
+
+    def _resolve_repeated_origins(self, result: Applied) -> None:
+        repeated: list[str] = list(
+            self.conn.execute(
+                sa.select(stage.c.chave)
+                .where(stage.c[ORIGIN].is_not(None))
+                .group_by(stage.c.chave)
+                .having(sa.func.count() > 1)
+            ).scalars()
+        )
+        for start in range(0, len(repeated), _PAGE):
+            rows = self.conn.execute(
+                sa.select(stage)
+                .where(stage.c.chave.in_(repeated[start : start + _PAGE]))
+                .order_by(stage.c.chave, stage.c.linha)
+            ).all()
+            groups: dict[str, list[Any]] = defaultdict(list)
+            for row in rows:
+                groups[row.chave].append(row)
+            marks: list[dict[str, int]] = []
+            for group in groups.values():
+                images = {tuple(_cell(r, c) for c in CONTRACT) for r in group}
+                if len(images) == 1:
+                    marks += [{"s_linha": r.linha, "mark": DUPLICATE} for r in group[1:]]
+                    result.duplicates += len(group) - 1
+                    continue
+                lines = ", ".join(str(r.linha) for r in group)
+                for r in group:
+                    marks.append({"s_linha": r.linha, "mark": CONFLICT})
+                    problem = Problem(
+                        "conflicting_id_origem",
+                        ORIGIN,
+                        f"work order {r.id_origem} is on lines {lines} of this batch "
+                        "with different values",
+                    )
+                    result.conflicts.append((_record(r), problem, r.placa_veiculo))
+            self.conn.execute(
+                stage.update()
+                .where(stage.c.linha == sa.bindparam("s_linha"))
+                .values(estado=sa.bindparam("mark")),
+                marks,
+            )
+
+    def _apply_changes(self, now: datetime) -> int:
+        """Stored records this batch changes or restores: updated in place (their id and
+        lote_id stay), each with a history row. Returns how many."""
+        m = manutencoes
+        differs = [m.c[c].is_distinct_from(stage.c[c]) for c in CONTRACT]
+        found = self.conn.execute(
+            sa.select(m.c.id, m.c.retirada_lote, stage)
+            .select_from(stage.join(m, m.c.chave == stage.c.chave))
+            .where(stage.c.estado == OK, sa.or_(m.c.retirada_lote.is_not(None), *differs))
+            .order_by(m.c.id)
+        ).all()
+        update = (
+            m.update()
+            .where(m.c.id == sa.bindparam("m_id"))
+            .values(
+                retirada_lote=None,
+                retirada_em=None,
+                **{c: sa.bindparam(f"v_{c}") for c in CONTRACT},
+            )
+        )
+        for start in range(0, len(found), _PAGE):
+            page = found[start : start + _PAGE]
+            self.conn.execute(
+                update,
+                [{"m_id": r.id, **{f"v_{c}": getattr(r, c) for c in CONTRACT}} for r in page],
+            )
+            self.conn.execute(
+                maintenance_history.insert(),
+                [
+                    {
+                        "chave": r.chave,
+                        "lote_id": self.batch_id,
+                        "mudanca": "restore" if r.retirada_lote is not None else "update",
+                        "registrado_em": now,
+                        **{c: getattr(r, c) for c in CONTRACT},
+                    }
+                    for r in page
+                ],
+            )
+        return len(found)
+
+    def _insert_new(self) -> int:
+        """Insert the staged rows whose key is not stored yet; returns how many."""
+        m = manutencoes
+        stored = sa.select(sa.literal(1)).where(m.c.chave == stage.c.chave).exists()
+        source = sa.select(
+            *(stage.c[c] for c in CONTRACT), stage.c.chave, sa.literal(self.batch_id)
+        ).where(stage.c.estado == OK, ~stored)
+        # Counted by id, not rowcount: SQLAlchemy reports -1 for INSERT … SELECT on psycopg.
+        # (One loader at a time, inside its transaction: the new ids are all above `last`.)
+        last = self.conn.execute(sa.select(sa.func.max(m.c.id))).scalar() or 0
+        self.conn.execute(
+            m.insert().from_select([*CONTRACT, "chave", "lote_id"], source.order_by(stage.c.linha))
+        )
+        return int(
+            self.conn.execute(
+                sa.select(sa.func.count()).select_from(m).where(m.c.id > last)
+            ).scalar()
+            or 0
+        )
+
+
+def _drop(conn: Connection) -> None:
+    if conn.dialect.name == "mysql":  # TEMPORARY: DROP TABLE alone would commit
+        conn.exec_driver_sql(f"DROP TEMPORARY TABLE IF EXISTS {STAGE}")
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
+    else:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
+
+
+def _cell(row: Any, column: str) -> str:
+    return format_value(getattr(row, column))
+
+
+def _record(row: Any) -> Record:
+    """A staged row as a quarantine record (its canonical text: the stage keeps no raw)."""
+    values = {c: _cell(row, c) for c in CONTRACT}
+    return Record(line=row.linha, values=values, raw=",".join(values.values()))
+
+
+def apply_record(
+    conn: Connection, row: dict[str, Any], key: str, batch_id: str, now: datetime
+) -> str:
+    """One record, by key: 'inserted' (as a row of `batch_id`), 'updated' (changed or
+    restored, with its history row) or 'present' (stored unchanged). For a few rows at a time
+    (a quarantine retry); a batch goes through a Stage."""
+    m = manutencoes
+    stored = conn.execute(
+        sa.select(m.c.id, m.c.retirada_lote, *(m.c[c] for c in CONTRACT)).where(m.c.chave == key)
+    ).first()
+    values = {c: row.get(c) for c in CONTRACT}
+    if stored is None:
+        conn.execute(m.insert(), [{**values, "chave": key, "lote_id": batch_id}])
+        return "inserted"
+    same = all(format_value(getattr(stored, c)) == format_value(values[c]) for c in CONTRACT)
+    if same and stored.retirada_lote is None:
+        return "present"
+    conn.execute(
+        m.update().where(m.c.id == stored.id).values(retirada_lote=None, retirada_em=None, **values)
+    )
+    change = "update" if stored.retirada_lote is None else "restore"
+    conn.execute(
+        maintenance_history.insert(),
+        [{"chave": key, "lote_id": batch_id, "mudanca": change, "registrado_em": now, **values}],
+    )
+    return "updated"
+
+
+def free_occurrence_key(conn: Connection, row: dict[str, Any]) -> str:
+    """The fingerprint key of `row` with the smallest k not stored yet (a row a person
+    released from the quarantine is a record of its own)."""
+    print_ = fingerprint(business_cells(row))
+    k = 1
+    while conn.execute(
+        sa.select(manutencoes.c.id).where(manutencoes.c.chave == fingerprint_key(print_, k))
+    ).first():
+        k += 1
+    return fingerprint_key(print_, k)
