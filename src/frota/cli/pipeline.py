@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich import box
 from rich.markup import escape
 from rich.table import Table as RichTable
 
@@ -210,14 +211,22 @@ _CAPTIONS = (
         "read = veic. new + upd. + stale + manut. new + upd. + present + quarantined + dupl. "
         "(blank and released apart)"
     ),
-    N_("read = new + upd. + stale + m.new + m.upd + pres. + quar. + dupl.; blank, rel. apart"),
+    N_("read = new + upd. + stale + m.new + m.upd + pres. + quar. + dupl.\n(blank, rel. apart)"),
 )
 
 
 def _load_table(loaded: Any, *, narrow: bool) -> RichTable:
     """One row per batch. `narrow` (an 80-column terminal): short headers, and a number
-    instead of the batch id (listed under the table), so that every count stays whole."""
-    table = RichTable(title=_("loaded batches"), title_justify="left", caption_justify="left")
+    instead of the batch id (listed under the table), and no vertical rules, so that every
+    count stays whole."""
+    table = RichTable(
+        title=_("loaded batches"),
+        title_justify="left",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD,
+        padding=(0, 0) if narrow else (0, 1),
+        pad_edge=not narrow,
+    )
     table.add_column("#" if narrow else _("batch"), no_wrap=True)
     for wide, short, _attr in _LOAD_COLUMNS:
         table.add_column(_(short if narrow else wide), justify="right", no_wrap=True)
