@@ -46,6 +46,9 @@ def build_pipeline(tmp: Path, warehouse: str, *, vehicles: int = 30, days: int =
 # ---------------------------------------------------------------- what the page shows
 
 
+MARKERS = ("data-empty", "data-unavailable", "data-unreachable", "data-chart", "data-table")
+
+
 class _Figures(HTMLParser):
     """`data-kpi` elements: kpi -> (data-value, text shown); `data-*` markers."""
 
@@ -57,7 +60,7 @@ class _Figures(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
-        for key in ("data-empty", "data-unavailable", "data-chart", "data-table"):
+        for key in MARKERS:
             if key in a:
                 self.markers.setdefault(key, []).append(a[key])
         if "data-kpi" in a:

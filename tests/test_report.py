@@ -5,17 +5,20 @@ give a clear page or a clear error, never a traceback. The real browser: test_re
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from html import unescape
 from pathlib import Path
 
 import pytest
+from batchkit import write_batch_dir
 from ci import missing
 from report_support import (
     UNTIL,
@@ -33,6 +36,10 @@ from report_support import (
 
 from frota.cli import main
 from frota.config import Settings
+from frota.i18n import speaking
+from frota.landing import open_landing
+from frota.load import load_pending
+from frota.publish import publish_dir
 from frota.report import build_report, parse_period
 from frota.report.page import show_plate
 
@@ -89,8 +96,87 @@ def test_pipeline_health_from_the_warehouse_ledger(built) -> None:
     assert figures["lotes_30_dias"] == ("1", "1")
     assert int(figures["linhas_30_dias"][0]) == rows
     assert figures["linhas_30_dias"][1] == br_number(rows)
-    source, newest, _age = _table_rows(html, "atualizacao")[0]
+    source, _status, newest, _age = _table_rows(html, "atualizacao")[0]
     assert source == "test" and newest == "20/06/2025 18:00"  # 21:00 UTC in São Paulo
+
+
+def test_pipeline_health_is_what_frota_check_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rejected batch, a source gone silent and a batch loaded but not in the warehouse yet
+    appear on the page as `frota check --json` reports them (status, what, next step); a
+    landing area and a database the analytics machine cannot reach are said so on the page."""
+    settings = build_pipeline(tmp_path, f"duckdb:///{tmp_path / 'w.duckdb'}", vehicles=3, days=20)
+    settings = settings.with_overrides(check=(("sources", "test filial-2"),))
+    landing, now = open_landing(settings.landing), datetime.now(UTC)
+    folder = write_batch_dir(tmp_path / "new", ["KLM1J23,Van,ativo,1100,2025-01-02"])
+    publish_dir(folder, landing, "test", now=now - timedelta(minutes=2))  # loaded, not replicated
+    folder = write_batch_dir(tmp_path / "bad", ["BRA2E19,Van,ativo,46000,2021-07-15"])
+    bad = publish_dir(folder, landing, "test", now=now - timedelta(minutes=1)).batch_id
+    with open(Path(settings.landing) / "batches" / bad / "veiculos.csv", "a") as fh:
+        fh.write("changed after publishing\n")
+    assert len(load_pending(settings).loaded) == 1
+
+    page = build_report(settings, tmp_path / "en.html", lang="en").path.read_text("utf-8")
+    monkeypatch.chdir(tmp_path)  # no frota.toml but these settings
+    monkeypatch.setenv("FROTA_CHECK_SOURCES", "test filial-2")
+    monkeypatch.setenv("FROTA_LOG_DIR", settings.log_dir)
+    where = ["--database", settings.database, "--landing", settings.landing]
+    capsys.readouterr()
+    with speaking("en"), pytest.raises(SystemExit) as exit_:
+        main(
+            [
+                "--lang",
+                "en",
+                *where,
+                "--warehouse",
+                settings.warehouse,
+                "check",
+                "--json",
+                "--no-alerts",
+            ]
+        )
+    said = json.loads(capsys.readouterr().out)  # stdout only: the log goes to stderr
+    assert exit_.value.code == 2 and said["status"] == "CRITICAL"
+    figures, _ = page_figures(page)
+    assert figures["check_status"][0] == said["status"]
+    checks = {c["name"]: c for c in said["checks"]}
+    assert {"rejected", "source:filial-2", "source:test", "warehouse_lag"} <= checks.keys()
+    assert checks["rejected"]["status"] == "CRITICAL" and bad in checks["rejected"]["summary"]
+    assert checks["source:filial-2"]["summary"] == "no batch from filial-2 at all"
+    assert checks["warehouse_lag"]["value"] > 0
+    rows = _table_rows(page, "verificacoes")
+    assert [r[:2] for r in rows] == [[c["name"], c["status"]] for c in said["checks"]]
+    for (_, _, summary, hint), c in zip(rows, said["checks"], strict=True):
+        assert _no_ages(html_text(summary)) == _no_ages(c["summary"])  # a second apart
+        assert html_text(hint) == (c["hint"] or "")
+    fresh = {r[0]: r[1:] for r in _table_rows(page, "atualizacao")}
+    assert fresh["filial-2"] == ["CRITICAL", "–", "–"]
+    assert fresh["test"][0] == checks["source:test"]["status"] == "OK"
+    runs = {r[0]: r[2] for r in _table_rows(page, "execucoes")}  # not the report: under way
+    assert runs.keys() == {"publish", "load", "warehouse"} and runs["warehouse"] == "ok"
+    assert runs["load"].startswith(f"rejected: batch {bad} rejected")
+
+    pt = build_report(settings, tmp_path / "pt.html").path.read_text("utf-8")
+    assert "Verificações" in pt and "nenhum lote de filial-2 até agora" in pt
+
+    away = settings.with_overrides(
+        landing=str(tmp_path / "no-share"), database=f"sqlite:///{tmp_path / 'gone' / 'f.db'}"
+    )
+    html = build_report(away, tmp_path / "away.html", lang="en").path.read_text("utf-8")
+    _, markers = page_figures(html)
+    assert set(markers["data-unreachable"]) >= {"landing", "database"}
+    assert "The landing area cannot be read from this machine:" in html
+    assert "The operational database cannot be read from this machine:" in html
+    assert "Traceback" not in html and "atualizacao" in markers["data-unavailable"]
+
+
+def _no_ages(text: str) -> str:
+    return re.sub(r"\b\d+ (d|h|min|s)\b", "N", text)
+
+
+def html_text(cell: str) -> str:
+    return unescape(cell)
 
 
 def test_figures_equal_a_second_computation(built) -> None:
@@ -291,7 +377,8 @@ def test_a_warehouse_without_marts_fails_loudly(
     assert code == 8, printed
     assert "missing section costs: the warehouse has no analytics.mart_custo_veiculo_mes" in printed
     _, markers = page_figures(out.read_text(encoding="utf-8"))
-    assert set(markers["data-unavailable"]) == SECTIONS | {"lotes_por_dia"}  # no ledger either
+    # no ledger either, nor a landing area or an operational database to check
+    assert set(markers["data-unavailable"]) == SECTIONS | {"lotes_por_dia", "atualizacao"}
 
 
 def test_empty_warehouse_gives_a_clear_page(tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ them. Machine fields (JSON keys, reason codes, exit codes) are never translated.
 from __future__ import annotations
 
 import gettext as _gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 DOMAIN = "frota"
@@ -66,6 +68,18 @@ def activate(language: str = "") -> str:
     else:  # gettext reads LANGUAGE, LC_ALL, LC_MESSAGES and LANG itself
         _active = _gettext.translation(DOMAIN, LOCALE_DIR, fallback=True)
     return current()
+
+
+@contextmanager
+def speaking(language: str) -> Iterator[str]:
+    """Messages in `language` inside the block (a page in another language than the command
+    line's: the report), the active language again after it."""
+    global _active
+    before = _active
+    try:
+        yield activate(language)
+    finally:
+        _active = before
 
 
 def current() -> str:

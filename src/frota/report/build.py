@@ -22,7 +22,7 @@ from frota.landing import open_landing
 from frota.observe.runs import recorded
 from frota.report.data import KpiData, read_kpis
 from frota.report.fmt import LANGUAGES, Formatter
-from frota.report.health import HealthData, HealthPage, read_health
+from frota.report.health import HealthData, HealthPage, read_checks, read_health
 from frota.report.page import Page, Section
 from frota.report.period import Period
 from frota.report.warehouse import WarehouseReader
@@ -87,6 +87,7 @@ def build_report(
         kpis = read_kpis(wh, period)
         health = read_health(wh, now.astimezone(UTC).replace(tzinfo=None))
         warehouse = wh.target.masked
+    read_checks(settings, health, lang)
     html = render_page(kpis, health, lang, _zone(settings), now, warehouse)
     path = Path(out)
     size = write_atomically(path, html.encode("utf-8"))

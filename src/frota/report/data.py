@@ -300,16 +300,6 @@ def read_batches(wh: WarehouseReader, since: datetime) -> list[ReplicatedBatch] 
     return [ReplicatedBatch(b, s, c, lo, int(n)) for b, s, c, lo, n in rows]
 
 
-def read_newest_by_source(wh: WarehouseReader) -> dict[str, datetime]:
-    """Each source's newest batch in the warehouse (naive UTC)."""
-    if "raw.frota_replicated_batches" not in wh.tables():
-        return {}
-    rows = wh.rows(
-        "SELECT source, max(created_at) FROM raw.frota_replicated_batches GROUP BY source"
-    )
-    return {source: when for source, when in rows}
-
-
 def read_last_build(wh: WarehouseReader) -> datetime | None:
     """When dbt last built the warehouse successfully (naive UTC)."""
     if "raw.frota_dbt_builds" not in wh.tables():

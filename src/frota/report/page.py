@@ -46,7 +46,7 @@ class Figure:
     def raw(self) -> str:
         if self.value is None:
             return ""
-        return str(self.value) if isinstance(self.value, Decimal | int) else repr(self.value)
+        return str(self.value) if isinstance(self.value, Decimal | int | str) else repr(self.value)
 
 
 @dataclass
@@ -56,6 +56,7 @@ class Table:
     rows: list[list[str]]
     kpi: str = ""  # data-kpi of the table (its cells carry data-value)
     values: list[list[Any]] = field(default_factory=list)
+    status_column: int | None = None  # its cells are styled by their value (status-OK, …)
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Section:
     empty: str | None = None  # shown instead of the chart: no data in the period
     unavailable: str | None = None  # why the section could not be read
     notes: list[str] = field(default_factory=list)
+    warnings: dict[str, str] = field(default_factory=dict)  # part -> why it cannot be read
 
 
 class Page:
