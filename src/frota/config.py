@@ -19,6 +19,7 @@ from typing import Any
 
 from frota.contract.tabular import FilePolicy
 from frota.errors import ConfigError, MissingExtra
+from frota.i18n import N_, _
 from frota.thresholds import KEYS as CHECK_KEYS
 from frota.thresholds import check_table, parse_duration
 
@@ -172,12 +173,20 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         try:
             return int(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{where}: {key} must be a whole number, got {value!r}") from None
+            raise ConfigError(
+                _("{where}: {key} must be a whole number, got {value!r}").format(
+                    where=where, key=key, value=value
+                )
+            ) from None
     if key in _FLOAT_KEYS:
         try:
             return float(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{where}: {key} must be a number, got {value!r}") from None
+            raise ConfigError(
+                _("{where}: {key} must be a number, got {value!r}").format(
+                    where=where, key=key, value=value
+                )
+            ) from None
     if key in _BOOL_KEYS:
         if isinstance(value, bool):
             return value
@@ -185,9 +194,17 @@ def _coerce(key: str, value: Any, where: str) -> Any:
             return True
         if str(value).lower() in ("0", "false", "no", "off"):
             return False
-        raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
+        raise ConfigError(
+            _("{where}: {key} must be true or false, got {value!r}").format(
+                where=where, key=key, value=value
+            )
+        )
     if not isinstance(value, str):
-        raise ConfigError(f"{where}: {key} must be a string, got {value!r}")
+        raise ConfigError(
+            _("{where}: {key} must be a string, got {value!r}").format(
+                where=where, key=key, value=value
+            )
+        )
     return value
 
 
@@ -196,28 +213,30 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} not found") from None
+        raise ConfigError(_("config file {path} not found").format(path=path)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(_("{path}: not valid TOML: {exc}").format(path=path, exc=exc)) from None
     categories = _read_categories(data.pop("categories", {}), path)
     check = data.pop("check", {})
     if not isinstance(check, dict):
-        raise ConfigError(f"{path}: [check] must be a table of thresholds")
+        raise ConfigError(_("{path}: [check] must be a table of thresholds").format(path=path))
     flat = dict(data.pop("frota", {}))
     flat.update({k: v for k, v in data.items() if not isinstance(v, dict)})
     for key in _SECRET_KEYS:
         if key in flat:
             raise ConfigError(
-                f"{path}: {key} must not be in the config file",
-                hint="set FROTA_"
-                + key.upper()
-                + " or put it in a secrets file (FROTA_SECRETS_FILE)",
+                _("{path}: {key} must not be in the config file").format(path=path, key=key),
+                hint=_("set {variable} or put it in a secrets file (FROTA_SECRETS_FILE)").format(
+                    variable="FROTA_" + key.upper()
+                ),
             )
     unknown = sorted(set(flat) - set(_PLAIN_KEYS))
     if unknown:
         raise ConfigError(
-            f"{path}: unknown setting(s) {', '.join(unknown)}",
-            hint="known settings: " + ", ".join(sorted(_PLAIN_KEYS)),
+            _("{path}: unknown setting(s) {settings}").format(
+                path=path, settings=", ".join(unknown)
+            ),
+            hint=_("known settings: {settings}").format(settings=", ".join(sorted(_PLAIN_KEYS))),
         )
     values = {k: _coerce(k, v, str(path)) for k, v in flat.items()}
     if categories:
@@ -232,16 +251,20 @@ def _read_categories(table: Any, path: Path) -> tuple[tuple[str, str, str], ...]
     from frota.contract.categories import check_overrides
 
     if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [categories] must be a table")
+        raise ConfigError(_("{path}: [categories] must be a table").format(path=path))
     triples: list[tuple[str, str, str]] = []
     for column, words in table.items():
         if not isinstance(words, dict):
-            raise ConfigError(f"{path}: [categories.{column}] must be a table of word = category")
+            raise ConfigError(
+                _("{path}: [categories.{column}] must be a table of word = category").format(
+                    path=path, column=column
+                )
+            )
         triples += [(column, str(word), str(category)) for word, category in words.items()]
     try:
         return check_overrides(triples)
     except ValueError as exc:
-        raise ConfigError(f"{path}: [categories] {exc}") from None
+        raise ConfigError(_("{path}: [categories] {exc}").format(path=path, exc=exc)) from None
 
 
 def read_secrets_file(path: Path) -> dict[str, Secret]:
@@ -249,21 +272,22 @@ def read_secrets_file(path: Path) -> dict[str, Secret]:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise ConfigError(f"secrets file {path} not found") from None
+        raise ConfigError(_("secrets file {path} not found").format(path=path)) from None
     if sys.platform != "win32" and mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
-            f"secrets file {path} is readable by other users",
-            hint=f"chmod 600 {path}",
+            _("secrets file {path} is readable by other users").format(path=path),
+            hint=_("chmod 600 {path}").format(path=path),
         )
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError:
         # Never echo the parser's message: it may quote the secret itself.
-        raise ConfigError(f"secrets file {path} is not valid TOML") from None
+        raise ConfigError(_("secrets file {path} is not valid TOML").format(path=path)) from None
     unknown = sorted(set(data) - _SECRET_KEYS)
     if unknown:
-        raise ConfigError(f"secrets file {path}: unknown key(s) {', '.join(unknown)}")
+        message = _("secrets file {path}: unknown key(s) {keys}")
+        raise ConfigError(message.format(path=path, keys=", ".join(unknown)))
     secrets: dict[str, Any] = {k: Secret(str(v)) for k, v in data.items() if k != "alerts"}
     if "alerts" in data:
         urls = data["alerts"]
@@ -328,9 +352,9 @@ def _validate_observability(settings: Settings) -> None:
     """A retention, log size or alert URL that cannot work is a configuration error now, not
     at the failure it would hide."""
     if parse_duration(settings.runs_retention, "runs_retention").total_seconds() <= 0:
-        raise ConfigError("runs_retention must be longer than zero")
+        raise ConfigError(_("runs_retention must be longer than zero"))
     if settings.log_max_bytes < 1024 or settings.log_backups < 1:
-        raise ConfigError("log_max_bytes must be at least 1024 and log_backups at least 1")
+        raise ConfigError(_("log_max_bytes must be at least 1024 and log_backups at least 1"))
     _check_alert_urls(settings.alert_urls())
 
 
@@ -347,16 +371,18 @@ def _check_alert_urls(urls: tuple[str, ...]) -> None:
         # Never the URL itself in the message: it holds the channel's token or password.
         where = f"alerts: channel {index} ({scheme or 'no scheme'})"
         if scheme is None:
-            raise ConfigError(f"{where} is not a URL", hint=_ALERTS_HINT)
+            raise ConfigError(_("{where} is not a URL").format(where=where), hint=_(_ALERTS_HINT))
         if apprise.Apprise.instantiate(url) is None:
             raise ConfigError(
-                f"{where}: apprise does not understand this URL (an unknown scheme, or a "
-                "part missing)",
-                hint=_ALERTS_HINT,
+                _(
+                    "{where}: apprise does not understand this URL (an unknown scheme, or "
+                    "a part missing)"
+                ).format(where=where),
+                hint=_(_ALERTS_HINT),
             )
 
 
-_ALERTS_HINT = (
+_ALERTS_HINT = N_(
     "write one apprise URL per channel, e.g. mailto://user:pass@smtp.example.com?to=ops@x "
     "(the URL of each service: https://github.com/caronc/apprise/wiki)"
 )

@@ -316,12 +316,16 @@ def alerts_test(obj: Context) -> None:
     done = send_test(obj.settings)
     urls = obj.settings.alert_urls()
     names = ", ".join(channel_name(i, u) for i, u in enumerate(urls, 1))
-    out.print(f"{done.sent} message(s) delivered to {names}")
+    out.print(_("{n} message(s) delivered to {channels}").format(n=done.sent, channels=names))
     if done.failed:
         raise ConfigError(
-            f"{done.failed} message(s) not delivered (the log says which channel and why)",
-            hint="check the channel's URL and that its service is reachable from this machine; "
-            "undelivered messages are sent again next time",
+            _("{n} message(s) not delivered (the log says which channel and why)").format(
+                n=done.failed
+            ),
+            hint=_(
+                "check the channel's URL and that its service is reachable from this machine; "
+                "undelivered messages are sent again next time"
+            ),
         )
 
 
@@ -354,7 +358,8 @@ def metrics(obj: Context, role: str, textfile: str | None, address: str | None) 
     if address:
         server, _thread = m.serve(obj.settings, address, role, reader)
         host, port = m.parse_address(address)
-        out.print(f"serving metrics on http://{host}:{port}/metrics (Ctrl-C to stop)")
+        message = _("serving metrics on http://{host}:{port}/metrics (Ctrl-C to stop)")
+        out.print(message.format(host=host, port=port))
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
@@ -362,6 +367,6 @@ def metrics(obj: Context, role: str, textfile: str | None, address: str | None) 
         return
     if textfile:
         m.write_textfile(obj.settings, textfile, role, reader)
-        out.print(f"wrote {textfile}")
+        out.print(_("wrote {path}").format(path=textfile))
         return
     click.echo(m.exposition(obj.settings, role, reader), nl=False)

@@ -407,28 +407,45 @@ def warehouse_init_project(directory: Path) -> None:
     from frota.warehouse import init_project
 
     made = init_project(directory)
-    out.print(f"dbt project {made.name!r} written to {made.path}:")
+    out.print(_("dbt project {name!r} written to {path}:").format(name=made.name, path=made.path))
     for name in made.files:
         out.print(f"  {name}")
-    out.print(
-        f'next: set warehouse_project = "{made.path.resolve()}" in frota.toml '
-        "(or FROTA_WAREHOUSE_PROJECT), then run `frota warehouse`"
+    message = _(
+        'next: set warehouse_project = "{path}" in frota.toml (or FROTA_WAREHOUSE_PROJECT), '
+        "then run `frota warehouse`"
     )
+    out.print(message.format(path=made.path.resolve()))
 
 
 def _print_warehouse(result: Any) -> None:
-    rows = ", ".join(f"{n} {t}" for t, n in result.rows_replicated.items()) or "no rows"
+    rows = ", ".join(f"{n} {t}" for t, n in result.rows_replicated.items()) or _("no rows")
+    message = _("warehouse {warehouse}: {batches} new batch(es) replicated ({rows}) in {seconds}s")
     out.print(
-        f"warehouse {result.warehouse}: {result.batches_replicated} new batch(es) "
-        f"replicated ({rows}) in {result.replicate_seconds:.1f}s"
+        message.format(
+            warehouse=result.warehouse,
+            batches=result.batches_replicated,
+            rows=rows,
+            seconds=f"{result.replicate_seconds:.1f}",
+        )
     )
     if result.up_to_date:
-        out.print("dbt: nothing new since the last build; the models are up to date")
+        out.print(_("dbt: nothing new since the last build; the models are up to date"))
     if result.dbt_ran:
-        out.print(
-            f"dbt: {result.models_built} models built, {result.tests_passed} tests passed, "
-            f"{result.tests_failed} failed, {result.tests_warned} warned "
-            f"({result.dbt_seconds:.1f}s{', full refresh' if result.full_refresh else ''})"
+        message = _(
+            "dbt: {models} models built, {passed} tests passed, {failed} failed, {warned} warned "
+            "({seconds}s{refresh})"
         )
+        refresh = ", " + _("full refresh") if result.full_refresh else ""
+        out.print(
+            message.format(
+                models=result.models_built,
+                passed=result.tests_passed,
+                failed=result.tests_failed,
+                warned=result.tests_warned,
+                seconds=f"{result.dbt_seconds:.1f}",
+                refresh=refresh,
+            )
+        )
+    word = _("freshness")
     for warning in result.freshness_warnings:
-        out.print(f"[yellow]freshness[/yellow] {warning}")
+        out.print(f"[yellow]{word}[/yellow] {warning}")

@@ -9,6 +9,7 @@ import click
 
 from frota.cli.app import Context, cli, out, pass_ctx
 from frota.errors import EXIT_WAREHOUSE
+from frota.i18n import _
 
 
 def _period(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -70,8 +71,15 @@ def report(
 def print_report(result: Any) -> None:
     """What `frota report` and `frota run` say about the page they wrote."""
     kib = result.bytes / 1024
-    out.print(f"report written to {result.path.resolve()} ({kib:,.0f} KiB, {result.seconds:.1f}s)")
+    message = _("report written to {path} ({kib} KiB, {seconds}s)")
+    out.print(
+        message.format(
+            path=result.path.resolve(), kib=f"{kib:,.0f}", seconds=f"{result.seconds:.1f}"
+        )
+    )
+    missing = _("missing")
     for section, why in result.unavailable.items():
-        out.print(f"[red]missing[/red] section {section}: {why}")
+        line = _("section {section}: {why}").format(section=section, why=why)
+        out.print(f"[red]{missing}[/red] {line}")
     if result.published:
-        out.print(f"report published to {result.published}")
+        out.print(_("report published to {where}").format(where=result.published))

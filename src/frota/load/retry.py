@@ -43,6 +43,7 @@ import sqlalchemy as sa
 
 from frota.config import Settings
 from frota.errors import DatabaseUnreachable, FrotaError, LockOfLostSession
+from frota.i18n import _
 from frota.observe.log import logger
 
 T = TypeVar("T")
@@ -110,7 +111,7 @@ def _unknown_host(exc: BaseException) -> bool:
     """Is a `socket.gaierror` saying "no such name" the cause of the error, or behind its
     driver's error (frota.db.connect makes it the cause; PyMySQL keeps it itself)?"""
     seen: BaseException | None = exc
-    for _ in range(6):
+    for _depth in range(6):
         if seen is None:
             return False
         if isinstance(seen, socket.gaierror):
@@ -222,9 +223,14 @@ def retry_call(
                 if isinstance(exc, FrotaError) and not isinstance(exc, DatabaseUnreachable):
                     raise
                 raise DatabaseUnreachable(
-                    f"{what} failed after {attempt} attempt(s) in {waited:.1f}s: {describe(exc)}",
-                    hint="nothing was half-written; check the database server and network, "
-                    "then run again (the retry budget is retry_attempts / retry_max_seconds)",
+                    _("{what} failed after {attempt} attempt(s) in {seconds}s: {error}").format(
+                        what=what, attempt=attempt, seconds=f"{waited:.1f}", error=describe(exc)
+                    ),
+                    hint=_(
+                        "nothing was half-written; check the database server and "
+                        "network, then run again (the retry budget is retry_attempts "
+                        "/ retry_max_seconds)"
+                    ),
                 ) from None
             logger.warning(
                 "%s: transient database error (attempt %d of %d), retrying in %.1fs: %s",

@@ -27,6 +27,7 @@ from frota.contract.validate import Problem, parse_row
 from frota.db.history import Version, history_rows, record_history
 from frota.db.schema import veiculos
 from frota.errors import BadInputError
+from frota.i18n import _
 from frota.load.dedupe import canonical_cells, row_digest
 from frota.load.fastpath import CanonicalLine
 from frota.load.files import OpenFile, check_checksum, listed
@@ -262,7 +263,7 @@ def load_vehicles(
     version = Version.of(manifest.effective_at, manifest.order_key)
     upsert = VehicleUpsert(conn, manifest.batch_id, version, held_if_problem)
     if _write_first_rows(reader, survey, upsert, q).sha256 != stats.sha256:
-        raise BadInputError("the file changed while it was being loaded", file=name)
+        raise BadInputError(_("the file changed while it was being loaded"), file=name)
     upsert.flush()
     policy.check_bad_rows(q.bad.get(name, Counter()), stats.records, name)
     return VehicleCounts(

@@ -16,6 +16,7 @@ from typing import Any
 
 from frota.config import Settings
 from frota.errors import ConfigError, MissingExtra
+from frota.i18n import _
 from frota.observe.check import rejected_batches
 from frota.observe.facts import Facts, WarehouseReader, gather
 
@@ -229,10 +230,11 @@ def write_textfile(
 
 def parse_address(address: str) -> tuple[str, int]:
     """`127.0.0.1:9464` (or `:9464`, all interfaces) as (host, port)."""
-    host, _, port = address.rpartition(":")
+    host, _colon, port = address.rpartition(":")
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(
-            f"--serve {address!r} is not HOST:PORT", hint="e.g. --serve 127.0.0.1:9464"
+            _("--serve {address!r} is not HOST:PORT").format(address=address),
+            hint=_("e.g. --serve 127.0.0.1:9464"),
         )
     return host.strip("[]") or "0.0.0.0", int(port)
 
@@ -248,6 +250,8 @@ def serve(
         return _prometheus().start_http_server(port, addr=host, registry=made)
     except OSError as exc:
         raise ConfigError(
-            f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}",
-            hint="choose a free port (the Prometheus convention for frota: 9464)",
+            _("cannot serve metrics on {host}:{port}: {error}").format(
+                host=host, port=port, error=exc.strerror or exc
+            ),
+            hint=_("choose a free port (the Prometheus convention for frota: 9464)"),
         ) from None

@@ -25,6 +25,7 @@ from frota.config import Settings
 from frota.db.engine import database_engine, parse_url
 from frota.db.schema import runs
 from frota.errors import ConfigError
+from frota.i18n import _
 
 RUNS_FILE = "frota-runs.jsonl"
 # A run-history write must never hold a step up (seconds): on SQLite a running load holds the
@@ -185,8 +186,10 @@ class RunFile:
                 fh.write(line)
         except OSError as exc:
             raise ConfigError(
-                f"cannot write the run history {self.path}: {exc.strerror}",
-                hint="set log_dir to a folder this user can write",
+                _("cannot write the run history {path}: {strerror}").format(
+                    path=self.path, strerror=exc.strerror
+                ),
+                hint=_("set log_dir to a folder this user can write"),
             ) from None
 
     def _lines(self) -> Iterator[dict[str, Any]]:

@@ -33,6 +33,7 @@ from frota.contract import MANUTENCOES, RETRY_SOURCE, Table
 from frota.db import schema
 from frota.db.engine import database_engine, database_url, mask
 from frota.errors import DatabaseUnreachable, MissingExtra
+from frota.i18n import _
 from frota.warehouse.errors import WarehouseError
 from frota.warehouse.raw import (
     HISTORY,
@@ -71,8 +72,8 @@ def source_engine(settings: Settings) -> Engine:
     path = Path(parsed.database or "")
     if not path.is_file():
         raise DatabaseUnreachable(
-            f"operational database not found: {path}",
-            hint="run `frota load` first, or pass the right --database URL",
+            _("operational database not found: {path}").format(path=path),
+            hint=_("run `frota load` first, or pass the right --database URL"),
         )
     # Read-only URI: the warehouse never writes the operational file; a deferred BEGIN gives
     # one consistent snapshot (WAL) without taking the writer's lock.
@@ -98,9 +99,10 @@ def _read(engine: Engine) -> Iterator[Connection]:
         conn = engine.connect()
     except sa.exc.OperationalError as exc:
         raise DatabaseUnreachable(
-            f"cannot connect to the operational database {mask(engine.url)}: "
-            f"{str(exc.orig).strip().splitlines()[0]}",
-            hint="check the server and the URL (FROTA_DATABASE_PASSWORD for the password)",
+            _("cannot connect to the operational database {database}: {error}").format(
+                database=mask(engine.url), error=str(exc.orig).strip().splitlines()[0]
+            ),
+            hint=_("check the server and the URL (FROTA_DATABASE_PASSWORD for the password)"),
         ) from None
     with conn:
         if engine.dialect.name in ("postgresql", "mysql"):

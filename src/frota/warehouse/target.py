@@ -26,6 +26,7 @@ from frota.config import Settings
 from frota.contract import MANUTENCOES
 from frota.db.engine import mask
 from frota.errors import ConfigError, DatabaseUnreachable, MissingExtra
+from frota.i18n import _
 from frota.warehouse.raw import (
     DATA_TABLES,
     HISTORY,
@@ -89,14 +90,17 @@ def warehouse_target(settings: Settings) -> WarehouseTarget:
         parsed = make_url(url)
     except Exception:
         raise ConfigError(
-            f"not a warehouse URL: {mask(url)!r}",
-            hint=f"examples: {Settings.warehouse}, postgresql://analytics@host:5432/frota",
+            _("not a warehouse URL: {url!r}").format(url=mask(url)),
+            hint=_("examples: {warehouse}, postgresql://analytics@host:5432/frota").format(
+                warehouse=Settings.warehouse
+            ),
         ) from None
     backend = parsed.get_backend_name()
     if backend == "duckdb":
         if not parsed.database or parsed.database == ":memory:":
             raise ConfigError(
-                "the DuckDB warehouse must be a file", hint=f"e.g. {Settings.warehouse}"
+                _("the DuckDB warehouse must be a file"),
+                hint=_("e.g. {warehouse}").format(warehouse=Settings.warehouse),
             )
         return WarehouseTarget("duckdb", path=Path(parsed.database), url=url)
     if backend == "postgresql":
@@ -109,7 +113,10 @@ def warehouse_target(settings: Settings) -> WarehouseTarget:
             database=parsed.database or "frota",
             url=url,
         )
-    raise ConfigError(f"unsupported warehouse {backend!r}", hint="use duckdb or postgresql")
+    raise ConfigError(
+        _("unsupported warehouse {backend!r}").format(backend=backend),
+        hint=_("use duckdb or postgresql"),
+    )
 
 
 # What the `warehouse` extra (pyproject.toml) brings, per warehouse kind: (module, package).
@@ -246,8 +253,10 @@ class DuckDBConnection(WarehouseConnection):
             self.con = duckdb.connect(str(target.path), read_only=read_only)
         except duckdb.IOException as exc:
             raise DatabaseUnreachable(
-                f"cannot open the DuckDB warehouse {target.path}: {exc}",
-                hint="another process may hold it open (DuckDB allows one writer)",
+                _("cannot open the DuckDB warehouse {path}: {exc}").format(
+                    path=target.path, exc=exc
+                ),
+                hint=_("another process may hold it open (DuckDB allows one writer)"),
             ) from None
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -315,9 +324,10 @@ class PostgresConnection(WarehouseConnection):
             )
         except psycopg.OperationalError as exc:
             raise DatabaseUnreachable(
-                f"cannot connect to the PostgreSQL warehouse {target.masked}: "
-                f"{str(exc).strip().splitlines()[0]}",
-                hint="check the server, the URL and FROTA_WAREHOUSE_PASSWORD",
+                _("cannot connect to the PostgreSQL warehouse {warehouse}: {error}").format(
+                    warehouse=target.masked, error=str(exc).strip().splitlines()[0]
+                ),
+                hint=_("check the server, the URL and FROTA_WAREHOUSE_PASSWORD"),
             ) from None
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -15,6 +15,7 @@ import os
 from typing import Any
 
 from frota.errors import ConfigError
+from frota.i18n import _
 
 LOCAL_INFILE_OPT_IN = "allow-server-file-requests"
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -32,9 +33,14 @@ def check_local_infile_setting(value: str | None) -> bool:
     if value == LOCAL_INFILE_OPT_IN:
         return True
     raise ConfigError(
-        f"mysql_local_infile must be 'off' or {LOCAL_INFILE_OPT_IN!r}, got {value!r}",
-        hint="LOAD DATA LOCAL lets the server ask for any file this user can read; frota answers "
-        "only its own statement, with rows it holds in memory, over loopback or verified TLS",
+        _("mysql_local_infile must be 'off' or {LOCAL_INFILE_OPT_IN!r}, got {value!r}").format(
+            LOCAL_INFILE_OPT_IN=LOCAL_INFILE_OPT_IN, value=value
+        ),
+        hint=_(
+            "LOAD DATA LOCAL lets the server ask for any file this user can read; "
+            "frota answers only its own statement, with rows it holds in memory, "
+            "over loopback or verified TLS"
+        ),
     )
 
 
@@ -57,9 +63,13 @@ def check_local_infile_connection(dbapi: Any) -> None:
     if _tls_verified(dbapi):
         return
     raise ConfigError(
-        f"mysql_local_infile needs a local or verified-TLS connection; {dbapi.host} is neither",
-        hint="set db_ssl_ca (the server's CA) so the server is authenticated, or turn "
-        "mysql_local_infile off",
+        _("mysql_local_infile needs a local or verified-TLS connection; {host} is neither").format(
+            host=dbapi.host
+        ),
+        hint=_(
+            "set db_ssl_ca (the server's CA) so the server is authenticated, or turn "
+            "mysql_local_infile off"
+        ),
     )
 
 
@@ -99,9 +109,11 @@ def _answer_file_request(result: Any, first_packet: Any) -> None:
         with contextlib.suppress(MySQLError):
             conn._read_packet()
         raise InfileRequestRefused(
-            f"the database server asked for the client file {requested!r}, which frota "
-            "did not offer; nothing was sent",
-            hint="is this the right server? A rogue server can try to read client files",
+            _(
+                "the database server asked for the client file {requested!r}, which frota "
+                "did not offer; nothing was sent"
+            ).format(requested=requested),
+            hint=_("is this the right server? A rogue server can try to read client files"),
         )
     check_local_infile_connection(conn)
     # PyMySQL sends 16 KB packets, re-taking the GIL for each: from a writer thread

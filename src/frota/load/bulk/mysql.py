@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from frota.errors import ConfigError
+from frota.i18n import _
 from frota.load.bulk.base import COLUMNS, OPTIONAL, REQUIRED, STAGE, ChunkedWriter, TextWriter
 from frota.load.bulk.infile_guard import allow_infile, check_local_infile_connection
 
@@ -86,7 +87,9 @@ class MysqlLoadDataWriter(TextWriter):
         # warning or missing row fails the batch instead of loading something else.
         if loaded != len(chunk) or warnings:
             raise ConfigError(  # the LOAD DATA path does not suit this data on this server
-                f"LOAD DATA loaded {loaded} of {len(chunk)} rows with {warnings} warning(s); "
-                "the batch was rolled back",
-                hint="load without mysql_local_infile to see the failing row",
+                _(
+                    "LOAD DATA loaded {loaded} of {rows} rows with {warnings} warning(s); the "
+                    "batch was rolled back"
+                ).format(loaded=loaded, rows=len(chunk), warnings=warnings),
+                hint=_("load without mysql_local_infile to see the failing row"),
             )

@@ -25,6 +25,7 @@ from frota.contract.validate import BRAZILIAN, ValueProblem, parse_decimal, pars
 from frota.contract.validate import canonical_text as rewritten
 from frota.db.schema import quarantine
 from frota.errors import BadInputError, ConfigError
+from frota.i18n import _
 from frota.ops.engine import database
 from frota.ops.quarantine.rows import HeldRow, filters, pages
 
@@ -85,7 +86,9 @@ def export_excel_br(
 ) -> dict[str, int]:
     """One sheet per table with matching rows, in `folder`; rows written per table."""
     if table is not None and table not in TABLES_BY_NAME:
-        raise ConfigError(f"unknown table {table!r}", hint="use veiculos or manutencoes")
+        raise ConfigError(
+            _("unknown table {table!r}").format(table=table), hint=_("use veiculos or manutencoes")
+        )
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
     with database(settings) as conn:
@@ -146,15 +149,18 @@ def read_corrections(path: Path) -> list[Correction]:
             if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
                 continue  # a blank line
             raise BadInputError(
-                f"no {ID}: frota cannot tell which held row this is",
+                _("no {ID}: frota cannot tell which held row this is").format(ID=ID),
                 file=path.name,
                 line=line,
                 column=ID,
-                hint="keep the column as exported; add no rows to the sheet",
+                hint=_("keep the column as exported; add no rows to the sheet"),
             )
         if not raw_id.isdigit():
             raise BadInputError(
-                f"{ID} {raw_id!r} is not a number", file=path.name, line=line, column=ID
+                _("{ID} {raw_id!r} is not a number").format(ID=ID, raw_id=raw_id),
+                file=path.name,
+                line=line,
+                column=ID,
             )
         values = {c.name: canonical_text(c, row.get(c.name) or "") for c in table.csv_columns}
         extra = unneutralise((row.get(EXTRA) or "").strip())
@@ -166,14 +172,16 @@ def _table_of(names: list[str], file: str) -> Table:
     """The table whose columns the sheet's header holds (with the id column)."""
     if ID not in names:
         raise BadInputError(
-            f"not a sheet from `frota quarantine export --format excel-br` (no {ID} column)",
+            _(
+                "not a sheet from `frota quarantine export --format excel-br` (no {ID} column)"
+            ).format(ID=ID),
             file=file,
             line=1,
-            hint="export the rows with --format excel-br, correct them, and retry that file",
+            hint=_("export the rows with --format excel-br, correct them, and retry that file"),
         )
     for table in TABLES:
         if all(c in names for c in table.required_header):
             return table
     raise BadInputError(
-        "the header holds neither table's columns", file=file, line=1, column=names[0]
+        _("the header holds neither table's columns"), file=file, line=1, column=names[0]
     )

@@ -36,6 +36,7 @@ from frota.contract.validate import Problem, parse_row
 from frota.db.history import Version
 from frota.db.schema import batches, quarantine, veiculos
 from frota.errors import BadInputError
+from frota.i18n import _
 from frota.load.ledger import LedgerEntry, batch_version, record_batch
 from frota.load.maintenances import release_held, unknown_vehicle
 from frota.load.quarantine import mark_released
@@ -166,10 +167,10 @@ class _Retry:
             row = found.get(c.id)
             if row is None or row.table_name != c.table:
                 raise BadInputError(
-                    f"no held {c.table} row with quarantine id {c.id}",
+                    _("no held {table} row with quarantine id {id}").format(table=c.table, id=c.id),
                     file=sheet,
                     line=c.line,
-                    hint="retry the sheet `frota quarantine export --format excel-br` wrote",
+                    hint=_("retry the sheet `frota quarantine export --format excel-br` wrote"),
                 )
             if row.status != "held":
                 self.result.not_held += 1

@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 
 from frota.errors import ConfigError
+from frota.i18n import _
 from frota.orchestrate.schedule.common import (
     FORMATS,
     ROLES,
@@ -89,7 +90,8 @@ def render(
     """
     if fmt not in FORMATS:
         raise ConfigError(
-            f"unknown schedule format {fmt!r}", hint="use one of: " + ", ".join(FORMATS)
+            _("unknown schedule format {fmt!r}").format(fmt=fmt),
+            hint=_("use one of: {choices}").format(choices=", ".join(FORMATS)),
         )
     job, interval = validate(
         role,

@@ -10,6 +10,7 @@ from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 from frota.config import Settings
 from frota.errors import ConfigError
+from frota.i18n import _
 from frota.orchestrate.schedule.intervals import Interval, parse_interval
 from frota.redact import is_secret_name, without_url_password
 
@@ -34,7 +35,10 @@ SECRETS_ADVICE = "put secrets in a TOML secrets file (chmod 600) named by FROTA_
 
 def check_role(role: str) -> str:
     if role not in ROLES:
-        raise ConfigError(f"unknown role {role!r}", hint="use one of: " + ", ".join(ROLES))
+        raise ConfigError(
+            _("unknown role {role!r}").format(role=role),
+            hint=_("use one of: {choices}").format(choices=", ".join(ROLES)),
+        )
     return role
 
 
@@ -162,7 +166,9 @@ def validate(
     check_role(role)
     if from_dir is not None and role not in FROM_DIR_ROLES:
         raise ConfigError(
-            f"--from goes with the roles that publish ({', '.join(FROM_DIR_ROLES)}), not {role!r}"
+            _("--from goes with the roles that publish ({roles}), not {role!r}").format(
+                roles=", ".join(FROM_DIR_ROLES), role=role
+            )
         )
     interval = parse_interval(every, at)
     paths = {
@@ -193,8 +199,12 @@ def check_absolute(label: str, value: str | os.PathLike[str], *, windows: bool) 
     if not path.is_absolute():
         example = "C:\\frota\\..." if windows else "/srv/frota/..."
         raise ConfigError(
-            f"{label} must be an absolute path, got {str(value)!r}",
-            hint=f"schedulers do not start in your shell's folder; give e.g. {example}",
+            _("{label} must be an absolute path, got {value!r}").format(
+                label=label, value=str(value)
+            ),
+            hint=_("schedulers do not start in your shell's folder; give e.g. {example}").format(
+                example=example
+            ),
         )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from frota.errors import ConfigError
+from frota.i18n import _
 from frota.orchestrate.schedule.common import (
     SECRETS_ADVICE,
     Job,
@@ -82,12 +83,13 @@ def read_crontab(crontab_bin: str = "crontab") -> str:
         )
     except FileNotFoundError:
         raise ConfigError(
-            f"{crontab_bin!r} not found", hint="install cron (Debian/Ubuntu: apt-get install cron)"
+            _("{crontab_bin!r} not found").format(crontab_bin=crontab_bin),
+            hint=_("install cron (Debian/Ubuntu: apt-get install cron)"),
         ) from None
     if result.returncode != 0:
         if "no crontab" in result.stderr.lower():
             return ""
-        raise ConfigError(f"crontab -l failed: {result.stderr.strip()}")
+        raise ConfigError(_("crontab -l failed: {error}").format(error=result.stderr.strip()))
     return result.stdout
 
 
@@ -99,7 +101,8 @@ def write_crontab(content: str, crontab_bin: str = "crontab") -> None:
         [crontab_bin, "-"], input=content, capture_output=True, text=True, check=False, timeout=30
     )
     if result.returncode != 0:
-        raise ConfigError(f"crontab could not be written: {result.stderr.strip()}")
+        message = _("crontab could not be written: {error}")
+        raise ConfigError(message.format(error=result.stderr.strip()))
 
 
 def _without_role(content: str, role: str) -> tuple[list[str], list[str]]:

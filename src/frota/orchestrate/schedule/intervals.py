@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from frota.errors import ConfigError
+from frota.i18n import _
 
 # Intervals that divide an hour or a day evenly, so `*/N` fires at regular times.
 _MINUTES = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)
@@ -40,8 +41,10 @@ def parse_interval(every: str, at: str | None = None) -> Interval:
         n, unit = 1, "d"
     if at is not None and unit != "d":
         raise ConfigError(
-            f"--at {at} only applies to daily schedules, not to every {every}",
-            hint="use --every 1d --at HH:MM, or drop --at",
+            _("--at {at} only applies to daily schedules, not to every {every}").format(
+                at=at, every=every
+            ),
+            hint=_("use --every 1d --at HH:MM, or drop --at"),
         )
     if unit == "m" and n in _MINUTES:
         return Interval(
@@ -88,5 +91,8 @@ def _bad_interval(every: str) -> ConfigError:
 def _parse_at(at: str) -> tuple[int, int]:
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", at.strip())
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise ConfigError(f"--at {at!r} is not a time of day", hint="use HH:MM, e.g. --at 02:30")
+        raise ConfigError(
+            _("--at {at!r} is not a time of day").format(at=at),
+            hint=_("use HH:MM, e.g. --at 02:30"),
+        )
     return int(match.group(1)), int(match.group(2))

@@ -6,6 +6,7 @@ import subprocess
 from xml.sax.saxutils import escape as xml_escape
 
 from frota.errors import ConfigError
+from frota.i18n import _
 from frota.orchestrate.schedule.common import RUN_TIME_LIMIT_HOURS, Job, frota_args
 from frota.orchestrate.schedule.intervals import Interval
 
@@ -47,8 +48,10 @@ def cmd_line(job: Job) -> str:
     ):
         if value and "%" in value:
             raise ConfigError(
-                f"{label} {value!r} holds a %, which Windows expands as a variable",
-                hint="use a path without %",
+                _("{label} {value!r} holds a %, which Windows expands as a variable").format(
+                    label=label, value=value
+                ),
+                hint=_("use a path without %"),
             )
     log = job.log_file
     args = frota_args(
