@@ -353,7 +353,7 @@ def metrics(obj: Context, role: str, textfile: str | None, address: str | None) 
     from frota.observe import metrics as m
 
     if textfile and address:
-        raise click.UsageError("use --textfile or --serve, not both")
+        raise click.UsageError(_("use --textfile or --serve, not both"))
     reader = _warehouse_reader(role)
     if address:
         server, _thread = m.serve(obj.settings, address, role, reader)

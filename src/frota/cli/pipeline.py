@@ -391,7 +391,7 @@ def warehouse(obj: Context, no_dbt: bool, full_refresh: bool, select: tuple[str,
     from frota.orchestrate.run import build_warehouse_step
 
     if no_dbt and (full_refresh or select):
-        raise click.UsageError("--full-refresh and --select need dbt: leave out --no-dbt.")
+        raise click.UsageError(_("--full-refresh and --select need dbt: leave out --no-dbt."))
     with progress_bar("replicating", "rows") as bar:
         built = build_warehouse_step(
             obj.settings, run_dbt=not no_dbt, full_refresh=full_refresh, select=select, bar=bar

@@ -20,7 +20,9 @@ def _period(ctx: click.Context, param: click.Parameter, value: str | None) -> An
     try:
         return parse_period(value)
     except ValueError as exc:
-        raise click.BadParameter(f"{exc}; write it as 2025-01..2025-12, 2025-03 or 2025") from None
+        raise click.BadParameter(
+            _("{exc}; write it as 2025-01..2025-12, 2025-03 or 2025").format(exc=exc)
+        ) from None
 
 
 @cli.command()

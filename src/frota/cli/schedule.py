@@ -9,6 +9,7 @@ import click
 
 from frota.cli.app import Context, cli, out, pass_ctx
 from frota.errors import ConfigError
+from frota.i18n import _
 
 # ---------------------------------------------------------------- schedule
 
@@ -102,8 +103,10 @@ def schedule(
 
     if fmt == "windows" and sys.platform != "win32" and not (frota_bin and workdir):
         raise click.UsageError(
-            "--format windows needs --frota-bin and --workdir as Windows "
-            "paths, e.g. C:\\frota\\.venv\\Scripts\\frota.exe and C:\\frota"
+            _(
+                "--format windows needs --frota-bin and --workdir as Windows paths, e.g. "
+                "C:\\frota\\.venv\\Scripts\\frota.exe and C:\\frota"
+            )
         )
     if uninstall:
         change = sched.uninstall_cron(role)
@@ -138,8 +141,10 @@ def schedule(
     if install:
         if fmt != "cron":
             raise click.UsageError(
-                "--install works with --format cron; for systemd and "
-                "Windows write the files with --out (docs/deployment.md)"
+                _(
+                    "--install works with --format cron; for systemd and Windows write "
+                    "the files with --out (docs/deployment.md)"
+                )
             )
         change = sched.install_cron(role, every, **kwargs)
         out.print(f"crontab: {change.action}: {change.entry}")

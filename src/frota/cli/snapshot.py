@@ -9,6 +9,7 @@ import click
 from rich.markup import escape
 
 from frota.cli.app import Context, cli, kv_table, out, pass_ctx
+from frota.i18n import _
 
 
 @cli.command()
@@ -43,7 +44,7 @@ def snapshot(obj: Context, as_of: str | None, out_dir: Path, dvc: bool, remote: 
     from frota.ops.versions import take_snapshot
 
     if remote and not dvc:
-        raise click.UsageError("--remote goes with --dvc")
+        raise click.UsageError(_("--remote goes with --dvc"))
     version = take_snapshot(obj.settings, out_dir, as_of=as_of, dvc=dvc, remote=remote)
     s = version.snapshot
     rows = [("as of batch", s.as_of_batch or "(nothing loaded yet)"), ("batches", s.batches)]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from frota.errors import ConfigError, LocalFileError, MissingExtra
+from frota.i18n import _
 from frota.ops.snapshot import MANIFEST, Snapshot
 
 REMOTE_NAME = "frota"
@@ -52,12 +53,15 @@ def _run(args: list[str], cwd: Path, *, check: bool = True) -> subprocess.Comple
         done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
     except FileNotFoundError:
         raise ConfigError(
-            f"{args[0]} is not installed", hint="install git (and frota[dvc])"
+            _("{program} is not installed").format(program=args[0]),
+            hint=_("install git (and frota[dvc])"),
         ) from None
     if check and done.returncode != 0:
         what = " ".join(Path(a).name if i == 0 else a for i, a in enumerate(args))
         raise LocalFileError(
-            f"`{what}` failed in {cwd}: {(done.stderr or done.stdout).strip()[-500:]}"
+            _("`{command}` failed in {folder}: {error}").format(
+                command=what, folder=cwd, error=(done.stderr or done.stdout).strip()[-500:]
+            )
         )
     return done
 
@@ -112,10 +116,14 @@ def track(snapshot: Snapshot, *, remote: str | None = None) -> Tracked:
             _git(folder, "tag", tag)
         elif tagged.stdout.strip() != commit:
             raise LocalFileError(
-                f"tag {tag} already names another snapshot ({tagged.stdout.strip()[:12]}) in "
-                f"{root}: the state as of that batch changed since it was taken",
-                hint=f"compare them (git diff {tag} -- {folder.name}); delete the tag "
-                f"(git tag -d {tag}) to record this one instead",
+                _(
+                    "tag {tag} already names another snapshot ({commit}) in {root}: the state "
+                    "as of that batch changed since it was taken"
+                ).format(tag=tag, commit=tagged.stdout.strip()[:12], root=root),
+                hint=_(
+                    "compare them (git diff {tag} -- {name}); delete the tag (git "
+                    "tag -d {tag}) to record this one instead"
+                ).format(tag=tag, name=folder.name),
             )
     pushed = None
     default = _run([dvc, "remote", "default"], root, check=False).stdout.strip()

@@ -14,6 +14,7 @@ from frota.db.connect import connect
 from frota.db.lock import load_lock, still_held
 from frota.db.migrate import ensure_schema
 from frota.errors import LockHeld
+from frota.i18n import _
 from frota.load.engine import loader_engine
 
 
@@ -36,4 +37,6 @@ def locked_transaction(settings: Settings, what: str) -> Iterator[Connection]:
     with database(settings) as conn, load_lock(conn), conn.begin():
         yield conn
         if not still_held(conn):
-            raise LockHeld(f"the load lock was lost before commit; {what} rolled back")
+            raise LockHeld(
+                _("the load lock was lost before commit; {what} rolled back").format(what=what)
+            )

@@ -30,6 +30,7 @@ from frota.config import Settings
 from frota.contract import MANUTENCOES, VEICULOS, Column, Table
 from frota.db.schema import batches, manutencoes, vehicle_history, veiculos
 from frota.errors import BadInputError, MissingExtra
+from frota.i18n import _
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -71,8 +72,8 @@ def _ledger_upto(conn: Connection, as_of: str | None) -> tuple[str | None, Any]:
         last = conn.execute(sa.select(b.batch_id, b.loaded_at).where(b.batch_id == as_of)).first()
         if last is None:
             raise BadInputError(
-                f"batch {as_of} is not in the ledger",
-                hint="`frota batch list --state loaded` lists the batches loaded",
+                _("batch {as_of} is not in the ledger").format(as_of=as_of),
+                hint=_("`frota batch list --state loaded` lists the batches loaded"),
             )
     if last is None:
         return None, sa.false()
