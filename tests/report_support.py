@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
+from statistics import linear_regression
 from typing import Any
 
 from frota.config import Settings
@@ -118,6 +119,11 @@ class Expected:
     top: list[tuple[str, Decimal, str | None, str | None]]  # placa, custo, tipo, status
     situacao: dict[str, int]
     referencia: date
+    dias_na_frota: int
+    mtbf_km: float
+    tendencia_mensal: float  # R$ per month over the complete months
+    por_tipo: dict[str, tuple[Decimal, float]]  # current type -> (cost, km)
+    por_placa: dict[str, tuple[int, float]]  # plate -> (maintenances, km)
 
 
 def expected(warehouse: str, first: date, last_day: date) -> Expected:
@@ -169,6 +175,43 @@ def expected(warehouse: str, first: date, last_day: date) -> Expected:
             GROUP BY f.placa, v.tipo_veiculo, v.status ORDER BY 2 DESC, 1 LIMIT 10""",
         span,
     )
+    by_type = query(
+        warehouse,
+        f"""SELECT coalesce(v.tipo_veiculo, ''), sum(f.custo)
+            FROM {a}.fct_manutencoes AS f
+            LEFT JOIN {a}.dim_veiculos AS v ON v.placa = f.placa AND v.is_atual
+            WHERE f.data_manutencao BETWEEN ? AND ? GROUP BY 1""",
+        span,
+    )
+    km_by_plate = {
+        p: float(k or 0)
+        for p, k in query(
+            warehouse,
+            f"SELECT placa, sum(km_percorridos) FROM {a}.mart_disponibilidade_veiculo_mes "
+            "WHERE mes BETWEEN ? AND ? GROUP BY placa",
+            month_span,
+        )
+    }
+    types = dict(
+        query(warehouse, f"SELECT placa, tipo_veiculo FROM {a}.dim_veiculos WHERE is_atual")
+    )
+    km_by_type: dict[str, float] = {}
+    for plate, k in km_by_plate.items():
+        km_by_type[types.get(plate) or ""] = km_by_type.get(types.get(plate) or "", 0.0) + k
+    services = dict(
+        query(
+            warehouse,
+            f"SELECT placa, count(*) FROM {a}.fct_manutencoes "
+            "WHERE data_manutencao BETWEEN ? AND ? GROUP BY placa",
+            span,
+        )
+    )
+    daily = query(
+        warehouse,
+        f"SELECT data_manutencao, sum(custo) FROM {a}.fct_manutencoes "
+        "WHERE data_manutencao BETWEEN ? AND ? GROUP BY data_manutencao",
+        span,
+    )
     day = min(ref, last_day)
     status = dict(
         query(
@@ -198,7 +241,26 @@ def expected(warehouse: str, first: date, last_day: date) -> Expected:
         top=[(p, Decimal(c), t, s) for p, c, t, s in top],
         situacao={c: int(status.get(c, 0)) for c in ("ativo", "em_manutencao", "inativo")},
         referencia=ref,
+        dias_na_frota=int(na_frota),
+        mtbf_km=km / falhas,
+        tendencia_mensal=monthly_slope(daily, first, ref),
+        por_tipo={t: (Decimal(c), km_by_type.get(t, 0.0)) for t, c in by_type},
+        por_placa={p: (int(n), km_by_plate.get(p, 0.0)) for p, n in services.items()},
     )
+
+
+def monthly_slope(daily: list[tuple[date, Any]], first: date, ref: date) -> float:
+    """The least-squares slope (statistics.linear_regression) of the monthly cost totals of the
+    complete months from `first` on: those that end on or before the reference date."""
+    months, month = [], first.replace(day=1)
+    while last_day_of(month) <= ref:
+        months.append(month)
+        month = last_day_of(month) + timedelta(days=1)
+    totals = dict.fromkeys(months, 0.0)
+    for day, cost in daily:
+        if day.replace(day=1) in totals:
+            totals[day.replace(day=1)] += float(cost)
+    return linear_regression(range(len(months)), [totals[m] for m in months]).slope
 
 
 def brl(value: Decimal | float, digits: int = 2) -> str:

@@ -54,6 +54,7 @@ SECTIONS = {
     "situacao",
 }
 HEALTH_CHARTS = {"lotes_por_dia"}
+HEALTH_FIGURES = {"lotes_30_dias", "linhas_30_dias", "ultimo_build", "check_status", "check_em"}
 
 
 @pytest.fixture(
@@ -216,6 +217,37 @@ def check_figures(figures: dict[str, tuple[str, str]], want: Expected) -> None:
     for cls, n in want.situacao.items():
         assert int(value[f"situacao_{cls}"]) == n, cls
     assert shown["situacao_total"].startswith(br_number(sum(want.situacao.values())))
+    assert int(value["dias_na_frota"]) == want.dias_na_frota
+    assert shown["dias_na_frota"] == br_number(want.dias_na_frota)
+    assert float(value["mtbf_km"]) == pytest.approx(want.mtbf_km, rel=1e-9)
+    assert shown["mtbf_km"] == br_number(want.mtbf_km) + " km"
+    assert float(value["tendencia_mensal"]) == pytest.approx(want.tendencia_mensal, rel=1e-9)
+    assert shown["tendencia_mensal"].startswith(brl(round(want.tendencia_mensal, 2)))
+    # Every figure the page shows is one of those above (or the pipeline's health, tested by
+    # the health tests): a new figure without a second computation fails here.
+    checked = {
+        *("custo_total", "custo_preventiva", "custo_corretiva", "custo_outra"),
+        *("tendencia_mensal", "custo_por_km_frota", "preventiva_servicos", "preventiva_custo"),
+        *("preventiva_visitas", "disponibilidade", "dias_parado", "dias_na_frota"),
+        *("mtbf_dias", "mtbf_km", "mttr_dias", "qtd_falhas", "data_referencia"),
+        *(f"situacao_{c}" for c in want.situacao),
+        "situacao_total",
+    }
+    assert set(figures) - HEALTH_FIGURES == checked
+
+
+def test_cost_per_km_by_type_table(built) -> None:
+    settings, result = built
+    html = result.path.read_text(encoding="utf-8")
+    want = expected(settings.warehouse, PERIOD.start, PERIOD.end).por_tipo
+    rows = _table_values(html, "custo_por_km_tipo")
+    assert {r[0] for r in rows} == set(want)  # no vehicle without a type in this fleet
+    for tipo, custo, km, per_km in rows:
+        assert Decimal(custo) == want[tipo][0], tipo
+        assert float(km) == pytest.approx(want[tipo][1], rel=1e-9), tipo
+        assert float(per_km) == pytest.approx(float(want[tipo][0]) / want[tipo][1], rel=1e-9)
+    shown = _table_rows(html, "custo_por_km_tipo")
+    assert [r[3] for r in shown] == [brl(float(c) / k) for _, (c, k) in _by_per_km(want)]
 
 
 def test_top_vehicles_table(built) -> None:
@@ -224,9 +256,23 @@ def test_top_vehicles_table(built) -> None:
     want = expected(settings.warehouse, PERIOD.start, PERIOD.end)
     rows = _table_rows(html, "maiores_custos")
     assert [r[0] for r in rows] == [show_plate(p) for p, *_ in want.top]
-    for row, (_, custo, tipo, status) in zip(rows, want.top, strict=True):
+    for row, (placa, custo, tipo, status) in zip(rows, want.top, strict=True):
         assert row[1:3] == [tipo, status]
         assert row[4] == brl(custo)
+        services, km = want.por_placa[placa]
+        assert row[3] == br_number(services)
+        assert row[5] == br_number(km) + " km"
+        assert row[6] == brl(float(custo) / km)
+
+
+def _table_values(html: str, name: str) -> list[list[str]]:
+    start = html.index(f'data-table="{name}"')
+    body = html[html.index("<tbody>", start) : html.index("</tbody>", start)]
+    return [re.findall(r'data-value="([^"]*)"', tr) for tr in body.split("<tr>")[1:]]
+
+
+def _by_per_km(want: dict[str, tuple[Decimal, float]]) -> list[tuple[str, tuple[Decimal, float]]]:
+    return sorted(want.items(), key=lambda kv: -float(kv[1][0]) / kv[1][1])
 
 
 def _table_rows(html: str, name: str) -> list[list[str]]:
