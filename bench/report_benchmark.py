@@ -13,6 +13,7 @@ period and the whole history) and opened in Debian's chromium through Playwright
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import tempfile
@@ -74,27 +75,38 @@ def run_backend(backend: str, rows: int, vehicles: int, batches: int, work: Path
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{pg_name}"')
         warehouse_url = f"postgresql://postgres@127.0.0.1:5432/{pg_name}"
-    settings = Settings(database=f"sqlite:///{db}", warehouse=warehouse_url)
+    (work / "landing").mkdir()
+    settings = Settings(
+        database=f"sqlite:///{db}",
+        warehouse=warehouse_url,
+        landing=str(work / "landing"),
+        log_dir=str(work / "logs"),
+    )
     try:
         build_warehouse(settings, freshness=False, dbt_dir=work / f"dbt-{backend}")
-        runs = {}
+        runs, load = {}, []
         for label, period in (("default period", None), ("whole history", "2022..2026")):
             out = work / f"relatorio-{backend}-{label.split()[0]}.html"
+            load.append(os.getloadavg()[0])
             t0 = time.perf_counter()
             result = build_report(settings, out, period=parse_period(period) if period else None)
             runs[label] = (time.perf_counter() - t0, result.bytes, render_seconds(out))
+            load.append(os.getloadavg()[0])
     finally:
         if pg_name:
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
             admin.dispose()
-    return {"backend": backend, "runs": runs}
+    return {"backend": backend, "runs": runs, "load": load}
 
 
 def table(results: list[dict], rows: int, vehicles: int, batches: int) -> str:
+    load = [x for r in results for x in r["load"]]
     lines = [
         f"Fleet: {rows:,} maintenance rows in {batches} batches, {vehicles:,} vehicles. "
-        f"Machine: {_machine()}; {date.today()}.",
+        f"Machine: {_machine()}; {date.today()}. The machine was shared while measuring: load "
+        f"average (1 min) {min(load):.1f}–{max(load):.1f} on {os.cpu_count()} CPUs around the "
+        "report builds, so the times are upper bounds of an idle machine's.",
         "",
         "| warehouse | period | build (s, goal ≤ 10) | file (KiB, goal ≤ 5,120) |"
         " render in Chromium (s, goal ≤ 3) |",

@@ -29,6 +29,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from frota.config import Settings
+from frota.contract.identity import origin_key
 from frota.db.engine import create_engine
 from frota.db.migrate import upgrade_schema
 from frota.warehouse import build_warehouse
@@ -91,7 +92,7 @@ def add_batch(db: Path, rng: random.Random, n_vehicles: int, plates: list[str], 
         con.execute(_INSERT_H, (at, ordem, how, at, batch_id))
         start = created.date() - timedelta(days=365)
         chunk: list[tuple] = []
-        for _ in range(rows):
+        for n in range(rows):
             day = start + timedelta(days=rng.randint(0, 364))
             end = None if rng.random() < 0.1 else day + timedelta(days=rng.randint(0, 10))
             chunk.append(
@@ -104,6 +105,7 @@ def add_batch(db: Path, rng: random.Random, n_vehicles: int, plates: list[str], 
                     rng.choice(("preventiva", "corretiva")),
                     end.isoformat() if end else None,
                     batch_id,
+                    origin_key("bench", f"{step}-{n}"),  # the identity the loader gives it
                 )  # fmt: skip
             )
             if len(chunk) == 50_000:
@@ -120,7 +122,7 @@ def add_batch(db: Path, rng: random.Random, n_vehicles: int, plates: list[str], 
 
 _INSERT_M = (
     "INSERT INTO manutencoes (placa_veiculo, tipo_manutencao, data_manutencao, custo,"
-    " quilometragem, categoria, data_conclusao, lote_id) VALUES (?,?,?,?,?,?,?,?)"
+    " quilometragem, categoria, data_conclusao, lote_id, chave) VALUES (?,?,?,?,?,?,?,?,?)"
 )
 
 
