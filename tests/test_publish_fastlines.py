@@ -122,3 +122,28 @@ def test_fast_path_writes_what_the_general_path_writes(
     assert fast[0] == general[0]
     assert fast[1] == general[1]
     assert fast[2] == general[2]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a,b\n1,2\n\n3,4\n",
+        "a,b\n1,2\n3,4",  # no line end at the end
+        'a,b\n"x\ny",2\n\n3,4\n',  # a quoted line break: one record
+        "a,b\r\n1,2\r\n\r\n",
+        "a,b\n",
+        "",
+    ],
+)
+def test_row_count_of_a_canonical_file(tmp_path: Path, text: str) -> None:
+    """The manifest's row count, by lines when no quote is in the file, equals the csv
+    reader's count of records."""
+    import csv
+
+    from frota.batch import count_csv_rows
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode())
+    with open(path, encoding="utf-8", newline="") as fh:
+        expected = max(sum(1 for record in csv.reader(fh) if record) - 1, 0)
+    assert count_csv_rows(path) == expected

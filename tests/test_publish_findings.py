@@ -124,16 +124,14 @@ def test_report_is_a_pt_br_sheet_of_the_same_problems(tmp_path: Path) -> None:
     assert (check.rows, check.held_rows, check.refused) == (8, 6, [])
 
 
-def test_what_the_summary_promises_is_what_the_loader_holds(
-    tmp_path: Path, sqlite_url: str
-) -> None:
+def test_what_the_summary_promises_is_what_the_loader_holds(tmp_path: Path, db_url: str) -> None:
     """The publish's findings against a second computation: the loader's own quarantine."""
-    init_db(sqlite_url)
-    s = settings_for(tmp_path, sqlite_url)
+    init_db(db_url)
+    s = settings_for(tmp_path, db_url)
     result = publish_export(_export(tmp_path / "exp", VEIC_ROWS, MANUT_ROWS), s)
     assert result.check is not None
     [batch] = load_pending(s, today=TODAY).loaded
-    held = query(sqlite_url, "SELECT file, line, reason FROM frota_quarantine ORDER BY id")
+    held = query(db_url, "SELECT file, line, reason FROM frota_quarantine ORDER BY id")
     first_per_row: dict[tuple[str, int], str] = {}
     for f, line, _, reason in EXPECTED:
         first_per_row.setdefault((f, line), reason)
@@ -214,9 +212,9 @@ def test_a_sep_line_is_not_an_unknown_column(tmp_path: Path) -> None:
     assert "'sep=' line" in check.lines()[0] and "blank" not in check.lines()[0]
 
 
-def test_a_header_only_file_means_no_rows_today(tmp_path: Path, sqlite_url: str) -> None:
-    init_db(sqlite_url)
-    s = settings_for(tmp_path, sqlite_url)
+def test_a_header_only_file_means_no_rows_today(tmp_path: Path, db_url: str) -> None:
+    init_db(db_url)
+    s = settings_for(tmp_path, db_url)
     folder = _export(tmp_path / "exp", GOOD_VEIC, [])
     result = publish_export(folder, s)
     assert result.status == "published" and result.rows == 1

@@ -164,9 +164,11 @@ def _canonicalize(
                     result.add(finding)
                     if on_finding is not None:
                         on_finding(finding)
+            fast.flush()  # the lines it took come first
             out.write("\n" * (rec.line - written[0] - 1))  # keep the export's line numbers
             writer.writerow(cells)
             written[0] = rec.line + sum(c.count("\n") for c in cells)
+        fast.flush()
     policy.check_bad_rows(bad_rows, stats.records, path.name)
     result.rows = stats.records
     result.held_rows = sum(bad_rows.values())

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TextIO
 
-from frota.contract import Column, Table
+from frota.contract import CATEGORIAS, Column, Table
 from frota.contract.canonical import format_value
 from frota.contract.tabular import ReadStats
 from frota.contract.validate import NumberFormat, ValueProblem, parse_value
@@ -100,10 +100,12 @@ class FastLines:
         self._plan: list[tuple[int, int, Callable[..., object], Convert]] | None = None
         self._cells: list[tuple[int, int, Callable[..., object], Convert]] = []
         self._numbers: list[tuple[int, int, bool, int]] = []
+        self._copied: list[tuple[int, int, int]] = []  # (group, slot, groups joined)
         self._line: Callable[[str], re.Match[str] | None] = lambda line: None
         self._template: list[str] = []
         self._dates: tuple[int, int] | None = None
         self._width = 0
+        self._pending: list[str] = []  # lines taken, not written yet
 
     def _prepare(self) -> None:
         """From the header's columns: per field of the line, its converter and output slot;
@@ -115,7 +117,7 @@ class FastLines:
         any_cell = f'([^{delimiter}"\\r\\n]*)'
         parts: list[str] = []
         group = 0  # the next capturing group's index in match.groups()
-        self._plan, self._cells, self._numbers = [], [], []
+        self._plan, self._cells, self._numbers, self._copied = [], [], [], []
         for position, name in enumerate(columns):
             if name is None:
                 parts.append(f'(?:[^{delimiter}"\\r\\n]*)')
@@ -124,7 +126,16 @@ class FastLines:
             memo: dict[str, str | None] = {}
             convert = _general(col, self.fmt, self.today, memo)
             slot = order.index(name)
-            if self.fmt.decimal_comma and col.kind in ("int", "decimal"):
+            if col.name in ("placa", "placa_veiculo"):
+                # ABC1234 / ABC-1234 / ABC1D23, uppercase: the plate is its two parts joined.
+                parts.append(r"([A-Z]{3})-?([0-9][A-Z0-9][0-9]{2})")
+                self._copied.append((group, slot, 2))
+                group += 2
+            elif col.name == "categoria":  # already as the contract writes it
+                parts.append(f"({'|'.join(CATEGORIAS)}{'' if col.required else '|'})")
+                self._copied.append((group, slot, 1))
+                group += 1
+            elif self.fmt.decimal_comma and col.kind in ("int", "decimal"):
                 convert = _number(col, convert)  # mostly distinct: not remembered
                 memo = {}
                 parts.append(_BR_NUMBER.pattern)  # two groups: the whole part, the cents
@@ -149,39 +160,51 @@ class FastLines:
         if self._plan is None:
             self._prepare()
         m = self._line(line)
-        cells = self._whole_line(m.groups()) if m is not None else self._by_field(line)
-        if cells is None:
-            return False
+        if m is None:
+            cells = self._by_field(line)
+            if cells is None:
+                return False
+        else:  # the common line, inline: this runs once a line of the file
+            groups = m.groups()
+            cells = self._template[:]
+            for group, slot, remembered, convert in self._cells:
+                cell = remembered(groups[group], _UNSEEN)
+                if cell is _UNSEEN:
+                    cell = convert(groups[group])
+                if cell is None:
+                    return False
+                cells[slot] = cell  # type: ignore[call-overload]
+            for group, slot, joined in self._copied:
+                cells[slot] = groups[group] + groups[group + 1] if joined == 2 else groups[group]
+            for group, slot, decimal, maximum in self._numbers:
+                whole, cents = groups[group].replace(".", ""), groups[group + 1]
+                if len(whole) > 6 and int(whole) >= maximum:  # near the limit: the general rule
+                    return False
+                if not decimal:
+                    if cents is not None:
+                        return False
+                    cells[slot] = whole
+                else:
+                    cells[slot] = whole + "." + ((cents + "0")[:2] if cents else "00")
         if self._dates is not None:
             servico, conclusao = cells[self._dates[0]], cells[self._dates[1]]
             if servico and conclusao and conclusao < servico:  # ISO dates sort as text
                 return False
-        gap = number - self.written[0] - 1
-        self.out.write("\n" * gap + ",".join(cells) + "\n" if gap else ",".join(cells) + "\n")
-        self.written[0] = number
+        written = self.written
+        pending = self._pending
+        if number - written[0] > 1:
+            pending.append("\n" * (number - written[0] - 1))
+        pending.append(",".join(cells) + "\n")
+        written[0] = number
+        if len(pending) > 1000:
+            self.flush()
         return True
 
-    def _whole_line(self, groups: tuple) -> list[str] | None:
-        """The cells of a line the line pattern matched (numbers as `_BR_NUMBER` spells them)."""
-        cells = self._template[:]
-        for group, slot, remembered, convert in self._cells:
-            cell = remembered(groups[group], _UNSEEN)
-            if cell is _UNSEEN:
-                cell = convert(groups[group])
-            if cell is None:
-                return None
-            cells[slot] = cell  # type: ignore[call-overload]
-        for group, slot, decimal, maximum in self._numbers:
-            whole, cents = groups[group].replace(".", ""), groups[group + 1]
-            if len(whole) > 6 and int(whole) >= maximum:  # near the limit: the general rule
-                return None
-            if not decimal:
-                if cents is not None:
-                    return None
-                cells[slot] = whole
-            else:
-                cells[slot] = whole + "." + ((cents + "0")[:2] if cents else "00")
-        return cells
+    def flush(self) -> None:
+        """Write the lines taken so far (before the general path writes, and at the end)."""
+        if self._pending:
+            self.out.write("".join(self._pending))
+            self._pending.clear()
 
     def _by_field(self, line: str) -> list[str] | None:
         """The cells of any other line, field by field (None: the general path decides)."""
