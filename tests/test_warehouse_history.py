@@ -4,10 +4,12 @@ history the loader keeps, and a warehouse built in one go equals one built batch
 One story per backend (DuckDB, PostgreSQL), loaded through the loader's own vehicle upsert:
 a first batch; two batches that change one vehicle twice before the next warehouse run; a
 late batch whose data were true between the first two (it puts older states in the history,
-under facts built earlier); a last ordinary batch. The "stepwise" warehouse runs after each
-step; the "one go" warehouse runs once at the end. Every dimension, fact and mart must be
-equal row for row (but for which replication run brought a row), and equal to the
-independent computation of tests/warehouse_oracle.py over the operational database.
+under facts built earlier); two batches that change stored maintenances (an update twice,
+one moved to another day, two retired); a last batch that restores one of them. The
+"stepwise" warehouse runs after each step; the "one go" warehouse runs once at the end.
+Every dimension, fact and mart must be equal row for row (but for which replication run
+brought a row), and equal to the independent computation of tests/warehouse_oracle.py over
+the operational database.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +48,9 @@ class Story:
     twice: tuple[str, list[str]] = ("", [])  # the plate changed twice, its statuses in order
     late_plates: list[str] = field(default_factory=list)
     acquisitions: dict[str, date] = field(default_factory=dict)
+    changes: dict[str, int] = field(default_factory=dict)  # what each changed record is
+    moved_to: date | None = None
+    retired_then: pd.DataFrame | None = None  # stepwise fct after the retirements
 
 
 def _with_status(fleet: Fleet, batch: dict, placa: str, avoid: set[str]) -> str:
@@ -136,7 +142,36 @@ def story(request, tmp_path_factory) -> Iterator[Story]:
     run()
     s.after_late = read_tables(stepwise_url, ["fct_manutencoes"])["fct_manutencoes"]
 
-    load(fleet.next_batch(1, 3, 30))
+    # Changes to stored records (DESIGN §5b), by two batches before the next run: one record
+    # updated twice, one moved to another day and service, two retired; the last batch
+    # restores one of them.
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(m.c.id, m.c.data_manutencao).order_by(m.c.id)).all()
+    (upd, _), (moved, day), (gone, _), (back, _) = rows[3], rows[10], rows[20], rows[30]
+    earlier = day - timedelta(days=40)
+    s.changes = {"updated": upd, "moved": moved, "gone": gone, "back": back}
+    s.moved_to = earlier
+    changes = fleet.next_batch(0, 0, 0)
+    changes["changes"] = [
+        ("update", upd, {"custo": Decimal("1234.56"), "data_conclusao": None}),
+        (
+            "update",
+            moved,
+            {"data_manutencao": earlier, "data_conclusao": earlier, "tipo_manutencao": "Motor"},
+        ),
+        ("retire", gone, {}),
+        ("retire", back, {}),
+    ]
+    load(changes)
+    again = fleet.next_batch(0, 0, 5)
+    again["changes"] = [("update", upd, {"custo": Decimal("99.90")})]
+    load(again)
+    run()
+    s.retired_then = read_tables(stepwise_url, ["fct_manutencoes"])["fct_manutencoes"]
+
+    last = fleet.next_batch(1, 3, 30)
+    last["changes"] = [("restore", back, {})]
+    load(last)
     run()
     build_warehouse(at(database_url, one_go_url), dbt_dir=tmp / "dbt-one-go")
     s.oracle.finish(engine)
@@ -228,3 +263,18 @@ def test_dimension_and_facts_match_the_independent_computation(story: Story) -> 
 @pytest.mark.parametrize("mart", list(MART_KEYS))
 def test_kpi_marts_match_the_independent_computation(story: Story, mart: str) -> None:
     compare(mart, story.stepwise[mart], getattr(story.oracle, mart)())
+
+
+def test_changed_records_are_their_latest_change(story: Story) -> None:
+    """Updates replace the record in the fact; a retired record leaves it (and every mart,
+    compared with the oracle above) and comes back when restored."""
+    c = story.changes
+    assert story.retired_then is not None
+    then = story.retired_then.set_index("manutencao_id")
+    assert c["gone"] not in then.index and c["back"] not in then.index
+    fct = story.stepwise["fct_manutencoes"].set_index("manutencao_id")
+    assert c["gone"] not in fct.index and c["back"] in fct.index
+    assert float(fct.custo[c["updated"]]) == 99.90
+    assert pd.isna(fct.data_conclusao[c["updated"]])
+    assert pd.Timestamp(fct.data_manutencao[c["moved"]]) == pd.Timestamp(story.moved_to)
+    assert fct.tipo_manutencao[c["moved"]] == "Motor"

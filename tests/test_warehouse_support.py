@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from warehouse_oracle import MART_KEYS
 
 from frota.config import Settings
+from frota.contract import MANUTENCOES
 from frota.contract.identity import business_cells, fingerprint, record_key
 from frota.db import schema
 from frota.db.history import Version
@@ -145,8 +147,9 @@ class Fleet:
 def load_batch(engine: sa.Engine, batch: dict, loaded_at: datetime | None = None) -> None:
     """What the loader does for one batch, in one transaction: the vehicles through the
     loader's own upsert (frota.load.vehicles: newer wins, an older state only joins the
-    history), the maintenances appended, the ledger row. A batch's `as_of` (default: its
-    created_at) is when its data were true: an earlier one makes it a late batch."""
+    history), the maintenances appended, its `changes` to stored maintenances applied
+    (`apply_changes`), the ledger row. A batch's `as_of` (default: its created_at) is when its
+    data were true: an earlier one makes it a late batch."""
     lote = batch["batch_id"]
     source = batch.get("source", "test")
     created = datetime.strptime(batch["created_at"], "%Y-%m-%dT%H:%M:%SZ")
@@ -166,6 +169,7 @@ def load_batch(engine: sa.Engine, batch: dict, loaded_at: datetime | None = None
                 key = record_key(batch.get("source", "test"), m, seen[print_])
                 rows.append({**m, "lote_id": lote, "chave": key})
             conn.execute(schema.manutencoes.insert(), rows)
+        changed = apply_changes(conn, lote, batch.get("changes", ()))
         conn.execute(
             schema.batches.insert().values(
                 batch_id=lote,
@@ -183,11 +187,38 @@ def load_batch(engine: sa.Engine, batch: dict, loaded_at: datetime | None = None
                 veiculos_updated=upsert.updated,
                 veiculos_stale=upsert.stale,
                 manutencoes_inserted=len(batch["manutencoes"]),
+                manutencoes_updated=changed["update"] + changed["restore"],
+                manutencoes_retired=changed["retire"],
                 quarantined=0,
                 released=0,
                 duplicates=0,
             )
         )
+
+
+def apply_changes(conn: sa.Connection, lote: str, changes: Iterable[tuple]) -> Counter[str]:
+    """What the loader does to stored maintenances (DESIGN §5b): each (kind, id, values) —
+    'update' with the new values, 'retire', 'restore' — changes the row and writes the
+    record's image after the change to frota_manutencoes_historico, with the batch."""
+    m, h = schema.manutencoes, schema.maintenance_history
+    now = datetime.now(UTC).replace(tzinfo=None)
+    done: Counter[str] = Counter()
+    for kind, id_, values in changes:
+        state = {
+            "update": dict(values),
+            "retire": {"retirada_lote": lote, "retirada_em": now},
+            "restore": {"retirada_lote": None, "retirada_em": None},
+        }[kind]
+        conn.execute(m.update().where(m.c.id == id_).values(**state))
+        row = conn.execute(sa.select(m).where(m.c.id == id_)).mappings().one()
+        image = {c.name: row[c.name] for c in MANUTENCOES.csv_columns}
+        conn.execute(
+            h.insert().values(
+                chave=row["chave"], lote_id=lote, mudanca=kind, registrado_em=now, **image
+            )
+        )
+        done[kind] += 1
+    return done
 
 
 def _no_problem(_tag: None, row: dict, change: object) -> None:

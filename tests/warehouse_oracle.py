@@ -103,9 +103,11 @@ class Oracle:
                 self.snapshots.append({**row, "at": row["vigente_desde"]})
 
     def finish(self, engine: sa.Engine) -> None:
-        """The maintenances as they stand at the end."""
+        """The maintenances as they stand at the end: changed records as last changed,
+        retired ones left out."""
+        m = schema.manutencoes
         with engine.connect() as conn:
-            df = pd.read_sql(sa.select(schema.manutencoes), conn)
+            df = pd.read_sql(sa.select(m).where(m.c.retirada_lote.is_(None)), conn)
         df["custo"] = df["custo"].astype(float)
         for col in ("data_manutencao", "data_conclusao"):
             df[col] = [_naive_date(x) for x in df[col]]

@@ -79,9 +79,22 @@ def _sql_type(col: Column) -> str:
     return f"DECIMAL({precision},{scale})"
 
 
+# raw.manutencoes: the contract's columns, then each copy's state and origin — the batch that
+# retired the record (NULL: in force), and for a copy that a change to a stored record made
+# (frota_manutencoes_historico, DESIGN §5b) its kind ('update' | 'retire' | 'restore') and
+# history id (NULL and 0 for the record as its batch wrote it). A record's latest copy is its
+# state: greatest _replication_seq, then greatest _mudanca_id.
+MAINTENANCE_STATE_COLUMNS = (
+    ("retirada_lote", "VARCHAR(64)"),
+    ("_mudanca", "VARCHAR(10)"),
+    ("_mudanca_id", "BIGINT NOT NULL"),
+)
+
+
 def raw_columns(table: Table) -> tuple[str, ...]:
     """Column names of raw.<table>, in order: the contract's, then the raw layer's own."""
-    return (*(c.name for c in table.columns), REPLICATION_SEQ)
+    extra = tuple(n for n, _ in MAINTENANCE_STATE_COLUMNS) if table is MANUTENCOES else ()
+    return (*(c.name for c in table.columns), *extra, REPLICATION_SEQ)
 
 
 def history_columns() -> tuple[str, ...]:
@@ -100,6 +113,7 @@ def raw_ddl() -> list[str]:
     """CREATE statements for the raw layer (idempotent)."""
     statements = [f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}"]
     cols = [f"{c.name} {_sql_type(c)}" for c in MANUTENCOES.columns]
+    cols += [f"{n} {t}" for n, t in MAINTENANCE_STATE_COLUMNS]
     cols.append(f"{REPLICATION_SEQ} BIGINT NOT NULL")
     statements.append(
         f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{MANUTENCOES.name} ({', '.join(cols)})"

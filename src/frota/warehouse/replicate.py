@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from frota.config import Settings
-from frota.contract import MANUTENCOES, RETRY_SOURCE, Table
+from frota.contract import MANUTENCOES, RETRY_SOURCE
 from frota.db import schema
 from frota.db.engine import database_engine, database_url, mask
 from frota.errors import DatabaseUnreachable, MissingExtra
@@ -160,27 +160,52 @@ def _no_ledger(exc: Exception) -> WarehouseError:
     )
 
 
+def _chunks(batch_ids: Sequence[str]) -> list[Sequence[str]]:
+    return [batch_ids[i : i + _IDS_PER_QUERY] for i in range(0, len(batch_ids), _IDS_PER_QUERY)]
+
+
 def _source_rows(
     src: Connection,
-    table: Table,
     batch_ids: Sequence[str],
     counts: Counter[str],
     after_id: int | None = None,
 ) -> Iterator[tuple]:
-    """The contract columns of `table`'s rows written by `batch_ids` (with id > `after_id`),
-    streamed."""
-    sa_table = schema.metadata.tables[table.name]
-    columns = [sa_table.c[c.name] for c in table.columns]
-    lote = table.columns.index(table.column("lote_id"))
-    for start in range(0, len(batch_ids), _IDS_PER_QUERY):
-        chunk = batch_ids[start : start + _IDS_PER_QUERY]
-        query = sa.select(*columns).where(sa_table.c.lote_id.in_(chunk))
+    """The maintenances written by `batch_ids` (with id > `after_id`) as raw.manutencoes holds
+    them but for the replication run: the contract columns, the batch that retired the record
+    (if any), no change (NULL, 0). Streamed."""
+    m = schema.manutencoes
+    columns = [m.c[c.name] for c in MANUTENCOES.columns]
+    lote = MANUTENCOES.columns.index(MANUTENCOES.column("lote_id"))
+    for chunk in _chunks(batch_ids):
+        query = sa.select(*columns, m.c.retirada_lote).where(m.c.lote_id.in_(chunk))
         if after_id is not None:
-            query = query.where(sa_table.c.id > after_id)
+            query = query.where(m.c.id > after_id)
         result = src.execution_options(yield_per=_YIELD_PER).execute(query)
         for row in result:
             counts[row[lote]] += 1
-            yield tuple(row)
+            yield (*row, None, 0)
+
+
+def _change_rows(
+    src: Connection, batch_ids: Sequence[str], counts: Counter[str]
+) -> Iterator[tuple]:
+    """The changes `batch_ids` made to stored maintenances (frota_manutencoes_historico), each
+    as a copy of its record for raw.manutencoes: the record's id and batch, the image after the
+    change, the batch that retired it (a 'retire'), the kind of change and its history id."""
+    h, m = schema.maintenance_history, schema.manutencoes
+    columns = [
+        m.c[c.name] if c.name in ("id", "lote_id") else h.c[c.name] for c in MANUTENCOES.columns
+    ]
+    retired = sa.case((h.c.mudanca == "retire", h.c.lote_id), else_=sa.null())
+    for chunk in _chunks(batch_ids):
+        query = (
+            sa.select(*columns, retired, h.c.mudanca, h.c.id, h.c.lote_id)
+            .join(m, m.c.chave == h.c.chave)
+            .where(h.c.lote_id.in_(chunk))
+        )
+        for row in src.execution_options(yield_per=_YIELD_PER).execute(query):
+            counts[row[-1]] += 1
+            yield tuple(row[:-1])
 
 
 def _history_rows(
@@ -191,8 +216,7 @@ def _history_rows(
     h = schema.vehicle_history
     columns = [h.c[name] for name in history_columns()[:-1]]
     lote = history_columns().index("lote_id")
-    chunks = [batch_ids[i : i + _IDS_PER_QUERY] for i in range(0, len(batch_ids), _IDS_PER_QUERY)]
-    queries = [sa.select(*columns).where(h.c.lote_id.in_(chunk)) for chunk in chunks]
+    queries = [sa.select(*columns).where(h.c.lote_id.in_(chunk)) for chunk in _chunks(batch_ids)]
     if first:
         queries.append(sa.select(*columns).where(h.c.lote_id.is_(None)))
     for query in queries:
@@ -241,7 +265,7 @@ def _copy_maintenances(
     after = wh.execute(f"SELECT max(id) FROM {RAW_SCHEMA}.{table}")[0][0] or 0
     ids = [b.batch_id for b in batches]
     counts: Counter[str] = Counter()
-    found = _counted(_source_rows(src, MANUTENCOES, ids, counts, after), bar)
+    found = _counted(_source_rows(src, ids, counts, after), bar)
     rows = wh.copy_rows(table, columns, ((*row, seq) for row in found))
     short = [b.batch_id for b in batches if counts[b.batch_id] < _maintenances_written(b)]
     if short:
@@ -252,8 +276,11 @@ def _copy_maintenances(
         )
         rows -= sum(counts.pop(b, 0) for b in short)
         rows += wh.copy_rows(
-            table, columns, ((*row, seq) for row in _source_rows(src, MANUTENCOES, short, counts))
+            table, columns, ((*row, seq) for row in _source_rows(src, short, counts))
         )
+    # Then the changes the batches made to stored records: copies that come after the
+    # record's earlier ones.
+    rows += wh.copy_rows(table, columns, ((*row, seq) for row in _change_rows(src, ids, counts)))
     return rows, counts, short
 
 
@@ -262,7 +289,8 @@ def _concluded(wh: WarehouseConnection, seq: int) -> dict[str, int]:
     return dict(
         wh.execute(
             f"SELECT lote_id, count(*) FROM {RAW_SCHEMA}.{MANUTENCOES.name} "
-            "WHERE _replication_seq = ? AND data_conclusao IS NOT NULL GROUP BY lote_id",
+            "WHERE _replication_seq = ? AND _mudanca IS NULL AND data_conclusao IS NOT NULL "
+            "GROUP BY lote_id",
             (seq,),
         )
     )

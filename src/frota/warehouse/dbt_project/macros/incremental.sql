@@ -56,3 +56,24 @@
         {%- do return(relation) -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Delete from `relation` the maintenance records whose latest copy is a retirement: they
+    leave the fact (and so every mart built from it) until a restore copies them back. Only
+    records with a retirement among their copies are looked at. -#}
+{% macro sem_manutencoes_retiradas(relation) -%}
+    delete from {{ relation }} where manutencao_id in (
+        select manutencao_id from (
+            select
+                manutencao_id,
+                retirada,
+                row_number() over (
+                    partition by manutencao_id order by replicacao_seq desc, mudanca_id desc
+                ) as copia
+            from {{ ref('stg_frota__manutencoes') }}
+            where manutencao_id in (
+                select manutencao_id from {{ ref('stg_frota__manutencoes') }} where retirada
+            )
+        ) as copias
+        where copia = 1 and retirada
+    )
+{%- endmacro %}

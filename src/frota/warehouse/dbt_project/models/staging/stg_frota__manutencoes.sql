@@ -1,4 +1,6 @@
--- One row per replicated maintenance (an id appears once unless a batch rewrote it).
+-- One row per replicated copy of a maintenance record: the record as its batch wrote it, then
+-- one copy per later change (update, retire, restore: frota_manutencoes_historico). A record's
+-- state is its latest copy (greatest replicacao_seq, then mudanca_id); retirada: retired.
 with
 
 source as (
@@ -19,6 +21,9 @@ renamed as (
         quilometragem,
         nullif(lower(trim(categoria)), '') as categoria,
         lote_id,
+        retirada_lote is not null as retirada,
+        _mudanca as mudanca,
+        _mudanca_id as mudanca_id,
         _replication_seq as replicacao_seq
 
     from source

@@ -1,6 +1,9 @@
 -- One row per maintenance, with the vehicle version in force at the start of the (local)
 -- service day; before the vehicle's first version, that first version (versao_presumida).
--- Incremental: each run adds the maintenances replicated since the last build, and re-points
+-- Retired records are not here: a record whose latest copy is a retirement leaves (post_hook),
+-- and comes back with a later restore.
+-- Incremental: each run adds the maintenances replicated since the last build (new records
+-- and changed ones, by their latest copy), and re-points
 -- the rows of vehicles whose history arrived since then to the version now in force (a late
 -- batch can insert a version under rows built earlier). The delete+insert, the incremental
 -- aggregates and the tests look rows up by manutencao_id, replicacao_seq and (placa, mes).
@@ -17,7 +20,10 @@
             {'columns': ['placa', 'mes']},
             {'columns': ['mes']},
         ]),
-        post_hook="{{ refresh_statistics(this) }}",
+        post_hook=[
+            "{{ sem_manutencoes_retiradas(this) }}",
+            "{{ refresh_statistics(this) }}",
+        ],
     )
 }}
 
@@ -36,16 +42,17 @@ manutencoes as (
 
 latest as (
 
-    -- A maintenance id replicated twice (a batch rewrote it) keeps its latest copy.
+    -- A record replicated more than once (a later batch changed it) is its latest copy; a
+    -- retired one is left out.
     select * from (
         select
             *,
             row_number() over (
-                partition by manutencao_id order by replicacao_seq desc
+                partition by manutencao_id order by replicacao_seq desc, mudanca_id desc
             ) as copia
         from manutencoes
     ) as m
-    where copia = 1
+    where copia = 1 and not retirada
 
 ),
 
