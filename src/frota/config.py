@@ -89,6 +89,9 @@ class Settings:
     error_threshold: float = FilePolicy.error_threshold
     error_threshold_rows: int = FilePolicy.error_threshold_rows
     allow_extra_columns: bool = FilePolicy.allow_extra_columns
+    # A snapshot export that would retire more than this share of its source's stored
+    # maintenances of its period is rejected, unless published with --allow-retire.
+    snapshot_max_retire_share: float = FilePolicy.snapshot_max_retire_share
     # MySQL/MariaDB bulk path. "allow-server-file-requests" turns on LOAD DATA LOCAL INFILE:
     # the protocol lets the server ask for any client file; frota answers only its own
     # statement, with rows it holds in memory, over loopback or verified TLS only (see
@@ -163,7 +166,7 @@ _INT_KEYS = {
     "log_max_bytes",
     "log_backups",
 }
-_FLOAT_KEYS = {"retry_max_seconds", "error_threshold"}
+_FLOAT_KEYS = {"retry_max_seconds", "error_threshold", "snapshot_max_retire_share"}
 _BOOL_KEYS = {"db_ssl_verify_identity", "require_tls", "allow_extra_columns", "report_publish"}
 _SECRET_KEYS = {"database_password", "warehouse_password", "alerts"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,22 @@ def generate(
     "2026-01-31T18:00-03:00 [default: now]. Not in the future.",
 )
 @click.option(
+    "--snapshot",
+    is_flag=True,
+    help="With --from: the export is complete for its period; stored maintenances of this "
+    "source in that period that it lacks are retired (kept, out of every count).",
+)
+@click.option(
+    "--period",
+    help="With --snapshot: the period the export is complete for, e.g. "
+    "2026-01-01..2026-01-31 [default: its first to last service date].",
+)
+@click.option(
+    "--allow-retire",
+    is_flag=True,
+    help="With --snapshot: retire even more than snapshot_max_retire_share of the period.",
+)
+@click.option(
     "--dry-run",
     is_flag=True,
     help="With --from: check the exports and print every problem as file:line:column, "
@@ -98,6 +115,9 @@ def publish(
     delimiter: str | None,
     decimal_comma: bool | None,
     as_of: str | None,
+    snapshot: bool,
+    period: str | None,
+    allow_retire: bool,
     dry_run: bool,
     report_path: str | None,
 ) -> None:
@@ -106,10 +126,25 @@ def publish(
     from frota.publish import check_export, publish_export, publish_outbox
 
     s = obj.settings
-    for flag, given in (("--as-of", as_of), ("--dry-run", dry_run), ("--report", report_path)):
+    for flag, given in (
+        ("--as-of", as_of),
+        ("--dry-run", dry_run),
+        ("--report", report_path),
+        ("--snapshot", snapshot),
+    ):
         if given and not from_dir:
             message = _("{flag} goes with --from (generated batches are checked)")
             raise click.UsageError(message.format(flag=flag))
+    for flag, given in (("--period", period), ("--allow-retire", allow_retire)):
+        if given and not snapshot:
+            raise click.UsageError(_("{flag} goes with --snapshot").format(flag=flag))
+    try:
+        days = _period(period) if period else None
+    except ValueError:
+        raise click.BadParameter(
+            _("{value!r} is not a period like 2026-01-01..2026-01-31").format(value=period),
+            param_hint="--period",
+        ) from None
     try:
         when = parse_as_of(as_of) if as_of is not None else None
     except ValueError as exc:
@@ -130,7 +165,16 @@ def publish(
         out.print(_("dry run: {rows} rows would be published; nothing was").format(rows=check.rows))
         return
     if from_dir:
-        result = publish_export(Path(from_dir), s, **read, as_of=when, report=report)
+        result = publish_export(
+            Path(from_dir),
+            s,
+            **read,
+            as_of=when,
+            report=report,
+            snapshot=snapshot,
+            period=days,
+            allow_retire=allow_retire,
+        )
         if result.check is not None:
             _print_check(result.check, report_path, first_few=True)
         results = [result]
@@ -149,6 +193,14 @@ def publish(
                 status=published_word(r.status), batch_id=r.batch_id, rows=r.rows, landing=r.landing
             )
         )
+
+
+def _period(text: str) -> tuple[date, date]:
+    """'2026-01-01..2026-01-31' -> the two dates (ValueError unless start <= end)."""
+    first, last = (date.fromisoformat(part.strip()) for part in text.split(".."))
+    if first > last:
+        raise ValueError(text)
+    return first, last
 
 
 def published_word(status: str) -> str:

@@ -34,6 +34,7 @@ class FilePolicy:
     error_threshold: float = 0.10  # more than this fraction of bad rows...
     error_threshold_rows: int = 100  # ...AND more than this many: the file is rejected
     allow_extra_columns: bool = False
+    snapshot_max_retire_share: float = 0.20  # a snapshot retiring more is rejected
 
     @classmethod
     def from_settings(cls, settings: Any) -> FilePolicy:
@@ -42,10 +43,12 @@ class FilePolicy:
             error_threshold=settings.error_threshold,
             error_threshold_rows=settings.error_threshold_rows,
             allow_extra_columns=settings.allow_extra_columns,
+            snapshot_max_retire_share=settings.snapshot_max_retire_share,
         )
-        if not 0 <= policy.error_threshold <= 1:
-            message = _("error_threshold must be a fraction from 0 to 1, got {value}")
-            raise ConfigError(message.format(value=policy.error_threshold))
+        for name in ("error_threshold", "snapshot_max_retire_share"):
+            if not 0 <= getattr(policy, name) <= 1:
+                message = _("{name} must be a fraction from 0 to 1, got {value}")
+                raise ConfigError(message.format(name=name, value=getattr(policy, name)))
         return policy
 
     def check_size(self, size: int | None, file: str) -> None:

@@ -45,6 +45,7 @@ class MaintenanceCounts:
     updated: int = 0
     present: int = 0  # re-sent unchanged: counted, not written
     duplicates: int = 0  # copies of a work order already in this batch
+    retired: int = 0  # stored records a snapshot batch did not have
     read: int = 0
     blank_lines: int = 0
 
@@ -68,6 +69,7 @@ def load_maintenances(
     known = canonical_plates(conn.execute(sa.select(veiculos.c.placa)).scalars(), today)
     stats = ReadStats()
     seen = RowFilter()  # rows repeated in the file; bounded memory (load/dedupe.py)
+    protected: set[str] = set()  # work orders of held rows: a snapshot does not retire them
     report = (lambda: progress(stats.records)) if progress else None
     with Stage(conn, manifest.batch_id, report) as staged:
         with open_file(name) as fh, staged.writer as writer:
@@ -89,13 +91,26 @@ def load_maintenances(
                 )
                 if problem or row is None:
                     q.hold(MANUTENCOES, rec, problem)  # type: ignore[arg-type]
+                    _protect(protected, rec.values, manifest.source)
                 elif row["placa_veiculo"] not in known:
                     q.hold(MANUTENCOES, rec, unknown_vehicle(row), row["placa_veiculo"])
+                    _protect(protected, rec.values, manifest.source)
                 else:
                     stage_row(staged, row, rec.line, manifest.source, seen)
         q.before_flush = lambda: None
         check_checksum(manifest, name, stats)
         applied = staged.apply(now)
+        retired = 0
+        if manifest.snapshot is not None:
+            snap = manifest.snapshot
+            retired = staged.retire_absent(
+                manifest.source,
+                (snap.start, snap.end),
+                now,
+                protected=protected,
+                max_share=policy.snapshot_max_retire_share,
+                allow=snap.allow_retire,
+            )
     for rec, problem, placa in applied.conflicts:
         q.hold(MANUTENCOES, rec, problem, placa)
     policy.check_bad_rows(q.bad.get(name, Counter()), stats.records, name)
@@ -104,9 +119,17 @@ def load_maintenances(
         applied.updated,
         applied.present,
         applied.duplicates,
+        retired,
         stats.records,
         stats.blank_lines,
     )
+
+
+def _protect(protected: set[str], values: dict[str, str] | None, source: str) -> None:
+    """A held row with a work-order number is in the export: its record stays."""
+    origin = (values or {}).get(ORIGIN, "").strip()
+    if origin:
+        protected.add(origin_key(source, origin))
 
 
 def stage_row(staged: Stage, row: dict[str, Any], line: int, source: str, seen: RowFilter) -> None:

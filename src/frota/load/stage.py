@@ -21,7 +21,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,7 +38,9 @@ from frota.contract.identity import (
 )
 from frota.contract.tabular import Record
 from frota.contract.validate import Problem
-from frota.db.schema import _sa_type, maintenance_history, manutencoes
+from frota.db.schema import _sa_type, batches, maintenance_history, manutencoes
+from frota.errors import BadInputError
+from frota.i18n import _
 from frota.load.bulk import maintenance_writer
 from frota.load.bulk.base import STAGE
 from frota.load.writer import MaintenanceWriter
@@ -130,6 +132,85 @@ class Stage:
             staged - result.inserted - result.updated - result.duplicates - len(result.conflicts)
         )
         return result
+
+    def retire_absent(
+        self,
+        source: str,
+        period: tuple[date, date],
+        now: datetime,
+        *,
+        protected: set[str],
+        max_share: float,
+        allow: bool,
+    ) -> int:
+        """A snapshot: retire the stored records of `source` in `period` (service dates,
+        inclusive) that are not in this batch, each with a history row; returns how many.
+
+        A record's source is its first batch's. `protected`: keys of the batch's rows held in
+        the quarantine (they are in the export). BadInputError, before anything is retired,
+        when that would be more than `max_share` of the period's records, unless `allow`."""
+        m, b = manutencoes, batches
+        start, end = period
+        of_period = (
+            b.c.source == source,
+            m.c.data_manutencao.between(start, end),
+            m.c.retirada_lote.is_(None),
+        )
+        joined = m.join(b, b.c.batch_id == m.c.lote_id)
+        stored = self.conn.execute(
+            sa.select(sa.func.count())
+            .select_from(joined)
+            .where(*of_period, m.c.lote_id != self.batch_id)
+        ).scalar()
+        staged = sa.select(sa.literal(1)).where(stage.c.chave == m.c.chave).exists()
+        found = self.conn.execute(
+            sa.select(m.c.id, m.c.chave, *(m.c[c] for c in CONTRACT))
+            .select_from(joined)
+            .where(*of_period, ~staged)
+            .order_by(m.c.id)
+        ).all()
+        absent = [r for r in found if r.chave not in protected]
+        if absent and stored and len(absent) > max_share * stored and not allow:
+            raise BadInputError(
+                _(
+                    "this snapshot would retire {n} of the {stored} stored maintenances of "
+                    "{source} from {start} to {end} ({share:.0%}, above the limit of {limit:.0%})"
+                ).format(
+                    n=len(absent),
+                    stored=stored,
+                    source=source,
+                    start=start.isoformat(),
+                    end=end.isoformat(),
+                    share=len(absent) / stored,
+                    limit=max_share,
+                ),
+                file=f"{self.batch_id}/{MANUTENCOES.file_name}",
+                hint=_(
+                    "is the export complete for its period? If the records really are gone, "
+                    "publish it again with --allow-retire (or raise snapshot_max_retire_share)"
+                ),
+            )
+        for start_at in range(0, len(absent), _PAGE):
+            page = absent[start_at : start_at + _PAGE]
+            self.conn.execute(
+                m.update()
+                .where(m.c.id.in_([r.id for r in page]))
+                .values(retirada_lote=self.batch_id, retirada_em=now)
+            )
+            self.conn.execute(
+                maintenance_history.insert(),
+                [
+                    {
+                        "chave": r.chave,
+                        "lote_id": self.batch_id,
+                        "mudanca": "retire",
+                        "registrado_em": now,
+                        **{c: getattr(r, c) for c in CONTRACT},
+                    }
+                    for r in page
+                ],
+            )
+        return len(absent)
 
     def _settle_suspects(self) -> None:
         """k of a suspect = its rank among the batch's rows with its fingerprint; the first

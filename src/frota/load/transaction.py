@@ -118,6 +118,7 @@ def load_batch(
             manutencoes_inserted=m.inserted,
             manutencoes_updated=m.updated,
             manutencoes_present=m.present,
+            manutencoes_retired=m.retired,
             quarantined=q.count,
             released=released.inserted,
             duplicates=v.duplicates + m.duplicates,

@@ -34,6 +34,8 @@ from frota.batch import (
     sha256_file,
 )
 from frota.config import Settings
+from frota.contract import MANUTENCOES
+from frota.contract.canonical import iter_canonical_rows
 from frota.errors import BadInputError, LandingError
 from frota.i18n import _
 from frota.landing import Landing, open_landing
@@ -138,6 +140,11 @@ def publish_dir(
     clock = datetime.now(UTC)
     probe = build_manifest(files, source, now or clock)
     view = _view(landing, source, probe.content_sha256)
+    if view.complete and snapshot is not None:
+        # The same files declared otherwise (e.g. again with --allow-retire): a new batch.
+        earlier = _read_manifest(landing, view.complete)
+        if earlier is None or earlier.snapshot != snapshot:
+            view = _LandingView(None, view.incomplete, view.last)
     if view.complete:
         logger.info(
             "identical content is already published as batch %s; nothing to do", view.complete
@@ -310,8 +317,15 @@ def publish_export(
     as_of: datetime | None = None,
     report: Path | None = None,
     on_finding: Callable[[Finding], None] | None = None,
+    snapshot: bool = False,
+    period: tuple[date, date] | None = None,
+    allow_retire: bool = False,
 ) -> PublishResult:
     """Validate a user's CSV exports, write canonical CSVs, publish them as one batch.
+
+    `snapshot`: the export is complete for `period` (default: its first to last service
+    date); the loader retires the source's stored maintenances of that period it lacks
+    (more than snapshot_max_retire_share of them only with `allow_retire`).
 
     `as_of`: when the export's data was true (default: now); a time in the future is refused.
     The result's `check` says what the loader will hold back; `report` / `on_finding` as in
@@ -338,11 +352,44 @@ def publish_export(
             logger.info("%s", line)
         for warning in check.warnings():
             logger.warning("%s", warning)
+        declared = snapshot_of(Path(tmp), period, allow_retire) if snapshot else None
         if not check.rows:
             logger.info("the export in %s has no rows today; nothing to publish", directory)
             return PublishResult("", "no_rows", (), landing.display, check)
-        result = publish_dir(Path(tmp), landing, settings.source, now=now, as_of=as_of)
+        result = publish_dir(
+            Path(tmp), landing, settings.source, now=now, as_of=as_of, snapshot=declared
+        )
         return PublishResult(**{**result.__dict__, "check": check})
+
+
+def snapshot_of(
+    canonical: Path, period: tuple[date, date] | None, allow_retire: bool = False
+) -> Snapshot:
+    """The snapshot a folder of canonical CSVs declares; BadInputError for one without
+    maintenances (it would retire every record of its period)."""
+    path = canonical / MANUTENCOES.file_name
+    days = (
+        [date.fromisoformat(r["data_manutencao"]) for r in iter_canonical_rows(path)]
+        if path.exists()
+        else []
+    )
+    if not days:
+        raise BadInputError(
+            _("a snapshot export without maintenances would retire every record of its period"),
+            file=MANUTENCOES.file_name,
+            hint=_("export the period's maintenances, or publish without --snapshot"),
+        )
+    start, end = period or (min(days), max(days))
+    outside = [d for d in days if not start <= d <= end]
+    if outside:
+        raise BadInputError(
+            _("{n} maintenance(s) outside the snapshot's period {start}..{end}").format(
+                n=len(outside), start=start.isoformat(), end=end.isoformat()
+            ),
+            file=MANUTENCOES.file_name,
+            hint=_("give a --period that holds every service date of the export"),
+        )
+    return Snapshot(start, end, allow_retire)
 
 
 @dataclass
