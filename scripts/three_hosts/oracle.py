@@ -41,10 +41,18 @@ class Batch:
     manifest: dict
     manutencoes: Tally
     veiculos: dict[str, Vehicle]
+    orders: tuple[tuple[str, Decimal], ...] = ()  # (work order, cost) of rows that have one
+    records: Tally | None = None  # rows that are new records (read_landing says)
 
     @property
     def rows(self) -> int:
         return self.manutencoes.rows + len(self.veiculos)
+
+    @property
+    def new_records(self) -> Tally:
+        """What the batch adds to manutencoes: a work order an earlier batch of its source
+        sent already is that record again (updated or present), not a new row."""
+        return self.manutencoes if self.records is None else self.records
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,17 @@ def tally_canonical(path: Path) -> Tally:
     return Tally(len(costs), sum(costs, Decimal("0")))
 
 
+def orders_canonical(path: Path) -> tuple[tuple[str, Decimal], ...]:
+    if not path.exists():
+        return ()
+    with open(path, encoding="utf-8", newline="") as fh:
+        return tuple(
+            (r["id_origem"], Decimal(r["custo"] or "0"))
+            for r in csv.DictReader(fh)
+            if r.get("id_origem")
+        )
+
+
 def vehicles_canonical(path: Path) -> dict[str, Vehicle]:
     if not path.exists():
         return {}
@@ -127,6 +146,7 @@ def read_batch(folder: Path) -> Batch:
         manifest,
         tally_canonical(folder / "manutencoes.csv"),
         vehicles_canonical(folder / "veiculos.csv"),
+        orders_canonical(folder / "manutencoes.csv"),
     )
 
 
@@ -134,7 +154,31 @@ def read_landing(root: Path) -> dict[str, Batch]:
     batches = root / "batches"
     if not batches.is_dir():
         return {}
-    return {d.name: read_batch(d) for d in sorted(batches.iterdir()) if d.is_dir()}
+    read = {d.name: read_batch(d) for d in sorted(batches.iterdir()) if d.is_dir()}
+    # Work orders, in publish order: the first complete batch of a source to send one adds
+    # its record; later ones send the same record again.
+    seen: set[tuple[str, str]] = set()
+    out = {}
+    for b in sorted(read.values(), key=_publish_order):
+        resent = Tally()
+        if b.complete:
+            source = b.manifest.get("source", "")
+            for order, cost in b.orders:
+                if (source, order) in seen:
+                    resent += Tally(1, cost)
+                seen.add((source, order))
+        records = Tally(b.manutencoes.rows - resent.rows, b.manutencoes.custo - resent.custo)
+        out[b.batch_id] = Batch(**{**b.__dict__, "records": records})
+    return dict(sorted(out.items()))
+
+
+def _publish_order(b: Batch) -> tuple[str, int, str]:
+    m = b.manifest
+    return (
+        str(m.get("published_at") or m.get("created_at") or ""),
+        int(m.get("sequence", 0)),
+        b.batch_id,
+    )
 
 
 def read_generated(published: Path) -> list[Sent]:
@@ -216,7 +260,7 @@ def landing_to_store(landing: dict[str, Batch], store: Store, where: str, check:
         if batch_id not in store.ledger:
             check.problem(f"{where}: {batch_id} not loaded", lost=batch.rows)
             continue
-        _same_tally(f"{where}: {batch_id}", batch.manutencoes, store.per_batch.get(batch_id), check)
+        _same_tally(f"{where}: {batch_id}", batch.new_records, store.per_batch.get(batch_id), check)
     for batch_id in sorted(store.ledger - set(complete)):
         check.problem(f"{where}: {batch_id} in the ledger but not complete on the landing area")
     for batch_id in sorted(set(store.per_batch) - set(complete)):
