@@ -13,7 +13,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from batchkit import M1_LINES, TODAY, V1_LINES, init_db, publish_lines, settings_for
+from batchkit import (
+    M1_LINES,
+    MANUT_HEADER,
+    TODAY,
+    V1_LINES,
+    init_db,
+    publish_lines,
+    query,
+    settings_for,
+)
 from ci import missing
 
 from frota.config import Settings
@@ -198,3 +207,62 @@ def test_dvc_versions_restore_byte_identical(tmp_path: Path, sqlite_url: str) ->
     run("git", "checkout", "-q", b1, cwd=clone)
     run("dvc", "pull", "-q", cwd=clone)
     assert same_files(clone, taken[b1])
+
+
+ID_HEADER = MANUT_HEADER + ",id_origem"
+OIL_OPEN = "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,,OS-1"
+OIL_CLOSED = "ABC1234,Troca de óleo,2026-01-05,850.00,119500,preventiva,2026-01-06,OS-1"
+OIL_DEARER = "ABC1234,Troca de óleo,2026-01-05,900.00,119500,preventiva,2026-01-06,OS-1"
+
+
+def load_work_orders(tmp: Path, s: Settings, n: int, lines: list[str]) -> str:
+    folder = tmp / f"os-{n}"
+    folder.mkdir()
+    (folder / "manutencoes.csv").write_text("\n".join([ID_HEADER, *lines]) + "\n")
+    if n == 1:
+        (folder / "veiculos.csv").write_text(
+            "\n".join(["placa,tipo_veiculo,status,quilometragem_total,data_aquisicao", *V1_LINES])
+            + "\n"
+        )
+    from datetime import timedelta
+
+    from batchkit import T0
+
+    from frota.landing import open_landing
+    from frota.publish import publish_dir
+
+    published = publish_dir(
+        folder, open_landing(s.landing), "oficina", now=T0 + timedelta(minutes=n)
+    )
+    [loaded] = load_pending(s, today=TODAY).loaded
+    assert loaded.batch_id == published.batch_id
+    return loaded.batch_id
+
+
+def test_updated_records_as_each_batch_left_them(tmp_path: Path, db_url: str, caplog) -> None:
+    """A work order updated by later batches is, as of each batch, as that batch left it —
+    from frota_manutencoes_historico; one first changed after the batch is flagged."""
+    init_db(db_url)
+    s = settings_for(tmp_path, db_url)
+    b1 = load_work_orders(tmp_path, s, 1, [OIL_OPEN])
+    then1 = tmp_path / "then1"
+    write_snapshot(s, then1)
+    b2 = load_work_orders(tmp_path, s, 2, [OIL_CLOSED])  # closes OS-1
+    write_snapshot(s, tmp_path / "then2")
+    load_work_orders(tmp_path, s, 3, [OIL_DEARER])  # and changes its cost
+
+    write_snapshot(s, tmp_path / "again2", as_of=b2)
+    assert same_files(tmp_path / "then2", tmp_path / "again2")
+    [row] = pq.read_table(tmp_path / "again2" / "manutencoes.parquet").to_pylist()
+    assert (str(row["custo"]), str(row["data_conclusao"])) == ("850.00", "2026-01-06")
+    assert (row["lote_id"], row["id_origem"]) == (b1, "OS-1")  # still batch 1's record
+    stored = query(db_url, "SELECT custo FROM manutencoes")
+    assert [f"{float(c):.2f}" for (c,) in stored] == ["900.00"]  # what batch 3 left
+
+    # As of batch 1: OS-1 was first changed by batch 2, and the history keeps no image from
+    # before that change: the snapshot says so (manifest, log) instead of passing it off.
+    again1 = write_snapshot(s, tmp_path / "again1", as_of=b1)
+    manifest = json.loads((tmp_path / "again1" / "manifest.json").read_text())
+    assert manifest["changed_later_as_stored_now"] == 1 and again1.as_of_batch == b1
+    assert "first changed after batch" in caplog.text
+    assert "changed_later_as_stored_now" not in (then1 / "manifest.json").read_text()

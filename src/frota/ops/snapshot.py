@@ -1,10 +1,11 @@
 """`frota snapshot`: the operational state as of a batch, as deterministic Parquet files.
 
 The state as of batch B is what the database held right after B was loaded: the ledger's
-entries up to B (in load order: loaded_at, then batch id) are the batches in it; a
-maintenance is in it when the batch that wrote it is, a vehicle is in the greatest version
-(frota.db.history) that one of those batches wrote. Later batches, undone batches' effects
-and retired maintenances are left out. Default B: the last batch loaded.
+entries up to B (in load order: loaded_at, then batch id) are the batches in it. A
+maintenance record is in it when the batch that inserted it is, as the last of those batches
+that changed it left it (frota_manutencoes_historico), unless one of them retired it; a
+vehicle is in the greatest version (frota.db.history) that one of those batches wrote.
+Default B: the last batch loaded.
 
 Same state → byte-identical files: rows sorted on every column, one explicit Arrow schema
 from the data contract, no timestamps in the files or the manifest, fixed Parquet options
@@ -28,14 +29,13 @@ from sqlalchemy.engine import Connection
 
 from frota.config import Settings
 from frota.contract import MANUTENCOES, VEICULOS, Column, Table
-from frota.db.schema import batches, manutencoes, vehicle_history, veiculos
+from frota.db.schema import batches, maintenance_history, manutencoes, vehicle_history, veiculos
 from frota.errors import BadInputError, MissingExtra
 from frota.i18n import _
+from frota.observe.log import logger
 
 MANIFEST = "manifest.json"
 FORMAT = 1
-# A retired (soft-deleted) maintenance leaves the state (CONTRACT-identity.md).
-_RETIRED = "retirada_lote"
 
 
 @dataclass(frozen=True)
@@ -84,13 +84,39 @@ def _ledger_upto(conn: Connection, as_of: str | None) -> tuple[str | None, Any]:
     return batch_id, upto
 
 
-def maintenance_rows(conn: Connection, upto: Any) -> list[tuple[Any, ...]]:
-    """The maintenances written by the batches `upto` selects, retired ones left out."""
-    cols = [manutencoes.c[c.name] for c in snapshot_columns(MANUTENCOES)]
-    query = sa.select(*cols).join(batches, batches.c.batch_id == manutencoes.c.lote_id).where(upto)
-    if _RETIRED in manutencoes.c:
-        query = query.where(manutencoes.c[_RETIRED].is_(None))
-    return [tuple(r) for r in conn.execute(query)]
+def maintenance_rows(conn: Connection, upto: Any) -> tuple[list[tuple[Any, ...]], int]:
+    """The maintenance records the batches `upto` selects inserted, each as those batches
+    left it (its latest change among them in frota_manutencoes_historico, else the row as
+    stored), retired ones left out; and how many records were first changed after the last of
+    those batches, whose earlier image the history does not keep (shown as stored now)."""
+    m, h = manutencoes, maintenance_history
+    names = [c.name for c in snapshot_columns(MANUTENCOES)]
+    at_lote = names.index("lote_id")
+    changes: dict[str, Any] = {}  # chave -> its latest change among those batches
+    query = (
+        sa.select(h).join(batches, batches.c.batch_id == h.c.lote_id).where(upto).order_by(h.c.id)
+    )
+    for found in conn.execute(query).mappings():
+        changes[found["chave"]] = found  # ascending ids: the last one wins
+    changed_later: set[str] = set(
+        conn.execute(sa.select(h.c.chave).where(h.c.mudanca != "retire").distinct()).scalars()
+    )
+    rows: list[tuple[Any, ...]] = []
+    unknown_before = 0
+    inserted = sa.select(m.c.chave, *(m.c[n] for n in names)).join(
+        batches, batches.c.batch_id == m.c.lote_id
+    )
+    for record in conn.execute(inserted.where(upto)):
+        row = tuple(record)[1:]
+        change: Any = changes.get(record.chave)
+        if change is None:
+            unknown_before += record.chave in changed_later
+        elif change["mudanca"] == "retire":
+            continue
+        else:
+            row = tuple(record.lote_id if i == at_lote else change[n] for i, n in enumerate(names))
+        rows.append(row)
+    return rows, unknown_before
 
 
 def vehicle_rows(conn: Connection, upto: Any) -> list[tuple[Any, ...]]:
@@ -114,8 +140,8 @@ def current_rows(conn: Connection, table: Table) -> list[tuple[Any, ...]]:
     batch must equal, read the simple way."""
     t = {VEICULOS.name: veiculos, MANUTENCOES.name: manutencoes}[table.name]
     query = sa.select(*(t.c[c.name] for c in snapshot_columns(table)))
-    if _RETIRED in t.c:
-        query = query.where(t.c[_RETIRED].is_(None))
+    if t is manutencoes:
+        query = query.where(t.c.retirada_lote.is_(None))
     return [tuple(r) for r in conn.execute(query)]
 
 
@@ -210,18 +236,28 @@ def write_snapshot(settings: Settings, out_dir: Path, *, as_of: str | None = Non
         batch_id, upto = _ledger_upto(conn, as_of)
         count = conn.execute(sa.select(sa.func.count()).select_from(batches).where(upto))
         in_state = count.scalar_one()
-        readers = ((VEICULOS, vehicle_rows), (MANUTENCOES, maintenance_rows))
+        maintenances, unknown_before = maintenance_rows(conn, upto)
+        states = ((VEICULOS, vehicle_rows(conn, upto)), (MANUTENCOES, maintenances))
         files = []
-        for table, read in readers:
+        for table, rows in states:
             path = out_dir / f"{table.name}.parquet"
-            rows = write_parquet(table, read(conn, upto), path)
-            files.append(TableFile(table.name, path.name, rows, _sha256(path)))
+            written = write_parquet(table, rows, path)
+            files.append(TableFile(table.name, path.name, written, _sha256(path)))
+    if unknown_before:
+        logger.warning(
+            "%d maintenance record(s) were first changed after batch %s: the history keeps no "
+            "image from before that change, so they are as stored now",
+            unknown_before,
+            batch_id,
+        )
     manifest = {
         "format": FORMAT,
         "as_of_batch": batch_id,
         "batches": in_state,
         "tables": {f.table: {"file": f.file, "rows": f.rows, "sha256": f.sha256} for f in files},
     }
+    if unknown_before:
+        manifest["changed_later_as_stored_now"] = unknown_before
     text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     (out_dir / MANIFEST).write_text(text, encoding="utf-8", newline="\n")
     return Snapshot(out_dir, batch_id, in_state, tuple(files))
