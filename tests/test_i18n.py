@@ -469,3 +469,39 @@ def test_every_formatted_message_gets_exactly_its_placeholders() -> None:
             wrong.append(f"{file}:{line}: {message!r} gets {sorted(names)}")
     assert checked > 150
     assert not wrong, "\n".join(wrong)
+
+
+# Raised without marking on purpose: Python's own exceptions (bugs, never shown as an
+# `error:` line), a missing extra (a module name), a value's problem (a reason code and the
+# detail stored with the row), and the Airflow DAG's (read in Airflow's log, not by a terminal).
+NOT_SHOWN = {"ValueError", "TypeError", "RuntimeError", "KeyError", "NotImplementedError"}
+NOT_SHOWN |= {"AssertionError", "MissingExtra", "ValueProblem", "SystemExit"}
+UNMARKED_FILES = {"orchestrate/airflow_dag.py", "i18n.py"}  # i18n.py: no language known yet
+
+
+def test_every_error_message_and_hint_is_marked() -> None:
+    """A message or hint written as a plain string never reaches a Portuguese user: every
+    raise passes `_("…")` (formatted after translating), never a literal or an f-string."""
+    import ast
+
+    src = ROOT / "src" / "frota"
+    unmarked = []
+    for path in sorted(src.rglob("*.py")):
+        if str(path.relative_to(src)) in UNMARKED_FILES:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+                continue
+            call = node.exc
+            if ast.unparse(call.func).split(".")[-1] in NOT_SHOWN:
+                continue
+            texts = call.args[:1] + [k.value for k in call.keywords if k.arg == "hint"]
+            for text in texts:
+                literal = isinstance(text, ast.Constant) and isinstance(text.value, str)
+                marked = any(
+                    isinstance(n, ast.Call) and ast.unparse(n.func) == "_" for n in ast.walk(text)
+                )
+                if literal or (isinstance(text, (ast.JoinedStr, ast.BinOp)) and not marked):
+                    where = f"{path.relative_to(src)}:{text.lineno}"
+                    unmarked.append(f"{where}: {ast.unparse(text)[:70]}")
+    assert not unmarked, "mark these with _() (CONTRIBUTING.md):\n" + "\n".join(unmarked)

@@ -154,7 +154,7 @@ def schedule(
         sched.create_log_dir(str(kwargs["workdir"]), obj.settings.log_dir)
     if out_dir:
         for path in sched.write_files(files, out_dir):
-            out.print(f"wrote {path}")
+            out.print(_("wrote {path}").format(path=path))
         return
     for name, content in files.items():
         click.echo(f"# ---- {name}")

@@ -47,11 +47,16 @@ def snapshot(obj: Context, as_of: str | None, out_dir: Path, dvc: bool, remote: 
         raise click.UsageError(_("--remote goes with --dvc"))
     version = take_snapshot(obj.settings, out_dir, as_of=as_of, dvc=dvc, remote=remote)
     s = version.snapshot
-    rows = [("as of batch", s.as_of_batch or "(nothing loaded yet)"), ("batches", s.batches)]
-    rows += [(f.file, f"{f.rows} rows, sha256 {f.sha256[:16]}…") for f in s.files]
+    rows = [
+        (_("as of batch"), s.as_of_batch or _("(nothing loaded yet)")),
+        (_("batches"), s.batches),
+    ]
+    file_rows = _("{rows} rows, sha256 {sha256}…")
+    rows += [(f.file, file_rows.format(rows=f.rows, sha256=f.sha256[:16])) for f in s.files]
     t = version.tracked
     if t is not None:
-        rows.append(("git", f"{t.commit[:12]} {'committed' if t.committed else 'unchanged'}"))
+        done = _("committed") if t.committed else _("unchanged")
+        rows.append(("git", f"{t.commit[:12]} {done}"))
         rows.append(("tag", t.tag or "-"))
-        rows.append(("dvc push", t.pushed_to or "no remote: not pushed"))
-    out.print(kv_table(f"snapshot {escape(str(s.out_dir))}", rows))
+        rows.append(("dvc push", t.pushed_to or _("no remote: not pushed")))
+    out.print(kv_table(_("snapshot {folder}").format(folder=escape(str(s.out_dir))), rows))

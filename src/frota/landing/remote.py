@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from frota.batch import MANIFEST_NAME
 from frota.errors import ConfigError, FrotaError, LandingError
-from frota.i18n import _
+from frota.i18n import N_, _
 from frota.landing.base import BATCHES_DIR, REPORTS_DIR, Landing, RemoteFile
 from frota.redact import mask_url, redact
 
@@ -37,10 +37,10 @@ class FsspecLanding(Landing):
             import fsspec.core
         except ImportError:
             raise ConfigError(
-                _("the Python package 'fsspec' is not installed"), hint="pip install fsspec"
+                _("the Python package 'fsspec' is not installed"), hint=_("pip install fsspec")
             ) from None
         try:
-            with self._errors("connect to"):
+            with self._errors(N_("cannot connect to {place}: {error}")):
                 self.fs, root = fsspec.core.url_to_fs(url, **storage_options)
         except LandingError as exc:
             cause = exc.__cause__
@@ -59,7 +59,8 @@ class FsspecLanding(Landing):
         return posixpath.join(self.root, *parts) if self.root else "/".join(parts)
 
     @contextmanager
-    def _errors(self, action: str, where: str = "") -> Iterator[None]:
+    def _errors(self, failed: str, where: str = "") -> Iterator[None]:
+        """`failed`: an N_-marked "cannot … {place}: {error}" message."""
         # fsspec backends raise unrelated exception families (OSError, ftplib, botocore,
         # paramiko…); this is the one place where they become a LandingError, scrubbed.
         try:
@@ -67,19 +68,19 @@ class FsspecLanding(Landing):
         except FrotaError:
             raise
         except Exception as exc:
-            message = "not found" if isinstance(exc, FileNotFoundError) else str(exc)
+            message = _("not found") if isinstance(exc, FileNotFoundError) else str(exc)
             message = message or type(exc).__name__
             if self._password:
                 message = message.replace(self._password, "***")
             place = f"{self.display}/{where}" if where else self.display
-            raise LandingError(f"cannot {action} {place}: {redact(message)}") from exc
+            raise LandingError(_(failed).format(place=place, error=redact(message))) from exc
 
     def _ls(self, *parts: str, kind: str) -> list[dict[str, Any]]:
         path = self._path(*parts)
         # Other machines write here: a listing cached by fsspec would hide new batches.
         self.fs.invalidate_cache(path)
         try:
-            with self._errors("list", "/".join(parts)):
+            with self._errors(N_("cannot list {place}: {error}"), "/".join(parts)):
                 entries = self.fs.ls(path, detail=True)
         except LandingError as exc:
             if isinstance(exc.__cause__, FileNotFoundError):
@@ -93,7 +94,7 @@ class FsspecLanding(Landing):
             for e in self._ls(BATCHES_DIR, kind="directory")
         ]
         if not found and self.root and not missing_ok:
-            with self._errors("look at"):
+            with self._errors(N_("cannot look at {place}: {error}")):
                 exists = self.fs.exists(self.root)
             if not exists:
                 raise self.missing()
@@ -106,18 +107,20 @@ class FsspecLanding(Landing):
         ]
 
     def read_text(self, batch_id: str, name: str) -> str:
-        with self._errors("read", f"{BATCHES_DIR}/{batch_id}/{name}"):
+        with self._errors(N_("cannot read {place}: {error}"), f"{BATCHES_DIR}/{batch_id}/{name}"):
             data = self.fs.cat_file(self._path(BATCHES_DIR, batch_id, name))
         return data.decode("utf-8")
 
     def download(self, batch_id: str, name: str, dest: Path) -> None:
-        with self._errors("download", f"{BATCHES_DIR}/{batch_id}/{name}"):
+        with self._errors(
+            N_("cannot download {place}: {error}"), f"{BATCHES_DIR}/{batch_id}/{name}"
+        ):
             self.fs.get_file(self._path(BATCHES_DIR, batch_id, name), str(dest))
 
     def upload(self, source: Path, batch_id: str, name: str) -> None:
         where = f"{BATCHES_DIR}/{batch_id}/{name}"
         folder, final = self._path(BATCHES_DIR, batch_id), self._path(BATCHES_DIR, batch_id, name)
-        with self._errors("write", where):
+        with self._errors(N_("cannot write {place}: {error}"), where):
             self.fs.invalidate_cache(folder)
             if self.fs.exists(final):
                 raise LandingError(
@@ -132,7 +135,7 @@ class FsspecLanding(Landing):
         `replace` an existing file (else the caller has checked there is none)."""
         final = posixpath.join(folder, name)
         size = Path(source).stat().st_size
-        with self._errors("write", where):
+        with self._errors(N_("cannot write {place}: {error}"), where):
             self.fs.makedirs(folder, exist_ok=True)
             if self.protocol in _ATOMIC_PUT:
                 self.fs.put_file(str(source), final)
@@ -160,7 +163,7 @@ class FsspecLanding(Landing):
 
     def delete_batch(self, batch_id: str) -> None:
         folder = self._path(BATCHES_DIR, batch_id)
-        with self._errors("remove", f"{BATCHES_DIR}/{batch_id}"):
+        with self._errors(N_("cannot remove {place}: {error}"), f"{BATCHES_DIR}/{batch_id}"):
             self.fs.invalidate_cache(folder)
             manifest = self._path(BATCHES_DIR, batch_id, MANIFEST_NAME)
             if self.fs.exists(manifest):

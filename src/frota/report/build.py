@@ -78,7 +78,8 @@ def build_report(
     lang = lang or report_language(settings.language)
     if lang not in LANGUAGES:
         raise ConfigError(
-            _("no report in {lang!r}").format(lang=lang), hint=f"use one of {', '.join(LANGUAGES)}"
+            _("no report in {lang!r}").format(lang=lang),
+            hint=_("use one of: {choices}").format(choices=", ".join(LANGUAGES)),
         )
     check_installed()
     started = time.perf_counter()
