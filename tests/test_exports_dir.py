@@ -217,3 +217,14 @@ def test_schedule_cli_passes_the_folder_on_as_an_absolute_path(tmp_path: Path) -
     result = frota("schedule", "--role", "source", "--from", "exp", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert f"run --role source --from {tmp_path / 'exp'}" in result.stdout
+
+
+def test_an_export_of_headers_only_is_a_day_without_rows(tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    write_export(exports / "1", [], [], age=900)
+    result = frota("run", "--role", "source", "--from", str(exports), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no rows today" in result.stdout
+    assert open_landing(str(tmp_path / "data" / "landing")).list_batch_ids(missing_ok=True) == []
+    looks = json.loads(frota("runs", "--step", "exports", "--json", cwd=tmp_path).stdout)
+    assert [(r["counts"]["published"], r["counts"]["rows"]) for r in looks] == [(0, 0)]

@@ -389,6 +389,9 @@ def run(obj: Context, role: str, from_dir: str | None, no_warehouse: bool) -> No
             )
         )
     for p in result.published or ():
+        if p.status == "no_rows":
+            out.print(_("no rows today: every file holds only its header; nothing published"))
+            continue
         line = _("{status}: {batch_id} ({rows} rows)")
         out.print(line.format(status=published_word(p.status), batch_id=p.batch_id, rows=p.rows))
     if result.loaded:

@@ -203,7 +203,10 @@ def _can_complete(landing: Landing, batch_id: str, files: list[FileEntry]) -> bo
 
 
 def _counts(results: list[PublishResult]) -> dict[str, int]:
-    counts = {"batches": len(results), "rows": sum(r.rows for r in results)}
+    counts = {
+        "batches": sum(1 for r in results if r.batch_id),
+        "rows": sum(r.rows for r in results),
+    }
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
     return counts
@@ -405,7 +408,7 @@ class ExportsResult:
 
 def _exports_counts(result: ExportsResult) -> dict[str, int]:
     return {
-        "published": len(result.published),
+        "published": sum(1 for _, p in result.published if p.batch_id),
         "rows": sum(p.rows for _, p in result.published),
         "refused": len(result.refused),
         "waiting": len(result.waiting),
