@@ -23,7 +23,6 @@ from frota import i18n
 from frota.cli import main
 from frota.cli.app import use_language
 from frota.cli.locale import CLICK_MESSAGES, CLICK_PLURALS
-from frota.errors import ConfigError
 
 ROOT = Path(__file__).parent.parent
 CATALOGS = sorted(i18n.LOCALE_DIR.glob("*/LC_MESSAGES/frota.po"))
@@ -134,7 +133,7 @@ def test_languages_are_normalised() -> None:
         assert i18n.normalise(spelling) == "pt_BR"
     for spelling in ("en", "en_US.UTF-8", "C"):
         assert i18n.normalise(spelling) == "en"
-    with pytest.raises(ConfigError, match="does not speak the language 'xx'"):
+    with pytest.raises(i18n.UnknownLanguage, match="does not speak the language 'xx'"):
         i18n.normalise("xx")
 
 

@@ -33,12 +33,20 @@ def available() -> tuple[str, ...]:
     return (SOURCE_LANGUAGE, *shipped)
 
 
+class UnknownLanguage(ValueError):
+    """A language frota has no catalog for. Not a FrotaError: errors.py speaks through this
+    module, so this module never imports it; the callers (the CLI, the report) turn it into a
+    ConfigError."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
 def normalise(language: str) -> str:
     """`pt-BR`, `pt_br`, `pt_BR.UTF-8` → `pt_BR`; `en`, `en_US`, `C` → `en`; a language with
-    one catalog matches by its first part (`pt` → `pt_BR`). ConfigError when frota does not
-    speak it."""
-    from frota.errors import ConfigError  # errors.py speaks through this module
-
+    one catalog matches by its first part (`pt` → `pt_BR`). UnknownLanguage when frota does
+    not speak it."""
     code = language.strip().split(".")[0].split("@")[0].replace("-", "_")
     if code.upper() in ("C", "POSIX") or code.lower().split("_")[0] == SOURCE_LANGUAGE:
         return SOURCE_LANGUAGE
@@ -49,9 +57,9 @@ def normalise(language: str) -> str:
     same_language = [c for c in known if c.split("_")[0] == code.lower().split("_")[0]]
     if len(same_language) == 1:
         return same_language[0]
-    raise ConfigError(
+    raise UnknownLanguage(
         f"frota does not speak the language {language!r}",
-        hint="use one of: " + ", ".join(c.replace("_", "-") for c in known),
+        "use one of: " + ", ".join(c.replace("_", "-") for c in known),
     )
 
 

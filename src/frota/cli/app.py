@@ -12,7 +12,7 @@ from rich.table import Table as RichTable
 from frota import __version__, i18n
 from frota.cli.locale import localize
 from frota.config import Settings, load_settings
-from frota.errors import EXIT_CODES, FrotaError
+from frota.errors import EXIT_CODES, ConfigError, FrotaError
 from frota.observe.log import new_run_id, setup_logging
 
 out = Console(highlight=False, soft_wrap=True)
@@ -113,7 +113,10 @@ def use_language(config: str | None = None, flag: str | None = None) -> None:
         setting = flag or load_settings(config).language
     except FrotaError:
         setting = ""
-    i18n.activate(setting)
+    try:
+        i18n.activate(setting)
+    except i18n.UnknownLanguage as exc:
+        raise ConfigError(str(exc), hint=exc.hint) from None
     localize(cli)
 
 
@@ -122,8 +125,9 @@ def _check_language(value: str | None) -> str | None:
     if value:
         try:
             i18n.normalise(value)
-        except FrotaError as exc:
-            raise click.BadParameter(str(exc)) from None
+        except i18n.UnknownLanguage as exc:
+            hint = i18n._("hint: {hint}").format(hint=exc.hint)
+            raise click.BadParameter(f"{exc}\n  {hint}") from None
         i18n.activate(value)
         localize(cli)
     return value

@@ -7,7 +7,8 @@ from __future__ import annotations
 import gettext
 from collections.abc import Callable
 
-from frota.i18n import DOMAIN, LOCALE_DIR, normalise
+from frota.errors import ConfigError
+from frota.i18n import DOMAIN, LOCALE_DIR, UnknownLanguage, normalise
 
 CATALOGS = {"pt-BR": "pt_BR"}  # report language -> catalog (English is the source)
 DEFAULT = "pt-BR"  # the people who read it: a Brazilian fleet manager
@@ -18,7 +19,10 @@ def report_language(setting: str) -> str:
     (ConfigError for a language frota does not speak)."""
     if not setting:
         return DEFAULT
-    code = normalise(setting)
+    try:
+        code = normalise(setting)
+    except UnknownLanguage as exc:
+        raise ConfigError(str(exc), hint=exc.hint) from None
     return next((lang for lang, catalog in CATALOGS.items() if catalog == code), "en")
 
 
