@@ -23,6 +23,7 @@ ENVIRON_ALLOWED = {
     "orchestrate/schedule/common.py": "copies the shell's PATH and FROTA_* into a schedule",
     "faults.py": "fault-injection hooks the crash tests set, never a setting",
     "db/ddl.py": "the same fault hooks, for the migration crash tests",
+    "ops/dvc.py": "the dvc and git children get the shell's environment, with analytics off",
 }
 
 
