@@ -266,3 +266,40 @@ def test_updated_records_as_each_batch_left_them(tmp_path: Path, db_url: str, ca
     assert manifest["changed_later_as_stored_now"] == 1 and again1.as_of_batch == b1
     assert "first changed after batch" in caplog.text
     assert "changed_later_as_stored_now" not in (then1 / "manifest.json").read_text()
+
+
+def test_retired_and_restored_records_as_of_each_batch(tmp_path: Path, sqlite_url: str) -> None:
+    """A snapshot export retires a record, a later export restores it: as of each batch the
+    record is in the state or not as it was then, byte for byte."""
+    from datetime import date, timedelta
+
+    from batchkit import T0, VEIC_HEADER
+
+    from frota.publish import publish_export
+
+    init_db(sqlite_url)
+    s = settings_for(tmp_path, sqlite_url)
+
+    def send(n: int, orders: list[int], **kw) -> str:
+        folder = tmp_path / f"exp-{n}"
+        folder.mkdir()
+        (folder / "veiculos.csv").write_text("\n".join([VEIC_HEADER, *V1_LINES]) + "\n")
+        lines = [f"ABC1234,Revisão,2026-01-0{o},100.00,,,,OS-{o}" for o in orders]
+        (folder / "manutencoes.csv").write_text("\n".join([ID_HEADER, *lines]) + "\n")
+        sent = publish_export(folder, s, now=T0 + timedelta(minutes=n), **kw)
+        load_pending(s, today=TODAY)
+        write_snapshot(s, tmp_path / f"then-{n}")
+        return sent.batch_id
+
+    ids = [send(1, [1, 2, 3, 4, 5])]
+    ids.append(send(2, [1, 2, 3, 4], snapshot=True, period=(date(2026, 1, 1), date(2026, 1, 5))))
+    ids.append(send(3, [5]))  # OS-5 comes back
+    present = []
+    for n, batch in enumerate(ids, 1):
+        write_snapshot(s, tmp_path / f"again-{n}", as_of=batch)
+        assert same_files(tmp_path / f"then-{n}", tmp_path / f"again-{n}")
+        rows = pq.read_table(tmp_path / f"again-{n}" / "manutencoes.parquet").to_pylist()
+        present.append(sorted(r["id_origem"] for r in rows))
+    assert present == [[f"OS-{o}" for o in range(1, 6)], [f"OS-{o}" for o in range(1, 5)]] + [
+        [f"OS-{o}" for o in range(1, 6)]
+    ]

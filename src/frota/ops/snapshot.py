@@ -91,32 +91,46 @@ def maintenance_rows(conn: Connection, upto: Any) -> tuple[list[tuple[Any, ...]]
     those batches, whose earlier image the history does not keep (shown as stored now)."""
     m, h = manutencoes, maintenance_history
     names = [c.name for c in snapshot_columns(MANUTENCOES)]
-    at_lote = names.index("lote_id")
     changes: dict[str, Any] = {}  # chave -> its latest change among those batches
     query = (
         sa.select(h).join(batches, batches.c.batch_id == h.c.lote_id).where(upto).order_by(h.c.id)
     )
     for found in conn.execute(query).mappings():
         changes[found["chave"]] = found  # ascending ids: the last one wins
-    changed_later: set[str] = set(
-        conn.execute(sa.select(h.c.chave).where(h.c.mudanca != "retire").distinct()).scalars()
-    )
+    # Each record's first change ever: a retirement keeps the image it retired, which is the
+    # image before it; an update or a restore does not say what it replaced.
+    first: dict[str, Any] = {}
+    for found in conn.execute(sa.select(h).order_by(h.c.id)).mappings():
+        first.setdefault(found["chave"], found)
     rows: list[tuple[Any, ...]] = []
     unknown_before = 0
     inserted = sa.select(m.c.chave, *(m.c[n] for n in names)).join(
         batches, batches.c.batch_id == m.c.lote_id
     )
     for record in conn.execute(inserted.where(upto)):
-        row = tuple(record)[1:]
-        change: Any = changes.get(record.chave)
-        if change is None:
-            unknown_before += record.chave in changed_later
-        elif change["mudanca"] == "retire":
-            continue
-        else:
-            row = tuple(record.lote_id if i == at_lote else change[n] for i, n in enumerate(names))
-        rows.append(row)
+        row, unknown = _as_left(record, changes.get(record.chave), first.get(record.chave), names)
+        unknown_before += unknown
+        if row is not None:
+            rows.append(row)
     return rows, unknown_before
+
+
+def _as_left(
+    record: Any, change: Any, first: Any, names: list[str]
+) -> tuple[tuple[Any, ...] | None, bool]:
+    """A record as the batches up to B left it — None if they retired it — given its latest
+    change among them and its first change ever; and whether that image is not known (first
+    changed after B by an update or a restore: shown as stored)."""
+    stored = tuple(record)[1:]
+    if change is None:
+        if first is None:
+            return stored, False
+        if first["mudanca"] != "retire":
+            return stored, True
+        change = first  # retired after B: the image it retired is the image before
+    elif change["mudanca"] == "retire":
+        return None, False
+    return tuple(record.lote_id if n == "lote_id" else change[n] for n in names), False
 
 
 def vehicle_rows(conn: Connection, upto: Any) -> list[tuple[Any, ...]]:
