@@ -257,3 +257,17 @@ def test_an_unlisted_file_in_a_batch_folder_is_named(
     assert batch.veiculos_inserted == 1 and batch.manutencoes_inserted == 0
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any(result.batch_id in w and "manutencoes.csv not in its manifest" in w for w in warned)
+
+
+def test_the_delimiter_can_be_named_tab(tmp_path: Path) -> None:
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    # A tab-separated file whose first line names the wrong delimiter: the user says tab.
+    header = "Placa\tTipo Veículo\tStatus\tQuilometragem Total\tData Aquisição\n"
+    text = "sep=;\n" + header + "ABC1234\tVan\tativo\t10\t01/01/2020\n"
+    (folder / "veiculos.csv").write_text(text, encoding="utf-8")
+    told = _frota("publish", "--from", "exp", "--dry-run", cwd=tmp_path)
+    assert told.returncode == 3  # read with ';': one unknown column
+    tab = _frota("publish", "--from", "exp", "--dry-run", "--delimiter", "tab", cwd=tmp_path)
+    assert tab.returncode == 0, tab.stdout + tab.stderr
+    assert "dry run: 1 rows would be published; nothing was" in tab.stdout

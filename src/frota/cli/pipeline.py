@@ -67,7 +67,7 @@ def generate(
     "manutencoes.csv) instead of the outbox.",
 )
 @click.option("--encoding", help="Encoding of the exports [default: detect UTF-8/cp1252].")
-@click.option("--delimiter", type=click.Choice([",", ";"]), help="[default: detect].")
+@click.option("--delimiter", type=click.Choice([",", ";", "tab"]), help="[default: detect].")
 @click.option(
     "--decimal-comma/--decimal-point",
     default=None,
@@ -151,7 +151,7 @@ def publish(
         raise click.BadParameter(str(exc), param_hint="--as-of") from None
     read: dict[str, Any] = {
         "encoding": encoding,
-        "delimiter": delimiter,
+        "delimiter": "\t" if delimiter == "tab" else delimiter,
         "decimal_comma": decimal_comma,
     }
     report = Path(report_path) if report_path else None
