@@ -23,9 +23,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from ci import missing
 
+from frota.batch import Snapshot
 from frota.db.engine import create_engine
 from frota.db.migrate import upgrade_schema
-from frota.db.schema import batches, manutencoes, quarantine, veiculos
+from frota.db.schema import batches, maintenance_history, manutencoes, quarantine, veiculos
 from frota.generate import generate_batch
 from frota.landing import open_landing
 from frota.publish import publish_dir
@@ -114,9 +115,11 @@ MANUT_HEADER = (
 
 
 def make_batches(tmp: Path, vehicles: int = 60, days: int = 240) -> tuple[str, list[str]]:
-    """A landing area with four batches exercising every load path: a generated history
+    """A landing area with five batches exercising every load path: a generated history
     (inserts), late maintenances and bad rows (quarantine), a generated continuation
-    (updates), and the late vehicle arriving (release). Returns (landing, batch ids)."""
+    (vehicle updates; open work orders closed: maintenance updates; re-sent rows: present),
+    the late vehicle arriving (release), and a snapshot of the history's first month that
+    lacks two of its work orders (retirements). Returns (landing, batch ids)."""
     landing = str(tmp / "landing")
     land = open_landing(landing)
     until = date.today() - timedelta(days=40)
@@ -140,16 +143,26 @@ def make_batches(tmp: Path, vehicles: int = 60, days: int = 240) -> tuple[str, l
     ids = []
     for n, folder in enumerate((first.out_dir, late, second.out_dir, arrival), start=1):
         ids.append(publish_dir(Path(folder), land, "fault", now=T0 + timedelta(minutes=n)).batch_id)
+    lines = (first.out_dir / "manutencoes.csv").read_text(encoding="utf-8").splitlines()
+    start = first.start
+    month = [x for x in lines[1:] if x.split(",")[2] < (start + timedelta(days=30)).isoformat()]
+    snap = tmp / "snapshot"
+    _lines(snap, "manutencoes.csv", lines[0], month[2:])  # two work orders gone
+    period = Snapshot(start, start + timedelta(days=29), allow_retire=True)
+    ids.append(
+        publish_dir(snap, land, "fault", now=T0 + timedelta(minutes=5), snapshot=period).batch_id
+    )
     return landing, ids
 
 
 # ------------------------------------------------------------------ the oracle
 
 # Columns that differ between two correct loads (surrogate keys, clocks, run ids).
-_VOLATILE = {"id", "loaded_at", "run_id", "released_at"}
+_VOLATILE = {"id", "loaded_at", "run_id", "released_at", "retirada_em", "registrado_em"}
 _TABLES = {
     "veiculos": veiculos,
     "manutencoes": manutencoes,
+    "frota_manutencoes_historico": maintenance_history,
     "frota_quarantine": quarantine,
     "frota_batches": batches,
 }

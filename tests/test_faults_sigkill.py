@@ -53,7 +53,7 @@ def batches(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[str]]:
 def oracle(dbs: Databases, landing: str, tmp: Path) -> dict:
     url = dbs.new()
     result = load_pending(Settings(landing=landing, database=url, outbox=str(tmp / "o")))
-    assert len(result.loaded) == 4 and result.rejected == ()
+    assert len(result.loaded) == 5 and result.rejected == ()
     return snapshot(url)
 
 

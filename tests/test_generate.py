@@ -120,7 +120,22 @@ def test_rows_follow_the_contract(two_steps: list[GenerateResult], index: int) -
         for r in manutencoes
         if r["categoria"] == "corretiva"
     }
-    for row in manutencoes:
+    # Rows of work orders an earlier batch sent: the open visit, now closed, or the last row
+    # again (an overlapping export). The rest are this window's new work orders.
+    earlier = {r["id_origem"]: r for step in two_steps[:index] for r in read_batch(step)[1]}
+    resent = [r for r in manutencoes if r["id_origem"] in earlier]
+    for row in resent:
+        before = earlier[row["id_origem"]]
+        assert {k: v for k, v in row.items() if k != "data_conclusao"} == {
+            k: v for k, v in before.items() if k != "data_conclusao"
+        }
+        assert row["data_conclusao"] == before["data_conclusao"] or not before["data_conclusao"]
+    assert bool(resent) == (index > 0)
+    new = [r for r in manutencoes if r["id_origem"] not in earlier]
+    orders = [r["id_origem"] for r in new]
+    assert len(set(orders)) == len(orders), "a work order is sent once per batch"
+    assert all(o.startswith(f"OS-{r['placa_veiculo']}-") for o, r in zip(orders, new, strict=True))
+    for row in new:
         placa = row["placa_veiculo"]
         assert placa in known, f"{placa} never written to veiculos.csv"
         tipo_veiculo = known[placa]["tipo_veiculo"]
@@ -230,8 +245,10 @@ def test_same_day_rerun_simulates_one_more_day_dated_until(tmp_path: Path) -> No
     assert again.out_dir.name == "000002-20260630"
     assert again.out_dir != first.out_dir and first.out_dir.is_dir()
     _, manutencoes = read_batch(again)
-    assert again.veiculos > 0 and manutencoes
-    assert {r["data_manutencao"] for r in manutencoes} == {UNTIL.isoformat()}
+    earlier = {r["id_origem"] for r in read_batch(first)[1]}
+    new = [r for r in manutencoes if r["id_origem"] not in earlier]  # not a re-sent order
+    assert again.veiculos > 0 and new
+    assert {r["data_manutencao"] for r in new} == {UNTIL.isoformat()}
 
 
 def test_same_seed_gives_byte_identical_batches(tmp_path: Path) -> None:

@@ -177,3 +177,35 @@ def test_held_rows_keep_their_identity(tmp_path: Path, db_url: str) -> None:
     assert [(str(d), f"{float(c):.2f}") for d, c in stored] == [("2026-07-05", "560.00")]
     changes = query(db_url, "SELECT mudanca, lote_id FROM frota_manutencoes_historico ORDER BY id")
     assert changes == [("update", fix.batch_id), ("update", result.batch_id)]
+
+
+def test_generated_batches_insert_update_and_resend(tmp_path: Path, db_url: str) -> None:
+    """The generator's work orders: an open visit is sent again closed (an update) and now
+    and then a closed row again unchanged (present); counted against the files themselves."""
+    import csv
+    from datetime import date
+
+    from frota.generate import generate_batch
+
+    init_db(db_url)
+    s = settings_for(tmp_path, db_url)
+    outbox = tmp_path / "outbox"
+    until = date(2026, 5, 31)
+    steps = [
+        generate_batch(outbox, seed=11, vehicles=150, until=until, days=90),
+        generate_batch(outbox, seed=11, vehicles=150, until=until + timedelta(days=45)),
+    ]
+    rows = []
+    for step in steps:
+        with open(step.out_dir / "manutencoes.csv", encoding="utf-8", newline="") as fh:
+            rows.append(list(csv.DictReader(fh)))
+        publish_dir(step.out_dir, open_landing(s.landing), "gen")
+    first, second = load_pending(s, today=until + timedelta(days=60)).loaded
+    before = {r["id_origem"]: r for r in rows[0]}
+    closed = sum(1 for r in rows[1] if r["id_origem"] in before and r != before[r["id_origem"]])
+    same = sum(1 for r in rows[1] if before.get(r["id_origem"]) == r)
+    assert closed > 0 and same > 0
+    assert _counts(first) == (len(rows[0]), 0, 0)
+    assert _counts(second) == (len(rows[1]) - closed - same, closed, same)
+    total = len({r["id_origem"] for r in rows[0] + rows[1]})
+    assert query(db_url, "SELECT COUNT(*) FROM manutencoes") == [(total,)]

@@ -41,6 +41,9 @@ class Vehicle:
     aquisicao: int  # ordinal
     proximas: dict[str, int] = field(default_factory=dict)  # service -> odometer when due
     oficina_ate: int | None = None  # ordinal: leaves the shop then (an open maintenance)
+    ordens: int = 0  # work orders issued so far: the next one is ordens + 1
+    aberta: list[dict[str, Any]] = field(default_factory=list)  # the open visit's rows
+    ultima: dict[str, Any] | None = None  # the last closed row (re-sent by overlapping exports)
 
     @property
     def vtype(self) -> VehicleType:
@@ -57,6 +60,9 @@ class Vehicle:
             "oficina_ate": (
                 None if self.oficina_ate is None else date.fromordinal(self.oficina_ate).isoformat()
             ),
+            "ordens": self.ordens,
+            "aberta": self.aberta,
+            "ultima": self.ultima,
         }
 
     @classmethod
@@ -71,6 +77,9 @@ class Vehicle:
             aquisicao=date.fromisoformat(data["aquisicao"]).toordinal(),
             proximas={k: int(v) for k, v in data.get("proximas", {}).items()},
             oficina_ate=None if oficina is None else date.fromisoformat(oficina).toordinal(),
+            ordens=int(data.get("ordens", 0)),
+            aberta=list(data.get("aberta", [])),
+            ultima=data.get("ultima"),
         )
 
 

@@ -32,6 +32,7 @@ from frota.generate.catalog import (
 from frota.generate.fleet import Vehicle
 
 Row = dict[str, Any]
+RESEND_SHARE = 0.03  # chance, per vehicle and window, that the export repeats its last row
 
 
 def _brl(rng: random.Random, lo: int, hi: int) -> Decimal:
@@ -46,7 +47,10 @@ def simulate_vehicle(
 
     Returns the window's maintenance rows (by date) and whether the vehicle's veiculos row
     changed. The odometer only grows; a visit still open at `end` leaves the vehicle
-    "em manutenção" with an empty data_conclusao, and it returns to service in a later window.
+    "em manutenção" with an empty data_conclusao, and it returns to service in a later window:
+    its rows are then sent again, closed (the same work orders: the loader updates them). Each
+    row has its work order (`id_origem`); now and then an export overlaps the previous one and
+    sends the vehicle's last closed row again, unchanged (the loader counts it as present).
     """
     if v.status == INATIVO:
         return [], False
@@ -54,10 +58,16 @@ def simulate_vehicle(
     # The clock is the last day already driven; a run repeating the last day (same-day rerun)
     # starts before the stored odometer's day, which only means one more day of driving.
     clock = max(start - 1, v.aquisicao)
+    again: list[Row] = []
+    if v.ultima is not None and rng.random() < RESEND_SHARE:
+        again.append(_restored(v.ultima))
     if v.oficina_ate is not None:
         if v.oficina_ate > end:
-            return [], False
+            return again, False
         clock = max(clock, v.oficina_ate)
+        closed = date.fromordinal(v.oficina_ate)
+        again += [{**_restored(r), "data_conclusao": closed} for r in v.aberta]
+        v.aberta = []
         v.oficina_ate = None
         v.status = ATIVO
 
@@ -111,8 +121,12 @@ def simulate_vehicle(
             row["data_conclusao"] = conclusao
         rows.extend(visit)
         if conclusao is None:
+            v.aberta = [_stored(row) for row in visit]
             break
-    return rows, rows != [] or (v.status, v.km) != before
+    closed_rows = [r for r in rows if r["data_conclusao"] is not None]
+    if closed_rows:
+        v.ultima = _stored(closed_rows[-1])
+    return again + rows, rows != [] or (v.status, v.km) != before
 
 
 def _drive(v: Vehicle, days: int, rng: random.Random) -> None:
@@ -121,7 +135,21 @@ def _drive(v: Vehicle, days: int, rng: random.Random) -> None:
         v.km += int(days * v.km_dia * rng.uniform(0.85, 1.15))
 
 
+def _stored(row: Row) -> dict[str, Any]:
+    """A row as the state file keeps it (JSON)."""
+    return {k: (v if v is None or isinstance(v, int) else str(v)) for k, v in row.items()}
+
+
+def _restored(data: dict[str, Any]) -> Row:
+    row: Row = dict(data)
+    for name in ("data_manutencao", "data_conclusao"):
+        row[name] = None if row.get(name) is None else date.fromisoformat(row[name])
+    row["custo"] = Decimal(row["custo"])
+    return row
+
+
 def _row(v: Vehicle, tipo: str, day: int, custo: Decimal, categoria: str) -> Row:
+    v.ordens += 1
     return {
         "placa_veiculo": v.placa,
         "tipo_manutencao": tipo,
@@ -130,4 +158,5 @@ def _row(v: Vehicle, tipo: str, day: int, custo: Decimal, categoria: str) -> Row
         "quilometragem": v.km,
         "categoria": categoria,
         "data_conclusao": None,
+        "id_origem": f"OS-{v.placa}-{v.ordens:05d}",  # the shop's work-order number
     }
