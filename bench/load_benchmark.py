@@ -55,6 +55,9 @@ M_COLS = [
     "quilometragem",
     "categoria",
     "data_conclusao",
+    # The CSV's work order goes into the record key as it is: the ceiling pays for the UNIQUE
+    # index, not for frota's digest (a generated batch's work orders are unique).
+    "chave",
 ]
 
 
