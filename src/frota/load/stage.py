@@ -25,6 +25,9 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.dialects.mysql
+import sqlalchemy.dialects.postgresql
+import sqlalchemy.dialects.sqlite
 from sqlalchemy.engine import Connection
 
 from frota.contract import MANUTENCOES
@@ -328,22 +331,33 @@ class Stage:
     def _insert_new(self) -> int:
         """Insert the staged rows whose key is not stored yet; returns how many."""
         m = manutencoes
-        stored = sa.select(sa.literal(1)).where(m.c.chave == stage.c.chave).exists()
         source = sa.select(
             *(stage.c[c] for c in CONTRACT), stage.c.chave, sa.literal(self.batch_id)
-        ).where(stage.c.estado == OK, ~stored)
-        # Counted by id, not rowcount: SQLAlchemy reports -1 for INSERT … SELECT on psycopg.
-        # (One loader at a time, inside its transaction: the new ids are all above `last`.)
+        ).where(stage.c.estado == OK)
+        # Keys already stored (present, or just updated) are skipped by the UNIQUE index
+        # itself: one probe a row, and no anti-join of manutencoes with itself (which MySQL
+        # would materialise). Counted by id, not rowcount (MySQL counts a skipped row, and
+        # SQLAlchemy reports -1 for INSERT … SELECT on psycopg); one loader at a time, inside
+        # its transaction: the new ids are all above `last`.
         last = self.conn.execute(sa.select(sa.func.max(m.c.id))).scalar() or 0
-        self.conn.execute(
-            m.insert().from_select([*CONTRACT, "chave", "lote_id"], source.order_by(stage.c.linha))
-        )
+        self.conn.execute(_insert_absent(self.conn.dialect.name, source.order_by(stage.c.linha)))
         return int(
             self.conn.execute(
                 sa.select(sa.func.count()).select_from(m).where(m.c.id > last)
             ).scalar()
             or 0
         )
+
+
+def _insert_absent(dialect: str, rows: sa.Select) -> sa.Executable:
+    """INSERT INTO manutencoes … SELECT `rows`, skipping a key that is stored already."""
+    columns = [*CONTRACT, "chave", "lote_id"]
+    if dialect == "mysql":
+        mysql_insert = sa.dialects.mysql.insert(manutencoes).from_select(columns, rows)
+        return mysql_insert.on_duplicate_key_update(chave=mysql_insert.inserted.chave)
+    module = sa.dialects.postgresql if dialect == "postgresql" else sa.dialects.sqlite
+    insert = module.insert(manutencoes).from_select(columns, rows)
+    return insert.on_conflict_do_nothing(index_elements=["chave"])
 
 
 def _drop(conn: Connection) -> None:
