@@ -126,8 +126,7 @@ def _check_language(value: str | None) -> str | None:
         try:
             i18n.normalise(value)
         except i18n.UnknownLanguage as exc:
-            hint = i18n._("hint: {hint}").format(hint=exc.hint)
-            raise click.BadParameter(f"{exc}\n  {hint}") from None
+            raise click.BadParameter(str(ConfigError(str(exc), hint=exc.hint))) from None
         i18n.activate(value)
         localize(cli)
     return value

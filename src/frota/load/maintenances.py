@@ -84,33 +84,11 @@ def load_maintenances(
                 stats=stats,
                 fast=fast.accept,
             ):
-                row, problem = (
-                    (None, rec.problem)
-                    if rec.problem
-                    else parse_row(MANUTENCOES, rec.values, today)
-                )
-                if problem or row is None:
-                    q.hold(MANUTENCOES, rec, problem)  # type: ignore[arg-type]
-                    _protect(protected, rec.values, manifest.source)
-                elif row["placa_veiculo"] not in known:
-                    q.hold(MANUTENCOES, rec, unknown_vehicle(row), row["placa_veiculo"])
-                    _protect(protected, rec.values, manifest.source)
-                else:
-                    stage_row(staged, row, rec.line, manifest.source, seen)
+                _take(rec, known, today, staged, seen, q, protected, manifest.source)
         q.before_flush = lambda: None
         check_checksum(manifest, name, stats)
         applied = staged.apply(now)
-        retired = 0
-        if manifest.snapshot is not None:
-            snap = manifest.snapshot
-            retired = staged.retire_absent(
-                manifest.source,
-                (snap.start, snap.end),
-                now,
-                protected=protected,
-                max_share=policy.snapshot_max_retire_share,
-                allow=snap.allow_retire,
-            )
+        retired = _retire_absent(staged, manifest, now, protected, policy)
     for rec, problem, placa in applied.conflicts:
         q.hold(MANUTENCOES, rec, problem, placa)
     policy.check_bad_rows(q.bad.get(name, Counter()), stats.records, name)
@@ -122,6 +100,50 @@ def load_maintenances(
         retired,
         stats.records,
         stats.blank_lines,
+    )
+
+
+def _take(
+    rec: Any,
+    known: set[str],
+    today: date,
+    staged: Stage,
+    seen: RowFilter,
+    q: QuarantineBuffer,
+    protected: set[str],
+    source: str,
+) -> None:
+    """One record of the general path: held with its reason (its work order then protected
+    from a snapshot's retirement), or staged."""
+    row, problem = (None, rec.problem) if rec.problem else parse_row(MANUTENCOES, rec.values, today)
+    if problem or row is None:
+        q.hold(MANUTENCOES, rec, problem)  # type: ignore[arg-type]
+        _protect(protected, rec.values, source)
+    elif row["placa_veiculo"] not in known:
+        q.hold(MANUTENCOES, rec, unknown_vehicle(row), row["placa_veiculo"])
+        _protect(protected, rec.values, source)
+    else:
+        stage_row(staged, row, rec.line, source, seen)
+
+
+def _retire_absent(
+    staged: Stage,
+    manifest: Manifest,
+    now: datetime,
+    protected: set[str],
+    policy: FilePolicy,
+) -> int:
+    """A snapshot batch retires the source's stored records of its period it lacks."""
+    snap = manifest.snapshot
+    if snap is None:
+        return 0
+    return staged.retire_absent(
+        manifest.source,
+        (snap.start, snap.end),
+        now,
+        protected=protected,
+        max_share=policy.snapshot_max_retire_share,
+        allow=snap.allow_retire,
     )
 
 
@@ -165,6 +187,37 @@ class Released:
     updated: int = 0
 
 
+def _held_page(conn: Connection, after: int, only: list[Any]) -> Sequence[Any]:
+    """The next page of held rows whose vehicle now exists: (id, values, batch, source)."""
+    return conn.execute(
+        sa.select(
+            quarantine.c.id, quarantine.c.values_json, quarantine.c.batch_id, batches.c.source
+        )
+        .join(veiculos, veiculos.c.placa == quarantine.c.placa)
+        .outerjoin(batches, batches.c.batch_id == quarantine.c.batch_id)
+        .where(
+            quarantine.c.status == "held",
+            quarantine.c.reason == "vehicle_unknown",
+            quarantine.c.id > after,
+            *only,
+        )
+        .order_by(quarantine.c.id)
+        .limit(_RELEASE_PAGE)
+    ).all()
+
+
+def _released_key(
+    row: dict[str, Any], source: str | None, original: str, occurrences: Counter[tuple[str, str]]
+) -> str:
+    """The key of a released row: its work order under its batch's source, else its
+    fingerprint and k counted among the released rows of its original batch."""
+    if row.get(ORIGIN):
+        return origin_key(source or "", row[ORIGIN])
+    print_ = fingerprint(business_cells(row))
+    occurrences[original, print_] += 1
+    return fingerprint_key(print_, occurrences[original, print_])
+
+
 def release_held(
     conn: Connection,
     batch_id: str,
@@ -188,21 +241,7 @@ def release_held(
     only.append(quarantine.c.values_json.is_not(None))
     occurrences: Counter[tuple[str, str]] = Counter()  # (original batch, fingerprint) -> k
     while True:
-        held: Sequence[Any] = conn.execute(
-            sa.select(
-                quarantine.c.id, quarantine.c.values_json, quarantine.c.batch_id, batches.c.source
-            )
-            .join(veiculos, veiculos.c.placa == quarantine.c.placa)
-            .outerjoin(batches, batches.c.batch_id == quarantine.c.batch_id)
-            .where(
-                quarantine.c.status == "held",
-                quarantine.c.reason == "vehicle_unknown",
-                quarantine.c.id > after,
-                *only,
-            )
-            .order_by(quarantine.c.id)
-            .limit(_RELEASE_PAGE)
-        ).all()
+        held = _held_page(conn, after, only)
         if not held:
             return done
         after = held[-1][0]
@@ -216,12 +255,7 @@ def release_held(
                             on_problem(qid, problem)
                         continue
                     row["linha"] = qid
-                    if row.get(ORIGIN):
-                        row["chave"] = origin_key(source or "", row[ORIGIN])
-                    else:
-                        print_ = fingerprint(business_cells(row))
-                        occurrences[original, print_] += 1
-                        row["chave"] = fingerprint_key(print_, occurrences[original, print_])
+                    row["chave"] = _released_key(row, source, original, occurrences)
                     writer.add(row)
                     ids.append(qid)
             applied = staged.apply(now)

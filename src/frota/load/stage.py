@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -174,46 +174,32 @@ class Stage:
         ).all()
         absent = [r for r in found if r.chave not in protected]
         if absent and stored and len(absent) > max_share * stored and not allow:
-            raise BadInputError(
-                _(
-                    "this snapshot would retire {n} of the {stored} stored maintenances of "
-                    "{source} from {start} to {end} ({share:.0%}, above the limit of {limit:.0%})"
-                ).format(
-                    n=len(absent),
-                    stored=stored,
-                    source=source,
-                    start=start.isoformat(),
-                    end=end.isoformat(),
-                    share=len(absent) / stored,
-                    limit=max_share,
-                ),
-                file=f"{self.batch_id}/{MANUTENCOES.file_name}",
-                hint=_(
-                    "is the export complete for its period? If the records really are gone, "
-                    "publish it again with --allow-retire (or raise snapshot_max_retire_share)"
-                ),
-            )
+            raise _too_many_retired(self.batch_id, source, period, len(absent), stored, max_share)
         for start_at in range(0, len(absent), _PAGE):
-            page = absent[start_at : start_at + _PAGE]
-            self.conn.execute(
-                m.update()
-                .where(m.c.id.in_([r.id for r in page]))
-                .values(retirada_lote=self.batch_id, retirada_em=now)
-            )
-            self.conn.execute(
-                maintenance_history.insert(),
-                [
-                    {
-                        "chave": r.chave,
-                        "lote_id": self.batch_id,
-                        "mudanca": "retire",
-                        "registrado_em": now,
-                        **{c: getattr(r, c) for c in CONTRACT},
-                    }
-                    for r in page
-                ],
-            )
+            self._retire(absent[start_at : start_at + _PAGE], now)
         return len(absent)
+
+    def _retire(self, page: Sequence[Any], now: datetime) -> None:
+        """Retire these records (soft delete), each with its 'retire' history row."""
+        m = manutencoes
+        self.conn.execute(
+            m.update()
+            .where(m.c.id.in_([r.id for r in page]))
+            .values(retirada_lote=self.batch_id, retirada_em=now)
+        )
+        self.conn.execute(
+            maintenance_history.insert(),
+            [
+                {
+                    "chave": r.chave,
+                    "lote_id": self.batch_id,
+                    "mudanca": "retire",
+                    "registrado_em": now,
+                    **{c: getattr(r, c) for c in CONTRACT},
+                }
+                for r in page
+            ],
+        )
 
     def _settle_suspects(self) -> None:
         """k of a suspect = its rank among the batch's rows with its fingerprint; the first
@@ -417,3 +403,34 @@ def free_occurrence_key(conn: Connection, row: dict[str, Any]) -> str:
     ).first():
         k += 1
     return fingerprint_key(print_, k)
+
+
+def _too_many_retired(
+    batch_id: str,
+    source: str,
+    period: tuple[date, date],
+    n: int,
+    stored: int,
+    max_share: float,
+) -> BadInputError:
+    """The refusal of a snapshot that would retire more than `max_share` of its period."""
+    start, end = period
+    return BadInputError(
+        _(
+            "this snapshot would retire {n} of the {stored} stored maintenances of "
+            "{source} from {start} to {end} ({share:.0%}, above the limit of {limit:.0%})"
+        ).format(
+            n=n,
+            stored=stored,
+            source=source,
+            start=start.isoformat(),
+            end=end.isoformat(),
+            share=n / stored,
+            limit=max_share,
+        ),
+        file=f"{batch_id}/{MANUTENCOES.file_name}",
+        hint=_(
+            "is the export complete for its period? If the records really are gone, "
+            "publish it again with --allow-retire (or raise snapshot_max_retire_share)"
+        ),
+    )
