@@ -26,7 +26,7 @@ from frota.generate import generate_batch
 from frota.load import load_pending
 from frota.publish import publish_outbox
 from frota.warehouse import build_warehouse, replicate_only
-from frota.warehouse.raw import history_columns
+from frota.warehouse.raw import REPLICATION_SEQ, history_columns
 
 WINDOWS = [(date(2026, 5, 31), 90), (date(2026, 6, 30), 30)]
 TODAY = date(2026, 6, 30)
@@ -86,8 +86,9 @@ def _rows(conn, sql: str) -> list[tuple]:
 
 
 def assert_raw_equals_source(admin: sa.Engine, warehouse: Path) -> None:
-    """raw.manutencoes and raw.frota_veiculos_historico are the operational tables row for
-    row, values and types alike."""
+    """raw.manutencoes (each record's latest copy: an updated record also has the copy its
+    batch first wrote) and raw.frota_veiculos_historico are the operational tables row for row,
+    values and types alike."""
     m_cols = ", ".join(c.name for c in MANUTENCOES.columns)
     h_cols = ", ".join(history_columns()[:-1])
     with admin.connect() as conn:
@@ -96,12 +97,21 @@ def assert_raw_equals_source(admin: sa.Engine, warehouse: Path) -> None:
         batches = conn.exec_driver_sql("select count(*) from frota_batches").scalar()
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        raw_m = _rows(con, f"select {m_cols} from raw.manutencoes")
+        raw_m = _rows(
+            con,
+            f"select {m_cols} from raw.manutencoes qualify row_number() over (partition by id "
+            f"order by {REPLICATION_SEQ} desc, _mudanca_id desc) = 1",
+        )
+        copies = con.execute("select count(*) from raw.manutencoes").fetchone()[0]
+        changes = con.execute(
+            "select count(*) from raw.manutencoes where _mudanca is not null"
+        ).fetchone()[0]
         raw_h = _rows(con, f"select {h_cols} from raw.frota_veiculos_historico")
         ledger = con.execute("select count(*) from raw.frota_replicated_batches").fetchone()[0]
     finally:
         con.close()
     assert len(raw_m) == len(src_m) > 100
+    assert copies == len(src_m) + changes  # one copy per record, one per change to it
     assert {r[0]: r for r in raw_m} == src_m
     assert len(raw_h) == len(src_h) > 25
     assert {r[0]: r for r in raw_h} == src_h
