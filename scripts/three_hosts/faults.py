@@ -41,7 +41,7 @@ def upload_link_down(flow: Flow) -> str:
             if d.name not in before and any(f.stat().st_size for f in d.iterdir())
         ]  # fmt: skip
 
-    publishing = site.source.start("frota", "publish", env={"RCLONE_BWLIMIT": "4k"})
+    publishing = site.source.start("frota", "publish", env={"RCLONE_BWLIMIT": "16k"})
     try:
         wait_for("a file arriving on the drive", lambda: bool(arriving()), alive=publishing)
         site.net.set_link("source-drive", up=False)

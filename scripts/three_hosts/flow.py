@@ -159,7 +159,10 @@ def wait_for(what: str, condition, seconds: float = 60, alive: Running | None = 
     deadline = time.monotonic() + seconds
     while not condition():
         if alive is not None and alive.proc.poll() is not None:
-            raise AssertionError(f"{what}: the command ended first (exit {alive.proc.returncode})")
+            said = alive.err.read_text(errors="replace")[-600:]
+            raise AssertionError(
+                f"{what}: the command ended first (exit {alive.proc.returncode}): {said}"
+            )
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {seconds:g} s")
         time.sleep(0.05)
