@@ -13,7 +13,10 @@ from .oracle import Store, Tally
 
 _WAREHOUSE_SQL = {
     "ledger": "select batch_id from raw.frota_replicated_batches",
-    "per_batch": "select lote_id, count(*), sum(custo) from raw.manutencoes group by lote_id",
+    # each record's latest copy (raw keeps one more copy per change to a record)
+    "per_batch": "select lote_id, count(*), sum(custo) from (select * from raw.manutencoes "
+    "qualify row_number() over (partition by id order by _replication_seq desc, "
+    "_mudanca_id desc) = 1) group by lote_id",
     "vehicles": "select placa, status, quilometragem_total from analytics.dim_veiculos "
     "where is_atual",
     "fct_manutencoes": "select count(*), sum(custo) from analytics.fct_manutencoes",
