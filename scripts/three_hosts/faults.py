@@ -171,9 +171,11 @@ def rclone_wrong_password(flow: Flow) -> str:
 
 
 def clock_skew(flow: Flow) -> str:
-    """The source's clock runs 3 minutes ahead of the server's; then it is corrected (NTP)
-    and the next batch gets an id that sorts before the previous one. `flow.skew` keeps the
-    two ids for the "newer wins" check after the round."""
+    """The source's clock runs 3 minutes ahead of the server's; then it is corrected (NTP).
+    The next batch's manifest still follows the previous one (DESIGN 5b: a source's
+    `published_at` only grows and its `sequence` counts on), so both ids carry the same
+    second and their content hashes, not the clock, decide how the ids sort: the loader must
+    go by the manifests. `flow.skew` keeps the two ids for the "newer wins" check."""
     flow.generate(clock="+3m")
     (ahead,) = flow.note_published(flow.publish(clock="+3m"))
     stamp = datetime.strptime(ahead[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
@@ -182,8 +184,16 @@ def clock_skew(flow: Flow) -> str:
     flow.load()
     flow.generate()
     (corrected,) = flow.note_published(flow.publish())
-    assert corrected < ahead, f"{corrected} should sort before {ahead} (the clock went back)"
+    before, after = (flow.manifest(batch_id) for batch_id in (ahead, corrected))
+    assert after["sequence"] == before["sequence"] + 1, f"{corrected}: sequence {after['sequence']}"
+    assert after["published_at"] > before["published_at"], (
+        f"{corrected} published_at {after['published_at']} is not after {before['published_at']}"
+    )
     flow.load()
     flow.warehouse()
     flow.skew = (ahead, corrected)
-    return f"batch {ahead} stamped {lead:.0f} s ahead; {corrected} published after it"
+    order = "before" if corrected < ahead else "after"
+    return (
+        f"batch {ahead} stamped {lead:.0f} s ahead; {corrected} (id sorts {order} it) "
+        f"follows it: sequence {after['sequence']}, published_at {after['published_at']}"
+    )

@@ -4,6 +4,7 @@ end-to-end comparison after each round."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import date, timedelta
@@ -66,6 +67,11 @@ class Flow:
         ids = [m.group(2) for m in _PUBLISHED.finditer(result.out)]
         self.publish_order += [i for i in ids if i not in self.publish_order]
         return ids
+
+    def manifest(self, batch_id: str) -> dict:
+        """The manifest of a published batch, as the drive holds it."""
+        path = self.site.landing_root / "batches" / batch_id / "_manifest.json"
+        return json.loads(path.read_text(encoding="utf-8"))
 
     def publish_export(self, name: str) -> str:
         folder = self.site.source.home / "exports" / name
