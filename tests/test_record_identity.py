@@ -4,11 +4,12 @@ every backend. Expected figures come from the worked example in docs/data-contra
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from batchkit import MANUT_HEADER, T0, TODAY, V1_LINES, init_db, query, settings_for
 
+from frota.batch import Snapshot
 from frota.contract.identity import origin_key
 from frota.landing import open_landing
 from frota.load import load_pending
@@ -30,7 +31,16 @@ class Source:
     def __init__(self, tmp: Path, landing: str, name: str = "oficina") -> None:
         self.tmp, self.landing, self.name, self.n = tmp, landing, name, 0
 
-    def publish(self, manutencoes: list[str], veiculos: list[str] | None = None) -> None:
+    def publish(
+        self,
+        manutencoes: list[str],
+        veiculos: list[str] | None = None,
+        *,
+        minute: int | None = None,
+        as_of: datetime | None = None,
+        snapshot: Snapshot | None = None,
+    ) -> str:
+        """Publish at T0 + `minute` (default: the next minute); returns the batch id."""
         self.n += 1
         folder = self.tmp / f"{self.name}-{self.n}"
         folder.mkdir()
@@ -39,8 +49,12 @@ class Source:
 
             (folder / "veiculos.csv").write_text("\n".join([VEIC_HEADER, *veiculos]) + "\n")
         (folder / "manutencoes.csv").write_text("\n".join([HEADER, *manutencoes]) + "\n")
-        when = T0 + timedelta(minutes=self.n)
-        publish_dir(folder, open_landing(self.landing), self.name, now=when)
+        when = T0 + timedelta(minutes=self.n if minute is None else minute)
+        landing = open_landing(self.landing)
+        published = publish_dir(
+            folder, landing, self.name, now=when, as_of=as_of, snapshot=snapshot
+        )
+        return published.batch_id
 
 
 def _setup(tmp_path: Path, db_url: str) -> tuple[Source, object]:
@@ -209,3 +223,150 @@ def test_generated_batches_insert_update_and_resend(tmp_path: Path, db_url: str)
     assert _counts(second) == (len(rows[1]) - closed - same, closed, same)
     total = len({r["id_origem"] for r in rows[0] + rows[1]})
     assert query(db_url, "SELECT COUNT(*) FROM manutencoes") == [(total,)]
+
+
+def _state(db_url: str) -> dict[str, tuple[str | None, str]]:
+    """Each work order as stored: id_origem -> (data_conclusao, custo)."""
+    rows = query(db_url, "SELECT id_origem, data_conclusao, custo FROM manutencoes")
+    return {o: (str(c) if c else None, f"{float(k):.2f}") for o, c, k in rows}
+
+
+def _newest_sent(sent: list[tuple[datetime, list[str]]]) -> dict[str, tuple[str | None, str]]:
+    """The independent answer: each work order as the batch with the latest data time that
+    carried it sent it, read from the CSV lines themselves."""
+    state: dict[str, tuple[str | None, str]] = {}
+    for _, lines in sorted(sent, key=lambda s: s[0]):
+        for line in lines:
+            cells = line.split(",")
+            state[cells[7]] = (cells[6] or None, cells[3])
+    return state
+
+
+def _history(db_url: str) -> list[tuple]:
+    """(id_origem, batch, change, data_conclusao, custo) in the batches' publish order."""
+    rows = query(
+        db_url,
+        "SELECT h.id_origem, h.lote_id, h.mudanca, h.data_conclusao, h.custo "
+        "FROM frota_manutencoes_historico h JOIN frota_batches b ON b.batch_id = h.lote_id "
+        "ORDER BY b.as_of, b.ordem, h.id",
+    )
+    return [(o, lote, how, str(c) if c else None, f"{float(k):.2f}") for o, lote, how, c, k in rows]
+
+
+def _as_of(db_url: str, batch_ids: list[str]) -> dict[str, tuple[str | None, str]]:
+    """The records as frota snapshot reads them as of the last of `batch_ids` (all loaded)."""
+    from frota.contract import MANUTENCOES
+    from frota.db.engine import create_engine
+    from frota.db.schema import batches
+    from frota.ops.snapshot import maintenance_rows, snapshot_columns
+
+    names = [c.name for c in snapshot_columns(MANUTENCOES)]
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            rows, _ = maintenance_rows(conn, batches.c.batch_id.in_(batch_ids))
+    finally:
+        engine.dispose()
+    found = [dict(zip(names, r, strict=True)) for r in rows]
+    return {
+        r["id_origem"]: (
+            str(r["data_conclusao"]) if r["data_conclusao"] else None,
+            f"{r['custo']:.2f}",
+        )
+        for r in found
+    }
+
+
+def _warehouse_state(tmp_path: Path, s) -> dict[str, tuple[str | None, str]]:
+    """The records as the warehouse's raw layer holds them: each one's latest copy."""
+    from dataclasses import replace
+
+    import duckdb
+
+    from frota.warehouse import replicate_only
+
+    path = tmp_path / "wh.duckdb"
+    replicate_only(replace(s, warehouse=f"duckdb:///{path}"))
+    with duckdb.connect(str(path)) as wh:
+        rows = wh.execute(
+            "SELECT id_origem, data_conclusao, custo FROM raw.manutencoes "
+            "QUALIFY row_number() OVER (PARTITION BY id "
+            "ORDER BY _replication_seq DESC, _mudanca_id DESC) = 1"
+        ).fetchall()
+    return {o: (str(c) if c else None, f"{float(k):.2f}") for o, c, k in rows}
+
+
+def test_a_late_open_copy_does_not_reopen_a_completed_work_order(
+    tmp_path: Path, db_url: str
+) -> None:
+    """Issue 11: the export that closed OS-1 is loaded; then one published before it, OS-1
+    still open, reaches the landing late. OS-1 stays closed, and the history keeps the late
+    copy as 'stale' at its batch's place; the late batch's correction of OS-2, which no newer
+    batch wrote, applies. The snapshot and the warehouse read the same state."""
+    src, s = _setup(tmp_path, db_url)
+    minute = [T0 + timedelta(minutes=n) for n in range(4)]
+    sent = [(minute[1], [OIL_OPEN, BRAKES]), (minute[3], [OIL_CLOSED, TYRES])]
+    first = src.publish(sent[0][1], V1_LINES, minute=1)
+    closing = src.publish(sent[1][1], minute=3)
+    assert [b.batch_id for b in load_pending(s, today=TODAY).loaded] == [first, closing]
+    sent.append((minute[2], [OIL_OPEN, BRAKES_FIXED]))  # published at minute 2, arrives now
+    late_id = src.publish(sent[2][1], minute=2)
+    [late] = load_pending(s, today=TODAY).loaded
+    assert late.batch_id == late_id
+    assert _counts(late) == (0, 1, 1)  # OS-2 corrected; OS-1 present (a newer state is)
+    _reconciles(late)
+    assert _state(db_url) == _newest_sent(sent)
+    assert _state(db_url)["OS-1"] == ("2026-01-06", "850.00")
+    assert _history(db_url) == [
+        ("OS-1", late_id, "stale", None, "850.00"),  # minute 2: the open copy, kept
+        ("OS-2", late_id, "update", None, "1324.56"),
+        ("OS-1", closing, "update", "2026-01-06", "850.00"),  # minute 3: the state
+    ]
+    assert _as_of(db_url, [first, closing, late_id]) == _state(db_url)
+    assert _as_of(db_url, [first, closing])["OS-1"] == ("2026-01-06", "850.00")
+    assert _warehouse_state(tmp_path, s) == _state(db_url)
+
+
+def test_a_late_original_does_not_undo_a_correction(tmp_path: Path, db_url: str) -> None:
+    """OS-2's corrected cost is loaded; then an export whose data is from before the correction
+    (published later, with an older --as-of) re-sends the original cost: the correction
+    stays, the original is in the history as 'stale'."""
+    src, s = _setup(tmp_path, db_url)
+    sent = [
+        (T0 + timedelta(minutes=1), [BRAKES]),
+        (T0 + timedelta(minutes=2), [BRAKES_FIXED]),
+        (T0 + timedelta(minutes=1, seconds=30), [BRAKES]),
+    ]
+    src.publish(sent[0][1], V1_LINES)
+    fixed = src.publish(sent[1][1])
+    old = src.publish(sent[2][1], minute=3, as_of=sent[2][0])
+    loaded = load_pending(s, today=TODAY).loaded
+    assert [_counts(b) for b in loaded] == [(1, 0, 0), (0, 1, 0), (0, 0, 1)]
+    for b in loaded:
+        _reconciles(b)
+    assert _state(db_url) == _newest_sent(sent) == {"OS-2": (None, "1324.56")}
+    assert _history(db_url) == [
+        ("OS-2", old, "stale", None, "1234.56"),  # as of minute 1:30
+        ("OS-2", fixed, "update", None, "1324.56"),
+    ]
+    assert _as_of(db_url, [b.batch_id for b in loaded]) == _state(db_url)
+    assert _warehouse_state(tmp_path, s) == _state(db_url)
+
+
+def test_a_late_snapshot_retires_nothing_a_newer_batch_wrote(tmp_path: Path, db_url: str) -> None:
+    """A snapshot export of January published at minute 2 arrives after the minute-3 batch that
+    added OS-3: OS-3 was not in the source yet when the snapshot was taken, so it stays; OS-2,
+    which only the older batch 1 wrote, is retired; OS-1 keeps its newer, closed state."""
+    src, s = _setup(tmp_path, db_url)
+    src.publish([OIL_OPEN, BRAKES], V1_LINES, minute=1)
+    src.publish([OIL_CLOSED, TYRES], minute=3)
+    load_pending(s, today=TODAY)
+    january = Snapshot(date(2026, 1, 1), date(2026, 1, 31), allow_retire=True)
+    late_id = src.publish([OIL_OPEN], minute=2, snapshot=january)
+    [late] = load_pending(s, today=TODAY).loaded
+    assert (late.batch_id, late.manutencoes_retired, _counts(late)) == (late_id, 1, (0, 0, 1))
+    in_force = query(db_url, "SELECT id_origem FROM manutencoes WHERE retirada_lote IS NULL")
+    assert sorted(o for (o,) in in_force) == ["OS-1", "OS-3"]
+    assert _state(db_url)["OS-1"] == ("2026-01-06", "850.00")
+    changes = [(o, how) for o, lote, how, _, _ in _history(db_url) if lote == late_id]
+    assert sorted(changes) == [("OS-1", "stale"), ("OS-2", "retire")]

@@ -188,15 +188,17 @@ vehicle_history = sa.Table(
 )
 
 # Every change to a stored maintenance record, in the transaction that made it: the record
-# as it is AFTER the change ('update', 'restore'), or as it was retired ('retire'). New records
-# are not here: they are the manutencoes rows whose lote_id is the batch.
+# as it is AFTER the change ('update', 'restore'), or as it was retired ('retire'); and the
+# version a late, older batch brought of a record a newer batch wrote ('stale': it changed
+# nothing, and the warehouse and snapshots skip it). New records are not here: they are the
+# manutencoes rows whose lote_id is the batch.
 maintenance_history = sa.Table(
     MAINTENANCE_HISTORY_TABLE,
     metadata,
     sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
     sa.Column("chave", sa.String(KEY_LENGTH), nullable=False),
     sa.Column("lote_id", sa.String(64), nullable=False),  # the batch or operation
-    sa.Column("mudanca", sa.String(10), nullable=False),  # update | retire | restore
+    sa.Column("mudanca", sa.String(10), nullable=False),  # update|retire|restore|stale
     sa.Column("registrado_em", timestamp(), nullable=False),
     *(sa.Column(c.name, _sa_type(c)) for c in MANUTENCOES.csv_columns),
     sa.Index("ix_frota_manutencoes_historico_lote", "lote_id"),

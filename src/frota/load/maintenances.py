@@ -26,6 +26,7 @@ from frota.contract.identity import (
 )
 from frota.contract.tabular import FilePolicy, ReadStats, read_records
 from frota.contract.validate import Problem, parse_row
+from frota.db.history import Version
 from frota.db.schema import batches, quarantine, veiculos
 from frota.load.dedupe import RowFilter, canonical_cells, row_digest
 from frota.load.fastpath import FastMaintenances, canonical_plates
@@ -71,7 +72,8 @@ def load_maintenances(
     seen = RowFilter()  # rows repeated in the file; bounded memory (load/dedupe.py)
     protected: set[str] = set()  # work orders of held rows: a snapshot does not retire them
     report = (lambda: progress(stats.records)) if progress else None
-    with Stage(conn, manifest.batch_id, report) as staged:
+    version = Version.of(manifest.effective_at, manifest.order_key)  # newer wins (load/stage.py)
+    with Stage(conn, manifest.batch_id, report, version) as staged:
         with open_file(name) as fh, staged.writer as writer:
             q.before_flush = writer.wait
             # Canonical rows go straight to the writer; the rest take the general path below.

@@ -8,7 +8,9 @@ The stage is a temporary table of this connection, written by the dialect's bulk
 2. a work-order number repeated in the batch: identical copies count once (the others are
    duplicates), different contents are all quarantined (`conflicting_id_origem`);
 3. a stored record the batch changes (its work-order number came with other values, or it was
-   retired) is updated, with a row in frota_manutencoes_historico;
+   retired) is updated, with a row in frota_manutencoes_historico — unless a batch newer than
+   this one (frota.db.history.Version: as_of, then the publish order) wrote its current state:
+   then the record stays, and this batch's older version goes to the history as 'stale';
 4. the rest is inserted where the key is absent; what is left was already present, unchanged.
 
 A temporary table is not DDL on the schema: no lock, no implicit commit (MySQL), and the
@@ -41,6 +43,7 @@ from frota.contract.identity import (
 )
 from frota.contract.tabular import Record
 from frota.contract.validate import Problem
+from frota.db.history import Version
 from frota.db.schema import _sa_type, batches, maintenance_history, manutencoes
 from frota.errors import BadInputError
 from frota.i18n import _
@@ -103,9 +106,14 @@ class Stage:
     (the temporary table is dropped on exit; on PostgreSQL, at the end of the transaction)."""
 
     def __init__(
-        self, conn: Connection, batch_id: str, on_flush: Callable[[], None] | None = None
+        self,
+        conn: Connection,
+        batch_id: str,
+        on_flush: Callable[[], None] | None = None,
+        version: Version | None = None,
     ) -> None:
-        self.conn, self.batch_id = conn, batch_id
+        # version: of the batch's data, for "newer wins" (None: every change applies)
+        self.conn, self.batch_id, self.version = conn, batch_id, version
         self.suspects: list[tuple[int, str]] = []  # (line, fingerprint): occurrence unknown
         _drop(conn)
         _create(conn)
@@ -150,8 +158,9 @@ class Stage:
         inclusive) that are not in this batch, each with a history row; returns how many.
 
         A record's source is its first batch's. `protected`: keys of the batch's rows held in
-        the quarantine (they are in the export). BadInputError, before anything is retired,
-        when that would be more than `max_share` of the period's records, unless `allow`."""
+        the quarantine (they are in the export); a record a newer batch wrote is not retired.
+        BadInputError, before anything is retired, when that would be more than `max_share` of
+        the period's records, unless `allow`."""
         m, b = manutencoes, batches
         start, end = period
         of_period = (
@@ -167,12 +176,13 @@ class Stage:
         ).scalar()
         staged = sa.select(sa.literal(1)).where(stage.c.chave == m.c.chave).exists()
         found = self.conn.execute(
-            sa.select(m.c.id, m.c.chave, *(m.c[c] for c in CONTRACT))
+            sa.select(m.c.id, m.c.chave, m.c.lote_id.label("m_lote"), *(m.c[c] for c in CONTRACT))
             .select_from(joined)
             .where(*of_period, ~staged)
             .order_by(m.c.id)
         ).all()
-        absent = [r for r in found if r.chave not in protected]
+        newer = self._written_by_newer(found)  # a late snapshot: their newer state stays
+        absent = [r for r in found if r.chave not in protected and r.chave not in newer]
         if absent and stored and len(absent) > max_share * stored and not allow:
             raise _too_many_retired(self.batch_id, source, period, len(absent), stored, max_share)
         for start_at in range(0, len(absent), _PAGE):
@@ -275,15 +285,17 @@ class Stage:
 
     def _apply_changes(self, now: datetime) -> int:
         """Stored records this batch changes or restores: updated in place (their id and
-        lote_id stay), each with a history row. Returns how many."""
+        lote_id stay), each with a history row; those a newer batch wrote stay as they are,
+        this batch's image in the history as 'stale'. Returns how many were updated."""
         m = manutencoes
         differs = [m.c[c].is_distinct_from(stage.c[c]) for c in CONTRACT]
         found = self.conn.execute(
-            sa.select(m.c.id, m.c.retirada_lote, stage)
+            sa.select(m.c.id, m.c.retirada_lote, m.c.lote_id.label("m_lote"), stage)
             .select_from(stage.join(m, m.c.chave == stage.c.chave))
             .where(stage.c.estado == OK, sa.or_(m.c.retirada_lote.is_not(None), *differs))
             .order_by(m.c.id)
         ).all()
+        newer = self._written_by_newer(found)
         update = (
             m.update()
             .where(m.c.id == sa.bindparam("m_id"))
@@ -295,24 +307,62 @@ class Stage:
         )
         for start in range(0, len(found), _PAGE):
             page = found[start : start + _PAGE]
-            self.conn.execute(
-                update,
-                [{"m_id": r.id, **{f"v_{c}": getattr(r, c) for c in CONTRACT}} for r in page],
-            )
+            changes = [r for r in page if r.chave not in newer]
+            if changes:
+                self.conn.execute(
+                    update,
+                    [
+                        {"m_id": r.id, **{f"v_{c}": getattr(r, c) for c in CONTRACT}}
+                        for r in changes
+                    ],
+                )
             self.conn.execute(
                 maintenance_history.insert(),
                 [
                     {
                         "chave": r.chave,
                         "lote_id": self.batch_id,
-                        "mudanca": "restore" if r.retirada_lote is not None else "update",
+                        "mudanca": _change_kind(r, newer),
                         "registrado_em": now,
                         **{c: getattr(r, c) for c in CONTRACT},
                     }
                     for r in page
                 ],
             )
-        return len(found)
+        return len(found) - len(newer)
+
+    def _written_by_newer(self, found: Sequence[Any]) -> set[str]:
+        """Keys of `found` (rows with chave and m_lote) whose stored state a batch newer than
+        this one wrote: inserted it, or changed it (a 'stale' image changed nothing)."""
+        if self.version is None or not found:
+            return set()
+        b = batches.c
+        candidates = self.conn.execute(
+            sa.select(b.batch_id, b.as_of, b.ordem).where(
+                b.as_of >= self.version.vigente_desde, b.batch_id != self.batch_id
+            )
+        ).all()
+        # Compared in Python, as the vehicles' versions are (a collation could sort ordem
+        # differently); the ledger rows not older than this batch's as_of are few.
+        newer = [r.batch_id for r in candidates if Version(r.as_of, r.ordem or "") > self.version]
+        if not newer:
+            return set()
+        inserted_by_newer = set(newer)
+        keys = {r.chave for r in found if r.m_lote in inserted_by_newer}
+        h = maintenance_history.c
+        rest = [r.chave for r in found if r.chave not in keys]
+        for at in range(0, len(newer), _PAGE):
+            for start in range(0, len(rest), _PAGE):
+                keys.update(
+                    self.conn.execute(
+                        sa.select(h.chave).where(
+                            h.lote_id.in_(newer[at : at + _PAGE]),
+                            h.chave.in_(rest[start : start + _PAGE]),
+                            h.mudanca != "stale",
+                        )
+                    ).scalars()
+                )
+        return keys
 
     def _insert_new(self) -> int:
         """Insert the staged rows whose key is not stored yet; returns how many."""
@@ -353,6 +403,13 @@ def _drop(conn: Connection) -> None:
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
     else:
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
+
+
+def _change_kind(row: Any, newer: set[str]) -> str:
+    """The history's name for what this batch did to a stored record (frota.db.schema)."""
+    if row.chave in newer:
+        return "stale"
+    return "restore" if row.retirada_lote is not None else "update"
 
 
 def _cell(row: Any, column: str) -> str:

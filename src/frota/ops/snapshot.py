@@ -92,15 +92,19 @@ def maintenance_rows(conn: Connection, upto: Any) -> tuple[list[tuple[Any, ...]]
     m, h = manutencoes, maintenance_history
     names = [c.name for c in snapshot_columns(MANUTENCOES)]
     changes: dict[str, Any] = {}  # chave -> its latest change among those batches
+    changed = h.c.mudanca != "stale"  # a late, older batch's image changed nothing
     query = (
-        sa.select(h).join(batches, batches.c.batch_id == h.c.lote_id).where(upto).order_by(h.c.id)
+        sa.select(h)
+        .join(batches, batches.c.batch_id == h.c.lote_id)
+        .where(upto, changed)
+        .order_by(h.c.id)
     )
     for found in conn.execute(query).mappings():
         changes[found["chave"]] = found  # ascending ids: the last one wins
     # Each record's first change ever: a retirement keeps the image it retired, which is the
     # image before it; an update or a restore does not say what it replaced.
     first: dict[str, Any] = {}
-    for found in conn.execute(sa.select(h).order_by(h.c.id)).mappings():
+    for found in conn.execute(sa.select(h).where(changed).order_by(h.c.id)).mappings():
         first.setdefault(found["chave"], found)
     rows: list[tuple[Any, ...]] = []
     unknown_before = 0

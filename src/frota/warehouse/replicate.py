@@ -201,7 +201,8 @@ def _change_rows(
         query = (
             sa.select(*columns, retired, h.c.mudanca, h.c.id, h.c.lote_id)
             .join(m, m.c.chave == h.c.chave)
-            .where(h.c.lote_id.in_(chunk))
+            # A 'stale' image (a late, older batch's version) never was the record's state.
+            .where(h.c.lote_id.in_(chunk), h.c.mudanca != "stale")
         )
         for row in src.execution_options(yield_per=_YIELD_PER).execute(query):
             counts[row[-1]] += 1
