@@ -204,3 +204,17 @@ def test_script_says_why_it_cannot_run(tmp_path: Path, ci: str, code: int, says:
     assert done.returncode == code, done.stderr
     assert says in done.stdout + done.stderr
     assert os.listdir(tmp_path) == ["bin"]  # nothing made, nothing left
+
+
+def test_the_report_total_is_compared_with_the_warehouse() -> None:
+    warehouse = Store(set(), {}, {}, marts={"mart_custo_veiculo_mes": Tally(3, Decimal("1234.56"))})
+    shown = '<span class="fig" data-kpi="custo_total" data-value="{}">R$ …</span>'
+    check = Check()
+    oracle.report_to_store(shown.format("1234.56"), warehouse, check)
+    assert check.problems == []
+    oracle.report_to_store(shown.format("1234.50"), warehouse, check)
+    oracle.report_to_store("<p>no figures</p>", warehouse, check)
+    assert check.problems == [
+        "report: total cost 1234.50, the warehouse's 1234.56",
+        "report: the page shows no total cost",
+    ]

@@ -23,7 +23,8 @@ def clean_round(flow: Flow) -> str:
     flow.publish_export("planilha-oficina")
     flow.load()
     flow.warehouse()
-    return "generate, publish, publish --from an Excel-style export, load, warehouse"
+    flow.report()
+    return "generate, publish, publish --from an Excel-style export, load, warehouse, report"
 
 
 ROUNDS = (

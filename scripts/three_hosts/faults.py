@@ -191,6 +191,7 @@ def clock_skew(flow: Flow) -> str:
     )
     flow.load()
     flow.warehouse()
+    flow.report()
     flow.skew = (ahead, corrected)
     order = "before" if corrected < ahead else "after"
     return (

@@ -21,6 +21,7 @@ _LOADED = re.compile(r"^│ (\d{8}T\d{6}Z-\S+-[0-9a-f]{8}) ", re.M)
 FORBIDDEN = {
     "load": ("frota.generate", "frota.publish"),
     "warehouse": ("frota.load", "frota.generate", "frota.publish"),
+    "report": ("frota.load", "frota.generate", "frota.publish"),
 }
 EXPORT_VEHICLES = [
     ("EXA-1001", "Van", "ativo", "45210", "15/07/2021"),
@@ -50,6 +51,7 @@ class Flow:
         self.exports: list[tuple[Path, str]] = []
         self.loaded: list[str] = []  # every batch any load reported, in order
         self.problems: list[str] = []  # import rules broken, batches loaded twice
+        self.report_written: Path | None = None  # a report to check against the warehouse
         self.skew: tuple[str, str] | None = None  # (batch ahead, batch after the correction)
 
     # ---------------------------------------------------------------- the source
@@ -104,6 +106,18 @@ class Flow:
         self._imports("warehouse", result)
         return result
 
+    def report(self) -> Result:
+        """The fleet report over every month up to this one; `compare` checks its total cost
+        against the warehouse's (the figure as the page shows it, read from the HTML)."""
+        period = f"2000-01..{date.today():%Y-%m}"
+        out = self.site.analytics.home / "data" / "relatorio.html"
+        result = self.site.analytics.run(
+            "frota", "report", "--out", str(out), "--period", period, imports=True
+        )
+        self._imports("report", result)
+        self.report_written = out
+        return result
+
     def _imports(self, step: str, result: Result) -> None:
         bad = sorted(
             m
@@ -139,6 +153,10 @@ class Flow:
             self.site.analytics.home / "data" / "warehouse.duckdb",
         )
         oracle.store_to_store(db, warehouse, "warehouse", check)
+        if self.report_written:
+            page = self.report_written.read_text(encoding="utf-8")
+            oracle.report_to_store(page, warehouse, check)
+            self.report_written = None
         return check, landing, db
 
 

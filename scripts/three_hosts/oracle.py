@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -302,6 +303,20 @@ def store_to_store(upstream: Store, downstream: Store, where: str, check: Check)
             if upstream.vehicles.get(p) != downstream.vehicles.get(p)
         }  # fmt: skip
         check.problem(f"{where}: {len(wrong)} vehicles differ, e.g. {sorted(wrong)[:5]}")
+
+
+_REPORT_TOTAL = re.compile(r'data-kpi="custo_total" data-value="([^"]*)"')
+
+
+def report_to_store(page: str, warehouse: Store, check: Check) -> None:
+    """The fleet report's total cost, as its HTML carries it, against the warehouse's cost
+    mart (the report covers every month: `Flow.report`)."""
+    found = _REPORT_TOTAL.search(page)
+    expected = warehouse.marts["mart_custo_veiculo_mes"].custo
+    if found is None:
+        check.problem("report: the page shows no total cost")
+    elif Decimal(found.group(1)) != expected:
+        check.problem(f"report: total cost {found.group(1)}, the warehouse's {expected}")
 
 
 def stale_vehicles(landing: dict[str, Batch], publish_order: list[str], store: Store) -> list[str]:
