@@ -109,7 +109,8 @@ def signature(url: str) -> dict[str, object]:
                 if conn.dialect.name == "mysql":  # the server's own words, options included
                     ddl = conn.execute(sa.text(f"SHOW CREATE TABLE `{table}`")).one()[1]
                     lines = re.sub(r" AUTO_INCREMENT=\d+", "", ddl).splitlines()
-                    out[table] = (lines[0], sorted(lines[1:]))  # KEY order is creation order
+                    # KEY order is creation order (and so is which line ends without a comma)
+                    out[table] = (lines[0], sorted(line.rstrip(",") for line in lines[1:]))
                     continue
                 out[table] = (
                     [
@@ -501,3 +502,120 @@ def test_the_wheel_carries_the_migrations(tmp_path: Path) -> None:
     }
     assert {"frota/db/migrations/env.py", "frota/db/migrations/script.py.mako"} <= wanted
     assert wanted <= names
+
+
+def _running(url: str, statement: str) -> bool:
+    """Whether the server is running a statement that starts with `statement` (case
+    ignored) for `url`'s database, on another connection."""
+    database = sa.make_url(url).database
+    found = query(
+        url,
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+        "WHERE DB = :db AND UPPER(INFO) LIKE :statement",
+        db=database,
+        statement=statement.upper() + "%",
+    )
+    return bool(found[0][0])
+
+
+def _kill_while(url: str, statement: str, cwd: Path) -> bool:
+    """Run `frota db upgrade` and SIGKILL it while the server runs `statement` for it;
+    False if it finished (or stopped) before the statement was seen."""
+    proc = new_frota("--database", url, "db", "upgrade", cwd=cwd)
+    while proc.poll() is None:
+        if _running(url, statement):
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=60)
+            return True
+        time.sleep(0.002)
+    proc.communicate(timeout=60)
+    return False
+
+
+def _release_data(release: Path, urls: list[str], tmp_path: Path) -> None:
+    """The same release batches loaded into each database by ff3cdaf: thousands of
+    maintenances (the 0005 backfill takes a while), doubled by an overlapping export."""
+    landing = str(tmp_path / "landing")
+    plates = ["ABC1234", "BRA2E19", "KLM1J23"]
+    vehicles = [f"{p},Van,ativo,{10000 * (i + 1)},2020-01-0{i + 1}" for i, p in enumerate(plates)]
+    services = [
+        f"{plates[n % 3]},Revisão {n},2025-{1 + n % 12:02d}-{1 + n % 28:02d},{100 + n}.50,,"
+        f"{'preventiva' if n % 2 else 'corretiva'},"
+        for n in range(3000)
+    ]
+    _publish_old(release, landing, write_batch_dir(tmp_path / "r1", vehicles, services), tmp_path)
+    overlap = write_batch_dir(
+        tmp_path / "r2", None, services[2500:] + ["ABC1234,Pneus,2025-03-03,9.90,,,"]
+    )
+    _publish_old(release, landing, overlap, tmp_path)
+    for url in urls:
+        old_frota(release, "--database", url, "db", "init", cwd=tmp_path)
+        old_frota(release, "--database", url, "--landing", landing, "load", cwd=tmp_path)
+
+
+def _maintenance_rows(url: str) -> list[tuple[str, ...]]:
+    """Every column of every maintenance, as text, by id."""
+    found = query(url, "SELECT * FROM manutencoes ORDER BY id")
+    return [tuple(_text(v) for v in row) for row in found]
+
+
+@pytest.mark.slow
+@pytest.mark.mysql
+def test_a_release_database_killed_inside_0005_reruns_with_every_row(
+    release: Path, tmp_path: Path
+) -> None:
+    """MariaDB commits each DDL statement: `frota db upgrade` of a database the release made
+    and loaded, SIGKILLed after every statement of 0005 and in the middle of its backfill and of
+    its NOT NULL change, reruns to head with every row as an uninterrupted upgrade of the same
+    data leaves it."""
+    from faultkit import Databases, require_server
+
+    require_server("mysql")
+    made = Databases("mysql", tmp_path)
+    try:
+        killed, clean = made.new(schema=False), made.new(schema=False)
+        _release_data(release, [killed, clean], tmp_path)
+        before = rows(killed)
+        assert sum(before["manutencoes"].values()) == 3501  # the overlap doubled 500 rows
+        for url in (killed, clean):
+            upgrade_schema(create_engine(url), "0004_run_history")
+        points = []
+        # 0005's first nine statements (columns, the history table and its index), one a run.
+        for _ in range(9):
+            assert _kill_upgrade(killed, 1, tmp_path)
+            points.append("ddl")
+        # Then inside the statements that follow: the backfill's UPDATEs (twice), the NOT NULL
+        # change; each run starts over from the backfill (the UNIQUE index on 3,501 rows is
+        # too quick to be caught in flight).
+        for statement in ("UPDATE manutencoes", "UPDATE manutencoes", "ALTER TABLE manutencoes"):
+            assert _kill_while(killed, statement, tmp_path), statement
+            points.append(statement)
+        # The last statement, the UNIQUE index, is done: killed before the revision is recorded.
+        assert _kill_upgrade(killed, 1, tmp_path)
+        points.append("ddl")
+        assert not at_head(killed)
+        _rerun_upgrade(killed, tmp_path)
+        _rerun_upgrade(clean, tmp_path)
+        assert at_head(killed) and len(points) == 13, points
+        kept = tuple(t for t in TABLES if t != "frota_runs")  # 0004 reshaped frota_runs
+        assert rows(killed, kept) == {t: before[t] for t in kept}  # every release row intact
+        assert _maintenance_rows(killed) == _maintenance_rows(clean)  # keys included
+        assert signature(killed) == signature(clean)
+        _check_rank_backfill(killed, 3501)
+    finally:
+        made.close()
+
+
+def _check_rank_backfill(url: str, total: int) -> None:
+    """Every row has its fingerprint key, k = its rank among identical rows by id."""
+    found = query(
+        url,
+        "SELECT placa_veiculo, tipo_manutencao, data_manutencao, custo, quilometragem, "
+        "categoria, data_conclusao, chave FROM manutencoes ORDER BY id",
+    )
+    seen: Counter = Counter()
+    for row in found:
+        cells = tuple("" if v is None else str(v) for v in row[:7])
+        seen[cells] += 1
+        assert row[7] == fingerprint_key(fingerprint(list(cells)), seen[cells])
+    assert len(found) == total and sum(1 for n in seen.values() if n == 2) == 500
