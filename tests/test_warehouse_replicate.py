@@ -106,10 +106,10 @@ def test_crash_mid_replication_leaves_warehouse_as_before(
     load_batch(engine, fleet.next_batch(3, 3, 20))
 
     def crashing(real):
-        def copy_rows(self, table, columns, rows):
+        def copy_rows(self, table, columns, rows, fixed=()):
             if table == "frota_veiculos_historico":  # the maintenances are copied by now
                 raise KeyboardInterrupt("killed")
-            return real(self, table, columns, rows)
+            return real(self, table, columns, rows, fixed)
 
         return copy_rows
 

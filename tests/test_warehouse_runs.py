@@ -143,31 +143,37 @@ def test_a_second_run_exits_4_and_changes_nothing(warehouse_url, operational, tm
 
 
 def test_a_killed_replication_leaves_nothing_behind(operational, tmp_path) -> None:
-    """SIGKILL while the copy file is being written: the next run removes it, then copies
-    every row exactly once."""
+    """SIGKILL in the middle of a replication: nothing but the warehouse (and its lock file)
+    is left beside it, copy files an older frota's killed run left are removed, and the next
+    run copies every row exactly once."""
     url, engine = operational
     fleet = Fleet(seed=4)
     batch = fleet.next_batch(50, 0, 60_000)
     load_batch(engine, batch)
     warehouse = tmp_path / "wh.duckdb"
-    scratch = tmp_path / "wh.duckdb.frota-copy"
+    old_scratch = tmp_path / "wh.duckdb.frota-copy"  # an older frota's copy files
+    old_scratch.mkdir()
+    (old_scratch / "manutencoes-abcd1234.csv").write_text("left by an older frota\n")
     (tmp_path / ".manutencoes-abcd1234.csv").write_text("left by an older frota\n")
+    before = set(os.listdir(tmp_path))
     run = frota(
         "--database", url, "--warehouse", f"duckdb:///{warehouse}", "warehouse", "--no-dbt",
         cwd=tmp_path,
     )  # fmt: skip
     deadline = time.monotonic() + 60
-    while not (scratch.is_dir() and any(scratch.iterdir())):
+    while not warehouse.exists():  # the run holds the lock and has opened the warehouse
         assert run.poll() is None, run.communicate()
-        assert time.monotonic() < deadline, "the copy file never showed up"
+        assert time.monotonic() < deadline, "the warehouse never showed up"
         time.sleep(0.005)
+    time.sleep(0.2)
+    assert run.poll() is None, "the run ended before the kill"
     run.send_signal(signal.SIGKILL)
     run.wait(10)
-    assert any(scratch.iterdir())  # what the kill left
     result = replicate_only(at(url, f"duckdb:///{warehouse}"))
     assert result.rows["manutencoes"] == 60_000
-    assert not scratch.exists() or not any(scratch.iterdir())
-    assert not (tmp_path / ".manutencoes-abcd1234.csv").exists()
+    left = set(os.listdir(tmp_path)) - before - {"data"}  # data/logs: the CLI's log folder
+    assert left <= {"wh.duckdb", "wh.duckdb.wal", "wh.duckdb.frota.lock"}, left
+    assert not old_scratch.exists() and not (tmp_path / ".manutencoes-abcd1234.csv").exists()
     raw = read_tables(f"duckdb:///{warehouse}", ["manutencoes"], "raw")["manutencoes"]
     assert len(raw) == raw.id.nunique() == 60_000
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -164,37 +165,53 @@ def _chunks(batch_ids: Sequence[str]) -> list[Sequence[str]]:
     return [batch_ids[i : i + _IDS_PER_QUERY] for i in range(0, len(batch_ids), _IDS_PER_QUERY)]
 
 
+def _as_stored(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """A column read as the driver hands it over, without SQLAlchemy's conversions (the warehouse
+    casts on the way in); a decimal as its exact text (SQLite keeps 100.00 as 100 and 12.50 as
+    12.5, other drivers give Decimal objects)."""
+    if isinstance(column.type, sa.Numeric) and not isinstance(column.type, sa.Float):
+        return sa.cast(column, sa.String)
+    return sa.type_coerce(column, sa.types.NULLTYPE)
+
+
+def _streamed(
+    src: Connection, query: sa.Select[Any], counts: Counter[str], at: int
+) -> Iterator[sa.Row[Any]]:
+    """The rows of `query`, streamed in partitions; `counts` counts them by their column `at`."""
+    for part in src.execution_options(yield_per=_YIELD_PER).execute(query).partitions():
+        counts.update(map(itemgetter(at), part))
+        yield from part
+
+
 def _source_rows(
     src: Connection,
     batch_ids: Sequence[str],
     counts: Counter[str],
     after_id: int | None = None,
-) -> Iterator[tuple]:
-    """The maintenances written by `batch_ids` (with id > `after_id`) as raw.manutencoes holds
-    them but for the replication run: the contract columns, the batch that retired the record
-    (if any), no change (NULL, 0). Streamed."""
+) -> Iterator[Sequence[Any]]:
+    """The maintenances written by `batch_ids` (with id > `after_id`): the contract columns and
+    the batch that retired the record (if any); the copy as its batch wrote it (a NULL
+    change). Streamed."""
     m = schema.manutencoes
-    columns = [m.c[c.name] for c in MANUTENCOES.columns]
+    columns = [_as_stored(m.c[c.name]) for c in MANUTENCOES.columns]
     lote = MANUTENCOES.columns.index(MANUTENCOES.column("lote_id"))
     for chunk in _chunks(batch_ids):
-        query = sa.select(*columns, m.c.retirada_lote).where(m.c.lote_id.in_(chunk))
+        query = sa.select(*columns, _as_stored(m.c.retirada_lote)).where(m.c.lote_id.in_(chunk))
         if after_id is not None:
             query = query.where(m.c.id > after_id)
-        result = src.execution_options(yield_per=_YIELD_PER).execute(query)
-        for row in result:
-            counts[row[lote]] += 1
-            yield (*row, None, 0)
+        yield from _streamed(src, query, counts, lote)
 
 
 def _change_rows(
     src: Connection, batch_ids: Sequence[str], counts: Counter[str]
-) -> Iterator[tuple]:
+) -> Iterator[Sequence[Any]]:
     """The changes `batch_ids` made to stored maintenances (frota_manutencoes_historico), each
     as a copy of its record for raw.manutencoes: the record's id and batch, the image after the
     change, the batch that retired it (a 'retire'), the kind of change and its history id."""
     h, m = schema.maintenance_history, schema.manutencoes
     columns = [
-        m.c[c.name] if c.name in ("id", "lote_id") else h.c[c.name] for c in MANUTENCOES.columns
+        _as_stored(m.c[c.name] if c.name in ("id", "lote_id") else h.c[c.name])
+        for c in MANUTENCOES.columns
     ]
     retired = sa.case((h.c.mudanca == "retire", h.c.lote_id), else_=sa.null())
     for chunk in _chunks(batch_ids):
@@ -204,26 +221,23 @@ def _change_rows(
             # A 'stale' image (a late, older batch's version) never was the record's state.
             .where(h.c.lote_id.in_(chunk), h.c.mudanca != "stale")
         )
-        for row in src.execution_options(yield_per=_YIELD_PER).execute(query):
-            counts[row[-1]] += 1
-            yield tuple(row[:-1])
+        for row in _streamed(src, query, counts, -1):
+            yield row[:-1]
 
 
 def _history_rows(
     src: Connection, batch_ids: Sequence[str], counts: Counter[str], first: bool
-) -> Iterator[tuple]:
+) -> Iterator[Sequence[Any]]:
     """The vehicle states `batch_ids` applied (and, on the `first` replication, the baseline
     states no batch wrote: vehicles adopted before frota kept a ledger), streamed."""
     h = schema.vehicle_history
-    columns = [h.c[name] for name in history_columns()[:-1]]
+    columns = [_as_stored(h.c[name]) for name in history_columns()[:-1]]
     lote = history_columns().index("lote_id")
     queries = [sa.select(*columns).where(h.c.lote_id.in_(chunk)) for chunk in _chunks(batch_ids)]
     if first:
         queries.append(sa.select(*columns).where(h.c.lote_id.is_(None)))
     for query in queries:
-        for row in src.execution_options(yield_per=_YIELD_PER).execute(query):
-            counts[row[lote]] += 1
-            yield tuple(row)
+        yield from _streamed(src, query, counts, lote)
 
 
 def _maintenances_written(batch: sa.Row) -> int:
@@ -234,7 +248,9 @@ def _maintenances_written(batch: sa.Row) -> int:
     return int(batch.manutencoes_inserted) + int(batch.released)
 
 
-def _counted(rows: Iterator[tuple], bar: Callable[[int], None] | None) -> Iterator[tuple]:
+def _counted(
+    rows: Iterator[Sequence[Any]], bar: Callable[[int], None] | None
+) -> Iterator[Sequence[Any]]:
     """The rows, telling `bar` how many went by (every 10,000 and at the end)."""
     if bar is None:
         yield from rows
@@ -267,7 +283,8 @@ def _copy_maintenances(
     ids = [b.batch_id for b in batches]
     counts: Counter[str] = Counter()
     found = _counted(_source_rows(src, ids, counts, after), bar)
-    rows = wh.copy_rows(table, columns, ((*row, seq) for row in found))
+    first_copy = (None, 0, seq)  # _mudanca, _mudanca_id, _replication_seq: as its batch wrote it
+    rows = wh.copy_rows(table, columns, found, first_copy)
     short = [b.batch_id for b in batches if counts[b.batch_id] < _maintenances_written(b)]
     if short:
         marks = ", ".join("?" * len(short))
@@ -276,12 +293,10 @@ def _copy_maintenances(
             (seq, *short),
         )
         rows -= sum(counts.pop(b, 0) for b in short)
-        rows += wh.copy_rows(
-            table, columns, ((*row, seq) for row in _source_rows(src, short, counts))
-        )
+        rows += wh.copy_rows(table, columns, _source_rows(src, short, counts), first_copy)
     # Then the changes the batches made to stored records: copies that come after the
     # record's earlier ones.
-    rows += wh.copy_rows(table, columns, ((*row, seq) for row in _change_rows(src, ids, counts)))
+    rows += wh.copy_rows(table, columns, _change_rows(src, ids, counts), (seq,))
     return rows, counts, short
 
 
@@ -331,7 +346,8 @@ def replicate(
         v_rows = wh.copy_rows(
             HISTORY,
             history_columns(),
-            ((*row, seq) for row in _history_rows(src, ids, v_counts, first=seq == 1)),
+            _history_rows(src, ids, v_counts, first=seq == 1),
+            (seq,),
         )
         now = datetime.now(UTC).replace(tzinfo=None)
         concluded = _concluded(wh, seq)

@@ -7,16 +7,15 @@ The raw layer lives in schema `raw`; dbt builds into schema `analytics`.
 
 from __future__ import annotations
 
-import csv
 import getpass
 import importlib.util
-import os
 import re
 import shutil
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +67,9 @@ class WarehouseTarget:
 
     @property
     def scratch(self) -> Path | None:
-        """The DuckDB warehouse's folder for copy files (None for PostgreSQL): frota's alone,
-        emptied at the start of every run, so a killed run leaves nothing behind for long."""
+        """The folder where frota versions before 2026-12 put a DuckDB warehouse's copy files
+        (None for PostgreSQL); replication no longer writes files, and each run removes what
+        a run killed then left (clean_scratch)."""
         if self.path is None:
             return None
         return self.path.with_name(self.path.name + ".frota-copy")
@@ -154,7 +154,15 @@ class WarehouseConnection:
     def transaction(self) -> Iterator[None]:
         raise NotImplementedError
 
-    def copy_rows(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
+    def copy_rows(
+        self,
+        table: str,
+        columns: tuple[str, ...],
+        rows: Iterable[Sequence[Any]],
+        fixed: Sequence[Any] = (),
+    ) -> int:
+        """Bulk-append `rows` to raw.`table`; the last len(`fixed`) `columns` get the values
+        `fixed` in every row (the rows hold the others). How many rows went in."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -204,13 +212,13 @@ class WarehouseConnection:
         self.close()
 
 
-# Copy files an earlier frota wrote beside the warehouse (before the scratch folder).
+# Copy files earlier frota versions wrote beside the warehouse (before the scratch folder).
 _OLD_COPY_FILE = re.compile(r"^\.(veiculos|manutencoes|frota_[a-z_]+)-[a-z0-9_]{8}\.csv$")
 
 
 def clean_scratch(target: WarehouseTarget) -> int:
-    """Remove the copy files a killed run left behind; how many there were. Call it holding
-    the warehouse lock (frota.warehouse.lock): a running copy's file is never removed."""
+    """Remove the copy files a run of an earlier frota left behind when it was killed; how
+    many there were. Called holding the warehouse lock (frota.warehouse.lock)."""
     if target.kind != "duckdb":
         return 0
     assert target.path is not None and target.scratch is not None
@@ -226,29 +234,35 @@ def clean_scratch(target: WarehouseTarget) -> int:
     return found
 
 
-class _Null(int):
-    """None in a copy file: an unquoted empty field. Every text value is quoted (QUOTE_NONNUMERIC)
-    and COPY reads only unquoted empty fields as NULL (allow_quoted_nulls false), so no text —
-    '', '\\N', 'NULL' — can turn into NULL."""
+# The Python types DuckDB reads from a column of objects exactly as they are; a column holding
+# anything else (Decimal) or a mix (SQLite's 100 and 12.5 in one NUMERIC column) goes as text,
+# which the INSERT casts to the raw column's type, exactly.
+_AS_IS = frozenset({str, int, float, date, datetime})
+_NONE = type(None)
+_CHUNK_ROWS = 50_000
 
-    def __str__(self) -> str:
-        return ""
 
+def _column(values: tuple[Any, ...]) -> Any:
+    """One column of a chunk as a numpy array of objects (None is NULL, any text stays text)."""
+    import numpy as np
 
-_NULL = _Null()
+    kinds = set(map(type, values))
+    kinds.discard(_NONE)
+    if len(kinds) > 1 or not kinds <= _AS_IS:
+        values = tuple(None if v is None else str(v) for v in values)
+    return np.array(values, dtype=object)
 
 
 class DuckDBConnection(WarehouseConnection):
-    """DuckDB through its Python API; bulk rows go through a CSV in the scratch folder and COPY."""
+    """DuckDB through its Python API; bulk rows go in as column chunks DuckDB scans natively."""
 
     def __init__(self, target: WarehouseTarget, *, read_only: bool = False) -> None:
         import duckdb
 
         self.target = target
-        assert target.path is not None and target.scratch is not None
+        assert target.path is not None
         if not read_only:
             target.path.parent.mkdir(parents=True, exist_ok=True)
-        self.scratch = target.scratch  # the copy files: frota's own folder beside the file
         try:
             self.con = duckdb.connect(str(target.path), read_only=read_only)
         except duckdb.IOException as exc:
@@ -276,27 +290,30 @@ class DuckDBConnection(WarehouseConnection):
             raise
         self.con.execute("COMMIT")
 
-    def copy_rows(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
-        # Rows stream to a CSV file in the scratch folder, then one COPY: bounded memory, and
-        # DuckDB's CSV reader is built in (no extension to download).
-        self.scratch.mkdir(exist_ok=True)
-        count = 0
-        fd, name = tempfile.mkstemp(prefix=f"{table}-", suffix=".csv", dir=self.scratch)
-        try:
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-                writer = csv.writer(fh, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
-                for row in rows:
-                    writer.writerow([_NULL if v is None else v for v in row])
-                    count += 1
-            if count:
-                path = name.replace("'", "''")
-                self.con.execute(
-                    f"COPY {RAW_SCHEMA}.{table} ({', '.join(columns)}) FROM '{path}' "
-                    "(FORMAT csv, HEADER false, DELIM ',', QUOTE '\"', ESCAPE '\"', "
-                    "NULLSTR '', ALLOW_QUOTED_NULLS false)"
-                )
-        finally:
-            os.unlink(name)
+    def copy_rows(
+        self,
+        table: str,
+        columns: tuple[str, ...],
+        rows: Iterable[Sequence[Any]],
+        fixed: Sequence[Any] = (),
+    ) -> int:
+        # Chunks of rows become columns (numpy arrays of Python objects) that DuckDB scans
+        # natively: no row goes through a Python writer or a file, memory stays bounded, and
+        # None is NULL while every text — '', '\\N', 'NULL' — stays text.
+        names = [f"c{i}" for i in range(len(columns) - len(fixed))]
+        sql = (
+            f"INSERT INTO {RAW_SCHEMA}.{table} ({', '.join(columns)}) "
+            f"SELECT {', '.join([*names, *('?' * len(fixed))])} FROM frota_copy_chunk"
+        )
+        count, source = 0, iter(rows)
+        while chunk := list(islice(source, _CHUNK_ROWS)):
+            arrays = {n: _column(v) for n, v in zip(names, zip(*chunk, strict=True), strict=True)}
+            self.con.register("frota_copy_chunk", arrays)
+            try:
+                self.con.execute(sql, list(fixed))
+            finally:
+                self.con.unregister("frota_copy_chunk")
+            count += len(chunk)
         return count
 
     def close(self) -> None:
@@ -359,12 +376,19 @@ class PostgresConnection(WarehouseConnection):
         for table in (MANUTENCOES.name, HISTORY, LEDGER):
             self.execute(f"ANALYZE {RAW_SCHEMA}.{table}")
 
-    def copy_rows(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
+    def copy_rows(
+        self,
+        table: str,
+        columns: tuple[str, ...],
+        rows: Iterable[Sequence[Any]],
+        fixed: Sequence[Any] = (),
+    ) -> int:
         count = 0
         sql = f"COPY {RAW_SCHEMA}.{table} ({', '.join(columns)}) FROM STDIN"
+        tail = tuple(fixed)
         with self.con.cursor() as cur, cur.copy(sql) as copy:
             for row in rows:
-                copy.write_row(row)
+                copy.write_row((*row, *tail) if tail else row)
                 count += 1
         return count
 
