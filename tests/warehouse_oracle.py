@@ -94,10 +94,10 @@ class Oracle:
         operational history, each at its own time: a late batch's older states too)."""
         b, h = schema.batches, schema.vehicle_history
         with engine.connect() as conn:
-            source, created = conn.execute(
-                sa.select(b.c.source, b.c.created_at).where(b.c.batch_id == batch_id)
+            source, as_of = conn.execute(
+                sa.select(b.c.source, b.c.as_of).where(b.c.batch_id == batch_id)
             ).one()
-            at = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ")
+            at = as_of.replace(tzinfo=None)  # when its data were true (naive UTC)
             self.batches[batch_id] = {"source": source, "at": at}
             for row in conn.execute(sa.select(h).where(h.c.lote_id == batch_id)).mappings():
                 self.snapshots.append({**row, "at": row["vigente_desde"]})

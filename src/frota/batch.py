@@ -19,9 +19,10 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from frota import __version__
 from frota.contract import TABLES_BY_FILE
@@ -59,19 +60,33 @@ def naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def parse_as_of(text: str) -> datetime:
-    """`publish --as-of`: a date (midnight UTC), or a date and time (UTC unless it carries an
-    offset such as -03:00). ValueError names what is wrong."""
+def parse_as_of(text: str) -> date | datetime:
+    """`publish --as-of`: a date (a day on the operator's calendar: `day_as_of` reads it when
+    publishing), or a date and time (UTC unless it carries an offset such as -03:00).
+    ValueError names what is wrong."""
     text = text.strip()
     try:
         if "T" not in text and " " not in text:
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+            return date.fromisoformat(text)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(
             f"{text!r} is not a date (2026-01-31) or a date and time (2026-01-31T18:00-03:00)"
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def day_as_of(day: date, zone: str, published: datetime) -> datetime:
+    """The moment a date-only as_of stands for (a generated batch's last simulated day,
+    `publish --as-of 2026-01-31`): the **end of that day** on the operator's calendar (the
+    `timezone` setting), 23:59:59 local, since the data hold what happened during the day;
+    the publish time instead when the day is not over yet. Aware UTC. ValueError for a day
+    after the publish time's local date (an as_of in the future)."""
+    local = ZoneInfo(zone)
+    if day > published.astimezone(local).date():
+        raise ValueError(f"{day} is after the publish time's date")
+    end = datetime.combine(day, time(23, 59, 59), local).astimezone(UTC)
+    return min(end, published.astimezone(UTC))
 
 
 def parse_time(text: str) -> datetime:
@@ -349,13 +364,14 @@ def write_folder_info(folder: Path, as_of: date) -> None:
     (folder / FOLDER_INFO_NAME).write_text(json.dumps(body) + "\n", encoding="utf-8")
 
 
-def read_folder_info(folder: Path) -> datetime | None:
-    """The as_of a folder's info file gives (None: no file), as an aware UTC datetime."""
+def read_folder_info(folder: Path) -> date | None:
+    """The day a folder's info file says its data are as of (None: no file); `day_as_of`
+    turns it into the manifest's as_of."""
     path = folder / FOLDER_INFO_NAME
     if not path.exists():
         return None
     try:
-        return parse_time(str(json.loads(path.read_text(encoding="utf-8"))["as_of"]))
+        return date.fromisoformat(str(json.loads(path.read_text(encoding="utf-8"))["as_of"]))
     except (ValueError, KeyError, TypeError) as exc:
         raise BadInputError(
             _("unreadable batch info: {exc}").format(exc=exc), file=str(path)

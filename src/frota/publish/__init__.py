@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from frota.batch import (
     BATCH_ID_RE,
@@ -28,6 +29,7 @@ from frota.batch import (
     Manifest,
     Snapshot,
     build_manifest,
+    day_as_of,
     describe_files,
     next_publish_time,
     read_folder_info,
@@ -36,7 +38,7 @@ from frota.batch import (
 from frota.config import Settings
 from frota.contract import MANUTENCOES
 from frota.contract.canonical import iter_canonical_rows
-from frota.errors import BadInputError, LandingError
+from frota.errors import BadInputError, ConfigError, LandingError
 from frota.i18n import _
 from frota.landing import Landing, open_landing
 from frota.observe.log import logger
@@ -115,20 +117,50 @@ def _view(landing: Landing, source: str, content_sha256: str) -> _LandingView:
     return _LandingView(complete, incomplete, last)
 
 
+def _simulated_day(folder: Path, now: datetime | None, timezone: str) -> date | None:
+    """The day a generated folder's data are as of; None (the publish time) for a day that has
+    not begun on the operator's calendar (a generator run on a UTC clock ahead of it)."""
+    day = read_folder_info(folder)
+    try:
+        today = (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return day  # publish_dir names the bad setting
+    return day if day is None or day <= today else None
+
+
+def _moment_of_day(day: date, timezone: str, published: datetime) -> datetime:
+    """A date-only as_of as the moment it stands for (frota.batch.day_as_of); a day after the
+    publish date as its first moment, which publish_dir refuses as in the future."""
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            _("unknown time zone {timezone!r} (setting timezone)").format(timezone=timezone),
+            hint=_("use an IANA name such as America/Sao_Paulo or America/Manaus"),
+        ) from None
+    try:
+        return day_as_of(day, timezone, published)
+    except ValueError:
+        return datetime.combine(day, datetime.min.time(), zone)
+
+
 def publish_dir(
     directory: Path,
     landing: Landing,
     source: str,
     *,
     now: datetime | None = None,
-    as_of: datetime | None = None,
+    as_of: date | datetime | None = None,
     snapshot: Snapshot | None = None,
+    timezone: str = Settings.timezone,
 ) -> PublishResult:
     """Publish the table CSVs of `directory` as one batch (manifest written last).
 
     The batch follows this source's last batch: the next `sequence`, and a `published_at` past
     the last one's even if the clock went back. `now` (tests, the outbox's spacing) is taken
-    as given. `as_of`: when the data was true (default: the publish time; never later).
+    as given. `as_of`: when the data was true (default: the publish time; never later); a
+    date is the end of that day in `timezone` (the setting), or the publish time if the day
+    is not over yet (frota.batch.day_as_of).
     """
     files = describe_files(directory)
     if not files:
@@ -152,6 +184,8 @@ def publish_dir(
         return PublishResult(view.complete, "already_published", tuple(files), landing.display)
     last = view.last
     published = now or next_publish_time(last.published_at if last else None, clock)
+    if as_of is not None and not isinstance(as_of, datetime):
+        as_of = _moment_of_day(as_of, timezone, published)
     if as_of is not None and as_of.astimezone(UTC) > published:
         raise BadInputError(
             _("as_of {as_of} is in the future (now is {now})").format(
@@ -238,7 +272,12 @@ def publish_outbox(
         set_total(len(folders))
     for folder in folders:
         result = publish_dir(
-            folder, landing, settings.source, now=now, as_of=read_folder_info(folder)
+            folder,
+            landing,
+            settings.source,
+            now=now,
+            as_of=_simulated_day(folder, now, settings.timezone),
+            timezone=settings.timezone,
         )
         done = outbox / PUBLISHED_DIR / folder.name
         done.parent.mkdir(parents=True, exist_ok=True)
@@ -317,7 +356,7 @@ def publish_export(
     delimiter: str | None = None,
     decimal_comma: bool | None = None,
     now: datetime | None = None,
-    as_of: datetime | None = None,
+    as_of: date | datetime | None = None,
     report: Path | None = None,
     on_finding: Callable[[Finding], None] | None = None,
     snapshot: bool = False,
@@ -330,7 +369,8 @@ def publish_export(
     date); the loader retires the source's stored maintenances of that period it lacks
     (more than snapshot_max_retire_share of them only with `allow_retire`).
 
-    `as_of`: when the export's data was true (default: now); a time in the future is refused.
+    `as_of`: when the export's data was true (default: now); a time in the future is refused;
+    a date is the end of that day in the `timezone` setting (frota.batch.day_as_of).
     The result's `check` says what the loader will hold back; `report` / `on_finding` as in
     `check_export`. An export whose files hold only headers has no rows today: nothing is
     published (status `no_rows`)."""
@@ -360,7 +400,13 @@ def publish_export(
             logger.info("the export in %s has no rows today; nothing to publish", directory)
             return PublishResult("", "no_rows", (), landing.display, check)
         result = publish_dir(
-            Path(tmp), landing, settings.source, now=now, as_of=as_of, snapshot=declared
+            Path(tmp),
+            landing,
+            settings.source,
+            now=now,
+            as_of=as_of,
+            snapshot=declared,
+            timezone=settings.timezone,
         )
         return PublishResult(**{**result.__dict__, "check": check})
 

@@ -54,7 +54,7 @@ LEDGER_COLUMNS = (
     ("source", "VARCHAR(64)"),
     ("created_at", "TIMESTAMP NOT NULL"),
     ("loaded_at", "TIMESTAMP NOT NULL"),
-    # When the batch's data was true (its manifest's as_of; created_at for older batches).
+    # When the batch's data were true: its manifest's as_of (created_at for a format-1 one).
     ("as_of", "TIMESTAMP NOT NULL"),
     ("veiculos_rows", "BIGINT NOT NULL"),
     ("manutencoes_rows", "BIGINT NOT NULL"),
@@ -134,5 +134,10 @@ def raw_ddl() -> list[str]:
     return statements
 
 
-# The layout of the tables above: a digest of their DDL (a positive BIGINT, never 1 or 2).
-LAYOUT = int(hashlib.sha256("\n".join(raw_ddl()).encode()).hexdigest()[:15], 16) + 3
+# What the tables' rows mean, where their DDL does not say it: a change here re-replicates
+# every batch, as a DDL change does. "as_of": the ledger's as_of is the batch's own (its
+# manifest's), no longer its created_at.
+MEANING = ("as_of",)
+# The layout of the tables above: a digest of their DDL and MEANING (a positive BIGINT, never
+# 1 or 2).
+LAYOUT = int(hashlib.sha256("\n".join([*raw_ddl(), *MEANING]).encode()).hexdigest()[:15], 16) + 3

@@ -130,6 +130,7 @@ def _new_batches(src: Connection, wh: WarehouseConnection) -> list[sa.Row]:
         b.c.source,
         b.c.created_at,
         b.c.loaded_at,
+        b.c.as_of,
         b.c.manutencoes_inserted,
         b.c.released,
     )
@@ -360,10 +361,9 @@ def replicate(
                     b.source,
                     created[b.batch_id],
                     _utc(b.loaded_at),
-                    # as_of: the batch's created_at, for now. The manifest's as_of of a
-                    # generated batch is a date read as 00:00 UTC (the evening before, in
-                    # Brazil), which would move the reference date a day back.
-                    created[b.batch_id],
+                    # when the batch's data were true (a generated batch's last simulated
+                    # day, read as the end of that local day: frota.batch.day_as_of)
+                    _utc(b.as_of) if b.as_of is not None else created[b.batch_id],
                     v_counts[b.batch_id],
                     m_counts[b.batch_id],
                     concluded.get(b.batch_id, 0),
