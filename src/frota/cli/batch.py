@@ -20,7 +20,8 @@ _STATES = ("loaded", "rejected", "acknowledged", "pending", "incomplete")  # ops
 
 @cli.group()
 def batch() -> None:
-    """The batches: list them, show one, set one aside, retry a rejected one."""
+    """The batches: list them, show one, set one aside, retry a rejected one, undo a loaded
+    one and replay it."""
 
 
 _LIST_COLUMNS = (
@@ -190,6 +191,75 @@ def batch_retry(obj: Context, batch_id: str) -> None:
     _print_load(retry.result)
     if retry.loaded:
         out.print(_("batch {batch_id} is loaded").format(batch_id=escape(batch_id)))
+
+
+_cascade_opt = click.option(
+    "--cascade", is_flag=True, help="Also the batches that depend on it (undo: newest first)."
+)
+_apply_opt = click.option(
+    "--apply", is_flag=True, help="Do it (default: only show what it would do)."
+)
+
+
+@batch.command("undo")
+@click.argument("batch_id")
+@_cascade_opt
+@_apply_opt
+@pass_ctx
+def batch_undo(obj: Context, batch_id: str, cascade: bool, apply: bool) -> None:
+    """Take back what a loaded batch did: its records retired, its changes set back, its
+    vehicle states withdrawn. A dry run unless --apply."""
+    from frota.ops.batches import undo_batch
+
+    result = undo_batch(obj.settings, batch_id, cascade=cascade, apply=apply, run_id=obj.run_id)
+    _print_operation(result, undo=True)
+
+
+@batch.command("replay")
+@click.argument("batch_id")
+@_cascade_opt
+@_apply_opt
+@pass_ctx
+def batch_replay(obj: Context, batch_id: str, cascade: bool, apply: bool) -> None:
+    """Apply an undone batch again, from what the database kept. A dry run unless --apply."""
+    from frota.ops.batches import replay_batch
+
+    result = replay_batch(obj.settings, batch_id, cascade=cascade, apply=apply, run_id=obj.run_id)
+    _print_operation(result, undo=False)
+
+
+def _print_operation(result: Any, *, undo: bool) -> None:
+    if undo:
+        line = _(
+            "{batch_id}: {written} record(s) it inserted to retire, {changed} it changed to "
+            "set back, {states} vehicle state(s) to withdraw, {rows} quarantine row(s)"
+        )
+    else:
+        line = _(
+            "{batch_id}: {written} record(s) it inserted to restore, {changed} it changed to "
+            "change again, {states} vehicle state(s) to put back, {rows} quarantine row(s)"
+        )
+    for p in result.previews:
+        out.print(
+            line.format(
+                batch_id=escape(p.batch_id),
+                written=f"{p.records_written:,}",
+                changed=f"{p.records_changed:,}",
+                states=f"{p.vehicle_states:,}",
+                rows=f"{p.quarantine_rows:,}",
+            )
+        )
+    if not result.applied:
+        hint = _("dry run: nothing changed; run again with --apply to do it")
+        out.print(hint)
+        return
+    done = (
+        _("undone {batch_id} (operation {op})")
+        if undo
+        else _("replayed {batch_id} (operation {op})")
+    )
+    for e in result.effects:
+        out.print(done.format(batch_id=escape(e.batch_id), op=escape(e.operation_id)))
 
 
 # ---------------------------------------------------------------- landing

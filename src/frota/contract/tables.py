@@ -184,5 +184,8 @@ def display_plate(plate: str) -> str:
 # Bookkeeping tables (the pipeline's own, `frota_` prefix).
 BATCHES_TABLE = "frota_batches"
 RETRY_SOURCE = "quarantine-retry"  # the source of the ledger entries `quarantine retry` writes
+UNDO_SOURCE = "batch-undo"  # … and of those `frota batch undo` writes
+REPLAY_SOURCE = "batch-replay"  # … and `frota batch replay`
+OPERATION_SOURCES = (RETRY_SOURCE, UNDO_SOURCE, REPLAY_SOURCE)  # entries no source published
 QUARANTINE_TABLE = "frota_quarantine"
 RUNS_TABLE = "frota_runs"

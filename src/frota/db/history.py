@@ -72,7 +72,11 @@ def vehicles_as_of(conn: Connection, when: datetime) -> Iterator[dict[str, Any]]
     vigente_desde, ordem and lote_id of the version in force. Vehicles acquired after `when`
     (or, without an acquisition date, first seen after it) are left out."""
     h = vehicle_history
-    query = sa.select(h).order_by(h.c.placa, h.c.vigente_desde, h.c.ordem, h.c.id)
+    query = (
+        sa.select(h)
+        .where(h.c.desfeito_lote.is_(None))  # states an undo withdrew are not history
+        .order_by(h.c.placa, h.c.vigente_desde, h.c.ordem, h.c.id)
+    )
     rows = conn.execution_options(yield_per=10_000).execute(query).mappings()
     placa, chosen, first = None, None, None
     for row in rows:

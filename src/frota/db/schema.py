@@ -73,11 +73,15 @@ def _table(table: Table, *bookkeeping: sa.Column) -> sa.Table:
     return sa.Table(table.name, metadata, *columns, *bookkeeping, **_MYSQL)
 
 
-# A vehicle row's version: the as_of and the order key of the batch its data came from.
+# A vehicle row's version: the as_of and the order key of the batch its data came from; a
+# vehicle an undo withdrew every state of: the operation, and when (frota.ops.undo). It stays
+# (its retired maintenances name it) but is no longer known to the loader.
 veiculos = _table(
     VEICULOS,
     sa.Column("vigente_desde", timestamp()),
     sa.Column("ordem", sa.String(ORDER_KEY_LENGTH)),
+    sa.Column("retirado_lote", sa.String(64)),
+    sa.Column("retirado_em", timestamp()),
 )
 # A maintenance's identity (frota.contract.identity), kept UNIQUE by the database, and its
 # retirement (soft delete: the batch that retired it, and when; retired rows leave every count).
@@ -121,6 +125,10 @@ batches = sa.Table(
     sa.Column("sequence", sa.Integer()),
     sa.Column("as_of", timestamp()),
     sa.Column("ordem", sa.String(ORDER_KEY_LENGTH)),
+    # An undone batch: the undo operation that took it back (NULL: in effect). An undo's or a
+    # replay's own entry (source UNDO_SOURCE / REPLAY_SOURCE): the batch it acted on.
+    sa.Column("desfeito_lote", sa.String(64)),
+    sa.Column("operacao_de", sa.String(64)),
     **_MYSQL,
 )
 
@@ -182,6 +190,9 @@ vehicle_history = sa.Table(
     *(_sa_column(c) for c in VEICULOS.csv_columns if c.name != "placa"),
     sa.Column("aplicacao", sa.String(10), nullable=False),  # insert|update|stale|baseline
     sa.Column("registrado_em", sa.DateTime(), nullable=False),
+    # A state an undo withdrew: the operation, and when (NULL: in force).
+    sa.Column("desfeito_lote", sa.String(64)),
+    sa.Column("desfeito_em", timestamp()),
     sa.Index("ix_frota_veiculos_historico_placa", "placa", "vigente_desde", "ordem"),
     sa.Index("ix_frota_veiculos_historico_lote", "lote_id"),
     **_MYSQL,
@@ -190,8 +201,9 @@ vehicle_history = sa.Table(
 # Every change to a stored maintenance record, in the transaction that made it: the record
 # as it is AFTER the change ('update', 'restore'), or as it was retired ('retire'); and the
 # version a late, older batch brought of a record a newer batch wrote ('stale': it changed
-# nothing, and the warehouse and snapshots skip it). New records are not here: they are the
-# manutencoes rows whose lote_id is the batch.
+# nothing, and the warehouse and snapshots skip it). Since 0006 a change also keeps the record
+# as it was BEFORE it (antes_*, with its retirement; com_antes = 1), which an undo puts back.
+# New records are not here: they are the manutencoes rows whose lote_id is the batch.
 maintenance_history = sa.Table(
     MAINTENANCE_HISTORY_TABLE,
     metadata,
@@ -201,6 +213,13 @@ maintenance_history = sa.Table(
     sa.Column("mudanca", sa.String(10), nullable=False),  # update|retire|restore|stale
     sa.Column("registrado_em", timestamp(), nullable=False),
     *(sa.Column(c.name, _sa_type(c)) for c in MANUTENCOES.csv_columns),
+    *(sa.Column(f"antes_{c.name}", _sa_type(c)) for c in MANUTENCOES.csv_columns),
+    sa.Column("antes_retirada_lote", sa.String(64)),
+    sa.Column("antes_retirada_em", timestamp()),
+    sa.Column("com_antes", sa.Integer(), nullable=False, server_default="0"),
+    # A change an undo took back: the operation, and when (NULL: in force).
+    sa.Column("desfeito_lote", sa.String(64)),
+    sa.Column("desfeito_em", timestamp()),
     sa.Index("ix_frota_manutencoes_historico_lote", "lote_id"),
     **_MYSQL,
 )

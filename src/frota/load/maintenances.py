@@ -67,7 +67,8 @@ def load_maintenances(
     if not listed(manifest, name):
         return MaintenanceCounts()
     # Only canonical plates: a row naming another spelling cannot match one through parse_row.
-    known = canonical_plates(conn.execute(sa.select(veiculos.c.placa)).scalars(), today)
+    in_fleet = sa.select(veiculos.c.placa).where(veiculos.c.retirado_lote.is_(None))
+    known = canonical_plates(conn.execute(in_fleet).scalars(), today)
     stats = ReadStats()
     seen = RowFilter()  # rows repeated in the file; bounded memory (load/dedupe.py)
     protected: set[str] = set()  # work orders of held rows: a snapshot does not retire them
@@ -200,6 +201,7 @@ def _held_page(conn: Connection, after: int, only: list[Any]) -> Sequence[Any]:
         .where(
             quarantine.c.status == "held",
             quarantine.c.reason == "vehicle_unknown",
+            veiculos.c.retirado_lote.is_(None),
             quarantine.c.id > after,
             *only,
         )

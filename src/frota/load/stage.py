@@ -32,7 +32,7 @@ import sqlalchemy.dialects.postgresql
 import sqlalchemy.dialects.sqlite
 from sqlalchemy.engine import Connection
 
-from frota.contract import MANUTENCOES
+from frota.contract import MANUTENCOES, REPLAY_SOURCE, UNDO_SOURCE
 from frota.contract.canonical import format_value
 from frota.contract.identity import (
     KEY_LENGTH,
@@ -206,6 +206,7 @@ class Stage:
                     "mudanca": "retire",
                     "registrado_em": now,
                     **{c: getattr(r, c) for c in CONTRACT},
+                    **before_image({c: getattr(r, c) for c in CONTRACT}, None, None),
                 }
                 for r in page
             ],
@@ -290,7 +291,14 @@ class Stage:
         m = manutencoes
         differs = [m.c[c].is_distinct_from(stage.c[c]) for c in CONTRACT]
         found = self.conn.execute(
-            sa.select(m.c.id, m.c.retirada_lote, m.c.lote_id.label("m_lote"), stage)
+            sa.select(
+                m.c.id,
+                m.c.retirada_lote,
+                m.c.retirada_em,
+                m.c.lote_id.label("m_lote"),
+                *(m.c[c].label(f"antes_{c}") for c in CONTRACT),
+                stage,
+            )
             .select_from(stage.join(m, m.c.chave == stage.c.chave))
             .where(stage.c.estado == OK, sa.or_(m.c.retirada_lote.is_not(None), *differs))
             .order_by(m.c.id)
@@ -325,6 +333,11 @@ class Stage:
                         "mudanca": _change_kind(r, newer),
                         "registrado_em": now,
                         **{c: getattr(r, c) for c in CONTRACT},
+                        **before_image(
+                            {c: getattr(r, f"antes_{c}") for c in CONTRACT},
+                            r.retirada_lote,
+                            r.retirada_em,
+                        ),
                     }
                     for r in page
                 ],
@@ -339,7 +352,11 @@ class Stage:
         b = batches.c
         candidates = self.conn.execute(
             sa.select(b.batch_id, b.as_of, b.ordem).where(
-                b.as_of >= self.version.vigente_desde, b.batch_id != self.batch_id
+                b.as_of >= self.version.vigente_desde,
+                b.batch_id != self.batch_id,
+                # an undone batch wrote nothing; an undo or a replay only puts states back
+                b.desfeito_lote.is_(None),
+                b.source.not_in([UNDO_SOURCE, REPLAY_SOURCE]),
             )
         ).all()
         # Compared in Python, as the vehicles' versions are (a collation could sort ordem
@@ -359,6 +376,7 @@ class Stage:
                             h.lote_id.in_(newer[at : at + _PAGE]),
                             h.chave.in_(rest[start : start + _PAGE]),
                             h.mudanca != "stale",
+                            h.desfeito_lote.is_(None),
                         )
                     ).scalars()
                 )
@@ -430,7 +448,9 @@ def apply_record(
     (a quarantine retry); a batch goes through a Stage."""
     m = manutencoes
     stored = conn.execute(
-        sa.select(m.c.id, m.c.retirada_lote, *(m.c[c] for c in CONTRACT)).where(m.c.chave == key)
+        sa.select(m.c.id, m.c.retirada_lote, m.c.retirada_em, *(m.c[c] for c in CONTRACT)).where(
+            m.c.chave == key
+        )
     ).first()
     values = {c: row.get(c) for c in CONTRACT}
     if stored is None:
@@ -443,11 +463,36 @@ def apply_record(
         m.update().where(m.c.id == stored.id).values(retirada_lote=None, retirada_em=None, **values)
     )
     change = "update" if stored.retirada_lote is None else "restore"
+    before = before_image(
+        {c: getattr(stored, c) for c in CONTRACT}, stored.retirada_lote, stored.retirada_em
+    )
     conn.execute(
         maintenance_history.insert(),
-        [{"chave": key, "lote_id": batch_id, "mudanca": change, "registrado_em": now, **values}],
+        [
+            {
+                "chave": key,
+                "lote_id": batch_id,
+                "mudanca": change,
+                "registrado_em": now,
+                **values,
+                **before,
+            }
+        ],
     )
     return "updated"
+
+
+def before_image(
+    values: dict[str, Any], retirada_lote: str | None, retirada_em: datetime | None
+) -> dict[str, Any]:
+    """A history row's record as it was before the change (what `frota batch undo` puts
+    back): its contract columns and its retirement."""
+    return {
+        **{f"antes_{c}": values[c] for c in CONTRACT},
+        "antes_retirada_lote": retirada_lote,
+        "antes_retirada_em": retirada_em,
+        "com_antes": 1,
+    }
 
 
 def free_occurrence_key(conn: Connection, row: dict[str, Any]) -> str:

@@ -102,8 +102,10 @@ class VehicleUpsert(Generic[T]):
             .values(
                 {c: sa.bindparam(f"b_{c}") for c in VEICULOS.csv_header if c != "placa"}
                 | {c: sa.bindparam(f"b_{c}") for c in ("lote_id", "vigente_desde", "ordem")}
+                | {"retirado_lote": None, "retirado_em": None}
             )
         )
+        self.withdrawn: set[str] = set()  # plates an undo withdrew: inserted again in place
 
     def add(self, row: dict[str, Any], tag: T, version: Version | None = None) -> None:
         self.pending.append((row, tag, version or self.version))
@@ -113,17 +115,20 @@ class VehicleUpsert(Generic[T]):
     def _existing(self) -> dict[str, tuple[Version | None, int | None]]:
         v = veiculos.c
         found = cast(
-            Iterable[tuple[str, datetime | None, str | None, int | None]],  # the columns' types
+            Iterable[tuple[str, datetime | None, str | None, int | None, str | None]],
             self.conn.execute(
-                sa.select(v.placa, v.vigente_desde, v.ordem, v.quilometragem_total).where(
-                    v.placa.in_([row["placa"] for row, _, _ in self.pending])
-                )
+                sa.select(
+                    v.placa, v.vigente_desde, v.ordem, v.quilometragem_total, v.retirado_lote
+                ).where(v.placa.in_([row["placa"] for row, _, _ in self.pending]))
             ),
         )
-        return {
-            placa: (None if since is None else Version(since, ordem or ""), km)
-            for placa, since, ordem, km in found
-        }
+        existing = {}
+        for placa, since, ordem, km, withdrawn in found:
+            if withdrawn is not None:  # as if it had never come (frota.ops.undo)
+                self.withdrawn.add(placa)
+            else:
+                existing[placa] = (None if since is None else Version(since, ordem or ""), km)
+        return existing
 
     def flush(self) -> None:
         if not self.pending:
@@ -132,6 +137,7 @@ class VehicleUpsert(Generic[T]):
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         applied: list[tuple[dict[str, Any], Version, str]] = []
+        reinserted = 0
         for row, tag, version in self.pending:
             before = existing.get(row["placa"])
             change = vehicle_change(before, row, version)
@@ -142,10 +148,13 @@ class VehicleUpsert(Generic[T]):
                     "vigente_desde": version.vigente_desde,
                     "ordem": version.ordem,
                 }
-                target = inserts if change == "insert" else updates
-                target.append(
-                    stored if change == "insert" else {f"b_{k}": v for k, v in stored.items()}
-                )
+                if change == "insert" and row["placa"] not in self.withdrawn:
+                    inserts.append(stored)
+                else:
+                    updates.append({f"b_{k}": v for k, v in stored.items()})
+                    if change == "insert":  # a withdrawn vehicle: written in place
+                        self.withdrawn.discard(row["placa"])
+                        reinserted += 1
                 existing[row["placa"]] = (version, row["quilometragem_total"])
                 applied.append((row, version, str(change)))
             elif change == "stale":
@@ -158,8 +167,8 @@ class VehicleUpsert(Generic[T]):
         if updates:
             self.conn.execute(self.update, updates)
         record_history(self.conn, history_rows(applied, self.lote_id, self.now))
-        self.inserted += len(inserts)
-        self.updated += len(updates)
+        self.inserted += len(inserts) + reinserted
+        self.updated += len(updates) - reinserted
         self.pending = []
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from frota.batch import BATCH_ID_RE
 from frota.config import Settings
-from frota.contract import RETRY_SOURCE
+from frota.contract import OPERATION_SOURCES
 from frota.db.connect import connect
 from frota.db.engine import database_engine, mask, parse_url
 from frota.db.migrate import SchemaState, schema_state
@@ -117,7 +117,7 @@ class Facts:
         newest: dict[str, datetime] = {}
         for batch_id in ids:
             source = batch_source(batch_id)
-            if source and source != RETRY_SOURCE:
+            if source and source not in OPERATION_SOURCES:
                 when = batch_time(batch_id)
                 newest[source] = max(newest.get(source, when), when)
         return newest

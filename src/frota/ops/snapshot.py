@@ -96,7 +96,7 @@ def maintenance_rows(conn: Connection, upto: Any) -> tuple[list[tuple[Any, ...]]
     query = (
         sa.select(h)
         .join(batches, batches.c.batch_id == h.c.lote_id)
-        .where(upto, changed)
+        .where(upto, changed, h.c.desfeito_lote.is_(None))  # undone: never made
         .order_by(h.c.id)
     )
     for found in conn.execute(query).mappings():
@@ -104,7 +104,8 @@ def maintenance_rows(conn: Connection, upto: Any) -> tuple[list[tuple[Any, ...]]
     # Each record's first change ever: a retirement keeps the image it retired, which is the
     # image before it; an update or a restore does not say what it replaced.
     first: dict[str, Any] = {}
-    for found in conn.execute(sa.select(h).where(changed).order_by(h.c.id)).mappings():
+    in_force = sa.select(h).where(changed, h.c.desfeito_lote.is_(None)).order_by(h.c.id)
+    for found in conn.execute(in_force).mappings():
         first.setdefault(found["chave"], found)
     rows: list[tuple[Any, ...]] = []
     unknown_before = 0
@@ -144,7 +145,7 @@ def vehicle_rows(conn: Connection, upto: Any) -> list[tuple[Any, ...]]:
     query = (
         sa.select(*(h[n] for n in names))
         .join(batches, batches.c.batch_id == h.lote_id)
-        .where(upto, h.aplicacao != "stale")
+        .where(upto, h.aplicacao != "stale", h.desfeito_lote.is_(None))
         .order_by(h.placa, h.vigente_desde, h.ordem, h.id)
     )
     latest: dict[str, tuple[Any, ...]] = {}
@@ -160,6 +161,8 @@ def current_rows(conn: Connection, table: Table) -> list[tuple[Any, ...]]:
     query = sa.select(*(t.c[c.name] for c in snapshot_columns(table)))
     if t is manutencoes:
         query = query.where(t.c.retirada_lote.is_(None))
+    else:  # a vehicle an undo withdrew every state of
+        query = query.where(t.c.retirado_lote.is_(None))
     return [tuple(r) for r in conn.execute(query)]
 
 

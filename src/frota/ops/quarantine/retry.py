@@ -317,7 +317,9 @@ class _Retry:
         for row, parsed in self._passing(where, MANUTENCOES):
             placa = parsed["placa_veiculo"]
             known = self.conn.execute(
-                sa.select(veiculos.c.placa).where(veiculos.c.placa == placa)
+                sa.select(veiculos.c.placa).where(
+                    veiculos.c.placa == placa, veiculos.c.retirado_lote.is_(None)
+                )
             ).first()
             if known is None:
                 self._keep(row, unknown_vehicle(parsed), placa)
