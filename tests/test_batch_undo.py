@@ -99,8 +99,9 @@ def _publish(tmp: Path, landing: str, names: list[str]) -> dict[str, str]:
             folder,
             open_landing(landing),
             "erp",
-            now=T0 + timedelta(minutes=n),
+            now=spec.get("now", T0 + timedelta(minutes=n)),
             snapshot=spec.get("snapshot"),
+            as_of=spec.get("as_of"),
         )
         ids[name] = published.batch_id
     return ids
@@ -304,6 +305,31 @@ def test_replay_refuses_what_a_later_batch_changed_and_alone_needs_its_prerequis
     with pytest.raises(UsageError) as again:
         undo_batch(s, ids["B"], apply=True)
     assert h in str(again.value)
+
+
+def test_a_late_older_batch_after_an_undo_is_judged_without_the_undone_batch(
+    story, tmp_path: Path
+) -> None:
+    """Between A and B by its as_of, a late batch corrects OS-1: while B (which corrected it
+    later) is in force the late image is 'stale'; once B is undone it applies, as it would
+    have without B (the undo's own entry, dated now, is not a newer batch)."""
+    s, ids, url = story
+    undo_batch(s, ids["B"], cascade=True, apply=True)
+    BATCHES["L"] = {
+        "manutencoes": [
+            "ABC1234,Troca de óleo,2026-01-05,875.00,119500,preventiva,2026-01-05,OS-1"
+        ],
+        "as_of": T0 + timedelta(seconds=30),
+        "now": T0 + timedelta(minutes=10),
+    }
+    try:
+        late = _publish(tmp_path / "late", s.landing, ["L"])["L"]
+    finally:
+        del BATCHES["L"]
+    load_pending(s, today=TODAY, only={late})
+    assert _read(url, "SELECT custo FROM manutencoes WHERE id_origem = 'OS-1'") == [(875,)]
+    kinds = _read(url, f"SELECT mudanca FROM frota_manutencoes_historico WHERE lote_id = '{late}'")
+    assert kinds == [("update",)]
 
 
 def test_a_change_recorded_before_0006_is_refused_not_guessed(story) -> None:
