@@ -13,19 +13,35 @@ from pathlib import Path
 from statistics import linear_regression
 from typing import Any
 
+from batchkit import write_batch_dir
+
 from frota.config import Settings
 from frota.db.engine import create_engine
 from frota.db.migrate import upgrade_schema
 from frota.generate import generate_batch
+from frota.landing import open_landing
 from frota.load import load_pending
-from frota.publish import publish_outbox
+from frota.publish import publish_dir, publish_outbox
 from frota.warehouse import build_warehouse
 
 UNTIL = date(2025, 6, 20)  # the simulated fleet's last day: June 2025 is a month under way
 
 
-def build_pipeline(tmp: Path, warehouse: str, *, vehicles: int = 30, days: int = 420) -> Settings:
-    """A fleet of `vehicles` over `days`, loaded and built into `warehouse`."""
+# Maintenance rows the quarantine holds: two for a vehicle that never arrives, one without a
+# plate, one dated in the future (canonical CSV lines, a batch of their own).
+HELD_LINES = [
+    "ZZZ0Z00,Revisão,2025-06-01,100.00,,preventiva,",
+    "ZZZ0Z00,Freios,2025-06-02,200.00,,corretiva,",
+    ",Pneus,2025-06-03,300.00,,corretiva,",
+    "ZZZ0Z00,Lavagem,2099-01-01,50.00,,,",
+]
+
+
+def build_pipeline(
+    tmp: Path, warehouse: str, *, vehicles: int = 30, days: int = 420, held: bool = False
+) -> Settings:
+    """A fleet of `vehicles` over `days`, loaded and built into `warehouse`; `held`: with a
+    batch (published an hour before the fleet's) whose rows the quarantine holds."""
     settings = Settings(
         landing=str(tmp / "landing"),
         database=f"sqlite:///{tmp / 'frota.db'}",
@@ -39,7 +55,11 @@ def build_pipeline(tmp: Path, warehouse: str, *, vehicles: int = 30, days: int =
     engine.dispose()
     generate_batch(Path(settings.outbox), seed=11, vehicles=vehicles, until=UNTIL, days=days)
     publish_outbox(settings, now=datetime.combine(UNTIL, time(21, 0), tzinfo=UTC))
-    assert len(load_pending(settings).loaded) == 1
+    if held:
+        folder = write_batch_dir(tmp / "held", None, HELD_LINES)
+        when = datetime.combine(UNTIL, time(20, 0), tzinfo=UTC)
+        publish_dir(folder, open_landing(settings.landing), settings.source, now=when)
+    assert len(load_pending(settings).loaded) == 1 + held
     build_warehouse(settings, freshness=False, dbt_dir=tmp / "dbt")
     return settings
 

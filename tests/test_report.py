@@ -18,6 +18,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+from batchkit import query as query_operational
 from batchkit import write_batch_dir
 from ci import missing
 from report_support import (
@@ -36,6 +37,7 @@ from report_support import (
 
 from frota.cli import main
 from frota.config import Settings
+from frota.contract.validate import explain, fix_for
 from frota.i18n import speaking
 from frota.landing import open_landing
 from frota.load import load_pending
@@ -54,7 +56,10 @@ SECTIONS = {
     "situacao",
 }
 HEALTH_CHARTS = {"lotes_por_dia"}
-HEALTH_FIGURES = {"lotes_30_dias", "linhas_30_dias", "ultimo_build", "check_status", "check_em"}
+HEALTH_FIGURES = {
+    *("lotes_30_dias", "linhas_30_dias", "ultimo_build", "check_status", "check_em"),
+    "quarentena_retidas",
+}
 
 
 @pytest.fixture(
@@ -65,14 +70,14 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     """(settings, report html) of one warehouse per engine, built once for the module."""
     tmp = tmp_path_factory.mktemp(f"report-{request.param}")
     if request.param == "duckdb":
-        settings = build_pipeline(tmp, f"duckdb:///{tmp / 'warehouse.duckdb'}")
+        settings = build_pipeline(tmp, f"duckdb:///{tmp / 'warehouse.duckdb'}", held=True)
         result = build_report(settings, tmp / "relatorio.html", period=PERIOD)
         yield settings, result
         return
     from conftest import PG_ADMIN, _fresh_database
 
     for url in _fresh_database(PG_ADMIN, "PostgreSQL", '"', " WITH (FORCE)"):
-        settings = build_pipeline(tmp, url)
+        settings = build_pipeline(tmp, url, held=True)
         result = build_report(settings, tmp / "relatorio.html", period=PERIOD)
         yield settings, result
 
@@ -94,7 +99,7 @@ def test_pipeline_health_from_the_warehouse_ledger(built) -> None:
         for t in ("frota_veiculos_historico", "manutencoes")
     }
     rows = raw["frota_veiculos_historico"] + raw["manutencoes"]
-    assert figures["lotes_30_dias"] == ("1", "1")
+    assert figures["lotes_30_dias"] == ("2", "2")  # the fleet, and the batch of held rows
     assert int(figures["linhas_30_dias"][0]) == rows
     assert figures["linhas_30_dias"][1] == br_number(rows)
     source, _status, newest, _age = _table_rows(html, "atualizacao")[0]
@@ -170,6 +175,42 @@ def test_pipeline_health_is_what_frota_check_says(
     assert "The landing area cannot be read from this machine:" in html
     assert "The operational database cannot be read from this machine:" in html
     assert "Traceback" not in html and "atualizacao" in markers["data-unavailable"]
+
+
+def test_quarantine_by_reason(built, tmp_path: Path) -> None:
+    """The held rows by reason, against a second count over frota_quarantine, each with what
+    it means and what to do, in pt-BR and in English."""
+    settings, result = built
+    held = dict(
+        query_operational(
+            settings.database,
+            "SELECT reason, count(*) FROM frota_quarantine WHERE status = 'held' GROUP BY reason",
+        )
+    )
+    assert held == {"vehicle_unknown": 2, "missing_value": 1, "future_date": 1}  # HELD_LINES
+    html = result.path.read_text(encoding="utf-8")
+    figures, _ = page_figures(html)
+    assert figures["quarentena_retidas"] == (str(sum(held.values())), br_number(sum(held.values())))
+    values = _table_values(html, "quarentena")
+    assert [(r, int(n)) for r, _, n, _ in values] == sorted(
+        held.items(), key=lambda x: (-x[1], x[0])
+    )
+    english = build_report(settings, tmp_path / "en.html", lang="en").path.read_text("utf-8")
+    for page, lang in ((html, "pt-BR"), (english, "en")):
+        rows = _table_rows(page, "quarentena")
+        with speaking(lang):
+            assert [[html_text(c) for c in r] for r in rows] == [
+                [reason, explain(reason), str(n), fix_for(reason)]
+                for reason, n in sorted(held.items(), key=lambda x: (-x[1], x[0]))
+            ]
+    assert (
+        "What to do" in english
+        and "nothing: it loads by itself when the vehicle arrives" in english
+    )
+    assert (
+        "O que fazer" in html
+        and "nada: a linha é carregada sozinha quando o veículo chegar" in html
+    )
 
 
 def _no_ages(text: str) -> str:
@@ -424,7 +465,9 @@ def test_a_warehouse_without_marts_fails_loudly(
     assert "missing section costs: the warehouse has no analytics.mart_custo_veiculo_mes" in printed
     _, markers = page_figures(out.read_text(encoding="utf-8"))
     # no ledger either, nor a landing area or an operational database to check
-    assert set(markers["data-unavailable"]) == SECTIONS | {"lotes_por_dia", "atualizacao"}
+    assert set(markers["data-unavailable"]) == SECTIONS | {
+        *("lotes_por_dia", "atualizacao", "quarentena")
+    }
 
 
 def test_empty_warehouse_gives_a_clear_page(tmp_path: Path) -> None:

@@ -77,6 +77,9 @@ class Report:
     role: str
     results: list[Result]
     checked_at: datetime
+    # The facts behind the quarantine check: held rows by reason (None: the database was not
+    # read), for the report's "quarantine by reason".
+    quarantine_held: dict[str, int] | None = None
 
     @property
     def status(self) -> str:
@@ -386,7 +389,9 @@ def run_checks(
             results += check_sources(facts, thresholds, only=settings.source)
         else:
             results += CHECKS[name](facts, thresholds)
-    return Report(role, results, facts.now)
+    db = facts.database
+    held = dict(db.quarantine_held) if db is not None and db.readable else None
+    return Report(role, results, facts.now, held)
 
 
 __all__ = ["CRITICAL", "EXIT_CODES", "OK", "RUNBOOK", "UNKNOWN", "WARNING", "Report", "Result"]

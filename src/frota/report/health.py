@@ -1,7 +1,8 @@
 """The pipeline's health on the page: what `frota check` concludes (frota.observe.check, called,
 not re-implemented: landing area, database, schema, rejected batches, freshness per source, last
-load, quarantine, warehouse lag, each with its status and next step), the last runs of each
-step, and what the warehouse received (batches and rows per day, the last build).
+load, quarantine, warehouse lag, each with its status and next step), the quarantine by reason
+(the facts the quarantine check counts) with what each reason means and what to do, the last
+runs of each step, and what the warehouse received (batches and rows per day, the last build).
 
 Times are stored in UTC and shown on the operator's calendar (the `timezone` setting).
 """
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import frota.report.charts as charts
 from frota.config import Settings
+from frota.contract.validate import FIXES, REASONS
 from frota.errors import FrotaError
 from frota.i18n import N_, speaking
 from frota.observe.check import OK, Report, Result, run_checks
@@ -79,7 +81,13 @@ class HealthPage:
         return when.replace(tzinfo=UTC_ZONE).astimezone(self.zone).replace(tzinfo=None)
 
     def sections(self, data: HealthData) -> list[Section]:
-        return [self.checks(data), self.freshness(data), self.runs(data), self.per_day(data)]
+        return [
+            self.checks(data),
+            self.quarantine(data),
+            self.freshness(data),
+            self.runs(data),
+            self.per_day(data),
+        ]
 
     def checks(self, data: HealthData) -> Section:
         t = self.t
@@ -121,6 +129,57 @@ class HealthPage:
             status_column=1,
         )
         return s
+
+    def quarantine(self, data: HealthData) -> Section:
+        """Held rows by reason, the most first: what the reason means and what to do."""
+        t = self.t
+        s = Section(
+            "quarentena",
+            t(N_("Quarantine by reason")),
+            t(
+                N_(
+                    "Rows held in the quarantine now (the rows `frota check` counts), by "
+                    "reason: what it means and what to do."
+                )
+            ),
+        )
+        report = data.checks
+        if report is None or isinstance(report, Unavailable) or report.quarantine_held is None:
+            s.unavailable = t(N_("the quarantine was not read (the operational database)"))
+            return s
+        held = report.quarantine_held
+        total = sum(held.values())
+        s.figures = [
+            Figure(t(N_("Rows held")), "quarentena_retidas", total, self.fmt.number(total))
+        ]
+        if not total:
+            s.empty = t(N_("No row is held in the quarantine."))
+            return s
+        reasons = sorted(held, key=lambda r: (-held[r], r))
+        s.table = Table(
+            [t(N_("Reason")), t(N_("What it means")), t(N_("Rows")), t(N_("What to do"))],
+            [False, False, True, False],
+            [[r, self.meaning(r), self.fmt.number(held[r]), self.what_to_do(r)] for r in reasons],
+            kpi="quarentena",
+            values=[[r, None, held[r], None] for r in reasons],
+        )
+        s.notes = [
+            t(
+                N_(
+                    "`frota quarantine list --reason CODE` lists the rows held for a reason; "
+                    "once fixed, `frota quarantine retry` loads them."
+                )
+            )
+        ]
+        return s
+
+    def meaning(self, reason: str) -> str:
+        return self.t(REASONS[reason]) if reason in REASONS else ""
+
+    def what_to_do(self, reason: str) -> str:
+        if reason in FIXES:
+            return self.t(FIXES[reason])
+        return self.t(N_("see `frota quarantine list --reason {reason}`")).format(reason=reason)
 
     def freshness(self, data: HealthData) -> Section:
         t = self.t
