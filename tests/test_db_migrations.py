@@ -32,6 +32,7 @@ from frota.db.migrate import (
     BASELINE,
     VERSION_TABLE,
     head,
+    revisions,
     schema_state,
     upgrade_schema,
 )
@@ -565,9 +566,9 @@ def test_a_release_database_killed_inside_0005_reruns_with_every_row(
     release: Path, tmp_path: Path
 ) -> None:
     """MariaDB commits each DDL statement: `frota db upgrade` of a database the release made
-    and loaded, SIGKILLed after every statement of 0005 and in the middle of its backfill and of
-    its NOT NULL change, reruns to head with every row as an uninterrupted upgrade of the same
-    data leaves it."""
+    and loaded, SIGKILLed after every statement of 0005 (and of every later migration) and in the
+    middle of 0005's backfill and of its NOT NULL change, reruns to head with every row as an
+    uninterrupted upgrade of the same data leaves it."""
     from faultkit import Databases, require_server
 
     require_server("mysql")
@@ -594,9 +595,13 @@ def test_a_release_database_killed_inside_0005_reruns_with_every_row(
         assert _kill_upgrade(killed, 1, tmp_path)
         points.append("ddl")
         assert not at_head(killed)
+        # Every later migration, killed after each of its statements in turn, to the end.
+        later = [r for r in revisions() if r > "0005_maintenance_identity"]
+        while _kill_upgrade(killed, 1, tmp_path):
+            points.append("ddl")
         _rerun_upgrade(killed, tmp_path)
         _rerun_upgrade(clean, tmp_path)
-        assert at_head(killed) and len(points) == 13, points
+        assert at_head(killed) and len(points) >= 13 + len(later), points
         kept = tuple(t for t in TABLES if t != "frota_runs")  # 0004 reshaped frota_runs
         assert rows(killed, kept) == {t: before[t] for t in kept}  # every release row intact
         assert _maintenance_rows(killed) == _maintenance_rows(clean)  # keys included
