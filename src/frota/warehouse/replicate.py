@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from frota.config import Settings
-from frota.contract import MANUTENCOES, RETRY_SOURCE
+from frota.contract import MANUTENCOES, REPLAY_SOURCE, RETRY_SOURCE, UNDO_SOURCE
 from frota.db import schema
 from frota.db.engine import database_engine, database_url, mask
 from frota.errors import DatabaseUnreachable, MissingExtra
@@ -41,6 +41,7 @@ from frota.warehouse.raw import (
     LEDGER,
     LEDGER_COLUMNS,
     RAW_SCHEMA,
+    REPLICATION_SEQ,
     history_columns,
     raw_columns,
 )
@@ -234,11 +235,50 @@ def _history_rows(
     h = schema.vehicle_history
     columns = [_as_stored(h.c[name]) for name in history_columns()[:-1]]
     lote = history_columns().index("lote_id")
-    queries = [sa.select(*columns).where(h.c.lote_id.in_(chunk)) for chunk in _chunks(batch_ids)]
+    # A state an undo withdrew is not history (frota.ops.batches.undo).
+    queries = [
+        sa.select(*columns).where(h.c.lote_id.in_(chunk), h.c.desfeito_lote.is_(None))
+        for chunk in _chunks(batch_ids)
+    ]
     if first:
         queries.append(sa.select(*columns).where(h.c.lote_id.is_(None)))
     for query in queries:
         yield from _streamed(src, query, counts, lote)
+
+
+def _follow_operations(
+    src: Connection, wh: WarehouseConnection, batches: Sequence[sa.Row], seq: int
+) -> int:
+    """An undo withdraws a batch's vehicle states, a replay puts them back: the batch's rows
+    in raw.frota_veiculos_historico are copied again as they are in force now, and its
+    vehicles' other rows take this run's seq, so that dbt re-points their facts. Returns the
+    vehicle states copied. (The records they changed come as history rows, like a batch's.)"""
+    ops = [b.batch_id for b in batches if b.source in (UNDO_SOURCE, REPLAY_SOURCE)]
+    if not ops:
+        return 0
+    ledger, h = schema.batches.c, schema.vehicle_history.c
+    acted_on = sa.select(ledger.operacao_de).where(ledger.batch_id.in_(ops))
+    found: list[Any] = list(src.execute(acted_on).scalars())
+    targets = sorted({str(t) for t in found})
+    copied = 0
+    for target in targets:
+        wh.execute(f"DELETE FROM {RAW_SCHEMA}.{HISTORY} WHERE lote_id = ?", (target,))
+        copied += wh.copy_rows(
+            HISTORY,
+            history_columns(),
+            _history_rows(src, [target], Counter(), first=False),
+            (seq,),
+        )
+        of_target = sa.select(h.placa).where(h.lote_id == target).distinct()
+        plates: list[Any] = list(src.execute(of_target).scalars())
+        for start in range(0, len(plates), _IDS_PER_QUERY):
+            chunk = plates[start : start + _IDS_PER_QUERY]
+            wh.execute(
+                f"UPDATE {RAW_SCHEMA}.{HISTORY} SET {REPLICATION_SEQ} = ? "
+                f"WHERE placa IN ({', '.join('?' * len(chunk))})",
+                (seq, *chunk),
+            )
+    return copied
 
 
 def _maintenances_written(batch: sa.Row) -> int:
@@ -350,6 +390,7 @@ def replicate(
             _history_rows(src, ids, v_counts, first=seq == 1),
             (seq,),
         )
+        v_rows += _follow_operations(src, wh, batches, seq)
         now = datetime.now(UTC).replace(tzinfo=None)
         concluded = _concluded(wh, seq)
         wh.copy_rows(
