@@ -513,3 +513,58 @@ def test_a_0005_database_upgrades_with_its_rows_and_refuses_undoing_its_old_chan
     ][0]
     replay_batch(s, h, apply=True)
     assert everything(db_url) == whole
+
+
+# ---------------------------------------------------------------- the warehouse follows
+
+
+def _marts(warehouse_url: str, drop: set[str]) -> dict[str, Any]:
+    """Every dim, fact and mart, canonical (rows sorted, run columns and `drop` left out)."""
+    from test_warehouse import TABLES, read_tables
+    from test_warehouse_history import RUN_COLUMNS, _rows
+
+    tables = read_tables(warehouse_url, TABLES)
+    return {
+        name: _rows(df.drop(columns=[c for c in df.columns if c in drop | RUN_COLUMNS]))
+        for name, df in tables.items()
+    }
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> None:
+    import pandas as pd
+
+    assert a.keys() == b.keys()
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], obj=name)
+
+
+def test_the_warehouse_follows_an_undo_and_a_replay(tmp_path: Path) -> None:
+    """DuckDB, built batch by batch: after undo --cascade B it equals a warehouse built from a
+    database that never loaded B, C, D (ids aside: that database numbered its records
+    otherwise); after the replay, every dim, fact and mart is what it was."""
+    from test_warehouse_support import at
+
+    from frota.warehouse import build_warehouse
+
+    url = f"sqlite:///{tmp_path / 'frota.db'}"
+    s, ids = _story(tmp_path, url)
+    warehouse = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    dbt_dir = tmp_path / "dbt"
+
+    def build(database: str = url, target: str = warehouse, folder: Path = dbt_dir) -> None:
+        build_warehouse(at(database, target), dbt_dir=folder)
+
+    build()
+    before = _marts(warehouse, set())
+    assert len(before["fct_manutencoes"]) == 7  # OS-1 to OS-6 (released by D) and OS-8
+    undo_batch(s, ids["B"], cascade=True, apply=True)
+    build()
+    never = f"sqlite:///{tmp_path / 'never.db'}"
+    _fresh(tmp_path, s.landing, never, ids, ["A", "F", "G"])
+    clean = f"duckdb:///{tmp_path / 'never.duckdb'}"
+    build(never, clean, tmp_path / "dbt-never")
+    ids_differ = {"manutencao_id", "visita_id"}
+    _same(_marts(warehouse, ids_differ), _marts(clean, ids_differ))
+    replay_batch(s, ids["B"], cascade=True, apply=True)
+    build()
+    _same(_marts(warehouse, set()), before)

@@ -194,6 +194,10 @@ def record_operation(
     """The operation's ledger entry: what the warehouse follows (its history rows), with the
     batch it acted on; `group` (run_id) and `position` (sequence) tie a cascade together."""
     e = effects
+    b = batches.c
+    # When its data was true: the batch's own as_of (an undo brings no new facts, and the
+    # warehouse takes its reference date from the latest as_of).
+    as_of = conn.execute(sa.select(b.as_of).where(b.batch_id == e.batch_id)).scalar() or now
     entry = LedgerEntry(
         batch_id=e.operation_id,
         source=source,
@@ -203,7 +207,7 @@ def record_operation(
         run_id=group,
         published_at=now,
         sequence=position,
-        as_of=now,
+        as_of=as_of,
         ordem=e.operation_id,
         rows_read=0,
         veiculos_inserted=0,
@@ -217,7 +221,6 @@ def record_operation(
         manutencoes_retired=e.retired,
     )
     record_batch(conn, entry)
-    b = batches.c
     conn.execute(
         batches.update().where(b.batch_id == e.operation_id).values(operacao_de=e.batch_id)
     )
