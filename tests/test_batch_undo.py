@@ -568,3 +568,50 @@ def test_the_warehouse_follows_an_undo_and_a_replay(tmp_path: Path) -> None:
     replay_batch(s, ids["B"], cascade=True, apply=True)
     build()
     _same(_marts(warehouse, set()), before)
+
+
+# ---------------------------------------------------------------- issue 14 item 3
+
+
+def test_a_corrected_quarantine_sheet_is_not_published_but_retried(story, tmp_path: Path) -> None:
+    """`publish --from` a corrected quarantine sheet: refused, naming `quarantine retry --from`
+    (published, its rows would load beside the held ones); the retry releases exactly them."""
+    from dataclasses import replace
+
+    from frota.errors import BadInputError
+    from frota.ops.quarantine.excel import export_excel_br
+
+    s, ids, url = story
+    sheets = tmp_path / "planilhas"
+    assert export_excel_br(s, sheets) == {"manutencoes": 1}  # OS-7, an impossible date
+    sheet = sheets / "manutencoes.csv"
+    corrected = sheet.read_bytes().decode("utf-8-sig").replace("30/02/2026", "28/02/2026")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "manutencoes.csv").write_bytes(("\ufeff" + corrected).encode())
+    for settings in (s, replace(s, allow_extra_columns=True)):
+        from frota.publish import publish_export
+
+        with pytest.raises(BadInputError) as refused:
+            publish_export(folder, settings)
+        assert "quarantine sheet" in str(refused.value)
+        assert "quarantine retry --from manutencoes.csv" in (refused.value.hint or "")
+
+    code = cli_main(
+        [
+            "--database",
+            url,
+            "--landing",
+            s.landing,
+            "quarantine",
+            "retry",
+            "--from",
+            str(folder / "manutencoes.csv"),
+        ]
+    )
+    assert code == 0
+    found = _read(url, "SELECT data_manutencao FROM manutencoes WHERE id_origem = 'OS-7'")
+    assert [str(d) for (d,) in found] == ["2026-02-28"]  # once
+    assert _read(url, "SELECT status FROM frota_quarantine WHERE reason = 'impossible_date'") == [
+        ("released",)
+    ]

@@ -21,6 +21,9 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-]?[0-9][0-9.,]*$")  # `-10,50` is a number to Excel, never a formula
 DELIMITER = ";"
 ENCODING = "utf-8-sig"
+# The last column of a quarantine sheet (frota quarantine export --format excel-br): the held
+# row's id, which `quarantine retry --from` releases; a sheet that has it is no export.
+QUARANTINE_ID = "quarentena_id"
 
 
 def neutralise(text: str | None) -> str:

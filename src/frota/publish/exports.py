@@ -16,6 +16,7 @@ lines are written as blank lines, so a canonical file's line numbers are the exp
 from __future__ import annotations
 
 import csv
+import io
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from frota.contract import TABLES, Table
 from frota.contract.canonical import format_value
+from frota.contract.sheet import QUARANTINE_ID
 from frota.contract.tabular import FilePolicy, ReadStats, Record, header_key, read_records
 from frota.contract.validate import NumberFormat, ValueProblem, canonical_text, parse_value
 from frota.errors import BadInputError
@@ -102,6 +104,7 @@ def canonicalize_exports(
         try:
             policy.check_size(path.stat().st_size, path.name)  # before reading a byte
             fmt = sniff(path, encoding=encoding, delimiter=delimiter)
+            _not_a_quarantine_sheet(path, fmt)
             if decimal_comma is None:
                 # `;` and tab: what a pt-BR Excel writes, with its decimal comma.
                 numbers = NumberFormat(decimal_comma=fmt.delimiter in (";", "\t"))
@@ -118,6 +121,30 @@ def canonicalize_exports(
             if on_finding is not None:
                 on_finding(result.refused)
     return check
+
+
+_HEADER_BYTES = 64 * 1024  # a header is far shorter
+
+
+def _not_a_quarantine_sheet(path: Path, fmt: ExportFormat) -> None:
+    """BadInputError for a corrected quarantine sheet: its rows are held on the server, and
+    published as a new batch they would load beside the held ones (twice, once retried)."""
+    with normalised(path, fmt) as raw:
+        head = raw.read(_HEADER_BYTES).decode(fmt.reader_encoding, errors="replace")
+    header = next(csv.reader(io.StringIO(head), delimiter=fmt.delimiter), [])
+    if QUARANTINE_ID in {header_key(name) for name in header}:
+        raise BadInputError(
+            _("{file} is a quarantine sheet (frota quarantine export), not an export").format(
+                file=path.name
+            ),
+            file=path.name,
+            line=1,
+            column=QUARANTINE_ID,
+            hint=_(
+                "its rows are held on the server: send the corrected sheet there with "
+                "`frota quarantine retry --from {file}`, which releases exactly those rows"
+            ).format(file=path.name),
+        )
 
 
 def _canonicalize(

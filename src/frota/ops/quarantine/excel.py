@@ -20,7 +20,7 @@ from pathlib import Path
 from frota.config import Settings
 from frota.contract import TABLES, TABLES_BY_NAME, Column, Table
 from frota.contract.canonical import format_value
-from frota.contract.sheet import ENCODING, br_cell, sheet, unneutralise
+from frota.contract.sheet import ENCODING, QUARANTINE_ID, br_cell, sheet, unneutralise
 from frota.contract.validate import BRAZILIAN, ValueProblem, parse_decimal, parse_value
 from frota.contract.validate import canonical_text as rewritten
 from frota.db.schema import quarantine
@@ -30,7 +30,7 @@ from frota.ops.engine import database
 from frota.ops.quarantine.rows import HeldRow, filters, pages
 
 # After the table's own columns (fixed names: a sheet reads back in any language).
-REASON, COLUMN, LINE, EXTRA, ID = "motivo", "coluna", "linha", "excedente", "quarentena_id"
+REASON, COLUMN, LINE, EXTRA, ID = "motivo", "coluna", "linha", "excedente", QUARANTINE_ID
 META = (REASON, COLUMN, LINE, EXTRA, ID)
 _ISO = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
 
