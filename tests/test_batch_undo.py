@@ -13,6 +13,7 @@ history in force, the quarantine); after undo then replay, the database is exact
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -389,6 +390,10 @@ def test_the_cli_shows_a_dry_run_and_refuses_with_the_dependants(
     ]
     assert cli_main([*args, "undo", ids["G"], "--apply"]) == 0
     assert "operation" in capsys.readouterr().out
+    assert cli_main([*args, "list", "--state", "undone", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [r["batch_id"] for r in listed["rows"]] == [ids["G"]]
+    assert listed["rows"][0]["problem"].startswith("undone by ") and listed["counts"]["undone"] == 1
     assert cli_main([*args, "replay", ids["G"], "--apply"]) == 0
     steps = _read(url, "SELECT step, status FROM frota_runs WHERE step LIKE 'batch %'")
     assert ("batch undo", "ok") in steps and ("batch replay", "ok") in steps

@@ -15,7 +15,7 @@ from frota.i18n import N_, _
 
 # ---------------------------------------------------------------- batch
 
-_STATES = ("loaded", "rejected", "acknowledged", "pending", "incomplete")  # ops.batches.STATES
+_STATES = ("loaded", "undone", "rejected", "acknowledged", "pending", "incomplete")  # ops.batches
 
 
 @cli.group()

@@ -23,7 +23,7 @@ from frota.load.rejections import batch_source
 from frota.ops.engine import database
 
 # What a batch can be, as `frota batch list --state` names it.
-STATES = ("loaded", "rejected", "acknowledged", "pending", "incomplete")
+STATES = ("loaded", "undone", "rejected", "acknowledged", "pending", "incomplete")
 
 
 @dataclass(frozen=True)
@@ -70,10 +70,19 @@ def id_time(batch_id: str) -> datetime | None:
 
 def _ledger_rows(conn: Connection, where: list[Any] | None = None) -> dict[str, BatchRow]:
     b = batches.c
-    query = sa.select(b.batch_id, b.source, b.published_at, b.loaded_at, b.rows_read)
+    query = sa.select(
+        b.batch_id, b.source, b.published_at, b.loaded_at, b.rows_read, b.desfeito_lote
+    )
     return {
         r.batch_id: BatchRow(
-            r.batch_id, r.source, "loaded", r.published_at, r.loaded_at, r.rows_read
+            r.batch_id,
+            r.source,
+            "loaded" if r.desfeito_lote is None else "undone",
+            r.published_at,
+            r.loaded_at,
+            r.rows_read,
+            # an undone batch: the undo that took it back (frota batch replay applies it again)
+            None if r.desfeito_lote is None else f"undone by {r.desfeito_lote}",
         )
         for r in conn.execute(query.where(*(where or [])))
     }
