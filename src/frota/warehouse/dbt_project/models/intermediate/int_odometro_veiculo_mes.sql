@@ -169,7 +169,12 @@ final as (
         null,
         (select max(replicacao_seq) from {{ ref('stg_frota__lotes') }})
     from veiculos as v
-    where v.placa not in (select placa from leituras)
+    -- not exists: an anti-join (PostgreSQL runs `not in` over a large subquery row by row)
+    where
+        not exists (
+            select 1 from leituras as l
+            where l.placa = v.placa
+        )
     {% endif %}
 
 )

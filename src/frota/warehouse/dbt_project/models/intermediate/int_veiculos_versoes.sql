@@ -48,66 +48,48 @@ numbered as (
             partition by placa order by vigente_desde, ordem, historico_id
             rows between unbounded preceding and current row
         ) as versao,
-        row_number() over (
+        -- the vehicle's acquisition date as its latest state says
+        first_value(data_aquisicao) over (
             partition by placa order by vigente_desde desc, ordem desc, historico_id desc
-        ) as recencia
+            rows between unbounded preceding and unbounded following
+        ) as aquisicao_atual
     from flagged
 
 ),
 
-versions as (
+-- Each state with its version's span and counts, and its place from the version's latest
+-- state: window functions only, no self-join (PostgreSQL planned those joins of CTEs as
+-- nested loops, seconds per thousand vehicles).
+por_versao as (
 
     select
-        placa,
-        versao,
-        min(snapshot_local) as registrado_em,
-        max(snapshot_local) as ultimo_snapshot_em,
-        count(*) as qtd_snapshots,
-        max(replicacao_seq) as replicacao_seq
-    from numbered
-    group by placa, versao
-
-),
-
-last_snapshot_of_version as (
-
-    select
-        placa,
-        versao,
-        tipo_veiculo,
-        status,
-        quilometragem_total,
-        data_aquisicao,
-        lote_id,
+        *,
+        min(snapshot_local) over v as registrado_em,
+        max(snapshot_local) over v as ultimo_snapshot_em,
+        count(*) over v as qtd_snapshots,
+        max(replicacao_seq) over v as replicacao_seq_versao,
         row_number() over (
             partition by placa, versao order by vigente_desde desc, ordem desc, historico_id desc
         ) as pos
     from numbered
-
-),
-
--- the vehicle's acquisition date as its latest state says
-aquisicao as (
-
-    select
-        placa,
-        cast(data_aquisicao as timestamp) as adquirido_em
-    from numbered
-    where recencia = 1
+    window v as (partition by placa, versao)
 
 ),
 
 inicio as (
 
     select
-        v.*,
+        *,
         case
-            when v.versao = 1
-                then least(v.registrado_em, coalesce(a.adquirido_em, v.registrado_em))
-            else v.registrado_em
+            when versao = 1
+                then least(
+                    registrado_em,
+                    coalesce(cast(aquisicao_atual as timestamp), registrado_em)
+                )
+            else registrado_em
         end as valido_de
-    from versions as v
-    inner join aquisicao as a on v.placa = a.placa
+    from por_versao
+    where pos = 1
 
 ),
 
@@ -116,13 +98,13 @@ final as (
     select
         v.placa,
         cast(v.versao as integer) as versao,
-        s.tipo_veiculo,
-        s.status,
+        v.tipo_veiculo,
+        v.status,
         cs.categoria as status_classe,
         ct.categoria as tipo_veiculo_classe,
-        s.quilometragem_total,
-        s.data_aquisicao,
-        s.lote_id as ultimo_lote_id,
+        v.quilometragem_total,
+        v.data_aquisicao,
+        v.lote_id as ultimo_lote_id,
         v.valido_de,
         coalesce(
             lead(v.valido_de) over (partition by v.placa order by v.versao),
@@ -131,12 +113,10 @@ final as (
         v.registrado_em,
         v.ultimo_snapshot_em,
         v.qtd_snapshots,
-        v.replicacao_seq
+        v.replicacao_seq_versao as replicacao_seq
     from inicio as v
-    inner join last_snapshot_of_version as s
-        on v.placa = s.placa and v.versao = s.versao and s.pos = 1
-    left join categorias as cs on {{ categoria_de('cs', 'status', 's.status') }}
-    left join categorias as ct on {{ categoria_de('ct', 'tipo_veiculo', 's.tipo_veiculo') }}
+    left join categorias as cs on {{ categoria_de('cs', 'status', 'v.status') }}
+    left join categorias as ct on {{ categoria_de('ct', 'tipo_veiculo', 'v.tipo_veiculo') }}
 
 )
 

@@ -125,7 +125,10 @@ existentes as (
     from {{ this }} as f
     where
         f.placa in (select placa from repontar)
-        and f.manutencao_id not in (select manutencao_id from novas)
+        and not exists (
+            select 1 from novas as n
+            where n.manutencao_id = f.manutencao_id
+        )
 
 ),
 

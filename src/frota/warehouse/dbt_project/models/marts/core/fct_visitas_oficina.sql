@@ -5,8 +5,9 @@
 -- source never sends completion dates is a same-day stay (sem_data_conclusao: its downtime
 -- is unknown, counted 0). dias_parado = data_saida - data_entrada (nights in the shop), or
 -- data_referencia - data_entrada while open.
--- Incremental: each build recomputes the vehicles touched since the last one, and those with
--- an open visit (its days grow with the reference date).
+-- Incremental: each build merges again the visits of the vehicles whose maintenances changed
+-- since the last one; the other vehicles with an open visit keep their visits, copied with
+-- the open one's days counted to the new reference date (no pass over their maintenances).
 -- depends_on: {{ ref('stg_frota__manutencoes') }}
 {{
     config(
@@ -33,9 +34,19 @@ periodo as (
 veiculos as (
 
     select distinct placa from ({{ manutencoes_afetadas(this) }}) as afetadas
-    union
-    select placa from {{ this }}
-    where em_aberto
+
+),
+
+abertos as (
+
+    -- untouched vehicles with an open visit: its days grow with the reference date
+    select distinct c.placa from {{ this }} as c
+    where
+        c.em_aberto
+        and not exists (
+            select 1 from veiculos as t
+            where t.placa = c.placa
+        )
 
 ),
 {% endif %}
@@ -149,7 +160,38 @@ final as (
         null,
         (select max(replicacao_seq) from {{ ref('stg_frota__lotes') }})
     from veiculos as t
-    where t.placa not in (select placa from visitas)
+    where
+        not exists (
+            select 1 from visitas as v
+            where v.placa = t.placa
+        )
+
+    -- the visits of untouched vehicles with an open one, as built, the open one's days
+    -- counted to the reference date
+    union all
+    select
+        c.visita_id,
+        c.placa,
+        c.data_entrada,
+        c.data_saida,
+        c.em_aberto,
+        c.corretiva,
+        c.sem_data_conclusao,
+        case
+            when c.em_aberto
+                then greatest({{ days_between('c.data_entrada', 'p.data_referencia') }}, 0)
+            else c.dias_parado
+        end,
+        c.qtd_servicos,
+        c.qtd_preventivas,
+        c.qtd_corretivas,
+        c.qtd_sem_data_conclusao,
+        c.custo_total,
+        c.mes_entrada,
+        (select max(replicacao_seq) from {{ ref('stg_frota__lotes') }})
+    from {{ this }} as c
+    cross join periodo as p
+    where c.placa in (select placa from abertos)
     {% endif %}
 
 )
