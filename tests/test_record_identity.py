@@ -370,3 +370,29 @@ def test_a_late_snapshot_retires_nothing_a_newer_batch_wrote(tmp_path: Path, db_
     assert _state(db_url)["OS-1"] == ("2026-01-06", "850.00")
     changes = [(o, how) for o, lote, how, _, _ in _history(db_url) if lote == late_id]
     assert sorted(changes) == [("OS-1", "stale"), ("OS-2", "retire")]
+
+
+def test_a_retried_old_copy_does_not_overwrite_a_newer_state(tmp_path: Path, db_url: str) -> None:
+    """Batch 1 holds two different copies of OS-1 (conflicting_id_origem); batch 2, newer,
+    closes OS-1. A person then releases one copy of batch 1 (`quarantine retry --id`): judged
+    by its batch, it is older than batch 2, so OS-1 stays closed and the released copy is in
+    the history as 'stale' (under the retry's ledger entry); a copy of a work order no newer
+    batch wrote still applies."""
+    src, s = _setup(tmp_path, db_url)
+    oil_dearer = OIL_OPEN.replace("850.00", "860.00")
+    brakes_dearer = BRAKES.replace("1234.56", "1300.00")
+    src.publish([OIL_OPEN, oil_dearer, BRAKES, brakes_dearer], V1_LINES)
+    src.publish([OIL_CLOSED])
+    first, closing = load_pending(s, today=TODAY).loaded
+    assert (first.quarantined, _counts(closing)) == (4, (1, 0, 0))
+    held = dict(query(db_url, "SELECT line, id FROM frota_quarantine"))
+    result = retry_quarantine(s, ids=[held[2], held[4]], today=TODAY)  # OS-1 open, OS-2
+    inserted_updated_present = (
+        result.manutencoes_inserted,
+        result.manutencoes_updated,
+        result.manutencoes_present,
+    )
+    assert inserted_updated_present == (1, 0, 1)
+    assert _state(db_url) == {"OS-1": ("2026-01-06", "850.00"), "OS-2": (None, "1234.56")}
+    assert [h[:3] for h in _history(db_url)] == [("OS-1", result.batch_id, "stale")]
+    assert _warehouse_state(tmp_path, s) == _state(db_url)

@@ -345,42 +345,7 @@ class Stage:
         return len(found) - len(newer)
 
     def _written_by_newer(self, found: Sequence[Any]) -> set[str]:
-        """Keys of `found` (rows with chave and m_lote) whose stored state a batch newer than
-        this one wrote: inserted it, or changed it (a 'stale' image changed nothing)."""
-        if self.version is None or not found:
-            return set()
-        b = batches.c
-        candidates = self.conn.execute(
-            sa.select(b.batch_id, b.as_of, b.ordem).where(
-                b.as_of >= self.version.vigente_desde,
-                b.batch_id != self.batch_id,
-                # an undone batch wrote nothing; an undo or a replay only puts states back
-                b.desfeito_lote.is_(None),
-                b.source.not_in([UNDO_SOURCE, REPLAY_SOURCE]),
-            )
-        ).all()
-        # Compared in Python, as the vehicles' versions are (a collation could sort ordem
-        # differently); the ledger rows not older than this batch's as_of are few.
-        newer = [r.batch_id for r in candidates if Version(r.as_of, r.ordem or "") > self.version]
-        if not newer:
-            return set()
-        inserted_by_newer = set(newer)
-        keys = {r.chave for r in found if r.m_lote in inserted_by_newer}
-        h = maintenance_history.c
-        rest = [r.chave for r in found if r.chave not in keys]
-        for at in range(0, len(newer), _PAGE):
-            for start in range(0, len(rest), _PAGE):
-                keys.update(
-                    self.conn.execute(
-                        sa.select(h.chave).where(
-                            h.lote_id.in_(newer[at : at + _PAGE]),
-                            h.chave.in_(rest[start : start + _PAGE]),
-                            h.mudanca != "stale",
-                            h.desfeito_lote.is_(None),
-                        )
-                    ).scalars()
-                )
-        return keys
+        return written_by_newer(self.conn, self.batch_id, self.version, found)
 
     def _insert_new(self) -> int:
         """Insert the staged rows whose key is not stored yet; returns how many."""
@@ -440,17 +405,70 @@ def _record(row: Any) -> Record:
     return Record(line=row.linha, values=values, raw=",".join(values.values()))
 
 
+def written_by_newer(
+    conn: Connection, batch_id: str, version: Version | None, found: Sequence[Any]
+) -> set[str]:
+    """Keys of `found` (rows with chave and m_lote) whose stored state a batch newer than
+    `version` (of the data `batch_id` writes) wrote: inserted it, or changed it (a 'stale'
+    image changed nothing). Empty without a version: every change applies."""
+    if version is None or not found:
+        return set()
+    b = batches.c
+    candidates = conn.execute(
+        sa.select(b.batch_id, b.as_of, b.ordem).where(
+            b.as_of >= version.vigente_desde,
+            b.batch_id != batch_id,
+            # an undone batch wrote nothing; an undo or a replay only puts states back
+            b.desfeito_lote.is_(None),
+            b.source.not_in([UNDO_SOURCE, REPLAY_SOURCE]),
+        )
+    ).all()
+    # Compared in Python, as the vehicles' versions are (a collation could sort ordem
+    # differently); the ledger rows not older than this batch's as_of are few.
+    newer = [r.batch_id for r in candidates if Version(r.as_of, r.ordem or "") > version]
+    if not newer:
+        return set()
+    inserted_by_newer = set(newer)
+    keys = {r.chave for r in found if r.m_lote in inserted_by_newer}
+    h = maintenance_history.c
+    rest = [r.chave for r in found if r.chave not in keys]
+    for at in range(0, len(newer), _PAGE):
+        for start in range(0, len(rest), _PAGE):
+            keys.update(
+                conn.execute(
+                    sa.select(h.chave).where(
+                        h.lote_id.in_(newer[at : at + _PAGE]),
+                        h.chave.in_(rest[start : start + _PAGE]),
+                        h.mudanca != "stale",
+                        h.desfeito_lote.is_(None),
+                    )
+                ).scalars()
+            )
+    return keys
+
+
 def apply_record(
-    conn: Connection, row: dict[str, Any], key: str, batch_id: str, now: datetime
+    conn: Connection,
+    row: dict[str, Any],
+    key: str,
+    batch_id: str,
+    now: datetime,
+    version: Version | None = None,
 ) -> str:
     """One record, by key: 'inserted' (as a row of `batch_id`), 'updated' (changed or
-    restored, with its history row) or 'present' (stored unchanged). For a few rows at a time
-    (a quarantine retry); a batch goes through a Stage."""
+    restored, with its history row) or 'present' (stored unchanged, or a batch newer than
+    `version`, the row's data, wrote it: its image goes to the history as 'stale'). For a few
+    rows at a time (a quarantine retry); a batch goes through a Stage."""
     m = manutencoes
     stored = conn.execute(
-        sa.select(m.c.id, m.c.retirada_lote, m.c.retirada_em, *(m.c[c] for c in CONTRACT)).where(
-            m.c.chave == key
-        )
+        sa.select(
+            m.c.id,
+            m.c.chave,
+            m.c.lote_id.label("m_lote"),
+            m.c.retirada_lote,
+            m.c.retirada_em,
+            *(m.c[c] for c in CONTRACT),
+        ).where(m.c.chave == key)
     ).first()
     values = {c: row.get(c) for c in CONTRACT}
     if stored is None:
@@ -459,13 +477,14 @@ def apply_record(
     same = all(format_value(getattr(stored, c)) == format_value(values[c]) for c in CONTRACT)
     if same and stored.retirada_lote is None:
         return "present"
-    conn.execute(
-        m.update().where(m.c.id == stored.id).values(retirada_lote=None, retirada_em=None, **values)
-    )
-    change = "update" if stored.retirada_lote is None else "restore"
+    stale = bool(written_by_newer(conn, batch_id, version, [stored]))
+    if not stale:
+        m_values = {"retirada_lote": None, "retirada_em": None, **values}
+        conn.execute(m.update().where(m.c.id == stored.id).values(**m_values))
     before = before_image(
         {c: getattr(stored, c) for c in CONTRACT}, stored.retirada_lote, stored.retirada_em
     )
+    change = "stale" if stale else "update" if stored.retirada_lote is None else "restore"
     conn.execute(
         maintenance_history.insert(),
         [
@@ -479,7 +498,7 @@ def apply_record(
             }
         ],
     )
-    return "updated"
+    return "present" if stale else "updated"
 
 
 def before_image(

@@ -328,7 +328,9 @@ class _Retry:
                 key = origin_key(self._source(row.batch_id), parsed[ORIGIN])
             else:  # a person released it: a record of its own
                 key = free_occurrence_key(self.conn, parsed)
-            outcome = apply_record(self.conn, parsed, key, self.batch_id, self.now)
+            # Newer wins, judged by the row's original batch (load/stage.py), as for vehicles.
+            original = batch_version(self.conn, row.batch_id)
+            outcome = apply_record(self.conn, parsed, key, self.batch_id, self.now, original)
             if outcome == "inserted":
                 self.result.manutencoes_inserted += 1
             elif outcome == "updated":
