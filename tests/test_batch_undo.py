@@ -620,3 +620,18 @@ def test_a_corrected_quarantine_sheet_is_not_published_but_retried(story, tmp_pa
     assert _read(url, "SELECT status FROM frota_quarantine WHERE reason = 'impossible_date'") == [
         ("released",)
     ]
+
+
+def test_undo_and_replay_work_a_page_at_a_time(story, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of one record (memory follows the page, not the batch): the same result."""
+    from frota.ops.batches import restate
+
+    monkeypatch.setattr(restate, "PAGE", 1)
+    s, ids, url = story
+    before = everything(url)
+    undone = undo_batch(s, ids["B"], cascade=True, apply=True)
+    b = undone.effects[-1]
+    assert (b.retired, b.updated) == (2, 1)  # OS-3 and OS-4; OS-1 back to A's cost
+    assert _read(url, "SELECT custo FROM manutencoes WHERE id_origem = 'OS-1'") == [(850,)]
+    replay_batch(s, ids["B"], cascade=True, apply=True)
+    assert everything(url) == before

@@ -16,6 +16,7 @@ undone together with it by `undo --cascade` are replayed too, in load order.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -23,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from frota.config import Settings
 from frota.contract import REPLAY_SOURCE, UNDO_SOURCE
-from frota.db.schema import batches, maintenance_history, manutencoes
+from frota.db.schema import batches
 from frota.errors import UsageError
 from frota.i18n import _
 from frota.observe.runs import recorded
@@ -33,45 +34,52 @@ from frota.ops.batches.restate import (
     Effects,
     RecordState,
     batch_plates,
+    change_pages,
     derive_vehicles,
     mark_history,
     operation_id,
     record_operation,
     set_quarantine,
     set_records,
+    written_pages,
 )
-from frota.ops.batches.undo import OperationResult, after_image, describe, ledger_row, preview
+from frota.ops.batches.undo import (
+    OperationResult,
+    after_image,
+    before_image,
+    describe,
+    ledger_row,
+    preview,
+)
 from frota.ops.engine import database, locked_transaction
 from frota.ops.notes import now as utc_now
 
 
 def _replay_records(
     conn: Connection, batch_id: str, undo_id: str, op_id: str, now: datetime
-) -> dict[str, int]:
-    """Restore the records the batch inserted; apply its changes again (oldest first: each
-    record ends as the batch's last change left it)."""
-    m, h = manutencoes.c, maintenance_history.c
-    changes: dict[str, tuple[RecordState, RecordState]] = {}
-    for row in conn.execute(
-        sa.select(manutencoes).where(m.lote_id == batch_id, m.retirada_lote == undo_id)
-    ):
-        values = {c: row._mapping[c] for c in CONTRACT}
-        changes[row.chave] = (
-            RecordState(values, row.retirada_lote, row.retirada_em),
-            RecordState(values, None, None),
-        )
-    for row in conn.execute(
-        sa.select(maintenance_history)
-        .where(h.lote_id == batch_id, h.desfeito_lote == undo_id, h.mudanca != "stale")
-        .order_by(h.id)
-    ):
-        r = row._mapping
-        before = RecordState(
-            {c: r[f"antes_{c}"] for c in CONTRACT}, r["antes_retirada_lote"], r["antes_retirada_em"]
-        )
-        first = changes.get(row.chave, (before, before))[0]
-        changes[row.chave] = (first, after_image(row))
-    return set_records(conn, op_id, now, [(k, b, a) for k, (b, a) in changes.items()])
+) -> Counter[str]:
+    """Restore the records the batch inserted; apply its changes again (each record as the
+    batch's last change left it). A page at a time."""
+    counts: Counter[str] = Counter()
+    for page in written_pages(conn, batch_id, undo_id):
+        restore = []
+        for row in page:
+            values = {c: row._mapping[c] for c in CONTRACT}
+            restore.append(
+                (
+                    row.chave,
+                    RecordState(values, row.retirada_lote, row.retirada_em),
+                    RecordState(values, None, None),
+                )
+            )
+        counts.update(set_records(conn, op_id, now, restore))
+    for rows in change_pages(conn, batch_id, undo_id):
+        changes: dict[str, tuple[RecordState, RecordState]] = {}
+        for row in rows:  # by key, oldest first: the first one's before, the last one's after
+            first = changes.get(row.chave, (before_image(row), None))[0]
+            changes[row.chave] = (first, after_image(row))
+        counts.update(set_records(conn, op_id, now, [(k, b, a) for k, (b, a) in changes.items()]))
+    return counts
 
 
 def replay_one(conn: Connection, batch_id: str, undo_id: str, op_id: str, now: datetime) -> Effects:

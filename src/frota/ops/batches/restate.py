@@ -5,7 +5,7 @@ rows a batch held or released, and the operation's own ledger entry."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -100,6 +100,56 @@ def set_records(
             )
         conn.execute(maintenance_history.insert(), rows)
     return counts
+
+
+def written_pages(conn: Connection, batch_id: str, retired_by: str | None) -> Iterator[list[Any]]:
+    """The records `batch_id` inserted, retired by `retired_by` (None: in force), a page at a
+    time (by id: memory follows the page, not the batch)."""
+    m = manutencoes.c
+    retired = m.retirada_lote.is_(None) if retired_by is None else m.retirada_lote == retired_by
+    after = 0
+    while True:
+        page = list(
+            conn.execute(
+                sa.select(manutencoes)
+                .where(m.lote_id == batch_id, retired, m.id > after)
+                .order_by(m.id)
+                .limit(PAGE)
+            )
+        )
+        if not page:
+            return
+        after = page[-1].id
+        yield page
+
+
+def change_pages(conn: Connection, batch_id: str, undone_by: str | None) -> Iterator[list[Any]]:
+    """The changes `batch_id` made to stored records ('stale' images changed nothing), undone
+    by `undone_by` (None: in force): pages of whole keys, each key's rows in id order."""
+    h = maintenance_history.c
+    state = h.desfeito_lote.is_(None) if undone_by is None else h.desfeito_lote == undone_by
+    mine = (h.lote_id == batch_id, state, h.mudanca != "stale")
+    last = ""
+    while True:
+        keys: list[str] = list(
+            conn.execute(
+                sa.select(h.chave)
+                .where(*mine, h.chave > last)
+                .distinct()
+                .order_by(h.chave)
+                .limit(PAGE)
+            ).scalars()
+        )
+        if not keys:
+            return
+        last = keys[-1]
+        yield list(
+            conn.execute(
+                sa.select(maintenance_history)
+                .where(*mine, h.chave.in_(keys))
+                .order_by(h.chave, h.id)
+            )
+        )
 
 
 def mark_history(

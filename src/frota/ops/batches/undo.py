@@ -19,6 +19,7 @@ A dry run (the default) says what would happen and changes nothing.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,12 +38,14 @@ from frota.ops.batches.restate import (
     Effects,
     RecordState,
     batch_plates,
+    change_pages,
     derive_vehicles,
     mark_history,
     operation_id,
     record_operation,
     set_quarantine,
     set_records,
+    written_pages,
 )
 from frota.ops.engine import database, locked_transaction
 from frota.ops.notes import now as utc_now
@@ -159,28 +162,33 @@ def describe(found: dict[str, list[str]]) -> str:
     )
 
 
-def _undo_records(conn: Connection, batch_id: str, op_id: str, now: datetime) -> dict[str, int]:
-    """Retire the records the batch inserted; set the ones it changed back (its history rows,
-    newest first: each record ends as it was before the batch's first change to it)."""
-    m, h = manutencoes.c, maintenance_history.c
-    changes: dict[str, tuple[RecordState, RecordState]] = {}
-    for row in conn.execute(
-        sa.select(manutencoes).where(m.lote_id == batch_id, m.retirada_lote.is_(None))
-    ):
-        values = {c: row._mapping[c] for c in CONTRACT}
-        changes[row.chave] = (RecordState(values, None, None), RecordState(values, op_id, now))
-    for row in conn.execute(
-        sa.select(maintenance_history)
-        .where(h.lote_id == batch_id, h.desfeito_lote.is_(None), h.mudanca != "stale")
-        .order_by(h.id.desc())
-    ):
-        r = row._mapping
-        before = RecordState(
-            {c: r[f"antes_{c}"] for c in CONTRACT}, r["antes_retirada_lote"], r["antes_retirada_em"]
-        )
-        latest = changes.get(row.chave, (after_image(row), before))[0]
-        changes[row.chave] = (latest, before)
-    return set_records(conn, op_id, now, [(k, a, b) for k, (a, b) in changes.items()])
+def _undo_records(conn: Connection, batch_id: str, op_id: str, now: datetime) -> Counter[str]:
+    """Retire the records the batch inserted; set the ones it changed back (each as it was
+    before the batch's first change to it). A page at a time."""
+    counts: Counter[str] = Counter()
+    for page in written_pages(conn, batch_id, None):
+        retire = []
+        for row in page:
+            values = {c: row._mapping[c] for c in CONTRACT}
+            retire.append(
+                (row.chave, RecordState(values, None, None), RecordState(values, op_id, now))
+            )
+        counts.update(set_records(conn, op_id, now, retire))
+    for rows in change_pages(conn, batch_id, None):
+        changes: dict[str, tuple[RecordState, RecordState]] = {}
+        for row in rows:  # by key, oldest first: the first one's before, the last one's after
+            first = changes.get(row.chave, (before_image(row), None))[0]
+            changes[row.chave] = (first, after_image(row))
+        counts.update(set_records(conn, op_id, now, [(k, a, b) for k, (b, a) in changes.items()]))
+    return counts
+
+
+def before_image(row: sa.Row) -> RecordState:
+    """The record as it was before a history row's change."""
+    r = row._mapping
+    return RecordState(
+        {c: r[f"antes_{c}"] for c in CONTRACT}, r["antes_retirada_lote"], r["antes_retirada_em"]
+    )
 
 
 def after_image(row: sa.Row) -> RecordState:
