@@ -3,13 +3,16 @@ replaces, on SQLite, MariaDB and PostgreSQL (see docs/benchmarks.md, "Loader").
 
     python bench/load_benchmark.py [--rows 1000000] [--backends sqlite,mysql,postgresql]
     python bench/load_benchmark.py --idle   # `frota load` with nothing new, 10,000 batches loaded
+    python bench/load_benchmark.py --overlap  # a 1M export, then one 90 % already loaded
 
 Each method runs in its own process (peak RSS = that process's ru_maxrss) against a fresh
 database with frota's schema: frota (`load_pending`: checksums, validation, quarantine,
 ledger, one transaction), pandas `read_csv` + `to_sql` defaults, dlt's sqlalchemy destination
 (rows as dicts, and its documented fast path: Arrow tables, parquet, parallel load jobs), and
 the raw ceiling (`LOAD DATA LOCAL` / `COPY` / `executemany` of the CSVs into the same tables,
-no validation). pandas and dlt run in bench/.venv-compare, built on first use.
+no validation). Every method stores each maintenance's record key (`chave`, UNIQUE in frota's
+schema): pandas, dlt and the ceiling take the CSV's work order as it is. pandas and dlt run in
+bench/.venv-compare, built on first use.
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ M_COLS = [
 # The pandas/dlt children import neither frota nor anything from the main venv.
 
 
-def child_frota(url: str, batch: Path, local_infile: bool) -> float:
+def child_frota(url: str, batch: Path, local_infile: bool, only: str | None = None) -> float:
     from frota.config import Settings
     from frota.load import load_pending
 
@@ -76,10 +79,25 @@ def child_frota(url: str, batch: Path, local_infile: bool) -> float:
 
         settings = replace(settings, mysql_local_infile="allow-server-file-requests")
     started = time.perf_counter()
-    result = load_pending(settings)
+    result = load_pending(settings, only=[only] if only else None)
     seconds = time.perf_counter() - started
     assert len(result.loaded) == 1 and not result.rejected, result
+    if only:
+        m = result.loaded[0]
+        print(
+            f"{only}: {m.manutencoes_inserted:,} maintenances new, {m.manutencoes_updated:,} "
+            f"updated, {m.manutencoes_present:,} already present",
+            file=sys.stderr,
+        )
     return seconds
+
+
+def child_overlap(url: str, first: Path, second: Path, local_infile: bool) -> dict[str, float]:
+    """Load the first export, then the second (90 % the same records), each timed."""
+    return {
+        "seconds": child_frota(url, first, local_infile, only=first.name),
+        "second": child_frota(url, second, local_infile, only=second.name),
+    }
 
 
 def child_pandas(url: str, batch: Path) -> float:
@@ -91,6 +109,8 @@ def child_pandas(url: str, batch: Path) -> float:
     for table in ("veiculos", "manutencoes"):
         dates = ["data_aquisicao"] if table == "veiculos" else ["data_manutencao", "data_conclusao"]
         frame = pd.read_csv(batch / f"{table}.csv", parse_dates=dates)
+        if table == "manutencoes":
+            frame["chave"] = frame["id_origem"]  # the record key, as the ceiling fills it
         frame.to_sql(table, engine, if_exists="append", index=False)
     seconds = time.perf_counter() - started
     engine.dispose()
@@ -117,6 +137,7 @@ def child_dlt(url: str, batch: Path, arrow: bool, workdir: Path) -> float:
 
     def rows(table: str):
         if arrow:
+            import pyarrow as pa
             import pyarrow.csv as pcsv
 
             reader = pcsv.open_csv(
@@ -124,12 +145,19 @@ def child_dlt(url: str, batch: Path, arrow: bool, workdir: Path) -> float:
                 read_options=pcsv.ReadOptions(block_size=8 << 20),
                 convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
             )
-            yield from reader
+            for part in reader:
+                if table == "manutencoes":  # the record key, as the ceiling fills it
+                    part = pa.Table.from_batches([part])
+                    part = part.append_column("chave", part.column("id_origem"))
+                yield part
         else:
             with open(batch / f"{table}.csv", encoding="utf-8", newline="") as fh:
                 page: list[dict] = []
                 for row in csv.DictReader(fh):
-                    page.append({k: (v or None) for k, v in row.items()})
+                    item = {k: (v or None) for k, v in row.items()}
+                    if table == "manutencoes":
+                        item["chave"] = item["id_origem"]
+                    page.append(item)
                     if len(page) >= 1000:  # "yield pages, not rows"
                         yield page
                         page = []
@@ -148,7 +176,10 @@ def child_dlt(url: str, batch: Path, arrow: bool, workdir: Path) -> float:
     )
     started = time.perf_counter()
     for table in ("veiculos", "manutencoes"):
-        resource = dlt.resource(rows(table), name=f"dlt_{table}")
+        # chave UNIQUE as in frota's schema (a hint: the sqlalchemy destination makes it a
+        # UNIQUE constraint where it can)
+        hints = {"chave": {"unique": True, "nullable": False}} if table == "manutencoes" else {}
+        resource = dlt.resource(rows(table), name=f"dlt_{table}", columns=hints)
         info = pipeline.run(resource, loader_file_format="parquet" if arrow else None)
         info.raise_on_failed_jobs()
     return time.perf_counter() - started
@@ -205,6 +236,10 @@ def child_ceiling(url: str, batch: Path) -> float:
 
 def run_child(args: argparse.Namespace) -> None:
     batch, url, method = Path(args.batch), args.url, args.child
+    if method.endswith("-overlap"):
+        infile = method.startswith("frota-local-infile")
+        print(json.dumps(child_overlap(url, batch, Path(args.batch2), infile)))
+        return
     if method == "frota":
         seconds = child_frota(url, batch, local_infile=False)
     elif method == "frota-local-infile":
@@ -291,11 +326,11 @@ def fresh_database(backend: str, name: str, workdir: Path, with_schema: bool) ->
 
 
 def measure(
-    python: Path, method: str, url: str, batch: Path, workdir: Path
+    python: Path, method: str, url: str, batch: Path, workdir: Path, *extra: str
 ) -> tuple[float, float, float]:
     """(seconds of the load itself, peak RSS MB and CPU seconds of the whole process)."""
     cmd = [str(python), __file__, "--child", method, "--url", url, "--batch", str(batch)]
-    cmd += ["--workdir", str(workdir)]
+    cmd += ["--workdir", str(workdir), *extra]
     out = workdir / "child.out"
     with open(out, "w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
@@ -304,8 +339,78 @@ def measure(
     text = out.read_text()
     if proc.returncode != 0:
         raise RuntimeError(f"{method} failed:\n{text[-3000:]}")
+    if extra:
+        print(text.strip(), file=sys.stderr)
     seconds = json.loads(text.strip().splitlines()[-1])["seconds"]
     return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+# ----------------------------------------------------------------------------- overlap
+
+
+def ensure_overlap_batches(workdir: Path, first: Path) -> tuple[Path, Path]:
+    """The benchmark's batch, then a second export of the same source in which 90 % of the
+    maintenances are the same records, unchanged (every 10th row gets a new work-order
+    number: a new record), vehicles the same; both in a landing area of their own."""
+    import shutil
+
+    from frota.landing import open_landing
+    from frota.publish import publish_dir
+
+    landing = workdir / f"{first.parent.parent.parent.name}-overlap" / "landing"
+    batches = landing / "batches"
+    done = sorted(batches.glob("*/_manifest.json")) if batches.exists() else []
+    if len(done) == 2:
+        return done[0].parent, done[1].parent
+    shutil.rmtree(landing.parent, ignore_errors=True)
+    batches.mkdir(parents=True)
+    shutil.copytree(first, batches / first.name)
+    outbox = landing.parent / "second"
+    outbox.mkdir()
+    shutil.copy(first / "veiculos.csv", outbox / "veiculos.csv")
+    with (
+        open(first / "manutencoes.csv", encoding="utf-8", newline="") as src,
+        open(outbox / "manutencoes.csv", "w", encoding="utf-8", newline="") as out,
+    ):
+        out.write(src.readline())
+        for i, line in enumerate(src):
+            if i % 10 == 9:  # the work order is the last cell (canonical CSV)
+                line = line.rstrip("\n") + "-R\n"
+            out.write(line)
+    publish_dir(outbox, open_landing(str(landing)), "bench")
+    done = sorted(batches.glob("*/_manifest.json"))
+    assert len(done) == 2 and done[0].parent.name == first.name, done
+    return done[0].parent, done[1].parent
+
+
+def run_overlap(args: argparse.Namespace) -> None:
+    """rows/s of a fresh 1M load and of the next export, 90 % of it already loaded."""
+    workdir = Path(args.workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    first, second = ensure_overlap_batches(workdir, ensure_batch(workdir, args.rows, args.seed))
+    rows = [
+        sum(f["rows"] for f in json.loads((b / "_manifest.json").read_text())["files"])
+        for b in (first, second)
+    ]
+    print(f"{'backend':<11} {'method':<20} {'fresh rows/s':>13} {'90 % loaded rows/s':>19} ratio")
+    for backend in args.backends.split(","):
+        for method in ("frota", "frota-local-infile"):
+            if backend not in METHODS[method][0]:
+                continue
+            url = fresh_database(backend, "frota_bench_overlap", workdir, with_schema=True)
+            out = workdir / "child.out"
+            measure(
+                Path(sys.executable),
+                f"{method}-overlap",
+                url,
+                first,
+                workdir,
+                "--batch2",
+                str(second),
+            )
+            times = json.loads(out.read_text().strip().splitlines()[-1])
+            fresh, again = rows[0] / times["seconds"], rows[1] / times["second"]
+            print(f"{backend:<11} {method:<20} {fresh:>13,.0f} {again:>19,.0f} {again / fresh:.2f}")
 
 
 def run_parent(args: argparse.Namespace) -> None:
@@ -450,16 +555,22 @@ def main() -> None:
     parser.add_argument("--methods", default="", help="comma list; default: all")
     parser.add_argument("--workdir", default=str(HERE / "results"))
     parser.add_argument("--idle", action="store_true", help="measure the idle `frota load`")
+    parser.add_argument(
+        "--overlap", action="store_true", help="a fresh load, then an export 90 %% loaded"
+    )
     parser.add_argument("--batches", type=int, default=10_000, help="ledger size for --idle")
     parser.add_argument("--repeat", type=int, default=5, help="runs for --idle")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--batch", help=argparse.SUPPRESS)
+    parser.add_argument("--batch2", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         run_child(args)
     elif args.idle:
         run_idle(args)
+    elif args.overlap:
+        run_overlap(args)
     else:
         run_parent(args)
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from batchkit import T0, TODAY, init_db, publish_lines, query, settings_for
+from batchkit import T0, TODAY, init_db, publish_lines, query, settings_for, write_batch_dir
 
+from frota.batch import Snapshot
 from frota.db.engine import create_engine
 from frota.errors import ConfigError
 from frota.generate import generate_batch
@@ -61,7 +62,11 @@ MIXED = [
 class _GenericWriter:
     """The pre-bulk path: SQLAlchemy Core executemany of dicts, chunk by chunk."""
 
-    def __init__(self, conn: sa.Connection, lote_id: str, on_flush: Any = None) -> None:
+    direct_rows = 0  # always to the stage
+
+    def __init__(
+        self, conn: sa.Connection, lote_id: str, on_flush: Any = None, direct: bool = False
+    ) -> None:
         self.conn, self.lote_id, self.buffer, self.count = conn, lote_id, [], 0
 
     def add(self, row: dict[str, Any]) -> None:
@@ -124,12 +129,28 @@ ORDER_2_OTHER = "BRA2E19,Freios,2026-01-13,11.00,,,,OS-2"
 GOOD_OS = 'ABC1234,"Pneu, traseiro",13/01/2026,1234.5,,,,Nº 7'  # not canonical
 
 
-def _publish_orders(folder: Path, landing: str, n: int, lines: list[str]) -> None:
+def _publish_orders(
+    folder: Path,
+    landing: str,
+    n: int,
+    lines: list[str],
+    veiculos: list[str] | None = None,
+    snapshot: bool = False,
+) -> None:
     folder.mkdir(parents=True)
     header = "placa_veiculo,tipo_manutencao,data_manutencao,custo,quilometragem,categoria,"
     text = "\n".join([header + "data_conclusao,Ordem de serviço", *lines]) + "\n"
     (folder / "manutencoes.csv").write_text(text, encoding="utf-8")
-    publish_dir(folder, open_landing(landing), "test", now=T0 + timedelta(minutes=n))
+    if veiculos:
+        write_batch_dir(folder, veiculos=veiculos)
+    january = Snapshot(date(2026, 1, 1), date(2026, 1, 31), allow_retire=True)
+    publish_dir(
+        folder,
+        open_landing(landing),
+        "test",
+        now=T0 + timedelta(minutes=n),
+        snapshot=january if snapshot else None,
+    )
 
 
 def _load_story(tmp: Path, url: str, local_infile: str = "off") -> dict[str, list[tuple]]:
@@ -165,8 +186,18 @@ def test_bulk_path_gives_the_generic_content(
     assert {"conflicting_id_origem", "vehicle_unknown", "ragged_row", "out_of_range"} <= reasons
     orders = [r[3:5] for r in fast["ledger"][3:5]]  # (updated, present) of the work orders
     assert orders == [(0, 0), (1, 2)]
+    _empty(db_url)
+    _generic(monkeypatch)
+    generic = _load_story(tmp_path / "generic", db_url)
+    # By order: LOAD DATA reserves ids in blocks, and a direct chunk undone in its savepoint
+    # leaves its ids unused on MySQL and PostgreSQL (gaps, as after any rollback).
+    _assert_same(fast, generic, by_order=True)
+
+
+def _empty(db_url: str) -> None:
+    """The same database, emptied, for the generic run."""
     engine = create_engine(db_url)
-    with engine.begin() as conn:  # same database, emptied, for the generic run
+    with engine.begin() as conn:
         for table in (
             "manutencoes",
             "frota_quarantine",
@@ -183,9 +214,11 @@ def test_bulk_path_gives_the_generic_content(
             conn.execute(sa.text("ALTER SEQUENCE manutencoes_id_seq RESTART"))
             conn.execute(sa.text("ALTER SEQUENCE frota_quarantine_id_seq RESTART"))
     engine.dispose()
-    _generic(monkeypatch)
-    generic = _load_story(tmp_path / "generic", db_url)
 
+
+def _assert_same(
+    fast: dict[str, list[tuple]], generic: dict[str, list[tuple]], by_order: bool
+) -> None:
     def strip_batch_ids(content: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
         # Batch ids embed the publish time; compare by position instead.
         ids = sorted({r[0] for r in content["ledger"]})
@@ -195,15 +228,83 @@ def test_bulk_path_gives_the_generic_content(
         }
 
     fast, generic = strip_batch_ids(fast), strip_batch_ids(generic)
-    if infile != "off":
-        # LOAD DATA reserves AUTO_INCREMENT values in blocks (gaps between chunks, as after
-        # any rollback): ids compare by order, not by value.
+    if by_order:  # ids compare by order, not by value
         fast["manutencoes"] = [row[1:] for row in fast["manutencoes"]]
         generic["manutencoes"] = [row[1:] for row in generic["manutencoes"]]
     for table, rows in generic.items():
         assert len(fast[table]) == len(rows), table
         for got, want in zip(fast[table], rows, strict=True):
             assert got == want, table
+
+
+def _orders(first: int, n: int, day: int = 1, cost: str = "") -> list[str]:
+    """n canonical rows with work orders OS-first … (fast path)."""
+    return [
+        f"ABC1234,Serviço {i},2026-01-{(i + day) % 28 + 1:02d},{cost or f'{i}.00'},{i},"
+        f"preventiva,,OS-{i}"
+        for i in range(first, first + n)
+    ]
+
+
+WASH = "BRA2E19,Lavagem,2026-01-05,10.00,,,,"  # no work order: keyed by fingerprint and k
+
+
+def _load_direct_story(tmp: Path, url: str, local_infile: str) -> dict[str, list[tuple]]:
+    """Batches whose first chunks go straight to manutencoes and whose later chunks meet what
+    those wrote (a work order repeated, the same or changed; a row copied) or what is stored
+    (re-sent, corrected), then a snapshot whose new rows are direct."""
+    init_db(url)
+    s = replace(settings_for(tmp, url), mysql_local_infile=local_infile)
+    first = _orders(1, 30)
+    first[8] = WASH  # line 9
+    first[14] = "abc-1234,Pneu,2026-01-05,850.5,7,Preventiva,,OS-G"  # the general path
+    first[17] = "ABC1234,Alinhamento,2026-01-05,-1.00,1,corretiva,,OS-BAD"  # quarantined
+    first += [
+        _orders(5, 1, cost="99.00")[0],  # OS-5 again, another cost: both quarantined
+        _orders(7, 1)[0],  # OS-7 again, the same: a duplicate
+        *_orders(31, 5),
+        WASH,  # its second occurrence: a record of its own (k = 2)
+        *_orders(36, 12),
+    ]
+    _publish_orders(tmp / "b1", s.landing, 1, first, veiculos=V)
+    # New rows first (direct until a row without a work order repeats one), then re-sent
+    # ones: OS-40 corrected, WASH unchanged; OS-5 and OS-9 were never stored.
+    second = [*_orders(100, 25), *_orders(1, 12), WASH, _orders(40, 1, cost="33.33")[0]]
+    second[2] = second[11] = WASH.replace("01-05", "01-06")
+    _publish_orders(tmp / "b2", s.landing, 2, second)
+    third = [*_orders(200, 12), *_orders(1, 20)]  # a snapshot of January: retires the rest
+    _publish_orders(tmp / "b3", s.landing, 3, third, snapshot=True)
+    for _ in range(3):
+        load_pending(s, today=TODAY)
+    return _content(url)
+
+
+@pytest.mark.parametrize("infile", ["off", pytest.param(OPT_IN, marks=pytest.mark.mysql)])
+def test_direct_path_gives_the_staged_content(
+    tmp_path: Path, db_url: str, infile: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if infile != "off" and not db_url.startswith("mysql"):
+        pytest.skip("LOAD DATA LOCAL is MySQL/MariaDB only")
+    monkeypatch.setattr(bulk_base, "CHUNK_ROWS", 10)
+    direct: list[int] = []
+    note = bulk_base.ChunkedWriter._note_direct
+
+    def counted(self: bulk_base.ChunkedWriter, lines: Any) -> None:
+        direct.append(len(lines))
+        note(self, lines)
+
+    monkeypatch.setattr(bulk_base.ChunkedWriter, "_note_direct", counted)
+    fast = _load_direct_story(tmp_path / "fast", db_url, infile)
+    assert sum(direct) == 20 + 11 + 10  # each batch's first chunks went straight in
+    reasons = [r[4] for r in fast["quarantine"]]
+    assert sorted(reasons) == ["conflicting_id_origem"] * 2 + ["negative_value"]
+    ledger = [r[2:] for r in fast["ledger"]]  # inserted, updated, present, quarantined, …
+    assert ledger[0][:2] == (len(set(range(1, 48)) - {5, 9, 15, 18}) + 3, 0)  # OS-G, WASH ×2
+    assert ledger[1][:3] == (23 + 2 + 2, 1, 10 + 1)
+    _empty(db_url)
+    _generic(monkeypatch)
+    generic = _load_direct_story(tmp_path / "generic", db_url, "off")
+    _assert_same(fast, generic, by_order=True)
 
 
 def test_a_failure_after_the_bulk_insert_rolls_everything_back(

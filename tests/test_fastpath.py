@@ -29,8 +29,8 @@ class _Recorder:
     def __init__(self) -> None:
         self.rows: list[list[str]] = []
 
-    def add_canonical(self, cells: tuple[str, ...]) -> None:
-        self.rows.append(list(cells))
+    def add_canonical(self, cells: tuple[str, ...], line: int) -> None:
+        self.rows.append([*cells, str(line)])
 
 
 def _tricky_rows() -> list[list[str]]:

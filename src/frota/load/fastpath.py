@@ -172,5 +172,5 @@ class FastMaintenances:
             key = fingerprint(cells[:-1]) + ":1"
         else:
             return False  # maybe a copy: the general path stages it for its k to be settled
-        self.writer.add_canonical((*cells, key, str(number)))
+        self.writer.add_canonical((*cells, key), number)
         return True

@@ -1,4 +1,5 @@
-"""Maintenances: staged through the dialect's bulk writer, canonical lines on the fast path
+"""Maintenances: written through the dialect's bulk writer (straight to manutencoes while no
+chunk meets a stored key, else to the batch's stage), canonical lines on the fast path
 (load/fastpath.py), every other line through parse_row, then applied to the records they are
 (load/stage.py: inserted, updated, or already present); rows of unknown vehicles held until
 the vehicle arrives (`release_held`)."""
@@ -74,7 +75,7 @@ def load_maintenances(
     protected: set[str] = set()  # work orders of held rows: a snapshot does not retire them
     report = (lambda: progress(stats.records)) if progress else None
     version = Version.of(manifest.effective_at, manifest.order_key)  # newer wins (load/stage.py)
-    with Stage(conn, manifest.batch_id, report, version) as staged:
+    with Stage(conn, manifest.batch_id, report, version, direct=True) as staged:
         with open_file(name) as fh, staged.writer as writer:
             q.before_flush = writer.wait
             # Canonical rows go straight to the writer; the rest take the general path below.

@@ -2,11 +2,17 @@
 
 The stage is a temporary table of this connection, written by the dialect's bulk writer
 (frota.load.bulk): the contract's cells, each row's key (frota.contract.identity) and its line.
-`apply` then settles it set by set, in the batch transaction:
+On the optimistic path (`direct`) the writer first writes straight to manutencoes, chunk by
+chunk, until a chunk meets a stored key or a row's occurrence is unsettled: those rows (ids
+above `last`, a prefix of the file) are the batch's own, and the stage holds the rest. A fresh
+export never meets a key, so it is never staged. `apply` then settles the stage set by set, in
+the batch transaction:
 
-1. rows whose occurrence in the batch the Bloom filter could not settle get their key;
-2. a work-order number repeated in the batch: identical copies count once (the others are
-   duplicates), different contents are all quarantined (`conflicting_id_origem`);
+1. rows whose occurrence in the batch the Bloom filter could not settle get their key (the
+   first occurrence may be a direct row);
+2. a work-order number repeated in the batch (in the stage, or in the stage and among the
+   direct rows): identical copies count once (the others are duplicates), different contents
+   are all quarantined (`conflicting_id_origem`; a direct copy leaves manutencoes);
 3. a stored record the batch changes (its work-order number came with other values, or it was
    retired) is updated, with a row in frota_manutencoes_historico — unless a batch newer than
    this one (frota.db.history.Version: as_of, then the publish order) wrote its current state:
@@ -111,13 +117,16 @@ class Stage:
         batch_id: str,
         on_flush: Callable[[], None] | None = None,
         version: Version | None = None,
+        direct: bool = False,
     ) -> None:
         # version: of the batch's data, for "newer wins" (None: every change applies)
         self.conn, self.batch_id, self.version = conn, batch_id, version
         self.suspects: list[tuple[int, str]] = []  # (line, fingerprint): occurrence unknown
         _drop(conn)
         _create(conn)
-        self.writer: MaintenanceWriter = maintenance_writer(conn, batch_id, on_flush)
+        # One loader at a time, inside its transaction: the rows it writes have ids above this.
+        self.last: int = conn.execute(sa.select(sa.func.max(manutencoes.c.id))).scalar() or 0
+        self.writer: MaintenanceWriter = maintenance_writer(conn, batch_id, on_flush, direct)
 
     def __enter__(self) -> Stage:
         return self
@@ -134,14 +143,13 @@ class Stage:
         """Settle the staged rows into manutencoes (the writer must be closed)."""
         self._settle_suspects()
         result = Applied()
-        self._resolve_repeated_origins(result)
-        changed = self._apply_changes(now)
-        result.inserted = self._insert_new()
-        result.updated = changed
+        removed = self._resolve_repeated_origins(result)  # direct rows that left manutencoes
+        result.updated = self._apply_changes(now)
+        inserted = self._insert_new()
+        result.inserted = inserted + self.writer.direct_rows - removed
         staged = self.conn.execute(sa.select(sa.func.count()).select_from(stage)).scalar() or 0
-        result.present = (
-            staged - result.inserted - result.updated - result.duplicates - len(result.conflicts)
-        )
+        conflicts = len(result.conflicts) - removed  # of staged rows
+        result.present = staged - inserted - result.updated - result.duplicates - conflicts
         return result
 
     def retire_absent(
@@ -178,7 +186,7 @@ class Stage:
         found = self.conn.execute(
             sa.select(m.c.id, m.c.chave, m.c.lote_id.label("m_lote"), *(m.c[c] for c in CONTRACT))
             .select_from(joined)
-            .where(*of_period, ~staged)
+            .where(*of_period, ~staged, m.c.id <= self.last)  # above: this batch's direct rows
             .order_by(m.c.id)
         ).all()
         newer = self._written_by_newer(found)  # a late snapshot: their newer state stays
@@ -222,12 +230,18 @@ class Stage:
             by_print[print_].append(line)
         firsts = [fingerprint_key(p, 1) for p in by_print]
         staged_first: set[str] = set()
+        m = manutencoes
         for start in range(0, len(firsts), _PAGE):
+            page = firsts[start : start + _PAGE]
             staged_first.update(
-                self.conn.execute(
-                    sa.select(stage.c.chave).where(stage.c.chave.in_(firsts[start : start + _PAGE]))
-                ).scalars()
+                self.conn.execute(sa.select(stage.c.chave).where(stage.c.chave.in_(page))).scalars()
             )
+            if self.writer.direct_rows:  # the first occurrence may have been written directly
+                staged_first.update(
+                    self.conn.execute(
+                        sa.select(m.c.chave).where(m.c.chave.in_(page), m.c.id > self.last)
+                    ).scalars()
+                )
         keys = []
         for print_, lines in by_print.items():
             base = 1 if fingerprint_key(print_, 1) in staged_first else 0
@@ -242,8 +256,10 @@ class Stage:
             self.conn.execute(update, keys[start : start + _PAGE])
         self.suspects = []
 
-    def _resolve_repeated_origins(self, result: Applied) -> None:
-        repeated: list[str] = list(
+    def _repeated_origins(self) -> list[str]:
+        """Work-order keys the batch holds more than once: in the stage, or in the stage and
+        among the direct rows (no key is twice among those: the UNIQUE index saw to it)."""
+        repeated: set[str] = set(
             self.conn.execute(
                 sa.select(stage.c.chave)
                 .where(stage.c[ORIGIN].is_not(None))
@@ -251,25 +267,66 @@ class Stage:
                 .having(sa.func.count() > 1)
             ).scalars()
         )
+        if self.writer.direct_rows:
+            m = manutencoes
+            repeated.update(
+                self.conn.execute(
+                    sa.select(stage.c.chave)
+                    .join(m, m.c.chave == stage.c.chave)
+                    .where(stage.c[ORIGIN].is_not(None), m.c.id > self.last)
+                ).scalars()
+            )
+        return sorted(repeated)
+
+    def _direct_copies(self, keys: list[str]) -> list[Any]:
+        """The direct rows with these keys, each with its line in the file (`linha`) and its
+        id: their rank among the direct rows, by id, is their order in the file."""
+        if not self.writer.direct_rows:
+            return []
+        m = manutencoes
+        numbered = (
+            sa.select(
+                m.c.id,
+                m.c.chave,
+                *(m.c[c] for c in CONTRACT),
+                sa.func.row_number().over(order_by=m.c.id).label("rank"),
+            )
+            .where(m.c.id > self.last)
+            .subquery()
+        )
+        rows = self.conn.execute(sa.select(numbered).where(numbered.c.chave.in_(keys))).all()
+        return [
+            _Copy(
+                r.id, self.writer.line_of(r.rank - 1), r.chave, {c: r._mapping[c] for c in CONTRACT}
+            )
+            for r in rows
+        ]
+
+    def _resolve_repeated_origins(self, result: Applied) -> int:
+        """Settle the work orders the batch repeats; returns how many direct rows left
+        manutencoes (copies of a conflicting work order)."""
+        repeated, removed = self._repeated_origins(), 0
         for start in range(0, len(repeated), _PAGE):
-            rows = self.conn.execute(
-                sa.select(stage)
-                .where(stage.c.chave.in_(repeated[start : start + _PAGE]))
-                .order_by(stage.c.chave, stage.c.linha)
-            ).all()
+            keys = repeated[start : start + _PAGE]
+            rows = self.conn.execute(sa.select(stage).where(stage.c.chave.in_(keys))).all()
             groups: dict[str, list[Any]] = defaultdict(list)
-            for row in rows:
+            copies = [*rows, *self._direct_copies(keys)]
+            for row in sorted(copies, key=lambda r: (r.chave, r.linha)):
                 groups[row.chave].append(row)
             marks: list[dict[str, int]] = []
+            gone: list[int] = []  # ids of direct copies that are quarantined
             for group in groups.values():
                 images = {tuple(_cell(r, c) for c in CONTRACT) for r in group}
-                if len(images) == 1:
+                if len(images) == 1:  # the first copy is the record (a direct one comes first)
                     marks += [{"s_linha": r.linha, "mark": DUPLICATE} for r in group[1:]]
                     result.duplicates += len(group) - 1
                     continue
                 lines = ", ".join(str(r.linha) for r in group)
                 for r in group:
-                    marks.append({"s_linha": r.linha, "mark": CONFLICT})
+                    if isinstance(r, _Copy):
+                        gone.append(r.id)
+                    else:
+                        marks.append({"s_linha": r.linha, "mark": CONFLICT})
                     problem = Problem(
                         "conflicting_id_origem",
                         ORIGIN,
@@ -277,6 +334,14 @@ class Stage:
                         "with different values",
                     )
                     result.conflicts.append((_record(r), problem, r.placa_veiculo))
+            self._mark(marks)
+            if gone:
+                self.conn.execute(manutencoes.delete().where(manutencoes.c.id.in_(gone)))
+            removed += len(gone)
+        return removed
+
+    def _mark(self, marks: list[dict[str, int]]) -> None:
+        if marks:
             self.conn.execute(
                 stage.update()
                 .where(stage.c.linha == sa.bindparam("s_linha"))
@@ -377,6 +442,14 @@ def _insert_absent(dialect: str, rows: sa.Select) -> sa.Executable:
     module = sa.dialects.postgresql if dialect == "postgresql" else sa.dialects.sqlite
     insert = module.insert(manutencoes).from_select(columns, rows)
     return insert.on_conflict_do_nothing(index_elements=["chave"])
+
+
+class _Copy:
+    """A direct row, as the repeated-work-order check reads a staged one."""
+
+    def __init__(self, id_: int, linha: int, chave: str, values: dict[str, Any]) -> None:
+        self.id, self.linha, self.chave = id_, linha, chave
+        self.__dict__.update(values)
 
 
 def _drop(conn: Connection) -> None:

@@ -11,12 +11,16 @@ class MaintenanceWriter(Protocol):
     """Appends maintenance rows (with the batch's lote_id) inside the batch transaction."""
 
     count: int  # rows handed to the database so far
+    direct_rows: int  # of which written straight to manutencoes (a prefix of the file)
 
     def add(self, row: dict[str, Any]) -> None:
-        """A typed row from parse_row."""
+        """A typed row from parse_row, with its `chave` and `linha`."""
 
-    def add_canonical(self, cells: tuple[str, ...]) -> None:
-        """A row the fast path validated: canonical text cells, '' for NULL."""
+    def add_canonical(self, cells: tuple[str, ...], line: int) -> None:
+        """A row the fast path validated: canonical text cells, '' for NULL, then its key."""
+
+    def line_of(self, ordinal: int) -> int:
+        """The file line of the `ordinal`-th row written straight to manutencoes."""
 
     def wait(self) -> None:
         """Block until nothing is in flight on the connection; re-raise a write's error."""

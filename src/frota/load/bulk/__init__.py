@@ -1,4 +1,5 @@
-"""Dialect bulk paths for appending maintenances inside the batch transaction (DESIGN §5).
+"""Dialect bulk paths for appending maintenances inside the batch transaction (DESIGN §5): to
+the batch's stage, or (the optimistic path, `direct`) straight to manutencoes (base.py).
 
 - SQLite (`sqlite.py`): `executemany` of tuples on the raw cursor.
 - PostgreSQL (`postgres.py`): `COPY manutencoes (...) FROM STDIN` in text format.
@@ -45,17 +46,21 @@ __all__ = [
 
 
 def maintenance_writer(
-    conn: Connection, lote_id: str, on_flush: Callable[[], None] | None = None
+    conn: Connection,
+    lote_id: str,
+    on_flush: Callable[[], None] | None = None,
+    direct: bool = False,
 ) -> MaintenanceWriter:
-    """The bulk writer for this connection's dialect (LOAD DATA only on a guarded connection)."""
+    """The bulk writer for this connection's dialect (LOAD DATA only on a guarded connection);
+    `direct`: straight to manutencoes until a chunk meets a stored key (base.py)."""
     dialect = conn.dialect.name
     if dialect == "sqlite":
-        return SqliteWriter(conn, lote_id, on_flush=on_flush)
+        return SqliteWriter(conn, lote_id, on_flush=on_flush, direct=direct)
     if dialect == "postgresql":
-        return PostgresCopyWriter(conn, lote_id, on_flush=on_flush)
+        return PostgresCopyWriter(conn, lote_id, on_flush=on_flush, direct=direct)
     if dialect == "mysql":
         dbapi: Any = conn.connection.dbapi_connection
         if isinstance(dbapi, guarded_class()) and dbapi._local_infile:
-            return MysqlLoadDataWriter(conn, lote_id, on_flush=on_flush)
-        return MysqlInsertWriter(conn, lote_id, on_flush=on_flush)
+            return MysqlLoadDataWriter(conn, lote_id, on_flush=on_flush, direct=direct)
+        return MysqlInsertWriter(conn, lote_id, on_flush=on_flush, direct=direct)
     raise NotImplementedError(dialect)

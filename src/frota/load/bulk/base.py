@@ -1,8 +1,14 @@
 """What every bulk writer shares: rows buffered into chunks, one chunk in flight on a background
 thread while the main thread parses the next, and the text format COPY and LOAD DATA read.
 
-Every writer appends to the batch's stage (a temporary table, frota.load.stage), on the batch
-transaction's own connection: no statement here commits, so
+A writer appends to the batch's stage (a temporary table, frota.load.stage) or, while it is
+`direct` (the loader's optimistic path, docs/benchmarks.md), straight to `manutencoes`: each
+chunk in a savepoint, so that a chunk meeting a key already stored (a record the batch re-sends
+or changes, or a work order repeated in the batch) is undone and goes to the stage instead, and
+so does every row after it. The rows written directly are then a prefix of the file, and the
+stage's `apply` counts them as the batch's own (their lines: `line_of`).
+
+Everything runs on the batch transaction's own connection: no statement here commits, so
 data, quarantine and ledger still commit together. `wait()` must run before anything else uses
 the connection (a chunk may be in flight).
 """
@@ -10,6 +16,8 @@ the connection (a chunk may be in flight).
 from __future__ import annotations
 
 import sys
+from array import array
+from bisect import bisect_right
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +32,14 @@ if TYPE_CHECKING:
 # The batch's stage (frota.load.stage): the contract's cells, the record's key (NULL while its
 # occurrence in the batch is unsettled) and the row's line in the file.
 STAGE = "frota_stage"
-COLUMNS = (*MANUTENCOES.csv_header, "chave", "linha")
+KEYED = (*MANUTENCOES.csv_header, "chave")  # a row as a writer holds it: cells, then its key
+COLUMNS = (*KEYED, "linha")  # the stage's
+DIRECT = (*KEYED, "lote_id")  # manutencoes' (the direct path)
 REQUIRED = (*(c.name for c in MANUTENCOES.csv_columns if c.required), "linha")
 OPTIONAL = tuple(c for c in COLUMNS if c not in REQUIRED)  # '' means NULL
 CHUNK_ROWS = 50_000  # rows per statement/COPY/file: a few MB in flight, two chunks at most
 WRITER_SWITCH_INTERVAL = 0.0005  # seconds: how long the writer thread may wait for the GIL
+SAVEPOINT = "frota_chunk"  # a direct chunk's, undone when it meets a stored key
 
 
 def escape_text(value: Any) -> str:
@@ -50,8 +61,11 @@ def escape_text(value: Any) -> str:
 class ChunkedWriter:
     """Appends maintenance rows in chunks, one chunk in flight on a background thread.
 
-    Subclasses say how a row is held (`add`, `add_canonical`) and how a chunk is written
-    (`_write`); together they are a `frota.load.writer.MaintenanceWriter`."""
+    A row is held as its `KEYED` cells (`add`, `add_canonical`) with its line kept beside it;
+    subclasses say how (`_body`, `add_canonical`) and how a chunk is written to the stage
+    (`_write_stage`) and, in a savepoint, to manutencoes (`_write_direct`: False when the chunk
+    met a stored key and was undone). Together they are a `frota.load.writer.MaintenanceWriter`.
+    """
 
     chunk_rows = CHUNK_ROWS
 
@@ -63,30 +77,69 @@ class ChunkedWriter:
         lote_id: str,
         chunk_rows: int | None = None,
         on_flush: Callable[[], None] | None = None,
+        direct: bool = False,
     ) -> None:
         self.conn, self.lote_id, self.on_flush = conn, lote_id, on_flush
         self.chunk_rows = chunk_rows or min(CHUNK_ROWS, type(self).chunk_rows)
         self.dbapi: Any = conn.connection.dbapi_connection
         self.buffer: list[Any] = []
+        self.lines = array("q")  # the file line of each buffered row
         self.count = 0
+        self.direct = direct  # rows go straight to manutencoes until one needs the stage
+        self.direct_rows = 0  # rows written straight to manutencoes
+        # (ordinal among the direct rows, line) wherever their lines jump: bounded by the
+        # lines the loader skipped (quarantined, blank), not by the file.
+        self.runs: list[tuple[int, int]] = []
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: Future[None] | None = None
 
     def add(self, row: dict[str, Any]) -> None:
-        """A typed row from parse_row, with its `chave` (or None) and `linha`."""
-        raise NotImplementedError
+        """A typed row from parse_row, with its `chave` (None: its occurrence is unsettled,
+        so it and every row after it go to the stage) and `linha`."""
+        if row.get("chave") is None and self.direct:
+            self.flush()
+            self.direct = False
+        self.buffer.append(self._body(row))
+        self.lines.append(row["linha"])
+        if len(self.buffer) >= self.chunk_rows:
+            self.flush()
 
-    def add_canonical(self, cells: tuple[str, ...]) -> None:
-        """A row FastMaintenances validated: canonical text cells, '' for NULL, then its key
+    def add_canonical(self, cells: tuple[str, ...], line: int) -> None:
+        """A row FastMaintenances validated: canonical text cells, '' for NULL, then its key;
         and its line number."""
         raise NotImplementedError
 
-    def _write(self, chunk: list[Any]) -> None:
+    def _body(self, row: dict[str, Any]) -> Any:
         raise NotImplementedError
 
-    def _added(self) -> None:
-        if len(self.buffer) >= self.chunk_rows:
-            self.flush()
+    def _write_stage(self, chunk: list[Any], lines: array[int]) -> None:
+        raise NotImplementedError
+
+    def _write_direct(self, chunk: list[Any]) -> bool:
+        raise NotImplementedError
+
+    def line_of(self, ordinal: int) -> int:
+        """The file line of the `ordinal`-th (0, 1, …) row written straight to manutencoes."""
+        at, line = self.runs[bisect_right(self.runs, (ordinal, sys.maxsize)) - 1]
+        return line + ordinal - at
+
+    def _write(self, chunk: list[Any], lines: array[int], direct: bool) -> None:
+        if direct:
+            if self._write_direct(chunk):
+                self._note_direct(lines)
+                return
+            self.direct = False  # this chunk met a stored key: it and the rest go to the stage
+        self._write_stage(chunk, lines)
+
+    def _note_direct(self, lines: array[int]) -> None:
+        """Remember the lines of a chunk written directly (lines only grow in a file)."""
+        n, start = len(lines), self.direct_rows
+        if not self.runs or self.line_of(start - 1) + 1 != lines[0]:
+            self.runs.append((start, lines[0]))
+        if lines[-1] - lines[0] != n - 1:  # a gap inside the chunk
+            jumps = [i for i in range(1, n) if lines[i] != lines[i - 1] + 1]
+            self.runs += [(start + i, lines[i]) for i in jumps]
+        self.direct_rows += n
 
     def wait(self) -> None:
         """Block until the chunk in flight is written; re-raise its error."""
@@ -97,10 +150,12 @@ class ChunkedWriter:
     def flush(self) -> None:
         if not self.buffer:
             return
-        chunk, self.buffer = self.buffer, []
+        chunk, lines = self.buffer, self.lines
+        self.buffer, self.lines = [], array("q")
         self.wait()
+        direct = self.direct  # decided here: a failed direct chunk has turned it off by now
         if not self.threaded:
-            self._write(chunk)
+            self._write(chunk, lines, direct)
             self.count += len(chunk)
             if self.on_flush:
                 self.on_flush()
@@ -114,7 +169,7 @@ class ChunkedWriter:
             # of a 1M-row LOAD DATA). Restored on exit; frota loads one batch at a time.
             self._switch_interval = sys.getswitchinterval()
             sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
-        self._inflight = self._pool.submit(self._write, chunk)
+        self._inflight = self._pool.submit(self._write, chunk, lines, direct)
         self.count += len(chunk)
         if self.on_flush:
             self.on_flush()
@@ -138,14 +193,19 @@ class ChunkedWriter:
 
 
 class TextWriter(ChunkedWriter):
-    """Rows as lines of tab-separated text, an empty field for NULL (COPY and LOAD DATA)."""
+    """Rows as lines of tab-separated text, an empty field for NULL (COPY and LOAD DATA): a
+    row is held as its cells' text; the stage's lines add its line number."""
 
-    def add(self, row: dict[str, Any]) -> None:
-        self.buffer.append("\t".join([escape_text(row.get(c)) for c in COLUMNS]) + "\n")
-        self._added()
+    def _body(self, row: dict[str, Any]) -> str:
+        return "\t".join([escape_text(row.get(c)) for c in KEYED])
 
-    def add_canonical(self, cells: tuple[str, ...]) -> None:
+    def add_canonical(self, cells: tuple[str, ...], line: int) -> None:
         # FastMaintenances let no cell through that would need escaping (keys are hex).
-        self.buffer.append("\t".join(cells) + "\n")
+        self.buffer.append("\t".join(cells))
+        self.lines.append(line)
         if len(self.buffer) >= self.chunk_rows:  # inline: once per row
             self.flush()
+
+    @staticmethod
+    def staged_text(chunk: list[str], lines: array[int]) -> str:
+        return "".join([f"{body}\t{line}\n" for body, line in zip(chunk, lines, strict=True)])

@@ -1,15 +1,29 @@
 """MySQL/MariaDB: multi-row INSERT statements of a few MB each by default; with the opt-in
 (`mysql_local_infile = "allow-server-file-requests"`), `LOAD DATA LOCAL INFILE` of a chunk held
-in memory, on a connection the guard (`infile_guard`) protects."""
+in memory, on a connection the guard (`infile_guard`) protects. Into the stage, or (direct)
+into manutencoes in a savepoint."""
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
 from frota.errors import ConfigError
 from frota.i18n import _
-from frota.load.bulk.base import COLUMNS, OPTIONAL, REQUIRED, STAGE, ChunkedWriter, TextWriter
+from frota.load.bulk.base import (
+    COLUMNS,
+    DIRECT,
+    KEYED,
+    OPTIONAL,
+    REQUIRED,
+    SAVEPOINT,
+    STAGE,
+    ChunkedWriter,
+    TextWriter,
+)
 from frota.load.bulk.infile_guard import allow_infile, check_local_infile_connection
+
+DUPLICATE_KEY = 1062  # ER_DUP_ENTRY
 
 
 class MysqlInsertWriter(ChunkedWriter):
@@ -17,41 +31,66 @@ class MysqlInsertWriter(ChunkedWriter):
 
     Typed rows are quoted by PyMySQL (`escape`, which follows the server's sql_mode); the
     cells FastMaintenances lets through hold no quote, backslash or control character, so
-    quoting them needs no escaping. Building the text here, not in executemany, keeps the
-    background thread free to wait on the server while the main thread parses.
+    quoting them needs no escaping. A row is held as its VALUES tuple without its last value
+    (the stage's line, or manutencoes' lote_id). Building the text here, not in executemany,
+    keeps the background thread free to wait on the server while the main thread parses.
     """
 
     sql = f"INSERT INTO {STAGE} ({', '.join(COLUMNS)}) VALUES "
+    direct_sql = f"INSERT INTO manutencoes ({', '.join(DIRECT)}) VALUES "
     statement_bytes = 4 * 1024 * 1024  # well below MariaDB's 16 MB max_allowed_packet default
 
-    def add(self, row: dict[str, Any]) -> None:
-        cells = [self.dbapi.escape(row.get(c)) for c in COLUMNS]
-        self.buffer.append("(" + ", ".join(cells) + ")")
-        self._added()
+    def _body(self, row: dict[str, Any]) -> str:
+        return "(" + ", ".join([self.dbapi.escape(row.get(c)) for c in KEYED])
 
-    def add_canonical(self, cells: tuple[str, ...]) -> None:
-        p, t, d, c, k, g, e, o, ch, ln = cells
+    def add_canonical(self, cells: tuple[str, ...], line: int) -> None:
+        p, t, d, c, k, g, e, o, ch = cells
         t = "'" + t + "'" if t else "NULL"
         g = "'" + g + "'" if g else "NULL"
         e = "'" + e + "'" if e else "NULL"
         o = "'" + o + "'" if o else "NULL"
-        ch = "'" + ch + "'" if ch else "NULL"
-        self.buffer.append(
-            f"('{p}', {t}, '{d}', {c or 'NULL'}, {k or 'NULL'}, {g}, {e}, {o}, {ch}, {ln})"
-        )
+        c, k = c or "NULL", k or "NULL"
+        self.buffer.append(f"('{p}', {t}, '{d}', {c}, {k}, {g}, {e}, {o}, '{ch}'")
+        self.lines.append(line)
         if len(self.buffer) >= self.chunk_rows:  # inline: once per row
             self.flush()
 
-    def _write(self, chunk: list[str]) -> None:
+    def _statements(self, sql: str, rows: list[str], tail: str) -> list[str]:
+        """INSERT statements of at most `statement_bytes`, each row's text ending in `tail`."""
+        statements, start, size, sep = [], 0, 0, tail + ", "
+        for i, values in enumerate(rows):
+            size += len(values) + len(sep)
+            if size > self.statement_bytes:
+                statements.append(sql + sep.join(rows[start:i]) + tail)
+                start, size = i, len(values) + len(sep)
+        return [*statements, sql + sep.join(rows[start:]) + tail]
+
+    def _write_stage(self, chunk: list[str], lines: array[int]) -> None:
+        rows = [f"{body}, {line}" for body, line in zip(chunk, lines, strict=True)]
         cur = self.dbapi.cursor()
         try:
-            start, size = 0, 0
-            for i, values in enumerate(chunk):
-                size += len(values) + 2
-                if size > self.statement_bytes:
-                    cur.execute(self.sql + ", ".join(chunk[start:i]))
-                    start, size = i, len(values) + 2
-            cur.execute(self.sql + ", ".join(chunk[start:]))
+            for statement in self._statements(self.sql, rows, ")"):
+                cur.execute(statement)
+        finally:
+            cur.close()
+
+    def _write_direct(self, chunk: list[str]) -> bool:
+        from pymysql.err import IntegrityError
+
+        tail = f", {self.dbapi.escape(self.lote_id)})"
+        cur = self.dbapi.cursor()
+        try:
+            cur.execute(f"SAVEPOINT {SAVEPOINT}")
+            try:
+                for statement in self._statements(self.direct_sql, chunk, tail):
+                    cur.execute(statement)
+            except IntegrityError as error:
+                if error.args[0] != DUPLICATE_KEY:
+                    raise
+                cur.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
+                return False
+            cur.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
+            return True
         finally:
             cur.close()
 
@@ -67,22 +106,34 @@ class MysqlLoadDataWriter(TextWriter):
         f"({', '.join(c if c in REQUIRED else '@' + c for c in COLUMNS)}) SET "
         + ", ".join(f"{c} = NULLIF(@{c}, '')" for c in OPTIONAL)
     )
+    direct_sql = (
+        "LOAD DATA LOCAL INFILE %s INTO TABLE manutencoes CHARACTER SET utf8mb4 "
+        "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' "
+        f"({', '.join(c if c in REQUIRED else '@' + c for c in KEYED)}) SET "
+        + ", ".join(f"{c} = NULLIF(@{c}, '')" for c in OPTIONAL if c in KEYED)
+        + ", lote_id = %s"
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         check_local_infile_connection(self.dbapi)
         self._chunks = 0
 
-    def _write(self, chunk: list[str]) -> None:
+    def _load(self, sql: str, text: str, *params: str) -> tuple[int, int]:
+        """(rows loaded, warnings) of one LOAD DATA of `text`."""
         self._chunks += 1
         name = f"frota-{self.lote_id}-{self._chunks}.tsv"
         cur = self.dbapi.cursor()
         try:
-            with allow_infile(self.dbapi, name, "".join(chunk).encode()):
-                loaded = cur.execute(self.sql, (name,))
+            with allow_infile(self.dbapi, name, text.encode()):
+                loaded = cur.execute(sql, (name, *params))
             warnings = self.dbapi._result.warning_count if self.dbapi._result else 0
         finally:
             cur.close()
+        return loaded, warnings
+
+    def _write_stage(self, chunk: list[str], lines: array[int]) -> None:
+        loaded, warnings = self._load(self.sql, self.staged_text(chunk, lines))
         # LOCAL turns data errors into warnings (the server cannot stop the upload), so any
         # warning or missing row fails the batch instead of loading something else.
         if loaded != len(chunk) or warnings:
@@ -93,3 +144,19 @@ class MysqlLoadDataWriter(TextWriter):
                 ).format(loaded=loaded, rows=len(chunk), warnings=warnings),
                 hint=_("load without mysql_local_infile to see the failing row"),
             )
+
+    def _write_direct(self, chunk: list[str]) -> bool:
+        # LOCAL skips a duplicate key with a warning (as IGNORE would): any warning or missing
+        # row undoes the chunk, and the stage (which tells a data error apart) takes it.
+        cur = self.dbapi.cursor()
+        try:
+            cur.execute(f"SAVEPOINT {SAVEPOINT}")
+            text = "\n".join(chunk) + "\n"
+            loaded, warnings = self._load(self.direct_sql, text, self.lote_id)
+            if loaded != len(chunk) or warnings:
+                cur.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
+                return False
+            cur.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
+            return True
+        finally:
+            cur.close()

@@ -1,12 +1,15 @@
-"""SQLite: `executemany` of tuples on the raw cursor (no per-row SQLAlchemy dicts)."""
+"""SQLite: `executemany` of tuples on the raw cursor (no per-row SQLAlchemy dicts): into the
+stage, or (direct) into manutencoes in a savepoint."""
 
 from __future__ import annotations
 
+import sqlite3
+from array import array
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from frota.load.bulk.base import COLUMNS, REQUIRED, STAGE, ChunkedWriter
+from frota.load.bulk.base import COLUMNS, DIRECT, KEYED, REQUIRED, SAVEPOINT, STAGE, ChunkedWriter
 
 
 class SqliteWriter(ChunkedWriter):
@@ -24,21 +27,43 @@ class SqliteWriter(ChunkedWriter):
         super().__init__(*args, **kwargs)
         values = ["?" if c in REQUIRED else "NULLIF(?, '')" for c in COLUMNS]
         self.sql = f"INSERT INTO {STAGE} ({', '.join(COLUMNS)}) VALUES ({', '.join(values)})"
+        lote = "'" + self.lote_id.replace("'", "''") + "'"  # a literal: one tuple a row, as is
+        direct = [*values[: len(KEYED)], lote]
+        self.direct_sql = (
+            f"INSERT INTO manutencoes ({', '.join(DIRECT)}) VALUES ({', '.join(direct)})"
+        )
 
-    def add(self, row: dict[str, Any]) -> None:
-        self.buffer.append(tuple(_bind(row.get(c)) for c in COLUMNS))
-        if len(self.buffer) >= self.chunk_rows:  # inline: once per row
-            self.flush()
+    def _body(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(_bind(row.get(c)) for c in KEYED)
 
-    def add_canonical(self, cells: tuple[str, ...]) -> None:
+    def add_canonical(self, cells: tuple[str, ...], line: int) -> None:
         self.buffer.append(cells)
+        self.lines.append(line)
         if len(self.buffer) >= self.chunk_rows:  # inline: once per row
             self.flush()
 
-    def _write(self, chunk: list[Any]) -> None:
+    def _write_stage(self, chunk: list[Any], lines: array[int]) -> None:
         cur = self.dbapi.cursor()
         try:
-            cur.executemany(self.sql, chunk)
+            rows = [(*row, line) for row, line in zip(chunk, lines, strict=True)]
+            cur.executemany(self.sql, rows)
+        finally:
+            cur.close()
+
+    def _write_direct(self, chunk: list[Any]) -> bool:
+        cur = self.dbapi.cursor()
+        try:
+            cur.execute(f"SAVEPOINT {SAVEPOINT}")
+            try:
+                cur.executemany(self.direct_sql, chunk)
+            except sqlite3.IntegrityError as error:
+                if "manutencoes.chave" not in str(error):
+                    raise
+                cur.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
+                cur.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
+                return False
+            cur.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
+            return True
         finally:
             cur.close()
 
