@@ -48,6 +48,7 @@ METHODS = {  # name -> (backends, runs in the compare venv)
     "dlt": (("sqlite", "mysql", "postgresql"), True),
     "dlt-arrow-parallel": (("sqlite", "mysql", "postgresql"), True),
     "ceiling": (("sqlite", "mysql", "postgresql"), False),
+    "ceiling-keyed": (("sqlite", "mysql", "postgresql"), False),
 }
 V_COLS = ["placa", "tipo_veiculo", "status", "quilometragem_total", "data_aquisicao"]
 M_COLS = [
@@ -185,6 +186,33 @@ def child_dlt(url: str, batch: Path, arrow: bool, workdir: Path) -> float:
     return time.perf_counter() - started
 
 
+def keyed_copy(batch: Path) -> Path:
+    """The batch's files with each maintenance's work order replaced by frota's own record key
+    (frota.contract.identity, made before the clock starts): what `ceiling-keyed` loads. The
+    CSV's work orders ascend with the file; frota's keys are digests, in no order, and a
+    B-tree pays for that on every insert."""
+    import csv
+    import shutil
+
+    from frota.contract.identity import origin_key
+
+    keyed = batch.parent.parent.parent / "keyed"
+    if not (keyed / "manutencoes.csv").exists():
+        keyed.mkdir(exist_ok=True)
+        shutil.copy(batch / "veiculos.csv", keyed / "veiculos.csv")
+        source = json.loads((batch / "_manifest.json").read_text())["source"]
+        with (
+            open(batch / "manutencoes.csv", encoding="utf-8", newline="") as src,
+            open(keyed / "tmp.csv", "w", encoding="utf-8", newline="") as out,
+        ):
+            reader, writer = csv.reader(src), csv.writer(out, lineterminator="\n")
+            writer.writerow(next(reader))
+            for row in reader:
+                writer.writerow([*row[:-1], origin_key(source, row[-1])])
+        (keyed / "tmp.csv").rename(keyed / "manutencoes.csv")
+    return keyed
+
+
 def child_ceiling(url: str, batch: Path) -> float:
     import csv
 
@@ -248,6 +276,8 @@ def run_child(args: argparse.Namespace) -> None:
         seconds = child_pandas(url, batch)
     elif method in ("dlt", "dlt-arrow-parallel"):
         seconds = child_dlt(url, batch, method != "dlt", Path(args.workdir))
+    elif method == "ceiling-keyed":
+        seconds = child_ceiling(url, Path(args.keyed))
     else:
         seconds = child_ceiling(url, batch)
     print(json.dumps({"seconds": seconds}))
@@ -339,8 +369,6 @@ def measure(
     text = out.read_text()
     if proc.returncode != 0:
         raise RuntimeError(f"{method} failed:\n{text[-3000:]}")
-    if extra:
-        print(text.strip(), file=sys.stderr)
     seconds = json.loads(text.strip().splitlines()[-1])["seconds"]
     return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
@@ -398,17 +426,11 @@ def run_overlap(args: argparse.Namespace) -> None:
             if backend not in METHODS[method][0]:
                 continue
             url = fresh_database(backend, "frota_bench_overlap", workdir, with_schema=True)
-            out = workdir / "child.out"
-            measure(
-                Path(sys.executable),
-                f"{method}-overlap",
-                url,
-                first,
-                workdir,
-                "--batch2",
-                str(second),
-            )
-            times = json.loads(out.read_text().strip().splitlines()[-1])
+            extra = ("--batch2", str(second))
+            measure(Path(sys.executable), f"{method}-overlap", url, first, workdir, *extra)
+            *told, last = (workdir / "child.out").read_text().strip().splitlines()
+            print("\n".join(line for line in told if "maintenances new" in line), file=sys.stderr)
+            times = json.loads(last)
             fresh, again = rows[0] / times["seconds"], rows[1] / times["second"]
             print(f"{backend:<11} {method:<20} {fresh:>13,.0f} {again:>19,.0f} {again / fresh:.2f}")
 
@@ -436,7 +458,8 @@ def run_parent(args: argparse.Namespace) -> None:
             python = compare if METHODS[method][1] else Path(sys.executable)
             name = f"frota_bench_{method.replace('-', '_')}"
             url = fresh_database(backend, name, workdir, with_schema=not method.startswith("dlt"))
-            seconds, rss, cpu = measure(python, method, url, batch, workdir)  # type: ignore[arg-type]
+            extra = ("--keyed", str(keyed_copy(batch))) if method == "ceiling-keyed" else ()
+            seconds, rss, cpu = measure(python, method, url, batch, workdir, *extra)  # type: ignore[arg-type]
             results[backend][method] = (seconds, rss, cpu)
             print(
                 f"{backend:<11} {method:<20} {rows / seconds:>9,.0f} {seconds:>8.2f} "
@@ -458,6 +481,8 @@ def run_parent(args: argparse.Namespace) -> None:
                 parts.append(f"frota/dlt {dlt / mine:.2f}")
             if "ceiling" in got:
                 parts.append(f"frota/ceiling {got['ceiling'][0] / mine:.2f}")
+            if "ceiling-keyed" in got:
+                parts.append(f"frota/ceiling-keyed {got['ceiling-keyed'][0] / mine:.2f}")
             ratios.append(f"{method}: " + ", ".join(parts))
         print(f"ratios {backend}: " + " | ".join(ratios))
 
@@ -564,6 +589,7 @@ def main() -> None:
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--batch", help=argparse.SUPPRESS)
     parser.add_argument("--batch2", help=argparse.SUPPRESS)
+    parser.add_argument("--keyed", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         run_child(args)

@@ -4,6 +4,7 @@ sends nothing but the file frota wrote, over a local or verified-TLS connection 
 
 from __future__ import annotations
 
+import logging
 import ssl
 import sys
 from dataclasses import replace
@@ -281,7 +282,11 @@ def _load_direct_story(tmp: Path, url: str, local_infile: str) -> dict[str, list
 
 @pytest.mark.parametrize("infile", ["off", pytest.param(OPT_IN, marks=pytest.mark.mysql)])
 def test_direct_path_gives_the_staged_content(
-    tmp_path: Path, db_url: str, infile: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    db_url: str,
+    infile: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     if infile != "off" and not db_url.startswith("mysql"):
         pytest.skip("LOAD DATA LOCAL is MySQL/MariaDB only")
@@ -294,8 +299,11 @@ def test_direct_path_gives_the_staged_content(
         note(self, lines)
 
     monkeypatch.setattr(bulk_base.ChunkedWriter, "_note_direct", counted)
+    caplog.set_level(logging.INFO, logger="frota")
     fast = _load_direct_story(tmp_path / "fast", db_url, infile)
     assert sum(direct) == 20 + 11 + 10  # each batch's first chunks went straight in
+    # OS-5's direct copy conflicts with a staged one: the first batch went again, staged.
+    assert caplog.text.count("loading it again through the stage") == 1
     reasons = [r[4] for r in fast["quarantine"]]
     assert sorted(reasons) == ["conflicting_id_origem"] * 2 + ["negative_value"]
     ledger = [r[2:] for r in fast["ledger"]]  # inserted, updated, present, quarantined, …

@@ -61,9 +61,11 @@ def load_maintenances(
     q: QuarantineBuffer,
     progress: Progress | None,
     policy: FilePolicy,
+    direct: bool = True,
 ) -> MaintenanceCounts:
     """Stage the batch's maintenances and apply them to the records they are (load/stage.py);
-    quarantine bad rows and unknown vehicles' rows."""
+    quarantine bad rows and unknown vehicles' rows. `direct`: straight to manutencoes while no
+    chunk meets a stored key (stage.Restage when that cannot stand)."""
     name = MANUTENCOES.file_name
     if not listed(manifest, name):
         return MaintenanceCounts()
@@ -75,7 +77,7 @@ def load_maintenances(
     protected: set[str] = set()  # work orders of held rows: a snapshot does not retire them
     report = (lambda: progress(stats.records)) if progress else None
     version = Version.of(manifest.effective_at, manifest.order_key)  # newer wins (load/stage.py)
-    with Stage(conn, manifest.batch_id, report, version, direct=True) as staged:
+    with Stage(conn, manifest.batch_id, report, version, direct=direct) as staged:
         with open_file(name) as fh, staged.writer as writer:
             q.before_flush = writer.wait
             # Canonical rows go straight to the writer; the rest take the general path below.

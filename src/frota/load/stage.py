@@ -12,7 +12,9 @@ the batch transaction:
    first occurrence may be a direct row);
 2. a work-order number repeated in the batch (in the stage, or in the stage and among the
    direct rows): identical copies count once (the others are duplicates), different contents
-   are all quarantined (`conflicting_id_origem`; a direct copy leaves manutencoes);
+   are all quarantined (`conflicting_id_origem`). A direct copy of such a work order would
+   have to leave manutencoes, and the loader may not DELETE: `Restage` is raised, and the
+   batch is loaded again, through the stage alone (load/transaction.py);
 3. a stored record the batch changes (its work-order number came with other values, or it was
    retired) is updated, with a row in frota_manutencoes_historico — unless a batch newer than
    this one (frota.db.history.Version: as_of, then the publish order) wrote its current state:
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -96,6 +98,11 @@ def _create(conn: Connection) -> None:
     _stage_table(collation).create(conn)
 
 
+class Restage(Exception):  # noqa: N818 (not an error: a request, caught by load_batch)
+    """A work order repeated with different values has a copy among the direct rows: load the
+    batch again without the direct path."""
+
+
 @dataclass
 class Applied:
     """What a stage did to the stored records (rows in the stage = the sum of all five)."""
@@ -143,13 +150,14 @@ class Stage:
         """Settle the staged rows into manutencoes (the writer must be closed)."""
         self._settle_suspects()
         result = Applied()
-        removed = self._resolve_repeated_origins(result)  # direct rows that left manutencoes
+        self._resolve_repeated_origins(result)
         result.updated = self._apply_changes(now)
         inserted = self._insert_new()
-        result.inserted = inserted + self.writer.direct_rows - removed
+        result.inserted = inserted + self.writer.direct_rows
         staged = self.conn.execute(sa.select(sa.func.count()).select_from(stage)).scalar() or 0
-        conflicts = len(result.conflicts) - removed  # of staged rows
-        result.present = staged - inserted - result.updated - result.duplicates - conflicts
+        result.present = (
+            staged - inserted - result.updated - result.duplicates - len(result.conflicts)
+        )
         return result
 
     def retire_absent(
@@ -279,33 +287,21 @@ class Stage:
         return sorted(repeated)
 
     def _direct_copies(self, keys: list[str]) -> list[Any]:
-        """The direct rows with these keys, each with its line in the file (`linha`) and its
-        id: their rank among the direct rows, by id, is their order in the file."""
+        """The direct rows with these keys (each before every staged row in the file)."""
         if not self.writer.direct_rows:
             return []
         m = manutencoes
-        numbered = (
-            sa.select(
-                m.c.id,
-                m.c.chave,
-                *(m.c[c] for c in CONTRACT),
-                sa.func.row_number().over(order_by=m.c.id).label("rank"),
+        rows = self.conn.execute(
+            sa.select(m.c.chave, *(m.c[c] for c in CONTRACT)).where(
+                m.c.chave.in_(keys), m.c.id > self.last
             )
-            .where(m.c.id > self.last)
-            .subquery()
-        )
-        rows = self.conn.execute(sa.select(numbered).where(numbered.c.chave.in_(keys))).all()
-        return [
-            _Copy(
-                r.id, self.writer.line_of(r.rank - 1), r.chave, {c: r._mapping[c] for c in CONTRACT}
-            )
-            for r in rows
-        ]
+        ).all()
+        return [_Copy(r._mapping) for r in rows]
 
-    def _resolve_repeated_origins(self, result: Applied) -> int:
-        """Settle the work orders the batch repeats; returns how many direct rows left
-        manutencoes (copies of a conflicting work order)."""
-        repeated, removed = self._repeated_origins(), 0
+    def _resolve_repeated_origins(self, result: Applied) -> None:
+        """Settle the work orders the batch repeats (Restage: one conflicts with a direct
+        row, which would have to leave manutencoes)."""
+        repeated = self._repeated_origins()
         for start in range(0, len(repeated), _PAGE):
             keys = repeated[start : start + _PAGE]
             rows = self.conn.execute(sa.select(stage).where(stage.c.chave.in_(keys))).all()
@@ -314,19 +310,17 @@ class Stage:
             for row in sorted(copies, key=lambda r: (r.chave, r.linha)):
                 groups[row.chave].append(row)
             marks: list[dict[str, int]] = []
-            gone: list[int] = []  # ids of direct copies that are quarantined
             for group in groups.values():
                 images = {tuple(_cell(r, c) for c in CONTRACT) for r in group}
                 if len(images) == 1:  # the first copy is the record (a direct one comes first)
                     marks += [{"s_linha": r.linha, "mark": DUPLICATE} for r in group[1:]]
                     result.duplicates += len(group) - 1
                     continue
+                if any(isinstance(r, _Copy) for r in group):
+                    raise Restage(group[0].chave)
                 lines = ", ".join(str(r.linha) for r in group)
                 for r in group:
-                    if isinstance(r, _Copy):
-                        gone.append(r.id)
-                    else:
-                        marks.append({"s_linha": r.linha, "mark": CONFLICT})
+                    marks.append({"s_linha": r.linha, "mark": CONFLICT})
                     problem = Problem(
                         "conflicting_id_origem",
                         ORIGIN,
@@ -335,10 +329,6 @@ class Stage:
                     )
                     result.conflicts.append((_record(r), problem, r.placa_veiculo))
             self._mark(marks)
-            if gone:
-                self.conn.execute(manutencoes.delete().where(manutencoes.c.id.in_(gone)))
-            removed += len(gone)
-        return removed
 
     def _mark(self, marks: list[dict[str, int]]) -> None:
         if marks:
@@ -445,11 +435,13 @@ def _insert_absent(dialect: str, rows: sa.Select) -> sa.Executable:
 
 
 class _Copy:
-    """A direct row, as the repeated-work-order check reads a staged one."""
+    """A direct row, as the repeated-work-order check reads a staged one: its line is before
+    every staged line (the direct rows are a prefix of the file)."""
 
-    def __init__(self, id_: int, linha: int, chave: str, values: dict[str, Any]) -> None:
-        self.id, self.linha, self.chave = id_, linha, chave
-        self.__dict__.update(values)
+    linha = 0
+
+    def __init__(self, values: Mapping[Any, Any]) -> None:
+        self.__dict__.update({c: values[c] for c in ("chave", *CONTRACT)})
 
 
 def _drop(conn: Connection) -> None:

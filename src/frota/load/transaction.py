@@ -20,7 +20,9 @@ from frota.load.files import OpenFile
 from frota.load.ledger import BatchCounts, LedgerEntry, record_batch
 from frota.load.maintenances import Progress, load_maintenances, release_held
 from frota.load.quarantine import QuarantineBuffer
+from frota.load.stage import Restage
 from frota.load.vehicles import load_vehicles
+from frota.observe.log import logger
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,7 +93,28 @@ def load_batch(
     progress: Progress | None = None,
     policy: FilePolicy | None = None,
 ) -> BatchResult:
-    """Load one complete batch in one transaction (the caller holds the load lock)."""
+    """Load one complete batch in one transaction (the caller holds the load lock).
+
+    Maintenances go straight to manutencoes while they can (load/stage.py); in the rare batch
+    where that meets a work order it repeats with different values, the transaction is rolled
+    back and the batch loaded again through the stage alone."""
+    try:
+        return _load_batch(conn, manifest, open_file, run_id, today, progress, policy, True)
+    except Restage:
+        logger.info("batch %s: loading it again through the stage", manifest.batch_id)
+        return _load_batch(conn, manifest, open_file, run_id, today, progress, policy, False)
+
+
+def _load_batch(
+    conn: Connection,
+    manifest: Manifest,
+    open_file: OpenFile,
+    run_id: str,
+    today: date,
+    progress: Progress | None,
+    policy: FilePolicy | None,
+    direct: bool,
+) -> BatchResult:
     policy = policy or FilePolicy()
     for entry in manifest.files:  # before reading anything
         policy.check_size(entry.bytes, f"{manifest.batch_id}/{entry.name}")
@@ -103,7 +126,7 @@ def load_batch(
         v = load_vehicles(conn, manifest, open_file, today, q, policy)
         faults.checkpoint("mid_insert", conn)
         released = release_held(conn, manifest.batch_id, today, now)
-        m = load_maintenances(conn, manifest, open_file, today, now, q, progress, policy)
+        m = load_maintenances(conn, manifest, open_file, today, now, q, progress, policy, direct)
         q.flush()
         faults.checkpoint("after_inserts", conn)
         if not still_held(conn):

@@ -19,9 +19,6 @@ class MaintenanceWriter(Protocol):
     def add_canonical(self, cells: tuple[str, ...], line: int) -> None:
         """A row the fast path validated: canonical text cells, '' for NULL, then its key."""
 
-    def line_of(self, ordinal: int) -> int:
-        """The file line of the `ordinal`-th row written straight to manutencoes."""
-
     def wait(self) -> None:
         """Block until nothing is in flight on the connection; re-raise a write's error."""
 

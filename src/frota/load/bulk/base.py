@@ -6,7 +6,7 @@ A writer appends to the batch's stage (a temporary table, frota.load.stage) or, 
 chunk in a savepoint, so that a chunk meeting a key already stored (a record the batch re-sends
 or changes, or a work order repeated in the batch) is undone and goes to the stage instead, and
 so does every row after it. The rows written directly are then a prefix of the file, and the
-stage's `apply` counts them as the batch's own (their lines: `line_of`).
+stage's `apply` counts them as the batch's own.
 
 Everything runs on the batch transaction's own connection: no statement here commits, so
 data, quarantine and ledger still commit together. `wait()` must run before anything else uses
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import sys
 from array import array
-from bisect import bisect_right
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -87,9 +86,6 @@ class ChunkedWriter:
         self.count = 0
         self.direct = direct  # rows go straight to manutencoes until one needs the stage
         self.direct_rows = 0  # rows written straight to manutencoes
-        # (ordinal among the direct rows, line) wherever their lines jump: bounded by the
-        # lines the loader skipped (quarantined, blank), not by the file.
-        self.runs: list[tuple[int, int]] = []
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: Future[None] | None = None
 
@@ -118,11 +114,6 @@ class ChunkedWriter:
     def _write_direct(self, chunk: list[Any]) -> bool:
         raise NotImplementedError
 
-    def line_of(self, ordinal: int) -> int:
-        """The file line of the `ordinal`-th (0, 1, …) row written straight to manutencoes."""
-        at, line = self.runs[bisect_right(self.runs, (ordinal, sys.maxsize)) - 1]
-        return line + ordinal - at
-
     def _write(self, chunk: list[Any], lines: array[int], direct: bool) -> None:
         if direct:
             if self._write_direct(chunk):
@@ -132,14 +123,8 @@ class ChunkedWriter:
         self._write_stage(chunk, lines)
 
     def _note_direct(self, lines: array[int]) -> None:
-        """Remember the lines of a chunk written directly (lines only grow in a file)."""
-        n, start = len(lines), self.direct_rows
-        if not self.runs or self.line_of(start - 1) + 1 != lines[0]:
-            self.runs.append((start, lines[0]))
-        if lines[-1] - lines[0] != n - 1:  # a gap inside the chunk
-            jumps = [i for i in range(1, n) if lines[i] != lines[i - 1] + 1]
-            self.runs += [(start + i, lines[i]) for i in jumps]
-        self.direct_rows += n
+        """Count a chunk written directly."""
+        self.direct_rows += len(lines)
 
     def wait(self) -> None:
         """Block until the chunk in flight is written; re-raise its error."""
