@@ -167,6 +167,10 @@ def child_dlt(url: str, batch: Path, arrow: bool, workdir: Path) -> float:
 
     import shutil
 
+    if url.startswith("sqlite"):
+        # parallel load jobs wait for SQLite's write lock: more than pysqlite's 5 s default
+        # on a busy machine (where they failed with "database is locked")
+        url += "?timeout=300"
     pipelines = workdir / ("dlt-arrow" if arrow else "dlt-rows")
     shutil.rmtree(pipelines, ignore_errors=True)  # no state from an earlier run
     pipeline = dlt.pipeline(
@@ -425,7 +429,7 @@ def run_overlap(args: argparse.Namespace) -> None:
         for method in ("frota", "frota-local-infile"):
             if backend not in METHODS[method][0]:
                 continue
-            url = fresh_database(backend, "frota_bench_overlap", workdir, with_schema=True)
+            url = fresh_database(backend, f"frota_bench_overlap{args.tag}", workdir, True)
             extra = ("--batch2", str(second))
             measure(Path(sys.executable), f"{method}-overlap", url, first, workdir, *extra)
             *told, last = (workdir / "child.out").read_text().strip().splitlines()
@@ -456,10 +460,14 @@ def run_parent(args: argparse.Namespace) -> None:
             if backend not in METHODS[method][0]:
                 continue
             python = compare if METHODS[method][1] else Path(sys.executable)
-            name = f"frota_bench_{method.replace('-', '_')}"
+            name = f"frota_bench_{method.replace('-', '_')}{args.tag}"
             url = fresh_database(backend, name, workdir, with_schema=not method.startswith("dlt"))
             extra = ("--keyed", str(keyed_copy(batch))) if method == "ceiling-keyed" else ()
-            seconds, rss, cpu = measure(python, method, url, batch, workdir, *extra)  # type: ignore[arg-type]
+            try:
+                seconds, rss, cpu = measure(python, method, url, batch, workdir, *extra)  # type: ignore[arg-type]
+            except RuntimeError as failed:  # told, and the other methods still run
+                print(f"{backend:<11} {method:<20} failed: {str(failed)[-300:]}", flush=True)
+                continue
             results[backend][method] = (seconds, rss, cpu)
             print(
                 f"{backend:<11} {method:<20} {rows / seconds:>9,.0f} {seconds:>8.2f} "
@@ -579,6 +587,9 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,mysql,postgresql")
     parser.add_argument("--methods", default="", help="comma list; default: all")
     parser.add_argument("--workdir", default=str(HERE / "results"))
+    parser.add_argument(
+        "--tag", default="", help="suffix of the databases' names (runs side by side)"
+    )
     parser.add_argument("--idle", action="store_true", help="measure the idle `frota load`")
     parser.add_argument(
         "--overlap", action="store_true", help="a fresh load, then an export 90 %% loaded"

@@ -408,11 +408,17 @@ class Stage:
         source = sa.select(
             *(stage.c[c] for c in CONTRACT), stage.c.chave, sa.literal(self.batch_id)
         ).where(stage.c.estado == OK)
-        # Keys already stored (present, or just updated) are skipped by the UNIQUE index
-        # itself: one probe a row, and no anti-join of manutencoes with itself (which MySQL
-        # would materialise). Counted by id, not rowcount (MySQL counts a skipped row, and
-        # SQLAlchemy reports -1 for INSERT … SELECT on psycopg); one loader at a time, inside
-        # its transaction: the new ids are all above `last`.
+        if self.conn.dialect.name == "mysql":
+            # InnoDB writes a row to the clustered index before its UNIQUE key refuses it, then
+            # undoes it: a re-sent export (90 % stored) paid that for every stored row. Only
+            # the absent keys are selected (MySQL holds the selected rows in a temporary table:
+            # the new ones, not manutencoes).
+            stored = sa.select(m.c.id).where(m.c.chave == stage.c.chave)
+            source = source.where(~stored.exists())
+        # Elsewhere keys already stored (present, or just updated) are skipped by the UNIQUE
+        # index itself: one probe a row. Counted by id, not rowcount (MySQL counts a skipped
+        # row, and SQLAlchemy reports -1 for INSERT … SELECT on psycopg); one loader at a
+        # time, inside its transaction: the new ids are all above `last`.
         last = self.conn.execute(sa.select(sa.func.max(m.c.id))).scalar() or 0
         self.conn.execute(_insert_absent(self.conn.dialect.name, source.order_by(stage.c.linha)))
         return int(
