@@ -14,6 +14,7 @@ history in force, the quarantine); after undo then replay, the database is exact
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -543,17 +544,29 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> None:
         pd.testing.assert_frame_equal(a[name], b[name], obj=name)
 
 
-def test_the_warehouse_follows_an_undo_and_a_replay(tmp_path: Path) -> None:
-    """DuckDB, built batch by batch: after undo --cascade B it equals a warehouse built from a
-    database that never loaded B, C, D (ids aside: that database numbered its records
-    otherwise); after the replay, every dim, fact and mart is what it was."""
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def warehouses(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """Two empty warehouses on one engine: the one that follows, and the clean one."""
+    from test_warehouse_history import _warehouses
+
+    made = _warehouses(request, tmp_path)
+    yield next(made)
+    next(made, None)
+
+
+def test_the_warehouse_follows_an_undo_and_a_replay(
+    tmp_path: Path, warehouses: tuple[str, str]
+) -> None:
+    """Built batch by batch (DuckDB, PostgreSQL): after undo --cascade B it equals a warehouse
+    built from a database that never loaded B, C, D (ids aside: that database numbered its
+    records otherwise); after the replay, every dim, fact and mart is what it was."""
     from test_warehouse_support import at
 
     from frota.warehouse import build_warehouse
 
     url = f"sqlite:///{tmp_path / 'frota.db'}"
     s, ids = _story(tmp_path, url)
-    warehouse = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    warehouse, clean = warehouses
     dbt_dir = tmp_path / "dbt"
 
     def build(database: str = url, target: str = warehouse, folder: Path = dbt_dir) -> None:
@@ -566,7 +579,6 @@ def test_the_warehouse_follows_an_undo_and_a_replay(tmp_path: Path) -> None:
     build()
     never = f"sqlite:///{tmp_path / 'never.db'}"
     _fresh(tmp_path, s.landing, never, ids, ["A", "F", "G"])
-    clean = f"duckdb:///{tmp_path / 'never.duckdb'}"
     build(never, clean, tmp_path / "dbt-never")
     ids_differ = {"manutencao_id", "visita_id"}
     _same(_marts(warehouse, ids_differ), _marts(clean, ids_differ))
