@@ -41,9 +41,12 @@ setup: $(STAMP_RUN)
 run: $(STAMP_RUN)
 	$(BIN)/frota run
 
-## test: set up the test environment and run the whole suite
+## test: set up the test environment and run the whole suite (PYTEST_WORKERS processes, by file)
+# Two workers, one test file each at a time (pytest-xdist, --dist loadfile): a file's tests share
+# what they set up (the crontab, fixed MariaDB user names) and never meet another file's.
+PYTEST_WORKERS ?= 2
 test: $(STAMP_TEST) $(CATALOGS)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## i18n: extract every message, update the catalogs (src/frota/locale/*/LC_MESSAGES/frota.po), compile them
 i18n: $(STAMP_TEST)

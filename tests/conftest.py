@@ -167,5 +167,9 @@ def receiver() -> Iterator[object]:
 @pytest.fixture(autouse=True)
 def _run_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test runs in its own folder: what frota writes by default under `data/` (the run
-    history, the JSON log, the alert state) lands there, never in the repository."""
+    history, the JSON log, the alert state) lands there, never in the repository. pytest-xdist's
+    workers get COLUMNS=80 and LINES=24 from their launcher: the CLI's output is tested at a
+    pipe's width, as in a serial run (the 80-column tests set COLUMNS themselves)."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)

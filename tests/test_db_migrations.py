@@ -521,16 +521,47 @@ def _running(url: str, statement: str) -> bool:
 
 def _kill_while(url: str, statement: str, cwd: Path) -> bool:
     """Run `frota db upgrade` and SIGKILL it while the server runs `statement` for it;
-    False if it finished (or stopped) before the statement was seen."""
-    proc = new_frota("--database", url, "db", "upgrade", cwd=cwd)
-    while proc.poll() is None:
-        if _running(url, statement):
-            proc.send_signal(signal.SIGKILL)
-            proc.communicate(timeout=60)
-            return True
-        time.sleep(0.002)
-    proc.communicate(timeout=60)
-    return False
+    False if it finished (or stopped) before the statement was seen. An ALTER TABLE is held
+    on the table's metadata lock (an open transaction that read the table) so that it is seen
+    in flight however fast the machine; once the client is killed the server aborts the
+    statement (KILL QUERY), as it does when it sees the client gone."""
+    holder = create_engine(url) if statement.upper().startswith("ALTER TABLE") else None
+    hold = holder.connect() if holder else None
+    try:
+        if hold is not None:
+            hold.execute(sa.text(f"SELECT 1 FROM {statement.split()[2]} LIMIT 1"))
+        proc = new_frota("--database", url, "db", "upgrade", cwd=cwd)
+        while proc.poll() is None:
+            if _running(url, statement):
+                proc.send_signal(signal.SIGKILL)
+                proc.communicate(timeout=60)
+                if hold is not None:
+                    _kill_queries(url, statement)
+                return True
+            time.sleep(0.002)
+        proc.communicate(timeout=60)
+        return False
+    finally:
+        if hold is not None and holder is not None:
+            hold.close()
+            holder.dispose()
+
+
+def _kill_queries(url: str, statement: str) -> None:
+    """KILL QUERY every server thread of `url`'s database running `statement`."""
+    found = query(
+        url,
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = :db AND UPPER(INFO) LIKE :s",
+        db=sa.make_url(url).database,
+        s=statement.upper() + "%",
+    )
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            for (thread,) in found:
+                conn.execute(sa.text(f"KILL QUERY {int(thread)}"))
+    finally:
+        engine.dispose()
 
 
 def _release_data(release: Path, urls: list[str], tmp_path: Path) -> None:

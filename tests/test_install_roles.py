@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parent.parent
-WAREHOUSE_PACKAGES = {"dbt-core", "dbt-duckdb", "duckdb", "dbt-postgres"}
+# numpy: the replication hands DuckDB column chunks (frota.warehouse.replicate)
+WAREHOUSE_PACKAGES = {"dbt-core", "dbt-duckdb", "duckdb", "dbt-postgres", "numpy"}
 REPORT_PACKAGES = {"matplotlib", "babel", "jinja2"}  # the analytics role also writes the report
 
 # A sitecustomize that makes `import dbt…` / `import duckdb…` fail as if not installed.

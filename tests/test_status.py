@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from batchkit import M1_LINES, TODAY, V1_LINES, init_db, publish_lines, settings_for
 
@@ -64,7 +65,9 @@ def test_outbox_batches_sort_in_the_order_they_were_generated(
         for i in ids
     ]
     assert [m.sequence for m in manifests] == [1, 2, 3]
-    assert [m.effective_at.date() for m in manifests] == [
+    # a generated day is as of its end on the operator's calendar (the timezone setting)
+    local = ZoneInfo(s.timezone)
+    assert [m.effective_at.astimezone(local).date() for m in manifests] == [
         date(2026, 5, 31),
         date(2026, 6, 10),
         date(2026, 6, 20),
