@@ -5,6 +5,7 @@ and retries / double runs change nothing."""
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import os
 import shutil
@@ -75,6 +76,15 @@ def airflow_dag_module():
     from frota.orchestrate import airflow_dag
 
     return airflow_dag
+
+
+def stored_orders(workdir: Path) -> set[str]:
+    """The work orders (id_origem) the operational DB holds."""
+    engine = sa.create_engine(f"sqlite:///{workdir / 'data' / 'frota.db'}")
+    with engine.connect() as conn:
+        found = {r[0] for r in conn.execute(sa.text("select id_origem from manutencoes"))}
+    engine.dispose()
+    return found
 
 
 def counts(workdir: Path) -> dict[str, int]:
@@ -320,12 +330,18 @@ def test_a_retried_task_changes_nothing(airflow_dag_module, e2e_run, monkeypatch
     assert outbox_folders(outbox) == []
     assert (outbox / "_published" / left_behind.out_dir.name).is_dir()
     assert (outbox / "_generator_state.json").read_bytes() == state_before
-    # ...and loading it twice (a retried load) loads it once.
+    # ...and loading it twice (a retried load) loads it once: its new work orders are new
+    # records (the rest complete or re-send stored ones, DESIGN 5b).
+    sent = outbox / "_published" / left_behind.out_dir.name / "manutencoes.csv"
+    with open(sent, encoding="utf-8", newline="") as f:
+        orders = {row["id_origem"] for row in csv.DictReader(f)}
+    new_orders = len(orders - stored_orders(workdir))
     first, second = m.load_step(settings), m.load_step(settings)
     assert first["batches"] == retried["batches"] and second["batches"] == []
     after = counts(workdir)
     assert after["ledger"] == before["ledger"] + 1
-    assert after["manutencoes"] == before["manutencoes"] + left_behind.manutencoes
+    assert 0 < new_orders <= left_behind.manutencoes
+    assert after["manutencoes"] == before["manutencoes"] + new_orders
 
 
 def test_publish_from_dir_takes_each_export_once(airflow_dag_module, tmp_path, monkeypatch):
