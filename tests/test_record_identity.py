@@ -396,3 +396,101 @@ def test_a_retried_old_copy_does_not_overwrite_a_newer_state(tmp_path: Path, db_
     assert _state(db_url) == {"OS-1": ("2026-01-06", "850.00"), "OS-2": (None, "1234.56")}
     assert [h[:3] for h in _history(db_url)] == [("OS-1", result.batch_id, "stale")]
     assert _warehouse_state(tmp_path, s) == _state(db_url)
+
+
+# Issue 14 leftovers: a held row released later is judged by the batch it came from.
+OS9 = "KLM1J23,Revisão,2026-02-01,{cost},,,,OS-9"
+KLM = "KLM1J23,Ônibus,ativo,80000,2022-02-02"
+
+
+def _os9(db_url: str) -> tuple[str, str]:
+    """OS-9 as stored: (plate, cost)."""
+    [(placa, custo)] = query(
+        db_url,
+        "SELECT placa_veiculo, custo FROM manutencoes WHERE chave = :k",
+        k=origin_key("oficina", "OS-9"),
+    )
+    return placa, f"{float(custo):.2f}"
+
+
+def test_a_late_batch_that_brings_the_vehicle_keeps_a_newer_held_copy(
+    tmp_path: Path, db_url: str
+) -> None:
+    """The minute-3 batch's OS-9 waits for its vehicle; the minute-2 batch, loaded late, brings
+    the vehicle and an older OS-9: the held newer copy is released and stays, the late batch's
+    own copy is 'stale' (it used to overwrite it: the released copy was judged as the late
+    batch's row)."""
+    src, s = _setup(tmp_path, db_url)
+    src.publish([WASH], V1_LINES, minute=1)
+    newer = src.publish([OS9.format(cost="550.00")], minute=3)
+    load_pending(s, today=TODAY)
+    late_id = src.publish([OS9.format(cost="500.00")], [KLM], minute=2)
+    [late] = load_pending(s, today=TODAY).loaded
+    assert (late.batch_id, late.released, _counts(late)) == (late_id, 1, (0, 0, 1))
+    _reconciles(late)
+    assert _os9(db_url) == ("KLM1J23", "550.00")
+    assert [h[:3] for h in _history(db_url)] == [("OS-9", late_id, "stale")]
+    released = query(db_url, "SELECT batch_id, status, released_batch_id FROM frota_quarantine")
+    assert released == [(newer, "released", late_id)]
+    assert _warehouse_state(tmp_path, s)["OS-9"] == (None, "550.00")
+
+
+def test_an_older_held_copy_released_later_keeps_a_newer_state(tmp_path: Path, db_url: str) -> None:
+    """Batch 1's OS-9 waits for KLM1J23; batch 2 sends OS-9 on the right plate with another
+    cost (stored); batch 3 brings KLM1J23, which releases batch 1's copy: older than batch 2's,
+    it goes to the history as 'stale' under batch 3 and OS-9 stays as batch 2 wrote it."""
+    src, s = _setup(tmp_path, db_url)
+    src.publish([WASH, OS9.format(cost="500.00")], V1_LINES)
+    src.publish([OS9.format(cost="550.00").replace("KLM1J23", "ABC1234")])
+    src.publish([], [KLM])
+    first, fixed, arrival = load_pending(s, today=TODAY).loaded
+    assert (first.quarantined, _counts(fixed), arrival.released) == (1, (1, 0, 0), 0)
+    assert _os9(db_url) == ("ABC1234", "550.00")
+    assert [h[:3] for h in _history(db_url)] == [("OS-9", arrival.batch_id, "stale")]
+    assert query(db_url, "SELECT status FROM frota_quarantine") == [("released",)]
+
+
+def test_held_copies_of_two_batches_released_together_newest_wins(
+    tmp_path: Path, db_url: str, monkeypatch
+) -> None:
+    """OS-9 waits for its vehicle in two batches, the newer one loaded first (its held copy
+    comes first in the quarantine); the vehicle arrives: released a row a page, the newer copy
+    is the record, the older one 'stale' (not both held as conflicting, not the older last)."""
+    import frota.load.maintenances as maintenances
+
+    monkeypatch.setattr(maintenances, "_RELEASE_PAGE", 1)
+    src, s = _setup(tmp_path, db_url)
+    src.publish([WASH], V1_LINES, minute=1)
+    src.publish([OS9.format(cost="550.00")], minute=3)
+    load_pending(s, today=TODAY)
+    src.publish([OS9.format(cost="500.00")], minute=2)
+    load_pending(s, today=TODAY)
+    src.publish([], [KLM], minute=4)
+    [arrival] = load_pending(s, today=TODAY).loaded
+    assert arrival.released == 1
+    assert _os9(db_url) == ("KLM1J23", "550.00")
+    assert [h[:3] for h in _history(db_url)] == [("OS-9", arrival.batch_id, "stale")]
+    statuses = query(db_url, "SELECT status FROM frota_quarantine")
+    assert statuses == [("released",), ("released",)]
+
+
+def test_a_retry_judges_each_copy_by_its_own_batch(tmp_path: Path, db_url: str) -> None:
+    """Two copies of OS-9 dated after 'today' are held, the newer batch's first; a retry once
+    that day has come takes both: the newer copy is the record, the older one 'stale' (it was
+    applied after it and, the retry's own write not being a newer batch, overwrote it)."""
+    src, s = _setup(tmp_path, db_url)
+    future = "ABC1234,Revisão,2026-07-05,{cost},,,,OS-9"
+    src.publish([WASH], V1_LINES, minute=1)
+    src.publish([future.format(cost="560.00")], minute=3)
+    load_pending(s, today=TODAY)
+    src.publish([future.format(cost="540.00")], minute=2)
+    load_pending(s, today=TODAY)
+    result = retry_quarantine(s, today=TODAY + timedelta(days=10))
+    inserted_updated_present = (
+        result.manutencoes_inserted,
+        result.manutencoes_updated,
+        result.manutencoes_present,
+    )
+    assert (result.released, inserted_updated_present) == (2, (1, 0, 1))
+    assert _os9(db_url) == ("ABC1234", "560.00")
+    assert [h[:3] for h in _history(db_url)] == [("OS-9", result.batch_id, "stale")]

@@ -7,9 +7,9 @@ the vehicle arrives (`release_held`)."""
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -37,6 +37,7 @@ from frota.load.stage import Stage
 
 Progress = Callable[[int], None]  # told the maintenance rows read so far, chunk by chunk
 _RELEASE_PAGE = 1000
+_OLDEST = Version(datetime.min, "")  # a held row's batch without a version
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,12 @@ def load_maintenances(
     progress: Progress | None,
     policy: FilePolicy,
     direct: bool = True,
+    written: dict[str, Version] | None = None,
 ) -> MaintenanceCounts:
     """Stage the batch's maintenances and apply them to the records they are (load/stage.py);
     quarantine bad rows and unknown vehicles' rows. `direct`: straight to manutencoes while no
-    chunk meets a stored key (stage.Restage when that cannot stand)."""
+    chunk meets a stored key (stage.Restage when that cannot stand). `written`: what the batch
+    released before (`Released.written`), judged by the versions it came with."""
     name = MANUTENCOES.file_name
     if not listed(manifest, name):
         return MaintenanceCounts()
@@ -77,7 +80,7 @@ def load_maintenances(
     protected: set[str] = set()  # work orders of held rows: a snapshot does not retire them
     report = (lambda: progress(stats.records)) if progress else None
     version = Version.of(manifest.effective_at, manifest.order_key)  # newer wins (load/stage.py)
-    with Stage(conn, manifest.batch_id, report, version, direct=direct) as staged:
+    with Stage(conn, manifest.batch_id, report, version, direct, written) as staged:
         with open_file(name) as fh, staged.writer as writer:
             q.before_flush = writer.wait
             # Canonical rows go straight to the writer; the rest take the general path below.
@@ -186,21 +189,36 @@ def unknown_vehicle(row: dict[str, Any]) -> Problem:
 @dataclass
 class Released:
     """What a release did: held rows taken out of the quarantine (`taken`), of which
-    `inserted` became new records and the rest matched a stored one (`updated`, or present)."""
+    `inserted` became new records and the rest matched a stored one (`updated`, or present).
+    `written`: the keys it wrote, with the version of the batch each row came from."""
 
     taken: int = 0
     inserted: int = 0
     updated: int = 0
+    written: dict[str, Version] = field(default_factory=dict)
+
+
+def note_written(written: dict[str, Version], key: str, version: Version | None) -> None:
+    """Remember that `key` now holds data of `version` (the newest such, for newer wins)."""
+    if version is not None and (key not in written or written[key] < version):
+        written[key] = version
 
 
 def _held_page(conn: Connection, after: int, only: list[Any]) -> Sequence[Any]:
-    """The next page of held rows whose vehicle now exists: (id, values, batch, source)."""
+    """The next page of held rows whose vehicle now exists: (id, values, batch, source,
+    as_of, ordem)."""
+    b = batches.c
     return conn.execute(
         sa.select(
-            quarantine.c.id, quarantine.c.values_json, quarantine.c.batch_id, batches.c.source
+            quarantine.c.id,
+            quarantine.c.values_json,
+            quarantine.c.batch_id,
+            b.source,
+            b.as_of,
+            b.ordem,
         )
         .join(veiculos, veiculos.c.placa == quarantine.c.placa)
-        .outerjoin(batches, batches.c.batch_id == quarantine.c.batch_id)
+        .outerjoin(batches, b.batch_id == quarantine.c.batch_id)
         .where(
             quarantine.c.status == "held",
             quarantine.c.reason == "vehicle_unknown",
@@ -225,6 +243,18 @@ def _released_key(
     return fingerprint_key(print_, occurrences[original, print_])
 
 
+def _by_batch(held: Sequence[Any]) -> list[tuple[Version | None, list[Any]]]:
+    """A page's rows by their original batch, oldest data first (newer wins: each group is
+    judged by its batch's version)."""
+    groups: dict[str, list[Any]] = defaultdict(list)
+    versions: dict[str, Version | None] = {}
+    for row in held:
+        groups[row.batch_id].append(row)
+        versions[row.batch_id] = Version(row.as_of, row.ordem or "") if row.as_of else None
+    order = sorted(groups, key=lambda b: (versions[b] or _OLDEST, b))
+    return [(versions[b], groups[b]) for b in order]
+
+
 def release_held(
     conn: Connection,
     batch_id: str,
@@ -233,15 +263,20 @@ def release_held(
     *,
     placas: Sequence[str] | None = None,
     on_problem: Callable[[int, Problem], None] | None = None,
+    written: dict[str, Version] | None = None,
 ) -> Released:
     """Load held maintenances whose vehicle now exists (late-arriving dimension), as rows of
     `batch_id`, a page at a time: the work and the memory follow the held rows, not the fleet.
 
     Each row is the record its original batch named: keyed by that batch's source, and k
-    counted among the released rows of that batch. `placas` limits it to those vehicles; a row
-    that no longer passes parse_row stays held and is told to `on_problem(quarantine id,
-    problem)`; work orders repeated with different values stay held."""
-    done, after = Released(), 0
+    counted among the released rows of that batch, and judged by that batch's version (newer
+    wins, load/stage.py: a copy older than the stored state goes to the history as 'stale').
+    `placas` limits it to those vehicles; a row that no longer passes parse_row stays held and
+    is told to `on_problem(quarantine id, problem)`; work orders one batch repeats with
+    different values stay held. `written` (shared with the caller's other writes for other
+    batches' data) gets the keys written, see written_by_newer."""
+    done = Released(written=written if written is not None else {})
+    after = 0
     only = [quarantine.c.placa.in_(list(placas))] if placas is not None else []
     # A row stored without values (earlier versions did so for padded rows) cannot be
     # parsed: it stays held, and `quarantine retry` reports it as not retryable.
@@ -251,30 +286,47 @@ def release_held(
         held = _held_page(conn, after, only)
         if not held:
             return done
-        after = held[-1][0]
-        ids: list[int] = []
-        with Stage(conn, batch_id) as staged:
-            with staged.writer as writer:
-                for qid, values_json, original, source in held:
-                    row, problem = parse_row(MANUTENCOES, json.loads(values_json), today)
-                    if row is None or problem:
-                        if on_problem is not None and problem is not None:
-                            on_problem(qid, problem)
-                        continue
-                    row["linha"] = qid
-                    row["chave"] = _released_key(row, source, original, occurrences)
-                    writer.add(row)
-                    ids.append(qid)
-            applied = staged.apply(now)
-        for rec, problem, _ in applied.conflicts:  # they stay held, for a person to decide
-            conn.execute(
-                quarantine.update()
-                .where(quarantine.c.id == rec.line)
-                .values(reason=problem.reason, column_name=problem.column, detail=problem.detail)
-            )
-        kept = {rec.line for rec, _, _ in applied.conflicts}
-        ids = [i for i in ids if i not in kept]
-        mark_released(conn, ids, batch_id, now)
-        done.taken += len(ids)
-        done.inserted += applied.inserted
-        done.updated += applied.updated
+        after = held[-1].id
+        for version, rows in _by_batch(held):
+            _release_rows(conn, batch_id, version, rows, today, now, occurrences, on_problem, done)
+
+
+def _release_rows(
+    conn: Connection,
+    batch_id: str,
+    version: Version | None,
+    held: list[Any],
+    today: date,
+    now: datetime,
+    occurrences: Counter[tuple[str, str]],
+    on_problem: Callable[[int, Problem], None] | None,
+    done: Released,
+) -> None:
+    """Release held rows of one original batch (of `version`) as rows of `batch_id`."""
+    keys: dict[int, str] = {}
+    with Stage(conn, batch_id, version=version, written=done.written) as staged:
+        with staged.writer as writer:
+            for qid, values_json, original, source, _, _ in held:
+                row, problem = parse_row(MANUTENCOES, json.loads(values_json), today)
+                if row is None or problem:
+                    if on_problem is not None and problem is not None:
+                        on_problem(qid, problem)
+                    continue
+                row["linha"] = qid
+                row["chave"] = keys[qid] = _released_key(row, source, original, occurrences)
+                writer.add(row)
+        applied = staged.apply(now)
+    for rec, problem, _ in applied.conflicts:  # they stay held, for a person to decide
+        conn.execute(
+            quarantine.update()
+            .where(quarantine.c.id == rec.line)
+            .values(reason=problem.reason, column_name=problem.column, detail=problem.detail)
+        )
+    kept = {rec.line for rec, _, _ in applied.conflicts}
+    ids = [i for i in keys if i not in kept]
+    for i in ids:
+        note_written(done.written, keys[i], version)
+    mark_released(conn, ids, batch_id, now)
+    done.taken += len(ids)
+    done.inserted += applied.inserted
+    done.updated += applied.updated

@@ -125,9 +125,12 @@ class Stage:
         on_flush: Callable[[], None] | None = None,
         version: Version | None = None,
         direct: bool = False,
+        written: Mapping[str, Version] | None = None,
     ) -> None:
-        # version: of the batch's data, for "newer wins" (None: every change applies)
+        # version: of the batch's data, for "newer wins" (None: every change applies);
+        # written: keys this batch wrote already for other batches' data (written_by_newer)
         self.conn, self.batch_id, self.version = conn, batch_id, version
+        self.written = written
         self.suspects: list[tuple[int, str]] = []  # (line, fingerprint): occurrence unknown
         _drop(conn)
         _create(conn)
@@ -400,7 +403,7 @@ class Stage:
         return len(found) - len(newer)
 
     def _written_by_newer(self, found: Sequence[Any]) -> set[str]:
-        return written_by_newer(self.conn, self.batch_id, self.version, found)
+        return written_by_newer(self.conn, self.batch_id, self.version, found, self.written)
 
     def _insert_new(self) -> int:
         """Insert the staged rows whose key is not stored yet; returns how many."""
@@ -477,13 +480,22 @@ def _record(row: Any) -> Record:
 
 
 def written_by_newer(
-    conn: Connection, batch_id: str, version: Version | None, found: Sequence[Any]
+    conn: Connection,
+    batch_id: str,
+    version: Version | None,
+    found: Sequence[Any],
+    written: Mapping[str, Version] | None = None,
 ) -> set[str]:
     """Keys of `found` (rows with chave and m_lote) whose stored state a batch newer than
     `version` (of the data `batch_id` writes) wrote: inserted it, or changed it (a 'stale'
-    image changed nothing). Empty without a version: every change applies."""
+    image changed nothing). Empty without a version: every change applies.
+
+    `batch_id`'s own writes are not judged here: `written` has the version of those it made
+    for another batch's data (held rows it released), the rest are its own version."""
     if version is None or not found:
         return set()
+    written = written or {}
+    by_release = {r.chave for r in found if r.chave in written and written[r.chave] > version}
     b = batches.c
     candidates = conn.execute(
         sa.select(b.batch_id, b.as_of, b.ordem).where(
@@ -498,9 +510,9 @@ def written_by_newer(
     # differently); the ledger rows not older than this batch's as_of are few.
     newer = [r.batch_id for r in candidates if Version(r.as_of, r.ordem or "") > version]
     if not newer:
-        return set()
+        return by_release
     inserted_by_newer = set(newer)
-    keys = {r.chave for r in found if r.m_lote in inserted_by_newer}
+    keys = by_release | {r.chave for r in found if r.m_lote in inserted_by_newer}
     h = maintenance_history.c
     rest = [r.chave for r in found if r.chave not in keys]
     for at in range(0, len(newer), _PAGE):
@@ -525,11 +537,13 @@ def apply_record(
     batch_id: str,
     now: datetime,
     version: Version | None = None,
+    written: Mapping[str, Version] | None = None,
 ) -> str:
     """One record, by key: 'inserted' (as a row of `batch_id`), 'updated' (changed or
     restored, with its history row) or 'present' (stored unchanged, or a batch newer than
-    `version`, the row's data, wrote it: its image goes to the history as 'stale'). For a few
-    rows at a time (a quarantine retry); a batch goes through a Stage."""
+    `version`, the row's data, wrote it: its image goes to the history as 'stale'; `written`
+    as for written_by_newer). For a few rows at a time (a quarantine retry); a batch goes
+    through a Stage."""
     m = manutencoes
     stored = conn.execute(
         sa.select(
@@ -548,7 +562,7 @@ def apply_record(
     same = all(format_value(getattr(stored, c)) == format_value(values[c]) for c in CONTRACT)
     if same and stored.retirada_lote is None:
         return "present"
-    stale = bool(written_by_newer(conn, batch_id, version, [stored]))
+    stale = bool(written_by_newer(conn, batch_id, version, [stored], written))
     if not stale:
         m_values = {"retirada_lote": None, "retirada_em": None, **values}
         conn.execute(m.update().where(m.c.id == stored.id).values(**m_values))

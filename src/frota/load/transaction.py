@@ -126,7 +126,9 @@ def _load_batch(
         v = load_vehicles(conn, manifest, open_file, today, q, policy)
         faults.checkpoint("mid_insert", conn)
         released = release_held(conn, manifest.batch_id, today, now)
-        m = load_maintenances(conn, manifest, open_file, today, now, q, progress, policy, direct)
+        m = load_maintenances(
+            conn, manifest, open_file, today, now, q, progress, policy, direct, released.written
+        )
         q.flush()
         faults.checkpoint("after_inserts", conn)
         if not still_held(conn):

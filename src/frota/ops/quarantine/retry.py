@@ -38,7 +38,7 @@ from frota.db.schema import batches, quarantine, veiculos
 from frota.errors import BadInputError
 from frota.i18n import _
 from frota.load.ledger import LedgerEntry, batch_version, record_batch
-from frota.load.maintenances import release_held, unknown_vehicle
+from frota.load.maintenances import note_written, release_held, unknown_vehicle
 from frota.load.quarantine import mark_released
 from frota.load.stage import apply_record, free_occurrence_key
 from frota.load.vehicles import Change, VehicleUpsert
@@ -132,6 +132,8 @@ class _Retry:
         # Its own place in the order (now): rows it writes are judged by their own batch's.
         ordem = f"{format_time(now)}|{RETRY_SOURCE}|{0:010d}|{self.content[:8]}"
         self.version = Version(self.now, ordem)
+        # Maintenance keys it wrote, with the version of each row's batch (load/stage.py).
+        self.written: dict[str, Version] = {}
 
     def run(self, where: list[Any]) -> RetryResult:
         new_placas = sorted(self._vehicles(where))
@@ -145,6 +147,7 @@ class _Retry:
                 self.now,
                 placas=new_placas[i : i + PAGE],
                 on_problem=lambda qid, problem: self._keep(self._row(qid), problem),
+                written=self.written,
             )
             self.result.examined += released.taken
             self.result.released += released.taken
@@ -330,7 +333,10 @@ class _Retry:
                 key = free_occurrence_key(self.conn, parsed)
             # Newer wins, judged by the row's original batch (load/stage.py), as for vehicles.
             original = batch_version(self.conn, row.batch_id)
-            outcome = apply_record(self.conn, parsed, key, self.batch_id, self.now, original)
+            outcome = apply_record(
+                self.conn, parsed, key, self.batch_id, self.now, original, self.written
+            )
+            note_written(self.written, key, original)
             if outcome == "inserted":
                 self.result.manutencoes_inserted += 1
             elif outcome == "updated":
