@@ -188,6 +188,7 @@ def _check(db_url: str, case: str, batch_id: str, result) -> None:
         batch.rows_loaded
         + batch.veiculos_stale
         + batch.manutencoes_present
+        + batch.manutencoes_stale
         + batch.quarantined
         + batch.duplicates
     ), case

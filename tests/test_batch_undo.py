@@ -444,26 +444,9 @@ KEPT = (
 @pytest.fixture(scope="module")
 def at_0005(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The src/ folder of frota at revision 0005, from this repository's history."""
-    import io
-    import subprocess
-    import tarfile
+    from test_db_migrations import source_at
 
-    from ci import missing
-
-    root = Path(__file__).resolve().parents[1]
-    try:
-        tar = subprocess.run(
-            ["git", "-C", str(root), "archive", AT_0005, "src"],
-            capture_output=True,
-            check=True,
-            timeout=60,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        missing(f"commit {AT_0005} of this repository (git archive)")
-    dest = tmp_path_factory.mktemp(AT_0005)
-    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
-        archive.extractall(dest, filter="data")
-    return dest / "src"
+    return source_at(AT_0005, tmp_path_factory)
 
 
 def _columns_before_0006(url: str) -> dict[str, list[str]]:

@@ -117,7 +117,7 @@ def _content(url: str) -> dict[str, list[tuple]]:
         "ledger": query(
             url,
             "SELECT batch_id, rows_read, manutencoes_inserted, manutencoes_updated, "
-            "manutencoes_present, quarantined, released, duplicates "
+            "manutencoes_present, manutencoes_stale, quarantined, released, duplicates "
             "FROM frota_batches ORDER BY batch_id",
         ),
     }

@@ -48,22 +48,27 @@ ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("veiculos", "manutencoes", "frota_batches", "frota_quarantine", "frota_runs")
 
 
-@pytest.fixture(scope="session")
-def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The src/ folder of release ff3cdaf, from this repository's history."""
+def source_at(commit: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The src/ folder of frota at `commit`, from this repository's history."""
     try:
         tar = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", RELEASE, "src"],
+            ["git", "-C", str(ROOT), "archive", commit, "src"],
             capture_output=True,
             check=True,
             timeout=60,
         ).stdout
     except (OSError, subprocess.CalledProcessError):
-        missing(f"commit {RELEASE} of this repository (git archive)")
-    dest = tmp_path_factory.mktemp(RELEASE)
+        missing(f"commit {commit} of this repository (git archive)")
+    dest = tmp_path_factory.mktemp(commit)
     with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
         archive.extractall(dest, filter="data")
     return dest / "src"
+
+
+@pytest.fixture(scope="session")
+def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The src/ folder of release ff3cdaf."""
+    return source_at(RELEASE, tmp_path_factory)
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from batchkit import MANUT_HEADER, T0, TODAY, V1_LINES, init_db, query, settings_for
 
 from frota.batch import Snapshot
@@ -78,6 +79,7 @@ def _reconciles(batch: object) -> None:
         + b.manutencoes_inserted  # type: ignore[attr-defined]
         + b.manutencoes_updated  # type: ignore[attr-defined]
         + b.manutencoes_present  # type: ignore[attr-defined]
+        + b.manutencoes_stale  # type: ignore[attr-defined]
         + b.quarantined  # type: ignore[attr-defined]
         + b.duplicates  # type: ignore[attr-defined]
     )
@@ -313,7 +315,8 @@ def test_a_late_open_copy_does_not_reopen_a_completed_work_order(
     late_id = src.publish(sent[2][1], minute=2)
     [late] = load_pending(s, today=TODAY).loaded
     assert late.batch_id == late_id
-    assert _counts(late) == (0, 1, 1)  # OS-2 corrected; OS-1 present (a newer state is)
+    assert _counts(late) == (0, 1, 0)  # OS-2 corrected
+    assert late.manutencoes_stale == 1  # OS-1: a newer state is stored
     _reconciles(late)
     assert _state(db_url) == _newest_sent(sent)
     assert _state(db_url)["OS-1"] == ("2026-01-06", "850.00")
@@ -341,7 +344,8 @@ def test_a_late_original_does_not_undo_a_correction(tmp_path: Path, db_url: str)
     fixed = src.publish(sent[1][1])
     old = src.publish(sent[2][1], minute=3, as_of=sent[2][0])
     loaded = load_pending(s, today=TODAY).loaded
-    assert [_counts(b) for b in loaded] == [(1, 0, 0), (0, 1, 0), (0, 0, 1)]
+    assert [_counts(b) for b in loaded] == [(1, 0, 0), (0, 1, 0), (0, 0, 0)]
+    assert [b.manutencoes_stale for b in loaded] == [0, 0, 1]
     for b in loaded:
         _reconciles(b)
     assert _state(db_url) == _newest_sent(sent) == {"OS-2": (None, "1324.56")}
@@ -364,7 +368,8 @@ def test_a_late_snapshot_retires_nothing_a_newer_batch_wrote(tmp_path: Path, db_
     january = Snapshot(date(2026, 1, 1), date(2026, 1, 31), allow_retire=True)
     late_id = src.publish([OIL_OPEN], minute=2, snapshot=january)
     [late] = load_pending(s, today=TODAY).loaded
-    assert (late.batch_id, late.manutencoes_retired, _counts(late)) == (late_id, 1, (0, 0, 1))
+    assert (late.batch_id, late.manutencoes_retired, _counts(late)) == (late_id, 1, (0, 0, 0))
+    assert late.manutencoes_stale == 1
     in_force = query(db_url, "SELECT id_origem FROM manutencoes WHERE retirada_lote IS NULL")
     assert sorted(o for (o,) in in_force) == ["OS-1", "OS-3"]
     assert _state(db_url)["OS-1"] == ("2026-01-06", "850.00")
@@ -387,12 +392,13 @@ def test_a_retried_old_copy_does_not_overwrite_a_newer_state(tmp_path: Path, db_
     assert (first.quarantined, _counts(closing)) == (4, (1, 0, 0))
     held = dict(query(db_url, "SELECT line, id FROM frota_quarantine"))
     result = retry_quarantine(s, ids=[held[2], held[4]], today=TODAY)  # OS-1 open, OS-2
-    inserted_updated_present = (
+    inserted_updated_present_stale = (
         result.manutencoes_inserted,
         result.manutencoes_updated,
         result.manutencoes_present,
+        result.manutencoes_stale,
     )
-    assert inserted_updated_present == (1, 0, 1)
+    assert inserted_updated_present_stale == (1, 0, 0, 1)
     assert _state(db_url) == {"OS-1": ("2026-01-06", "850.00"), "OS-2": (None, "1234.56")}
     assert [h[:3] for h in _history(db_url)] == [("OS-1", result.batch_id, "stale")]
     assert _warehouse_state(tmp_path, s) == _state(db_url)
@@ -426,7 +432,8 @@ def test_a_late_batch_that_brings_the_vehicle_keeps_a_newer_held_copy(
     load_pending(s, today=TODAY)
     late_id = src.publish([OS9.format(cost="500.00")], [KLM], minute=2)
     [late] = load_pending(s, today=TODAY).loaded
-    assert (late.batch_id, late.released, _counts(late)) == (late_id, 1, (0, 0, 1))
+    assert (late.batch_id, late.released, _counts(late)) == (late_id, 1, (0, 0, 0))
+    assert late.manutencoes_stale == 1
     _reconciles(late)
     assert _os9(db_url) == ("KLM1J23", "550.00")
     assert [h[:3] for h in _history(db_url)] == [("OS-9", late_id, "stale")]
@@ -486,11 +493,65 @@ def test_a_retry_judges_each_copy_by_its_own_batch(tmp_path: Path, db_url: str) 
     src.publish([future.format(cost="540.00")], minute=2)
     load_pending(s, today=TODAY)
     result = retry_quarantine(s, today=TODAY + timedelta(days=10))
-    inserted_updated_present = (
+    inserted_updated_present_stale = (
         result.manutencoes_inserted,
         result.manutencoes_updated,
         result.manutencoes_present,
+        result.manutencoes_stale,
     )
-    assert (result.released, inserted_updated_present) == (2, (1, 0, 1))
+    assert (result.released, inserted_updated_present_stale) == (2, (1, 0, 0, 1))
     assert _os9(db_url) == ("ABC1234", "560.00")
     assert [h[:3] for h in _history(db_url)] == [("OS-9", result.batch_id, "stale")]
+
+
+# ---------------------------------------------------------------- the ledger's stale count (0007)
+
+AT_0006 = "7c3bc4d"  # main at schema revision 0006 (stale rows counted as already present)
+_LEDGER_SUM = (
+    "veiculos_inserted + veiculos_updated + veiculos_stale + manutencoes_inserted"
+    " + manutencoes_updated + manutencoes_present + manutencoes_stale + quarantined + duplicates"
+)
+
+
+@pytest.fixture(scope="module")
+def at_0006(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The src/ folder of frota at revision 0006, from this repository's history."""
+    from test_db_migrations import source_at
+
+    return source_at(AT_0006, tmp_path_factory)
+
+
+def test_a_0006_ledger_upgrades_and_new_batches_count_stale_apart(
+    at_0006: Path, tmp_path: Path, db_url: str
+) -> None:
+    """Loaded by frota at 0006, a late batch's stale row is counted already present; after the
+    upgrade that ledger row is as it was (stale 0) and still reconciles, and a late batch
+    loaded now counts its stale row apart, in the ledger too."""
+    from test_db_migrations import new_frota, old_frota
+
+    s = settings_for(tmp_path, db_url)
+    src = Source(tmp_path, s.landing)
+    old_frota(at_0006, "--database", db_url, "db", "init", cwd=tmp_path)
+    src.publish([OIL_OPEN, BRAKES], V1_LINES, minute=1)
+    src.publish([OIL_CLOSED], minute=4)
+    old_frota(at_0006, "--database", db_url, "--landing", s.landing, "load", cwd=tmp_path)
+    old_late = src.publish([OIL_OPEN], minute=2)
+    old_frota(at_0006, "--database", db_url, "--landing", s.landing, "load", cwd=tmp_path)
+    columns = "batch_id, rows_read, manutencoes_present"
+    before = query(db_url, f"SELECT {columns} FROM frota_batches ORDER BY batch_id")
+    assert (old_late, 1, 1) in before
+    upgrade = new_frota("--database", db_url, "db", "upgrade", cwd=tmp_path)
+    _out, err = upgrade.communicate(timeout=300)
+    assert upgrade.returncode == 0, err
+    assert query(db_url, f"SELECT {columns} FROM frota_batches ORDER BY batch_id") == before
+    new_late = src.publish([OIL_OPEN.replace("850.00", "860.00")], minute=3)
+    [late] = load_pending(s, today=TODAY).loaded
+    assert (late.batch_id, late.manutencoes_present, late.manutencoes_stale) == (new_late, 0, 1)
+    ledger = query(
+        db_url,
+        f"SELECT batch_id, rows_read, {_LEDGER_SUM}, manutencoes_present, manutencoes_stale "
+        "FROM frota_batches",
+    )
+    assert all(read == accounted for _, read, accounted, _, _ in ledger)
+    stale = {b: (present, stale) for b, _, _, present, stale in ledger}
+    assert (stale[old_late], stale[new_late]) == ((1, 0), (0, 1))

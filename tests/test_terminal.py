@@ -94,7 +94,7 @@ def test_the_load_and_quarantine_tables_are_whole_at_80_columns(
     assert batch.startswith("2026") and batch.endswith(batch[-8:])  # the id, whole
     row = next(x for x in shown if x.split()[:1] == ["1"])
     # read 6 = 2 vehicles new + 2 maintenances new + 2 quarantined; every count shown whole
-    assert row.split() == ["1", "6", "2", "0", "0", "2", "0", "0", "2", "0", "0", "0"]
+    assert row.split() == ["1", "6", "2", "0", "0", "2", "0", "0", "0", "2", "0", "0", "0"]
     listed = frota("quarantine", "list")
     assert listed.exit_code == 0, listed.output
     assert all(len(x) <= 80 for x in listed.stdout.splitlines()), listed.stdout

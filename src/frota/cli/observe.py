@@ -56,6 +56,7 @@ _COUNT_WORDS = {
     "manutencoes_inserted": N_("manutencoes inserted"),
     "manutencoes_updated": N_("manutencoes updated"),
     "manutencoes_present": N_("manutencoes already present"),
+    "manutencoes_stale": N_("manutencoes stale"),
     "blank_lines": N_("blank lines"),
 }
 _STATUS_WORDS = {

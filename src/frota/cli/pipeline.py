@@ -253,6 +253,7 @@ _LOAD_COLUMNS = (
     (N_("manut. new"), N_("m.new"), "manutencoes_inserted"),
     (N_("manut. upd."), N_("m.upd"), "manutencoes_updated"),
     (N_("present"), N_("pres."), "manutencoes_present"),
+    (N_("m. stale"), N_("m.st."), "manutencoes_stale"),
     (N_("quarantined"), N_("quar."), "quarantined"),
     (N_("released"), N_("rel."), "released"),
     (N_("dupl."), N_("dupl."), "duplicates"),
@@ -260,10 +261,13 @@ _LOAD_COLUMNS = (
 )
 _CAPTIONS = (
     N_(
-        "read = veic. new + upd. + stale + manut. new + upd. + present + quarantined + dupl. "
-        "(blank and released apart)"
+        "read = veic. new + upd. + stale + manut. new + upd. + present + m. stale + quarantined "
+        "+ dupl. (blank and released apart)"
     ),
-    N_("read = new + upd. + stale + m.new + m.upd + pres. + quar. + dupl.\n(blank, rel. apart)"),
+    N_(
+        "read = new + upd. + stale + m.new + m.upd + pres. + m.st. + quar. + dupl.\n"
+        "(blank, rel. apart)"
+    ),
 )
 
 

@@ -244,6 +244,7 @@ def quarantine_retry(
                 (_("manutencoes inserted"), r.manutencoes_inserted),
                 (_("manutencoes updated"), r.manutencoes_updated),
                 (_("manutencoes already present"), r.manutencoes_present),
+                (_("manutencoes stale"), r.manutencoes_stale),
                 *(
                     ("  " + _("held: {reason}").format(reason=code), n)
                     for code, n in r.by_reason.items()

@@ -119,6 +119,9 @@ batches = sa.Table(
     sa.Column("manutencoes_updated", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("manutencoes_retired", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("manutencoes_present", sa.Integer(), nullable=False, server_default="0"),
+    # Rows whose record a newer batch wrote: kept out, as 'stale' history (0007; before it,
+    # counted in manutencoes_present).
+    sa.Column("manutencoes_stale", sa.Integer(), nullable=False, server_default="0"),
     # The batch's place in the order batches apply in (frota.batch.Manifest.order_key) and
     # when its data was true; a batch from before these existed: created_at, sequence 0.
     sa.Column("published_at", timestamp()),

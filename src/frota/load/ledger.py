@@ -30,6 +30,7 @@ class BatchCounts:
     manutencoes_updated: int = 0
     manutencoes_retired: int = 0
     manutencoes_present: int = 0
+    manutencoes_stale: int = 0  # a newer batch wrote the record: kept out ('stale' history)
 
     def counts(self) -> dict[str, int]:
         """The counts alone, by ledger column."""

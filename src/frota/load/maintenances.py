@@ -47,6 +47,7 @@ class MaintenanceCounts:
     inserted: int = 0
     updated: int = 0
     present: int = 0  # re-sent unchanged: counted, not written
+    stale: int = 0  # a newer batch wrote the record: in the history as 'stale'
     duplicates: int = 0  # copies of a work order already in this batch
     retired: int = 0  # stored records a snapshot batch did not have
     read: int = 0
@@ -105,6 +106,7 @@ def load_maintenances(
         applied.inserted,
         applied.updated,
         applied.present,
+        applied.stale,
         applied.duplicates,
         retired,
         stats.records,

@@ -105,11 +105,12 @@ class Restage(Exception):  # noqa: N818 (not an error: a request, caught by load
 
 @dataclass
 class Applied:
-    """What a stage did to the stored records (rows in the stage = the sum of all five)."""
+    """What a stage did to the stored records (rows in the stage = the sum of all six)."""
 
     inserted: int = 0
     updated: int = 0
     present: int = 0
+    stale: int = 0  # a newer batch wrote the record: this version went to the history
     duplicates: int = 0
     conflicts: list[tuple[Record, Problem, str]] = field(default_factory=list)
 
@@ -154,13 +155,12 @@ class Stage:
         self._settle_suspects()
         result = Applied()
         self._resolve_repeated_origins(result)
-        result.updated = self._apply_changes(now)
+        result.updated, result.stale = self._apply_changes(now)
         inserted = self._insert_new()
         result.inserted = inserted + self.writer.direct_rows
         staged = self.conn.execute(sa.select(sa.func.count()).select_from(stage)).scalar() or 0
-        result.present = (
-            staged - inserted - result.updated - result.duplicates - len(result.conflicts)
-        )
+        kept = inserted + result.updated + result.stale + result.duplicates
+        result.present = staged - kept - len(result.conflicts)
         return result
 
     def retire_absent(
@@ -342,10 +342,10 @@ class Stage:
                 marks,
             )
 
-    def _apply_changes(self, now: datetime) -> int:
+    def _apply_changes(self, now: datetime) -> tuple[int, int]:
         """Stored records this batch changes or restores: updated in place (their id and
         lote_id stay), each with a history row; those a newer batch wrote stay as they are,
-        this batch's image in the history as 'stale'. Returns how many were updated."""
+        this batch's image in the history as 'stale'. Returns (updated, stale)."""
         m = manutencoes
         differs = [m.c[c].is_distinct_from(stage.c[c]) for c in CONTRACT]
         found = self.conn.execute(
@@ -400,7 +400,8 @@ class Stage:
                     for r in page
                 ],
             )
-        return len(found) - len(newer)
+        stale = sum(1 for r in found if r.chave in newer)
+        return len(found) - stale, stale
 
     def _written_by_newer(self, found: Sequence[Any]) -> set[str]:
         return written_by_newer(self.conn, self.batch_id, self.version, found, self.written)
@@ -540,9 +541,9 @@ def apply_record(
     written: Mapping[str, Version] | None = None,
 ) -> str:
     """One record, by key: 'inserted' (as a row of `batch_id`), 'updated' (changed or
-    restored, with its history row) or 'present' (stored unchanged, or a batch newer than
-    `version`, the row's data, wrote it: its image goes to the history as 'stale'; `written`
-    as for written_by_newer). For a few rows at a time (a quarantine retry); a batch goes
+    restored, with its history row), 'present' (stored unchanged) or 'stale' (a batch newer
+    than `version`, the row's data, wrote it: its image goes to the history as 'stale';
+    `written` as for written_by_newer). For a few rows at a time (a quarantine retry); a batch goes
     through a Stage."""
     m = manutencoes
     stored = conn.execute(
@@ -583,7 +584,7 @@ def apply_record(
             }
         ],
     )
-    return "present" if stale else "updated"
+    return "stale" if stale else "updated"
 
 
 def before_image(

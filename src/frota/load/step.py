@@ -125,8 +125,8 @@ def _load_one(
     counts = {k: v for k, v in asdict(result).items() if isinstance(v, int)}
     logger.info(
         "loaded batch %s: %d rows read, %d vehicles new, %d updated, %d stale, "
-        "%d maintenances new, %d updated, %d already present, %d retired, %d quarantined, "
-        "%d released, %d duplicates (%.1fs)",
+        "%d maintenances new, %d updated, %d already present, %d stale, %d retired, "
+        "%d quarantined, %d released, %d duplicates (%.1fs)",
         result.batch_id,
         result.rows_read,
         result.veiculos_inserted,
@@ -135,6 +135,7 @@ def _load_one(
         result.manutencoes_inserted,
         result.manutencoes_updated,
         result.manutencoes_present,
+        result.manutencoes_stale,
         result.manutencoes_retired,
         result.quarantined,
         result.released,
@@ -254,6 +255,7 @@ def _counts(result: LoadResult) -> dict[str, int]:
         "duplicates": sum(b.duplicates for b in result.loaded),
         "updated": sum(b.manutencoes_updated for b in result.loaded),
         "present": sum(b.manutencoes_present for b in result.loaded),
+        "stale": sum(b.manutencoes_stale for b in result.loaded),
         "retired": sum(b.manutencoes_retired for b in result.loaded),
         "rejected": len(result.rejected),
         "incomplete": len(result.incomplete),

@@ -29,8 +29,9 @@ from frota.observe.log import logger
 class BatchResult(BatchCounts):
     """What one batch did to the database. rows_read reconciles exactly:
     rows_read = veiculos_inserted + veiculos_updated + veiculos_stale + manutencoes_inserted
-    + manutencoes_updated + manutencoes_present + quarantined + duplicates (blank lines are
-    counted apart). Held rows the batch released are apart too: `released` new records."""
+    + manutencoes_updated + manutencoes_present + manutencoes_stale + quarantined + duplicates
+    (blank lines are counted apart). Held rows the batch released are apart too: `released`
+    new records."""
 
     batch_id: str
     blank_lines: int
@@ -73,6 +74,7 @@ class BatchResult(BatchCounts):
             self.rows_loaded
             + self.veiculos_stale
             + self.manutencoes_present
+            + self.manutencoes_stale
             + self.quarantined
             + self.duplicates
         )
@@ -143,6 +145,7 @@ def _load_batch(
             manutencoes_inserted=m.inserted,
             manutencoes_updated=m.updated,
             manutencoes_present=m.present,
+            manutencoes_stale=m.stale,
             manutencoes_retired=m.retired,
             quarantined=q.count,
             released=released.inserted,

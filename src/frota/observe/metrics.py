@@ -36,6 +36,7 @@ _LEDGER_ROWS = {
     "manutencoes_inserted": ("manutencoes", "inserted"),
     "manutencoes_updated": ("manutencoes", "updated"),
     "manutencoes_present": ("manutencoes", "present"),
+    "manutencoes_stale": ("manutencoes", "stale"),
     "duplicates": ("manutencoes", "duplicate"),
 }
 

@@ -64,6 +64,7 @@ class RetryResult:
     manutencoes_inserted: int = 0
     manutencoes_updated: int = 0  # a work order's stored record changed (or restored)
     manutencoes_present: int = 0  # the record was stored already, unchanged
+    manutencoes_stale: int = 0  # a newer batch wrote the record: in the history as 'stale'
     by_reason: dict[str, int] = field(default_factory=dict)  # reasons of rows still held
     not_held: int = 0  # rows of a corrected sheet already released or dismissed: left alone
     corrected: int = 0  # rows whose values a corrected sheet changed
@@ -222,6 +223,7 @@ class _Retry:
             manutencoes_inserted=r.manutencoes_inserted,
             manutencoes_updated=r.manutencoes_updated,
             manutencoes_present=r.manutencoes_present,
+            manutencoes_stale=r.manutencoes_stale,
             quarantined=0,
             released=r.released,
             duplicates=0,
@@ -341,6 +343,8 @@ class _Retry:
                 self.result.manutencoes_inserted += 1
             elif outcome == "updated":
                 self.result.manutencoes_updated += 1
+            elif outcome == "stale":
+                self.result.manutencoes_stale += 1
             else:
                 self.result.manutencoes_present += 1
             self._release(row)
