@@ -217,6 +217,26 @@ def test_head_matches_the_tables_the_code_uses(db_url: str) -> None:
     assert diffs == []
 
 
+def test_the_head_read_without_alembic_is_alembics(db_url: str) -> None:
+    """The loader's check reads the head from the files' names and the recorded revision with
+    a SELECT: both are what Alembic itself says."""
+    from alembic.script import ScriptDirectory
+
+    from frota.db.migrate import MIGRATIONS, schema_state
+
+    script = ScriptDirectory(str(MIGRATIONS))
+    assert head() == script.get_current_head() == revisions()[-1]
+    engine = create_engine(db_url)
+    try:
+        upgrade_schema(engine, "0003_operator_state")
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+            assert schema_state(conn).current == context.get_current_revision()
+            assert context.get_current_revision() == "0003_operator_state"
+    finally:
+        engine.dispose()
+
+
 def _publish_old(release: Path, landing: str, folder: Path, cwd: Path) -> None:
     old_frota(
         release, "--landing", landing, "--source", "old", "publish", "--from", str(folder), cwd=cwd

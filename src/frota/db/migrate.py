@@ -12,19 +12,19 @@ the database may hold another application's own `alembic_version`).
 
 A database made before migrations existed (release ff3cdaf: frota's tables, no version table)
 is adopted by the baseline revision, whose steps find everything already there.
+
+Alembic is imported only where it is used: the loader's check that the schema is at head
+reads the recorded revision with one SELECT and the head from the migration files' names
+(importing Alembic was most of an idle `frota load`, docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from frota.db.connect import connect
@@ -38,22 +38,29 @@ BASELINE = "0001_baseline"
 MIGRATIONS = Path(__file__).parent / "migrations"
 UPGRADE_HINT = N_("run `frota db upgrade` as a user allowed to change the schema")
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 
 def _config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
 def head() -> str:
-    """The revision this frota's code expects."""
-    revision = ScriptDirectory.from_config(_config()).get_current_head()
-    assert revision is not None
-    return revision
+    """The revision this frota's code expects: the newest migration's. Each is named by its
+    revision (NNNN_name.py), one after another, so that is the greatest name; the tests hold
+    it to Alembic's own head (tests/test_db_migrations.py)."""
+    return max(p.stem for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
 
 
 def revisions() -> list[str]:
-    """Every revision, oldest first."""
+    """Every revision, oldest first (from Alembic's script directory)."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_config())
     return [r.revision for r in reversed(list(script.walk_revisions()))]
 
@@ -97,9 +104,11 @@ def schema_state(conn: Connection) -> SchemaState:
     insp = sa.inspect(conn)
     has_tables = insp.has_table("veiculos") and insp.has_table("frota_batches")
     current = None
-    if insp.has_table(VERSION_TABLE):
-        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-        current = context.get_current_revision()
+    if insp.has_table(VERSION_TABLE):  # Alembic's table: one row, the revision
+        version: sa.Select[Any] = sa.select(sa.column("version_num")).select_from(
+            sa.table(VERSION_TABLE)
+        )
+        current = conn.execute(version).scalar()
     conn.rollback()
     return SchemaState(current, head(), has_tables)
 
@@ -175,6 +184,8 @@ def upgrade_schema(engine: Engine, target: str = "head") -> Upgrade:
         before = schema_state(conn)
         if not before.known:
             require_head(conn)  # refuses: a newer frota upgraded this database
+        from alembic import command
+
         config = _config()
         config.attributes["connection"] = conn
         command.upgrade(config, target)
