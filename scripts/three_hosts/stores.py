@@ -34,11 +34,12 @@ print(json.dumps(out))
 
 
 def _km(value: str | None) -> str | None:
-    return None if value in (None, "NULL", "") else str(int(Decimal(value)))
+    return None if value is None or value in ("NULL", "") else str(int(Decimal(value)))
 
 
 def _tally(count: str | None, total: str | None) -> Tally:
-    return Tally(int(count or 0), Decimal(total) if total not in (None, "NULL") else Decimal(0))
+    amount = Decimal(0) if total is None or total == "NULL" else Decimal(total)
+    return Tally(int(count or 0), amount)
 
 
 class OperationalDb:
