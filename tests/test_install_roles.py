@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parent.parent
-# numpy: the replication hands DuckDB column chunks (frota.warehouse.replicate)
+# numpy: the replication hands DuckDB its pages of rows (frota.warehouse.target)
 WAREHOUSE_PACKAGES = {"dbt-core", "dbt-duckdb", "duckdb", "dbt-postgres", "numpy"}
 REPORT_PACKAGES = {"matplotlib", "babel", "jinja2"}  # the analytics role also writes the report
 

@@ -106,15 +106,15 @@ def test_crash_mid_replication_leaves_warehouse_as_before(
     load_batch(engine, fleet.next_batch(3, 3, 20))
 
     def crashing(real):
-        def copy_rows(self, table, columns, rows, fixed=()):
+        def copy_json(self, table, columns, pages, fixed=()):
             if table == "frota_veiculos_historico":  # the maintenances are copied by now
                 raise KeyboardInterrupt("killed")
-            return real(self, table, columns, rows, fixed)
+            return real(self, table, columns, pages, fixed)
 
-        return copy_rows
+        return copy_json
 
     for cls in WarehouseConnection.__subclasses__():
-        monkeypatch.setattr(cls, "copy_rows", crashing(cls.copy_rows))
+        monkeypatch.setattr(cls, "copy_json", crashing(cls.copy_json))
     with pytest.raises(KeyboardInterrupt):
         replicate_only(at(url, warehouse_url))
     assert raw_counts(warehouse_url) == before

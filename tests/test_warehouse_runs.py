@@ -87,6 +87,30 @@ def frota(*args: str, cwd: Path) -> subprocess.Popen:
 
 def test_hostile_text_arrives_unchanged(warehouse_url, operational) -> None:
     url, engine = operational
+    assert_hostile_text_arrives_unchanged(url, engine, warehouse_url)
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        pytest.param("mysql", marks=pytest.mark.mysql),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ],
+)
+def test_hostile_text_arrives_unchanged_from_a_database_server(request, server, tmp_path) -> None:
+    """Each source engine writes the rows it sends as JSON (frota.warehouse.replicate): its
+    own JSON writer must keep every text too."""
+    url = request.getfixturevalue(f"{server}_url")
+    engine = create_engine(url)
+    upgrade_schema(engine)
+    try:
+        assert_hostile_text_arrives_unchanged(url, engine, f"duckdb:///{tmp_path / 'wh.duckdb'}")
+    finally:
+        engine.dispose()
+
+
+def assert_hostile_text_arrives_unchanged(url: str, engine: sa.Engine, warehouse_url: str) -> None:
+    """Vehicles and maintenances holding HOSTILE (and a NULL) arrive in raw as stored."""
     batch = Fleet(seed=2).next_batch(len(HOSTILE), 0, len(HOSTILE) + 1)
     for text, vehicle, maintenance in zip(
         HOSTILE, batch["veiculos"], batch["manutencoes"][:-1], strict=True

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from frota.contract.categories import Categories
 from frota.warehouse.raw import BUILDS, CATEGORIES, HISTORY, RAW_SCHEMA
-from frota.warehouse.target import WarehouseConnection
+from frota.warehouse.target import WarehouseConnection, json_pages
 
 # The raw columns classified, and the table each comes from.
 SOURCES = (("status", HISTORY), ("tipo_veiculo", HISTORY), ("tipo_manutencao", "manutencoes"))
@@ -48,10 +48,12 @@ def write_categories(wh: WarehouseConnection, categories: Categories) -> bool:
         }
         built_before = wh.execute(f"SELECT count(*) FROM {RAW_SCHEMA}.{BUILDS}")[0][0] > 0
         wh.execute(f"DELETE FROM {RAW_SCHEMA}.{CATEGORIES}")
-        wh.copy_rows(
+        wh.copy_json(
             CATEGORIES,
             ("coluna", "palavra", "categoria", "categoria_construida"),
-            ((*key, category, old.get(key, (None, None))[1]) for key, category in mapping.items()),
+            json_pages(
+                (*key, category, old.get(key, (None, None))[1]) for key, category in mapping.items()
+            ),
         )
     if not old:
         # The first mapping: models built before it classified with dbt's own rules.

@@ -45,14 +45,14 @@ from frota.warehouse.raw import (
     history_columns,
     raw_columns,
 )
-from frota.warehouse.target import WarehouseConnection
+from frota.warehouse.target import WarehouseConnection, json_pages
 
 # A batch loaded this long before the newest replicated one is assumed replicated already.
 # Loads are serialised by the loader's lock, so the ledger's loaded_at only moves forward;
 # the margin absorbs clock adjustments on the database server.
 MARGIN = timedelta(days=1)
 _IDS_PER_QUERY = 500
-_YIELD_PER = 20_000
+_PAGE_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -167,22 +167,52 @@ def _chunks(batch_ids: Sequence[str]) -> list[Sequence[str]]:
     return [batch_ids[i : i + _IDS_PER_QUERY] for i in range(0, len(batch_ids), _IDS_PER_QUERY)]
 
 
-def _as_stored(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    """A column read as the driver hands it over, without SQLAlchemy's conversions (the warehouse
-    casts on the way in); a decimal as its exact text (SQLite keeps 100.00 as 100 and 12.50 as
-    12.5, other drivers give Decimal objects)."""
-    if isinstance(column.type, sa.Numeric) and not isinstance(column.type, sa.Float):
-        return sa.cast(column, sa.String)
-    return sa.type_coerce(column, sa.types.NULLTYPE)
+def _as_json(src: Connection, columns: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
+    """The columns as one JSON array text, written by the source engine: the driver then hands
+    over one value per row instead of one per column, most of what reading costs in Python.
+    The warehouse takes the values apart again and casts them (WarehouseConnection.copy_json);
+    JSON keeps every text exactly and NULL apart from 'NULL'. A decimal goes as its exact text
+    (a JSON number is a float to many readers; SQLite keeps 100.00 as 100, 12.50 as 12.5)."""
+    stored = [
+        sa.cast(c, sa.String)
+        if isinstance(c.type, sa.Numeric) and not isinstance(c.type, sa.Float)
+        else c
+        for c in columns
+    ]
+    if src.dialect.name == "postgresql":  # its json type would come back parsed: as text
+        return sa.cast(sa.func.json_build_array(*stored), sa.Text)
+    return sa.func.json_array(*stored)  # SQLite (3.38+, or its JSON1 extension) and MariaDB
 
 
-def _streamed(
-    src: Connection, query: sa.Select[Any], counts: Counter[str], at: int
-) -> Iterator[sa.Row[Any]]:
-    """The rows of `query`, streamed in partitions; `counts` counts them by their column `at`."""
-    for part in src.execution_options(yield_per=_YIELD_PER).execute(query).partitions():
-        counts.update(map(itemgetter(at), part))
-        yield from part
+def _cursor(src: Connection) -> Any:
+    """A cursor of the driver in the read's transaction that streams: server-side on
+    PostgreSQL and MariaDB (SQLite's cursors step through the rows anyway)."""
+    dbapi = src.connection.driver_connection
+    assert dbapi is not None
+    if src.dialect.name == "postgresql":
+        return dbapi.cursor(name="frota_replicate")
+    if src.dialect.name == "mysql":
+        from pymysql.cursors import SSCursor
+
+        return dbapi.cursor(SSCursor)
+    return dbapi.cursor()
+
+
+def _pages(src: Connection, query: sa.Select[Any], counts: Counter[str]) -> Iterator[list[str]]:
+    """The rows of `query` (a key, then the row as JSON text: _as_json) as pages of JSON texts;
+    `counts` counts them by key. Straight from the driver's cursor: SQLAlchemy's result rows
+    would cost more than the read itself."""
+    compiled = query.compile(dialect=src.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    args = tuple(params[n] for n in compiled.positiontup or ()) if compiled.positional else params
+    cursor = _cursor(src)
+    try:
+        cursor.execute(str(compiled), args)
+        while page := cursor.fetchmany(_PAGE_ROWS):
+            counts.update(map(itemgetter(0), page))
+            yield list(map(itemgetter(1), page))
+    finally:
+        cursor.close()
 
 
 def _source_rows(
@@ -190,60 +220,57 @@ def _source_rows(
     batch_ids: Sequence[str],
     counts: Counter[str],
     after_id: int | None = None,
-) -> Iterator[Sequence[Any]]:
+) -> Iterator[list[str]]:
     """The maintenances written by `batch_ids` (with id > `after_id`): the contract columns and
     the batch that retired the record (if any); the copy as its batch wrote it (a NULL
-    change). Streamed."""
+    change). Pages of JSON texts."""
     m = schema.manutencoes
-    columns = [_as_stored(m.c[c.name]) for c in MANUTENCOES.columns]
-    lote = MANUTENCOES.columns.index(MANUTENCOES.column("lote_id"))
+    row = _as_json(src, [*(m.c[c.name] for c in MANUTENCOES.columns), m.c.retirada_lote])
     for chunk in _chunks(batch_ids):
-        query = sa.select(*columns, _as_stored(m.c.retirada_lote)).where(m.c.lote_id.in_(chunk))
+        query = sa.select(m.c.lote_id, row).where(m.c.lote_id.in_(chunk))
         if after_id is not None:
             query = query.where(m.c.id > after_id)
-        yield from _streamed(src, query, counts, lote)
+        yield from _pages(src, query, counts)
 
 
 def _change_rows(
     src: Connection, batch_ids: Sequence[str], counts: Counter[str]
-) -> Iterator[Sequence[Any]]:
+) -> Iterator[list[str]]:
     """The changes `batch_ids` made to stored maintenances (frota_manutencoes_historico), each
     as a copy of its record for raw.manutencoes: the record's id and batch, the image after the
     change, the batch that retired it (a 'retire'), the kind of change and its history id."""
     h, m = schema.maintenance_history, schema.manutencoes
     columns = [
-        _as_stored(m.c[c.name] if c.name in ("id", "lote_id") else h.c[c.name])
-        for c in MANUTENCOES.columns
+        m.c[c.name] if c.name in ("id", "lote_id") else h.c[c.name] for c in MANUTENCOES.columns
     ]
     retired = sa.case((h.c.mudanca == "retire", h.c.lote_id), else_=sa.null())
+    row = _as_json(src, [*columns, retired, h.c.mudanca, h.c.id])
     for chunk in _chunks(batch_ids):
         query = (
-            sa.select(*columns, retired, h.c.mudanca, h.c.id, h.c.lote_id)
+            sa.select(h.c.lote_id, row)
             .join(m, m.c.chave == h.c.chave)
             # A 'stale' image (a late, older batch's version) never was the record's state.
             .where(h.c.lote_id.in_(chunk), h.c.mudanca != "stale")
         )
-        for row in _streamed(src, query, counts, -1):
-            yield row[:-1]
+        yield from _pages(src, query, counts)
 
 
 def _history_rows(
     src: Connection, batch_ids: Sequence[str], counts: Counter[str], first: bool
-) -> Iterator[Sequence[Any]]:
+) -> Iterator[list[str]]:
     """The vehicle states `batch_ids` applied (and, on the `first` replication, the baseline
-    states no batch wrote: vehicles adopted before frota kept a ledger), streamed."""
+    states no batch wrote: vehicles adopted before frota kept a ledger), pages of JSON texts."""
     h = schema.vehicle_history
-    columns = [_as_stored(h.c[name]) for name in history_columns()[:-1]]
-    lote = history_columns().index("lote_id")
+    row = _as_json(src, [h.c[name] for name in history_columns()[:-1]])
     # A state an undo withdrew is not history (frota.ops.batches.undo).
     queries = [
-        sa.select(*columns).where(h.c.lote_id.in_(chunk), h.c.desfeito_lote.is_(None))
+        sa.select(h.c.lote_id, row).where(h.c.lote_id.in_(chunk), h.c.desfeito_lote.is_(None))
         for chunk in _chunks(batch_ids)
     ]
     if first:
-        queries.append(sa.select(*columns).where(h.c.lote_id.is_(None)))
+        queries.append(sa.select(h.c.lote_id, row).where(h.c.lote_id.is_(None)))
     for query in queries:
-        yield from _streamed(src, query, counts, lote)
+        yield from _pages(src, query, counts)
 
 
 def _follow_operations(
@@ -263,7 +290,7 @@ def _follow_operations(
     copied = 0
     for target in targets:
         wh.execute(f"DELETE FROM {RAW_SCHEMA}.{HISTORY} WHERE lote_id = ?", (target,))
-        copied += wh.copy_rows(
+        copied += wh.copy_json(
             HISTORY,
             history_columns(),
             _history_rows(src, [target], Counter(), first=False),
@@ -289,18 +316,16 @@ def _maintenances_written(batch: sa.Row) -> int:
     return int(batch.manutencoes_inserted) + int(batch.released)
 
 
-def _counted(
-    rows: Iterator[Sequence[Any]], bar: Callable[[int], None] | None
-) -> Iterator[Sequence[Any]]:
-    """The rows, telling `bar` how many went by (every 10,000 and at the end)."""
+def _counted(pages: Iterator[list[str]], bar: Callable[[int], None] | None) -> Iterator[list[str]]:
+    """The pages, telling `bar` how many rows went by (after each page and at the end)."""
     if bar is None:
-        yield from rows
+        yield from pages
         return
     n = 0
-    for n, row in enumerate(rows, 1):
-        yield row
-        if n % 10_000 == 0:
-            bar(n)
+    for page in pages:
+        yield page
+        n += len(page)
+        bar(n)
     bar(n)
 
 
@@ -325,7 +350,7 @@ def _copy_maintenances(
     counts: Counter[str] = Counter()
     found = _counted(_source_rows(src, ids, counts, after), bar)
     first_copy = (None, 0, seq)  # _mudanca, _mudanca_id, _replication_seq: as its batch wrote it
-    rows = wh.copy_rows(table, columns, found, first_copy)
+    rows = wh.copy_json(table, columns, found, first_copy)
     short = [b.batch_id for b in batches if counts[b.batch_id] < _maintenances_written(b)]
     if short:
         marks = ", ".join("?" * len(short))
@@ -334,10 +359,10 @@ def _copy_maintenances(
             (seq, *short),
         )
         rows -= sum(counts.pop(b, 0) for b in short)
-        rows += wh.copy_rows(table, columns, _source_rows(src, short, counts), first_copy)
+        rows += wh.copy_json(table, columns, _source_rows(src, short, counts), first_copy)
     # Then the changes the batches made to stored records: copies that come after the
     # record's earlier ones.
-    rows += wh.copy_rows(table, columns, _change_rows(src, ids, counts), (seq,))
+    rows += wh.copy_json(table, columns, _change_rows(src, ids, counts), (seq,))
     return rows, counts, short
 
 
@@ -384,7 +409,7 @@ def replicate(
         if reread:
             say(f"{len(reread)} batch(es) read again by lote_id (ids reused by SQLite)")
         v_counts: Counter[str] = Counter()
-        v_rows = wh.copy_rows(
+        v_rows = wh.copy_json(
             HISTORY,
             history_columns(),
             _history_rows(src, ids, v_counts, first=seq == 1),
@@ -393,10 +418,10 @@ def replicate(
         v_rows += _follow_operations(src, wh, batches, seq)
         now = datetime.now(UTC).replace(tzinfo=None)
         concluded = _concluded(wh, seq)
-        wh.copy_rows(
+        wh.copy_json(
             LEDGER,
             tuple(n for n, _ in LEDGER_COLUMNS),
-            (
+            json_pages(
                 (
                     b.batch_id,
                     b.source,

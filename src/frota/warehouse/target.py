@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import getpass
 import importlib.util
+import json
 import re
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
+from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -154,15 +156,16 @@ class WarehouseConnection:
     def transaction(self) -> Iterator[None]:
         raise NotImplementedError
 
-    def copy_rows(
+    def copy_json(
         self,
         table: str,
         columns: tuple[str, ...],
-        rows: Iterable[Sequence[Any]],
+        pages: Iterable[Sequence[str]],
         fixed: Sequence[Any] = (),
     ) -> int:
-        """Bulk-append `rows` to raw.`table`; the last len(`fixed`) `columns` get the values
-        `fixed` in every row (the rows hold the others). How many rows went in."""
+        """Bulk-append rows to raw.`table`, each row a JSON array text of its values (pages:
+        lists of them); the last len(`fixed`) `columns` get the values `fixed` in every row.
+        The table's column types cast the values. How many rows went in."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -234,23 +237,22 @@ def clean_scratch(target: WarehouseTarget) -> int:
     return found
 
 
-# The Python types DuckDB reads from a column of objects exactly as they are; a column holding
-# anything else (Decimal) or a mix (SQLite's 100 and 12.5 in one NUMERIC column) goes as text,
-# which the INSERT casts to the raw column's type, exactly.
-_AS_IS = frozenset({str, int, float, date, datetime})
-_NONE = type(None)
-_CHUNK_ROWS = 50_000
+_PAGE_ROWS = 50_000
 
 
-def _column(values: tuple[Any, ...]) -> Any:
-    """One column of a chunk as a numpy array of objects (None is NULL, any text stays text)."""
-    import numpy as np
+def json_pages(rows: Iterable[Sequence[Any]]) -> Iterator[list[str]]:
+    """Rows of Python values (str, int, Decimal, date, datetime, None) as pages for copy_json."""
+    texts = (json.dumps(list(row), ensure_ascii=False, default=_json_value) for row in rows)
+    return iter(lambda: list(islice(texts, _PAGE_ROWS)), [])
 
-    kinds = set(map(type, values))
-    kinds.discard(_NONE)
-    if len(kinds) > 1 or not kinds <= _AS_IS:
-        values = tuple(None if v is None else str(v) for v in values)
-    return np.array(values, dtype=object)
+
+def _json_value(value: Any) -> str:
+    """A value JSON has no type for, as text the warehouse casts back (a date, a decimal)."""
+    if isinstance(value, date):  # a datetime too
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot copy a {type(value).__name__} to the warehouse")
 
 
 class DuckDBConnection(WarehouseConnection):
@@ -290,30 +292,33 @@ class DuckDBConnection(WarehouseConnection):
             raise
         self.con.execute("COMMIT")
 
-    def copy_rows(
+    def copy_json(
         self,
         table: str,
         columns: tuple[str, ...],
-        rows: Iterable[Sequence[Any]],
+        pages: Iterable[Sequence[str]],
         fixed: Sequence[Any] = (),
     ) -> int:
-        # Chunks of rows become columns (numpy arrays of Python objects) that DuckDB scans
-        # natively: no row goes through a Python writer or a file, memory stays bounded, and
-        # None is NULL while every text — '', '\\N', 'NULL' — stays text.
-        names = [f"c{i}" for i in range(len(columns) - len(fixed))]
+        # Each page goes in as one column of JSON texts that DuckDB scans natively and takes
+        # apart in SQL (from_json: a list of texts; the INSERT casts each to its column's
+        # type): one Python object per row, nothing through a file, memory bounded by the
+        # page, and JSON null is NULL while every text — '', '\\N', 'NULL' — stays text.
+        import numpy as np
+
+        values = [f"r[{i}]" for i in range(1, len(columns) - len(fixed) + 1)]
         sql = (
             f"INSERT INTO {RAW_SCHEMA}.{table} ({', '.join(columns)}) "
-            f"SELECT {', '.join([*names, *('?' * len(fixed))])} FROM frota_copy_chunk"
+            f"SELECT {', '.join([*values, *('?' * len(fixed))])} "
+            """FROM (SELECT from_json(j, '["VARCHAR"]') AS r FROM frota_copy_page)"""
         )
-        count, source = 0, iter(rows)
-        while chunk := list(islice(source, _CHUNK_ROWS)):
-            arrays = {n: _column(v) for n, v in zip(names, zip(*chunk, strict=True), strict=True)}
-            self.con.register("frota_copy_chunk", arrays)
+        count = 0
+        for page in pages:
+            self.con.register("frota_copy_page", {"j": np.array(page, dtype=object)})
             try:
                 self.con.execute(sql, list(fixed))
             finally:
-                self.con.unregister("frota_copy_chunk")
-            count += len(chunk)
+                self.con.unregister("frota_copy_page")
+            count += len(page)
         return count
 
     def close(self) -> None:
@@ -376,20 +381,21 @@ class PostgresConnection(WarehouseConnection):
         for table in (MANUTENCOES.name, HISTORY, LEDGER):
             self.execute(f"ANALYZE {RAW_SCHEMA}.{table}")
 
-    def copy_rows(
+    def copy_json(
         self,
         table: str,
         columns: tuple[str, ...],
-        rows: Iterable[Sequence[Any]],
+        pages: Iterable[Sequence[str]],
         fixed: Sequence[Any] = (),
     ) -> int:
-        count = 0
+        # COPY's text format takes every value as text: the server casts dates and decimals.
+        count, tail = 0, tuple(fixed)
         sql = f"COPY {RAW_SCHEMA}.{table} ({', '.join(columns)}) FROM STDIN"
-        tail = tuple(fixed)
         with self.con.cursor() as cur, cur.copy(sql) as copy:
-            for row in rows:
-                copy.write_row((*row, *tail) if tail else row)
-                count += 1
+            for page in pages:
+                for text in page:
+                    copy.write_row((*json.loads(text), *tail))
+                count += len(page)
         return count
 
     def close(self) -> None:
