@@ -44,6 +44,17 @@ from frota.warehouse.target import (
 
 Progress = Callable[[str], None]
 _NO_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
+# An incremental build leaves frota's views as they are: a view's SQL changes only with the
+# project or its variables, and either makes the build a full refresh; each node costs dbt
+# its fixed overhead. Their tests still run (no indirect selection: excluding a model would
+# exclude its tests too). frota's views read only sources, views and incremental tables,
+# which such a build never drops (PostgreSQL drops the views on a table dbt replaces).
+_KEEP_VIEWS = (
+    "--exclude",
+    "package:frota,config.materialized:view",
+    "--indirect-selection",
+    "empty",
+)
 
 
 @dataclass(frozen=True)
@@ -158,6 +169,8 @@ def _transform(
             command = ["build", "--full-refresh"] if refresh else ["build", *_NO_UNIT_TESTS]
             if select:
                 command += ["--select", *select]
+            elif not refresh:
+                command += _KEEP_VIEWS
             res = invoke(
                 target, command, work, project=project, variables=plan.variables, progress=progress
             )
