@@ -7,7 +7,9 @@ DuckDB and PostgreSQL. Goals (issue 12): incremental ≤ 25 % of the full build;
     python bench/warehouse_benchmark.py [--rows 1000000] [--backends duckdb,postgres]
                                         [--markdown docs/benchmarks.md] [--profile 12]
 
---profile N prints the N slowest dbt nodes of each run (from dbt's target/run_results.json).
+--profile N prints the N slowest dbt nodes of each run (from dbt's target/run_results.json,
+which frota's project does not write otherwise: DBT_WRITE_JSON=true, a fraction of a second a
+build).
 
 The operational SQLite database is filled directly (bulk inserts, as the loader leaves it:
 rows tagged with lote_id, each applied vehicle state in the vehicle history, one ledger row per
@@ -300,6 +302,8 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, help="update this file's ## Warehouse section")
     parser.add_argument("--profile", type=int, default=0, help="print the N slowest dbt nodes")
     opts = parser.parse_args()
+    if opts.profile:
+        os.environ["DBT_WRITE_JSON"] = "true"  # slowest_nodes reads run_results.json
     results = []
     with tempfile.TemporaryDirectory(prefix="frota-wh-bench-") as tmp:
         for backend in opts.backends.split(","):
