@@ -361,8 +361,8 @@ def test_present_copies_of_a_repeated_work_order(
     if db_url.startswith("postgresql"):
         monkeypatch.setattr(PostgresCopyWriter, "_write_present", counted)
     fast = _load_present_story(tmp_path / "fast", db_url)
-    # inserted, updated, present, stale, quarantined, released, duplicates
-    assert fast["ledger"][1][2:] == (13, 1, 19, 0, 2, 0, 1)
+    # inserted, updated, present, quarantined, released, duplicates
+    assert fast["ledger"][1][2:] == (13, 1, 19, 2, 0, 1)
     assert [r[4] for r in fast["quarantine"]] == ["conflicting_id_origem"] * 2
     # Chunks of 10: OS-1…10; OS-3 again, OS-11…18 (OS-4's other copy whole); OS-19, OS-20.
     assert sum(present) == (0 if db_url.startswith("sqlite") else 10 + 9 + 2)
