@@ -22,7 +22,6 @@ from frota.contract.tables import MANUTENCOES
 
 ORIGIN = "id_origem"
 KEY_LENGTH = 64  # manutencoes.chave
-ORIGIN_PREFIX = "o"  # of a key by work-order number (a fingerprint key starts with "f")
 _SEP = "\x1f"  # unit separator: never in a contract value (control characters are refused)
 _DIGEST_BYTES = 20
 BUSINESS_COLUMNS = tuple(c for c in MANUTENCOES.csv_header if c != ORIGIN)
@@ -36,7 +35,7 @@ def _digest(text: str) -> str:
 
 def origin_key(source: str, id_origem: str) -> str:
     """The key of a record the source numbers itself: (source, work-order number)."""
-    return ORIGIN_PREFIX + _digest(source + _SEP + id_origem)
+    return "o" + _digest(source + _SEP + id_origem)
 
 
 def fingerprint(business_cells: Sequence[str]) -> str:

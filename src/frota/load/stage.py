@@ -2,28 +2,24 @@
 
 The stage is a temporary table of this connection, written by the dialect's bulk writer
 (frota.load.bulk): the contract's cells, each row's key (frota.contract.identity) and its line.
-On the optimistic path (`direct`) the writer writes straight to manutencoes, chunk by chunk,
-until a chunk meets a stored key; from then on (PostgreSQL, MySQL) it looks each chunk's keys
-up: new rows still go straight in (ids above `last`: the batch's own) while they can, a row
-the stored record equals is staged as its line and key alone (`PRESENT`), and the rest goes to
-the stage whole. A fresh export is never staged, a re-sent one mostly as narrow rows (SQLite:
-every row from the first chunk that met a key is staged whole). `apply` then settles the stage
-set by set, in the batch transaction:
+On the optimistic path (`direct`) the writer first writes straight to manutencoes, chunk by
+chunk, until a chunk meets a stored key or a row's occurrence is unsettled: those rows (ids
+above `last`, a prefix of the file) are the batch's own, and the stage holds the rest. A fresh
+export never meets a key, so it is never staged. `apply` then settles the stage set by set, in
+the batch transaction:
 
 1. rows whose occurrence in the batch the Bloom filter could not settle get their key (the
    first occurrence may be a direct row);
 2. a work-order number repeated in the batch (in the stage, or in the stage and among the
-   direct rows; a PRESENT copy is the stored record): identical copies count once (the others
-   are duplicates), different contents are all quarantined (`conflicting_id_origem`). A
-   direct copy of such a work order would have to leave manutencoes, and the loader may not
-   DELETE: `Restage` is raised, and the batch is loaded again, through the stage alone
-   (load/transaction.py);
+   direct rows): identical copies count once (the others are duplicates), different contents
+   are all quarantined (`conflicting_id_origem`). A direct copy of such a work order would
+   have to leave manutencoes, and the loader may not DELETE: `Restage` is raised, and the
+   batch is loaded again, through the stage alone (load/transaction.py);
 3. a stored record the batch changes (its work-order number came with other values, or it was
    retired) is updated, with a row in frota_manutencoes_historico — unless a batch newer than
    this one (frota.db.history.Version: as_of, then the publish order) wrote its current state:
    then the record stays, and this batch's older version goes to the history as 'stale';
-4. the rest is inserted where the key is absent; what is left (with the PRESENT rows) was
-   already present, unchanged.
+4. the rest is inserted where the key is absent; what is left was already present, unchanged.
 
 A temporary table is not DDL on the schema: no lock, no implicit commit (MySQL), and the
 least-privilege loader may create one (docs/operations.md).
@@ -60,10 +56,10 @@ from frota.db.schema import _sa_type, batches, maintenance_history, manutencoes
 from frota.errors import BadInputError
 from frota.i18n import _
 from frota.load.bulk import maintenance_writer
-from frota.load.bulk.base import PRESENT, STAGE
+from frota.load.bulk.base import STAGE
 from frota.load.writer import MaintenanceWriter
 
-OK, DUPLICATE, CONFLICT = 0, 1, 2  # stage.estado (and PRESENT: line and key only)
+OK, DUPLICATE, CONFLICT = 0, 1, 2  # stage.estado
 _PAGE = 1000
 CONTRACT = MANUTENCOES.csv_header
 
@@ -141,9 +137,7 @@ class Stage:
         _create(conn)
         # One loader at a time, inside its transaction: the rows it writes have ids above this.
         self.last: int = conn.execute(sa.select(sa.func.max(manutencoes.c.id))).scalar() or 0
-        self.writer: MaintenanceWriter = maintenance_writer(
-            conn, batch_id, on_flush, direct, last=self.last
-        )
+        self.writer: MaintenanceWriter = maintenance_writer(conn, batch_id, on_flush, direct)
 
     def __enter__(self) -> Stage:
         return self
@@ -276,20 +270,14 @@ class Stage:
     def _repeated_origins(self) -> list[str]:
         """Work-order keys the batch holds more than once: in the stage, or in the stage and
         among the direct rows (no key is twice among those: the UNIQUE index saw to it)."""
-        of_origin = sa.or_(stage.c[ORIGIN].is_not(None), stage.c.estado == PRESENT)
-        maybe = self.writer.repeats  # the writer's candidates, if it checked every staged row
-        if maybe is not None and len(maybe) <= _PAGE:
-            of_origin = stage.c.chave.in_(maybe)
-        repeated: set[str] = set()
-        if maybe != []:
-            repeated.update(
-                self.conn.execute(
-                    sa.select(stage.c.chave)
-                    .where(of_origin)
-                    .group_by(stage.c.chave)
-                    .having(sa.func.count() > 1)
-                ).scalars()
-            )
+        repeated: set[str] = set(
+            self.conn.execute(
+                sa.select(stage.c.chave)
+                .where(stage.c[ORIGIN].is_not(None))
+                .group_by(stage.c.chave)
+                .having(sa.func.count() > 1)
+            ).scalars()
+        )
         if self.writer.direct_rows:
             m = manutencoes
             repeated.update(
@@ -301,18 +289,17 @@ class Stage:
             )
         return sorted(repeated)
 
-    def _stored_copies(self, keys: list[str], direct: bool) -> dict[str, _Copy]:
-        """The batch's direct rows with these keys (`direct`), or the stored records a PRESENT
-        row equals, as copies of the work order."""
+    def _direct_copies(self, keys: list[str]) -> list[Any]:
+        """The direct rows with these keys (each before every staged row in the file)."""
+        if not self.writer.direct_rows:
+            return []
         m = manutencoes
-        if direct and not self.writer.direct_rows:
-            return {}
         rows = self.conn.execute(
             sa.select(m.c.chave, *(m.c[c] for c in CONTRACT)).where(
-                m.c.chave.in_(keys), m.c.id > self.last if direct else m.c.id <= self.last
+                m.c.chave.in_(keys), m.c.id > self.last
             )
         ).all()
-        return {r.chave: _Copy(r._mapping) for r in rows}
+        return [_Copy(r._mapping) for r in rows]
 
     def _resolve_repeated_origins(self, result: Applied) -> None:
         """Settle the work orders the batch repeats (Restage: one conflicts with a direct
@@ -322,11 +309,7 @@ class Stage:
             keys = repeated[start : start + _PAGE]
             rows = self.conn.execute(sa.select(stage).where(stage.c.chave.in_(keys))).all()
             groups: dict[str, list[Any]] = defaultdict(list)
-            narrow = [r for r in rows if r.estado == PRESENT]
-            stored = self._stored_copies(keys, direct=False) if narrow else {}
-            present = [stored[r.chave].at(r.linha) for r in narrow]
-            copies: list[Any] = [*(r for r in rows if r.estado != PRESENT), *present]
-            copies += self._stored_copies(keys, direct=True).values()
+            copies = [*rows, *self._direct_copies(keys)]
             for row in sorted(copies, key=lambda r: (r.chave, r.linha)):
                 groups[row.chave].append(row)
             marks: list[dict[str, int]] = []
@@ -336,7 +319,7 @@ class Stage:
                     marks += [{"s_linha": r.linha, "mark": DUPLICATE} for r in group[1:]]
                     result.duplicates += len(group) - 1
                     continue
-                if any(isinstance(r, _Copy) and r.linha == 0 for r in group):
+                if any(isinstance(r, _Copy) for r in group):
                     raise Restage(group[0].chave)
                 lines = ", ".join(str(r.linha) for r in group)
                 for r in group:
@@ -462,19 +445,13 @@ def _insert_absent(dialect: str, rows: sa.Select) -> sa.Executable:
 
 
 class _Copy:
-    """A work order's copy that is a stored row, as the repeated-work-order check reads a
-    staged one: a direct row (line 0: before every staged line, as direct rows come first)
-    or, `at` the line of a PRESENT row, the stored record that row equals."""
+    """A direct row, as the repeated-work-order check reads a staged one: its line is before
+    every staged line (the direct rows are a prefix of the file)."""
 
     linha = 0
 
     def __init__(self, values: Mapping[Any, Any]) -> None:
         self.__dict__.update({c: values[c] for c in ("chave", *CONTRACT)})
-
-    def at(self, linha: int) -> _Copy:
-        copy = _Copy(self.__dict__)
-        copy.linha = linha
-        return copy
 
 
 def _drop(conn: Connection) -> None:

@@ -11,8 +11,7 @@ class MaintenanceWriter(Protocol):
     """Appends maintenance rows (with the batch's lote_id) inside the batch transaction."""
 
     count: int  # rows handed to the database so far
-    direct_rows: int  # of which written straight to manutencoes
-    repeats: list[str] | None  # work orders maybe staged twice (None: check every staged row)
+    direct_rows: int  # of which written straight to manutencoes (a prefix of the file)
 
     def add(self, row: dict[str, Any]) -> None:
         """A typed row from parse_row, with its `chave` and `linha`."""

@@ -4,18 +4,9 @@ thread while the main thread parses the next, and the text format COPY and LOAD 
 A writer appends to the batch's stage (a temporary table, frota.load.stage) or, while it is
 `direct` (the loader's optimistic path, docs/benchmarks.md), straight to `manutencoes`: each
 chunk in a savepoint, so that a chunk meeting a key already stored (a record the batch re-sends
-or changes, or a work order repeated in the batch) is undone.
-
-From that chunk on, a writer that can (`stored_sql`: PostgreSQL, MySQL) *probes*: it looks up
-the chunk's keys in manutencoes (one indexed `IN` query a page) and compares each stored
-record, rendered by the server as the writer holds a row, with the row. A row whose key is not
-stored is new: written straight in, as before (in a savepoint; once that fails, or a row's
-occurrence is unsettled, new rows go to the stage, so that ids keep the file's order); a row
-the stored record equals is *present*: only its line and key go to the stage (`PRESENT`), for
-the stage's counts, repeated work orders and snapshots; the rest (changed, retired, repeated)
-goes to the stage whole, to be settled set by set. A re-sent record thus costs a key lookup
-and a narrow row, not a full write and a join. Writers that cannot probe (SQLite) stage every
-row from the first failed chunk on.
+or changes, or a work order repeated in the batch) is undone and goes to the stage instead, and
+so does every row after it. The rows written directly are then a prefix of the file, and the
+stage's `apply` counts them as the batch's own.
 
 Everything runs on the batch transaction's own connection: no statement here commits, so
 data, quarantine and ledger still commit together. `wait()` must run before anything else uses
@@ -33,8 +24,6 @@ from sqlalchemy.engine import Connection
 
 from frota.contract import MANUTENCOES
 from frota.contract.canonical import NEEDS_ESCAPE, format_value
-from frota.contract.identity import ORIGIN_PREFIX
-from frota.load.dedupe import RowFilter
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -50,8 +39,6 @@ OPTIONAL = tuple(c for c in COLUMNS if c not in REQUIRED)  # '' means NULL
 CHUNK_ROWS = 50_000  # rows per statement/COPY/file: a few MB in flight, two chunks at most
 WRITER_SWITCH_INTERVAL = 0.0005  # seconds: how long the writer thread may wait for the GIL
 SAVEPOINT = "frota_chunk"  # a direct chunk's, undone when it meets a stored key
-PRESENT = 3  # stage.estado of a row the stored record equals (its line and key only)
-PROBE_PAGE = 5_000  # keys per lookup
 
 
 def escape_text(value: Any) -> str:
@@ -74,17 +61,14 @@ class ChunkedWriter:
     """Appends maintenance rows in chunks, one chunk in flight on a background thread.
 
     A row is held as its `KEYED` cells (`add`, `add_canonical`) with its line kept beside it;
-    subclasses say how (`_body`, `add_canonical`, `_key`), how a chunk is written to the stage
+    subclasses say how (`_body`, `add_canonical`) and how a chunk is written to the stage
     (`_write_stage`) and, in a savepoint, to manutencoes (`_write_direct`: False when the chunk
-    met a stored key and was undone), and how the server renders a stored row as they hold
-    one (`stored_sql`, for probing; None: never probe). Together they are a
-    `frota.load.writer.MaintenanceWriter`.
+    met a stored key and was undone). Together they are a `frota.load.writer.MaintenanceWriter`.
     """
 
     chunk_rows = CHUNK_ROWS
 
     threaded = True  # the server inserts one chunk while Python parses the next
-    stored_sql: str | None = None  # a manutencoes row as this writer's text (None: no probing)
 
     def __init__(
         self,
@@ -93,7 +77,6 @@ class ChunkedWriter:
         chunk_rows: int | None = None,
         on_flush: Callable[[], None] | None = None,
         direct: bool = False,
-        last: int = 0,
     ) -> None:
         self.conn, self.lote_id, self.on_flush = conn, lote_id, on_flush
         self.chunk_rows = chunk_rows or min(CHUNK_ROWS, type(self).chunk_rows)
@@ -101,24 +84,17 @@ class ChunkedWriter:
         self.buffer: list[Any] = []
         self.lines = array("q")  # the file line of each buffered row
         self.count = 0
-        self.direct = direct  # new rows go straight to manutencoes
-        self.probing = False  # rows are looked up first (see the module's docstring)
-        self.can_probe = direct and self.stored_sql is not None
-        self.last = last  # manutencoes ids above this are the batch's own
+        self.direct = direct  # rows go straight to manutencoes until one needs the stage
         self.direct_rows = 0  # rows written straight to manutencoes
-        self.repeats: list[str] | None = None  # probing: work orders maybe staged twice
-        self._staged_keys: RowFilter | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: Future[None] | None = None
 
     def add(self, row: dict[str, Any]) -> None:
         """A typed row from parse_row, with its `chave` (None: its occurrence is unsettled,
-        so no new row after it goes straight in) and `linha`."""
+        so it and every row after it go to the stage) and `linha`."""
         if row.get("chave") is None and self.direct:
             self.flush()
-            self.wait()  # the chunk in flight may start probing too
             self.direct = False
-            self._start_probing()
         self.buffer.append(self._body(row))
         self.lines.append(row["linha"])
         if len(self.buffer) >= self.chunk_rows:
@@ -132,110 +108,19 @@ class ChunkedWriter:
     def _body(self, row: dict[str, Any]) -> Any:
         raise NotImplementedError
 
-    def _key(self, body: Any) -> str:
-        """The key of a held row ('' while its occurrence is unsettled)."""
-        raise NotImplementedError
-
     def _write_stage(self, chunk: list[Any], lines: array[int]) -> None:
         raise NotImplementedError
 
     def _write_direct(self, chunk: list[Any]) -> bool:
         raise NotImplementedError
 
-    def _write(self, chunk: list[Any], lines: array[int], direct: bool, probing: bool) -> None:
-        if direct and not probing:
+    def _write(self, chunk: list[Any], lines: array[int], direct: bool) -> None:
+        if direct:
             if self._write_direct(chunk):
                 self._note_direct(lines)
                 return
-            # This chunk met a stored key: from here on, probe (or stage everything).
-            probing = self._start_probing()
-            if not probing:
-                self.direct = direct = False
-        if probing:
-            self._probe(chunk, lines, direct)
-        else:
-            self._write_stage(chunk, lines)
-
-    def _start_probing(self) -> bool:
-        if self.can_probe and not self.probing:
-            self.probing, self.repeats = True, []
-            self._staged_keys = RowFilter()
-        return self.probing
-
-    def _probe(self, chunk: list[Any], lines: array[int], direct: bool) -> None:
-        """Write a chunk by what is stored: new rows straight in (while `direct`), rows the
-        stored record equals as PRESENT, the rest whole to the stage."""
-        keys = [self._key(body) for body in chunk]
-        stored = self._stored([k for k in keys if k])
-        new, new_lines, staged, staged_lines = [], array("q"), [], array("q")
-        same_lines, same_keys, staged_keys = array("q"), [], []
-        for body, line, key in zip(chunk, lines, keys, strict=True):
-            if key and key not in stored:
-                new.append(body)
-                new_lines.append(line)
-            # Equal text is equal values (the server renders a cell as the writer does); a
-            # cell with an escape could render alike for different values, so it is staged.
-            elif key and stored[key] == body and "\\" not in body:
-                same_lines.append(line)
-                same_keys.append(key)
-            else:
-                staged.append(body)
-                staged_lines.append(line)
-                staged_keys.append(key)
-        if new:
-            if direct and self._write_direct(new):
-                self._note_direct(new_lines)
-            else:  # a key repeated among them, or no longer direct: all new rows staged
-                self.direct = False
-                staged += new
-                staged_lines.extend(new_lines)
-                staged_keys += [self._key(body) for body in new]
-        if staged:
-            self._write_stage(staged, staged_lines)
-        if same_lines:
-            self._write_present(same_lines, same_keys)
-        self._note_staged(staged_keys)
-        self._note_staged(same_keys)
-
-    def _note_staged(self, keys: list[str]) -> None:
-        """Remember the work orders staged: one staged twice is among `repeats` (with a
-        few others: the filter's false positives), for the stage to check."""
-        seen, repeats = self._staged_keys, self.repeats
-        assert seen is not None and repeats is not None
-        for key in keys:
-            if key.startswith(ORIGIN_PREFIX) and not seen.first_time(hash(key)):
-                repeats.append(key)
-
-    def _stored(self, keys: list[str]) -> dict[str, str | None]:
-        """key -> the stored record as this writer's text, for the keys stored (None: it is
-        retired, or the batch's own, so it is staged)."""
-        found: dict[str, str | None] = {}
-        cur = self.dbapi.cursor()
-        try:
-            for start in range(0, len(keys), PROBE_PAGE):
-                page = _literals(keys[start : start + PROBE_PAGE])
-                cur.execute(
-                    f"SELECT chave, CASE WHEN retirada_lote IS NULL AND id <= {self.last:d} "
-                    f"THEN {self.stored_sql} END FROM manutencoes WHERE chave IN ({page})"
-                )
-                found.update(cur.fetchall())
-        finally:
-            cur.close()
-        return found
-
-    def _write_present(self, lines: array[int], keys: list[str]) -> None:
-        """The stage's rows for records present unchanged: line, key, PRESENT."""
-        rows = [f"({line}, '{key}', {PRESENT})" for line, key in zip(lines, keys, strict=True)]
-        _literals(keys)  # checked: quoted as they are
-        cur = self.dbapi.cursor()
-        try:
-            for start in range(0, len(rows), PROBE_PAGE):
-                cur.execute(
-                    f"INSERT INTO {STAGE} (linha, chave, estado) VALUES "
-                    + ", ".join(rows[start : start + PROBE_PAGE])
-                )
-        finally:
-            cur.close()
+            self.direct = False  # this chunk met a stored key: it and the rest go to the stage
+        self._write_stage(chunk, lines)
 
     def _note_direct(self, lines: array[int]) -> None:
         """Count a chunk written directly."""
@@ -253,10 +138,9 @@ class ChunkedWriter:
         chunk, lines = self.buffer, self.lines
         self.buffer, self.lines = [], array("q")
         self.wait()
-        # Decided here: a failed chunk has changed them by now.
-        direct, probing = self.direct, self.probing
+        direct = self.direct  # decided here: a failed direct chunk has turned it off by now
         if not self.threaded:
-            self._write(chunk, lines, direct, probing)
+            self._write(chunk, lines, direct)
             self.count += len(chunk)
             if self.on_flush:
                 self.on_flush()
@@ -270,7 +154,7 @@ class ChunkedWriter:
             # of a 1M-row LOAD DATA). Restored on exit; frota loads one batch at a time.
             self._switch_interval = sys.getswitchinterval()
             sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
-        self._inflight = self._pool.submit(self._write, chunk, lines, direct, probing)
+        self._inflight = self._pool.submit(self._write, chunk, lines, direct)
         self.count += len(chunk)
         if self.on_flush:
             self.on_flush()
@@ -300,9 +184,6 @@ class TextWriter(ChunkedWriter):
     def _body(self, row: dict[str, Any]) -> str:
         return "\t".join([escape_text(row.get(c)) for c in KEYED])
 
-    def _key(self, body: str) -> str:
-        return body[body.rfind("\t") + 1 :]
-
     def add_canonical(self, cells: tuple[str, ...], line: int) -> None:
         # FastMaintenances let no cell through that would need escaping (keys are hex).
         self.buffer.append("\t".join(cells))
@@ -313,32 +194,3 @@ class TextWriter(ChunkedWriter):
     @staticmethod
     def staged_text(chunk: list[str], lines: array[int]) -> str:
         return "".join([f"{body}\t{line}\n" for body, line in zip(chunk, lines, strict=True)])
-
-
-def _literals(keys: list[str]) -> str:
-    """Keys as SQL string literals, as they are: a key is a digest in hex (with ':k'), so it
-    holds no quote or backslash (checked, at the cost of one scan of the text)."""
-    text = "'" + "', '".join(keys) + "'"
-    if "\\" in text or text.count("'") != 2 * len(keys):
-        raise ValueError("a record key with a quote or a backslash")
-    return text
-
-
-def kind(name: str) -> str:
-    """The kind of a `KEYED` column (the key is text)."""
-    return "str" if name == "chave" else MANUTENCOES.column(name).kind
-
-
-def text_stored_sql(dialect: str) -> str:
-    """A stored manutencoes row as COPY / LOAD DATA text: its `KEYED` cells, canonical, joined
-    by tabs, NULL as an empty field (no escapes: a row that needs one is never judged equal)."""
-    cells = []
-    for name in KEYED:
-        if kind(name) == "date" and dialect == "postgresql":
-            cells.append(f"coalesce(to_char({name}, 'YYYY-MM-DD'), '')")
-        elif dialect == "postgresql":
-            cells.append(f"coalesce({name}::text, '')")
-        else:
-            cells.append(f"IFNULL({name}, '')")
-    tab = "chr(9)" if dialect == "postgresql" else "CHAR(9 USING utf8mb4)"
-    return f"CONCAT_WS({tab}, {', '.join(cells)})"
