@@ -504,3 +504,32 @@ def test_every_error_message_and_hint_is_marked() -> None:
                     where = f"{path.relative_to(src)}:{text.lineno}"
                     unmarked.append(f"{where}: {ast.unparse(text)[:70]}")
     assert not unmarked, "mark these with _() (CONTRIBUTING.md):\n" + "\n".join(unmarked)
+
+
+def test_every_marked_message_is_extracted(template: Catalog) -> None:
+    """pybabel reads no code inside an f-string (Python 3.11), so a `_("…")` or `N_("…")`
+    written there is never extracted and shows in English whatever the language: every
+    message the package marks, wherever it stands, is in the extracted template."""
+    import ast
+
+    marks = {"_", "N_", "ngettext", "Nn_"}
+    found, missing = 0, []
+    for path in sorted((ROOT / "src" / "frota").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in marks
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                continue
+            found += 1
+            message = node.args[0].value
+            if template.get(message) is None and not any(
+                message in (m.id if isinstance(m.id, tuple) else (m.id,)) for m in template
+            ):
+                missing.append(f"{path.relative_to(ROOT)}:{node.lineno}: {message!r}")
+    assert found > 300
+    assert not missing, "marked but never extracted (inside an f-string?):\n" + "\n".join(missing)

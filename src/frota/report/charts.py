@@ -10,6 +10,7 @@ so that several charts can live in one page.
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -82,9 +83,26 @@ def _month_axis(ax: Any, months: Sequence[date], fmt: Formatter) -> None:
     ax.set_xlim(-0.6, len(months) - 0.4)
 
 
+def _from_zero(ax: Any, whole: bool) -> None:
+    """The y axis of a quantity that is never negative (costs, days, counts), called after
+    drawing: it starts at 0 (lower only where a drawn line dips below, e.g. a trend) and, when
+    its labels show no decimals, ticks whole numbers up to at least 1, so that a period with
+    nothing in it reads "0, 1" instead of "-0, -0, 0, 0, 0"."""
+    from matplotlib.ticker import MaxNLocator
+
+    low, high = ax.dataLim.intervaly
+    top = ax.get_ylim()[1]
+    bottom = min(0.0, low) if math.isfinite(low) else 0.0
+    if whole:
+        top = max(top, 1.0, high if math.isfinite(high) else 0.0)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(bottom, top)
+
+
 def _money_axis(ax: Any, fmt: Formatter) -> None:
     from matplotlib.ticker import FuncFormatter
 
+    _from_zero(ax, whole=True)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.money(v, digits=0)))
 
 
@@ -98,6 +116,7 @@ def _percent_axis(ax: Any, fmt: Formatter) -> None:
 def _number_axis(ax: Any, fmt: Formatter, digits: int = 0) -> None:
     from matplotlib.ticker import FuncFormatter
 
+    _from_zero(ax, whole=digits == 0)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.number(v, digits)))
 
 
@@ -180,7 +199,6 @@ def lines(
     if percent:
         _percent_axis(ax, fmt)
     else:
-        ax.set_ylim(bottom=0)
         _number_axis(ax, fmt, digits)
     _legend(ax, 3)
     return fig
@@ -240,7 +258,6 @@ def mtbf_mttr(
             linewidth=1.8,
         )
         ax.set_title(label, loc="left", fontsize=10)
-        ax.set_ylim(bottom=0)
         _number_axis(ax, fmt, digits=0)
     _month_axis(bottom, months, fmt)
     return fig

@@ -126,7 +126,8 @@ class Page:
         complete = sum(1 for r in full if ref is None or month_end(r.mes) <= ref)
         f = cost_figures(full, complete)
         money, t = self.fmt.money, self.t
-        trend = None if f.trend is None else f"{money(f.trend)} {t(N_('per month'))}"
+        per_month = t(N_("{amount} per month"))
+        trend = None if f.trend is None else per_month.format(amount=money(f.trend))
         s.figures = [
             self.fig(N_("Total cost"), "custo_total", f.total, money(f.total)),
             self.fig(N_("Preventive"), "custo_preventiva", f.preventiva, money(f.preventiva)),
