@@ -404,11 +404,20 @@ def test_check_in_both_languages_keeps_its_machine_fields(empty_server: Path) ->
 
 
 def _marked(node: object) -> list[str]:
-    """The message ids `node` evaluates to: `_("…")`, or both sides of `_("…") if … else …`."""
+    """The message ids `node` evaluates to: `_("…")`, both forms of `ngettext("…", "…", n)`,
+    or both sides of `_("…") if … else …`."""
     import ast
 
     if isinstance(node, ast.IfExp):
         return _marked(node.body) + _marked(node.orelse)
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "ngettext"
+        and len(node.args) >= 2
+        and all(isinstance(a, ast.Constant) for a in node.args[:2])
+    ):
+        return [node.args[0].value, node.args[1].value]
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)

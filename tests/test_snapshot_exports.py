@@ -169,3 +169,25 @@ def test_the_cli_flags(tmp_path: Path, sqlite_url: str) -> None:
         settings_for(tmp_path, sqlite_url), today=TODAY + timedelta(days=1)
     ).loaded
     assert [b.manutencoes_inserted for b in loaded] == [2]
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("en", "retired 1 stored maintenance its period lacks"),
+        ("pt-BR", "retirou 1 manutenção guardada que falta no seu período"),
+    ],
+)
+def test_load_says_what_a_snapshot_retired(
+    tmp_path: Path, sqlite_url: str, lang: str, said: str
+) -> None:
+    """Retired records are not rows read, so the load table leaves them out; a line under it
+    names the snapshot and how many it retired, in the user's language."""
+    exports, s = _setup(tmp_path, sqlite_url)
+    snapshot = exports.publish([_order(1), _order(3), _order(4), _order(5)], snapshot=True)
+    base = ["--landing", s.landing, "--database", sqlite_url, "--lang", lang]
+    result = CliRunner().invoke(cli, [*base, "load"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # the line wraps at 80 columns
+    assert said in text and f"frota batch show {snapshot.batch_id}" in text, result.output
+    assert _active(sqlite_url) == ["OS-1", "OS-3", "OS-4", "OS-5"]

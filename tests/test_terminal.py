@@ -8,6 +8,7 @@ import io
 import time
 from pathlib import Path
 
+import pytest
 from batchkit import M1_LINES, TODAY, V1_LINES, init_db, publish_lines, settings_for
 from rich.console import Console
 from test_check import Frota
@@ -81,15 +82,17 @@ def _loaded(tmp_path: Path, sqlite_url: str) -> dict[str, str]:
     return {"FROTA_DATABASE": sqlite_url, "FROTA_LANDING": landing, "COLUMNS": "80"}
 
 
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
 def test_the_load_and_quarantine_tables_are_whole_at_80_columns(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, sqlite_url: str, lang: str
 ) -> None:
     env = _loaded(tmp_path, sqlite_url)
-    frota = Frota(env)
+    frota = Frota({**env, "FROTA_LANGUAGE": lang})
     load = frota("load")
     assert load.exit_code == 0, load.output
     shown = load.stdout.splitlines()
     assert all(len(x) <= 80 for x in shown), load.stdout
+    assert "\u2026" not in load.stdout, load.stdout  # no header cut short ("desatua…")
     [batch] = [x.split(" = ")[1] for x in shown if " = " in x and "-pc-frota-" in x]
     assert batch.startswith("2026") and batch.endswith(batch[-8:])  # the id, whole
     row = next(x for x in shown if x.split()[:1] == ["1"])
@@ -98,7 +101,7 @@ def test_the_load_and_quarantine_tables_are_whole_at_80_columns(
     listed = frota("quarantine", "list")
     assert listed.exit_code == 0, listed.output
     assert all(len(x) <= 80 for x in listed.stdout.splitlines()), listed.stdout
-    assert f"batch {batch}" in listed.output  # the batch id whole, never cut
+    assert batch in listed.output  # the batch id whole, never cut
     assert "manutencoes.csv:4" in listed.output and "manutencoes.csv:5" in listed.output
 
 

@@ -13,7 +13,7 @@ from rich.table import Table as RichTable
 
 from frota.cli.app import Context, cli, kv_table, out, pass_ctx
 from frota.errors import EXIT_BAD_INPUT
-from frota.i18n import N_, _
+from frota.i18n import N_, _, ngettext
 from frota.observe.progress import progress_bar
 
 # ---------------------------------------------------------------- generate / publish
@@ -293,6 +293,22 @@ def _load_table(loaded: Any, *, narrow: bool) -> RichTable:
     return table
 
 
+def _print_retired(loaded: Any) -> None:
+    """Retirements are not rows read, so the table's reconciliation leaves them out: a
+    snapshot that retired stored records says so under it."""
+    for b in loaded:
+        if b.manutencoes_retired:
+            line = ngettext(
+                "snapshot {batch_id} retired {n} stored maintenance its period lacks "
+                "(kept, out of every count): frota batch show {batch_id}",
+                "snapshot {batch_id} retired {n} stored maintenances its period lacks "
+                "(kept, out of every count): frota batch show {batch_id}",
+                b.manutencoes_retired,
+            )
+            text = line.format(batch_id=escape(b.batch_id), n=b.manutencoes_retired)
+            out.print(text, soft_wrap=False)
+
+
 def _print_load(result: Any) -> None:
     from frota.load import LoadResult
 
@@ -307,6 +323,7 @@ def _print_load(result: Any) -> None:
                 out.print(f"  {n} = {escape(b.batch_id)}")
         else:
             out.print(table)
+        _print_retired(result.loaded)
     elif not result.rejected:
         out.print(_("nothing new to load"))
     for batch_id, why in result.incomplete:
