@@ -90,6 +90,61 @@ def test_odometer_never_goes_back(tmp_path: Path, db_url: str) -> None:
     assert query(db_url, "SELECT reason FROM frota_quarantine") == [("odometer_regressed",)]
 
 
+def test_a_newer_batch_rewrites_thousands_of_vehicles_in_place(tmp_path: Path, db_url: str) -> None:
+    """Across upsert chunks (MariaDB: multi-row statements, vehicles.py), each plate gets its
+    own new state, a blank odometer keeps the known one, a lower one is held, and every
+    state applied is in the history."""
+    init_db(db_url)
+    s = settings_for(tmp_path, db_url)
+    n = 2_500
+    plates = [f"ABC{i:04d}" for i in range(n)]
+    held = {i for i in range(n) if i % 40 == 7}  # a lower odometer
+    km = {i: "5" if i in held else "" if i % 3 == 0 else str(20_000 + i) for i in range(n)}
+    publish_lines(
+        tmp_path,
+        s.landing,
+        1,
+        [f"{p},Van,ativo,{10_000 + i},2020-01-01" for i, p in enumerate(plates)],
+    )
+    newer = [
+        f"{p},Caminhão,em manutenção,{km[i]},2020-01-0{1 + i % 2}" for i, p in enumerate(plates)
+    ]
+    publish_lines(tmp_path, s.landing, 2, newer)
+    first, second = load_pending(s, today=TODAY).loaded
+    assert (second.veiculos_updated, second.quarantined) == (n - len(held), len(held))
+    old = [
+        (p, "Van", "ativo", 10_000 + i, "2020-01-01", first.batch_id) for i, p in enumerate(plates)
+    ]
+    new = [
+        (
+            p,
+            "Caminhão",
+            "em manutenção",
+            int(km[i] or 10_000 + i),
+            f"2020-01-0{1 + i % 2}",
+            second.batch_id,
+        )
+        for i, p in enumerate(plates)
+    ]
+    columns = "placa, tipo_veiculo, status, quilometragem_total, data_aquisicao, lote_id"
+    rows = query(db_url, f"SELECT {columns} FROM veiculos ORDER BY placa")
+    assert [(*r[:4], str(r[4]), r[5]) for r in rows] == [
+        old[i] if i in held else new[i] for i in range(n)
+    ]
+    assert query(
+        db_url,
+        "SELECT COUNT(*) FROM veiculos v JOIN frota_batches b ON b.batch_id = v.lote_id "
+        "WHERE v.vigente_desde = b.as_of AND v.ordem = b.ordem AND v.retirado_lote IS NULL",
+    ) == [(n,)]
+    history = query(
+        db_url, f"SELECT aplicacao, {columns} FROM frota_veiculos_historico ORDER BY id"
+    )
+    assert [(r[0], *r[1:5], str(r[5]), r[6]) for r in history] == [
+        *(("insert", *row) for row in old),
+        *(("update", *new[i]) for i in range(n) if i not in held),
+    ]
+
+
 def test_late_arriving_vehicle_is_held_then_released(tmp_path: Path, db_url: str) -> None:
     init_db(db_url)
     s = settings_for(tmp_path, db_url)
