@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,7 +23,7 @@ from frota.errors import ConfigError, DatabaseUnreachable
 from frota.warehouse import WarehouseError, build_warehouse, replicate_only, transform
 from frota.warehouse.categories import mark_built, write_categories
 from frota.warehouse.raw import LAYOUT
-from frota.warehouse.target import WarehouseConnection, warehouse_target
+from frota.warehouse.target import WarehouseConnection, pipelined, warehouse_target
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -318,3 +319,47 @@ def test_a_changed_raw_table_is_a_new_layout(warehouse_url, operational, monkeyp
     assert again.rows["manutencoes"] == 10
     columns = read_tables(warehouse_url, ["manutencoes"], "raw")["manutencoes"].columns
     assert "x" in columns
+
+
+def test_pipelined_copy_writes_every_page_in_order_in_another_thread() -> None:
+    written: list[tuple[str, list[str]]] = []
+    pages = [["a", "b"], ["c"], ["d", "e", "f"]]
+    count = pipelined(iter(pages), lambda p: written.append((threading.current_thread().name, p)))
+    assert count == 6
+    assert [p for _, p in written] == pages
+    assert {name for name, _ in written} == {"frota-copy"}  # the reader is not the writer
+    assert not any(t.name == "frota-copy" for t in threading.enumerate())
+
+
+def test_pipelined_copy_stops_reading_when_a_write_fails() -> None:
+    """A page the warehouse refuses stops the copy with that error, without reading the
+    source to its end."""
+    read: list[int] = []
+
+    def source():
+        for n in range(1_000):
+            read.append(n)
+            yield [str(n)]
+
+    def write(page):
+        if page == ["3"]:
+            raise ValueError("refused")
+
+    with pytest.raises(ValueError, match="refused"):
+        pipelined(source(), write)
+    assert len(read) < 1_000
+    assert not any(t.name == "frota-copy" for t in threading.enumerate())
+
+
+def test_pipelined_copy_passes_on_a_failing_read_after_the_writer_stopped() -> None:
+    written: list[list[str]] = []
+
+    def source():
+        yield ["a"]
+        yield ["b"]
+        raise KeyboardInterrupt("killed")
+
+    with pytest.raises(KeyboardInterrupt):
+        pipelined(source(), written.append)
+    assert written == [["a"], ["b"]]  # what was read went in before the error came out
+    assert not any(t.name == "frota-copy" for t in threading.enumerate())

@@ -45,14 +45,13 @@ from frota.warehouse.raw import (
     history_columns,
     raw_columns,
 )
-from frota.warehouse.target import WarehouseConnection, json_pages
+from frota.warehouse.target import PAGE_ROWS, WarehouseConnection, json_pages
 
 # A batch loaded this long before the newest replicated one is assumed replicated already.
 # Loads are serialised by the loader's lock, so the ledger's loaded_at only moves forward;
 # the margin absorbs clock adjustments on the database server.
 MARGIN = timedelta(days=1)
 _IDS_PER_QUERY = 500
-_PAGE_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -208,7 +207,7 @@ def _pages(src: Connection, query: sa.Select[Any], counts: Counter[str]) -> Iter
     cursor = _cursor(src)
     try:
         cursor.execute(str(compiled), args)
-        while page := cursor.fetchmany(_PAGE_ROWS):
+        while page := cursor.fetchmany(PAGE_ROWS):
             counts.update(map(itemgetter(0), page))
             yield list(map(itemgetter(1), page))
     finally:

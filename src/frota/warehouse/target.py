@@ -12,13 +12,15 @@ import importlib.util
 import json
 import re
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
+from queue import Queue
+from threading import Thread
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -237,13 +239,14 @@ def clean_scratch(target: WarehouseTarget) -> int:
     return found
 
 
-_PAGE_ROWS = 50_000
+# Rows a page of copy_json holds: what replication reads from the source at a time.
+PAGE_ROWS = 50_000
 
 
 def json_pages(rows: Iterable[Sequence[Any]]) -> Iterator[list[str]]:
     """Rows of Python values (str, int, Decimal, date, datetime, None) as pages for copy_json."""
     texts = (json.dumps(list(row), ensure_ascii=False, default=_json_value) for row in rows)
-    return iter(lambda: list(islice(texts, _PAGE_ROWS)), [])
+    return iter(lambda: list(islice(texts, PAGE_ROWS)), [])
 
 
 def _json_value(value: Any) -> str:
@@ -253,6 +256,41 @@ def _json_value(value: Any) -> str:
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"cannot copy a {type(value).__name__} to the warehouse")
+
+
+def pipelined(pages: Iterable[Sequence[str]], write: Callable[[Sequence[str]], None]) -> int:
+    """`write` each page in a thread of its own while the next page is read: the source's
+    driver and the warehouse's engine both work outside Python's lock most of the time, so on
+    two CPUs reading and writing overlap instead of taking turns. At most two pages wait in
+    memory. An error on either side stops both; how many rows were written."""
+    queue: Queue[Sequence[str] | None] = Queue(maxsize=2)
+    failed: list[BaseException] = []
+    written = 0
+
+    def writer() -> None:
+        nonlocal written
+        while (page := queue.get()) is not None:
+            if failed:
+                continue  # drain, so that the reader never blocks on a writer that gave up
+            try:
+                write(page)
+                written += len(page)
+            except BaseException as exc:  # re-raised in the reader's thread
+                failed.append(exc)
+
+    thread = Thread(target=writer, name="frota-copy", daemon=True)
+    thread.start()
+    try:
+        for page in pages:
+            if failed:
+                break
+            queue.put(page)
+    finally:
+        queue.put(None)
+        thread.join()
+    if failed:
+        raise failed[0]
+    return written
 
 
 class DuckDBConnection(WarehouseConnection):
@@ -311,15 +349,15 @@ class DuckDBConnection(WarehouseConnection):
             f"SELECT {', '.join([*values, *('?' * len(fixed))])} "
             """FROM (SELECT from_json(j, '["VARCHAR"]') AS r FROM frota_copy_page)"""
         )
-        count = 0
-        for page in pages:
+
+        def insert(page: Sequence[str]) -> None:
             self.con.register("frota_copy_page", {"j": np.array(page, dtype=object)})
             try:
                 self.con.execute(sql, list(fixed))
             finally:
                 self.con.unregister("frota_copy_page")
-            count += len(page)
-        return count
+
+        return pipelined(pages, insert)
 
     def close(self) -> None:
         self.con.close()
