@@ -97,6 +97,41 @@ def test_ids_sqlite_hands_out_again_are_still_replicated(warehouse_url, operatio
     assert (m["lote_id"] == batch["batch_id"]).sum() == 30
 
 
+def test_pages_of_id_ranges_copy_every_row_once_and_count_it(
+    warehouse_url, operational, monkeypatch
+) -> None:
+    """SQLite's rows come in pages of id ranges (frota.warehouse.replicate._joined_pages):
+    ranges with gaps (one wider than a page, one of 10^12 ids), a page that ends where the last
+    replication stopped, rows of other batches in between; the warehouse counts each batch's
+    rows and completions."""
+    monkeypatch.setattr("frota.warehouse.replicate.PAGE_ROWS", 7)
+    url, engine, fleet = operational
+    load_batch(engine, fleet.next_batch(10, 0, 30))
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM manutencoes WHERE id BETWEEN 13 AND 21 OR id = 3"))
+        conn.execute(sa.text("UPDATE manutencoes SET id = 1000000000000 WHERE id = 30"))
+        conn.execute(sa.text("UPDATE frota_batches SET manutencoes_inserted = 20"))
+    first = replicate_only(at(url, warehouse_url))
+    assert first.rows["manutencoes"] == 20 and first.reread == ()
+    for rows in (9, 14):
+        load_batch(engine, fleet.next_batch(0, 1, rows))
+    second = replicate_only(at(url, warehouse_url))
+    assert second.rows["manutencoes"] == 23 and second.reread == ()
+    with engine.connect() as conn:
+        source = conn.execute(
+            sa.text(
+                "SELECT lote_id, count(*), count(data_conclusao) FROM manutencoes GROUP BY lote_id"
+            )
+        ).all()
+        ids = sorted(r[0] for r in conn.execute(sa.text("SELECT id FROM manutencoes")))
+    tables = read_tables(warehouse_url, ["manutencoes", "frota_replicated_batches"], "raw")
+    assert sorted(tables["manutencoes"]["id"]) == ids  # each row once, none missed
+    ledger = tables["frota_replicated_batches"]
+    counted = ledger[["batch_id", "manutencoes_rows", "manutencoes_concluidas"]]
+    assert sorted(map(tuple, counted.itertuples(index=False))) == sorted(map(tuple, source))
+    assert sum(done for _, _, done in source) > 0
+
+
 def test_crash_mid_replication_leaves_warehouse_as_before(
     warehouse_url, operational, monkeypatch
 ) -> None:
