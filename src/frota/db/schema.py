@@ -85,11 +85,14 @@ veiculos = _table(
 )
 # A maintenance's identity (frota.contract.identity), kept UNIQUE by the database, and its
 # retirement (soft delete: the batch that retired it, and when; retired rows leave every count).
+# lote_origem: the batch whose export held the record, where a later batch stored it (a held
+# row released); the record's source is that batch's (NULL: lote_id's).
 manutencoes = _table(
     MANUTENCOES,
     sa.Column("chave", sa.String(KEY_LENGTH), nullable=False),
     sa.Column("retirada_lote", sa.String(64)),
     sa.Column("retirada_em", timestamp()),
+    sa.Column("lote_origem", sa.String(64)),
 )
 sa.Index("uq_manutencoes_chave", manutencoes.c.chave, unique=True)
 sa.Index("ix_manutencoes_placa_data", manutencoes.c.placa_veiculo, manutencoes.c.data_manutencao)

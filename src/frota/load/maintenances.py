@@ -306,7 +306,8 @@ def _release_rows(
 ) -> None:
     """Release held rows of one original batch (of `version`) as rows of `batch_id`."""
     keys: dict[int, str] = {}
-    with Stage(conn, batch_id, version=version, written=done.written) as staged:
+    origin = held[0][2]  # the batch whose export held these rows (one per call)
+    with Stage(conn, batch_id, version=version, written=done.written, origin=origin) as staged:
         with staged.writer as writer:
             for qid, values_json, original, source, _, _ in held:
                 row, problem = parse_row(MANUTENCOES, json.loads(values_json), today)

@@ -127,11 +127,13 @@ class Stage:
         version: Version | None = None,
         direct: bool = False,
         written: Mapping[str, Version] | None = None,
+        origin: str | None = None,
     ) -> None:
         # version: of the batch's data, for "newer wins" (None: every change applies);
-        # written: keys this batch wrote already for other batches' data (written_by_newer)
+        # written: keys this batch wrote already for other batches' data (written_by_newer);
+        # origin: the batch whose export held the rows, when not batch_id (a release)
         self.conn, self.batch_id, self.version = conn, batch_id, version
-        self.written = written
+        self.written, self.origin = written, (origin if origin != batch_id else None)
         self.suspects: list[tuple[int, str]] = []  # (line, fingerprint): occurrence unknown
         _drop(conn)
         _create(conn)
@@ -176,10 +178,11 @@ class Stage:
         """A snapshot: retire the stored records of `source` in `period` (service dates,
         inclusive) that are not in this batch, each with a history row; returns how many.
 
-        A record's source is its first batch's. `protected`: keys of the batch's rows held in
-        the quarantine (they are in the export); a record a newer batch wrote is not retired.
-        BadInputError, before anything is retired, when that would be more than `max_share` of
-        the period's records, unless `allow`."""
+        A record's source is its first batch's: the one whose export held it (lote_origem,
+        for a released row), else the one that stored it. `protected`: keys of the batch's
+        rows held in the quarantine (they are in the export); a record a newer batch wrote is
+        not retired. BadInputError, before anything is retired, when that would be more than
+        `max_share` of the period's records, unless `allow`."""
         m, b = manutencoes, batches
         start, end = period
         of_period = (
@@ -187,7 +190,8 @@ class Stage:
             m.c.data_manutencao.between(start, end),
             m.c.retirada_lote.is_(None),
         )
-        joined = m.join(b, b.c.batch_id == m.c.lote_id)
+        # a released record's source is the batch its row came in (lote_origem)
+        joined = m.join(b, b.c.batch_id == sa.func.coalesce(m.c.lote_origem, m.c.lote_id))
         stored = self.conn.execute(
             sa.select(sa.func.count())
             .select_from(joined)
@@ -195,7 +199,7 @@ class Stage:
         ).scalar()
         staged = sa.select(sa.literal(1)).where(stage.c.chave == m.c.chave).exists()
         found = self.conn.execute(
-            sa.select(m.c.id, m.c.chave, m.c.lote_id.label("m_lote"), *(m.c[c] for c in CONTRACT))
+            sa.select(m.c.id, m.c.chave, _data_batch(), *(m.c[c] for c in CONTRACT))
             .select_from(joined)
             .where(*of_period, ~staged, m.c.id <= self.last)  # above: this batch's direct rows
             .order_by(m.c.id)
@@ -353,7 +357,7 @@ class Stage:
                 m.c.id,
                 m.c.retirada_lote,
                 m.c.retirada_em,
-                m.c.lote_id.label("m_lote"),
+                _data_batch(),
                 *(m.c[c].label(f"antes_{c}") for c in CONTRACT),
                 stage,
             )
@@ -410,7 +414,10 @@ class Stage:
         """Insert the staged rows whose key is not stored yet; returns how many."""
         m = manutencoes
         source = sa.select(
-            *(stage.c[c] for c in CONTRACT), stage.c.chave, sa.literal(self.batch_id)
+            *(stage.c[c] for c in CONTRACT),
+            stage.c.chave,
+            sa.literal(self.batch_id),
+            *([sa.literal(self.origin)] if self.origin else []),
         ).where(stage.c.estado == OK)
         if self.conn.dialect.name == "mysql":
             # InnoDB writes a row to the clustered index before its UNIQUE key refuses it, then
@@ -424,7 +431,8 @@ class Stage:
         # row, and SQLAlchemy reports -1 for INSERT … SELECT on psycopg); one loader at a
         # time, inside its transaction: the new ids are all above `last`.
         last = self.conn.execute(sa.select(sa.func.max(m.c.id))).scalar() or 0
-        self.conn.execute(_insert_absent(self.conn.dialect.name, source.order_by(stage.c.linha)))
+        rows = source.order_by(stage.c.linha)
+        self.conn.execute(_insert_absent(self.conn.dialect.name, rows, bool(self.origin)))
         return int(
             self.conn.execute(
                 sa.select(sa.func.count()).select_from(m).where(m.c.id > last)
@@ -433,9 +441,10 @@ class Stage:
         )
 
 
-def _insert_absent(dialect: str, rows: sa.Select) -> sa.Executable:
-    """INSERT INTO manutencoes … SELECT `rows`, skipping a key that is stored already."""
-    columns = [*CONTRACT, "chave", "lote_id"]
+def _insert_absent(dialect: str, rows: sa.Select, origin: bool) -> sa.Executable:
+    """INSERT INTO manutencoes … SELECT `rows`, skipping a key that is stored already
+    (`origin`: the rows end with lote_origem)."""
+    columns = [*CONTRACT, "chave", "lote_id", *(["lote_origem"] if origin else [])]
     if dialect == "mysql":
         mysql_insert = sa.dialects.mysql.insert(manutencoes).from_select(columns, rows)
         return mysql_insert.on_duplicate_key_update(chave=mysql_insert.inserted.chave)
@@ -478,6 +487,14 @@ def _record(row: Any) -> Record:
     """A staged row as a quarantine record (its canonical text: the stage keeps no raw)."""
     values = {c: _cell(row, c) for c in CONTRACT}
     return Record(line=row.linha, values=values, raw=",".join(values.values()))
+
+
+def _data_batch() -> sa.Label[Any]:
+    """As `m_lote`: the batch a stored record's data came in, the one whose export held it
+    for a released record (lote_origem), else the one that stored it; "newer wins" judges
+    the record by that batch's version."""
+    m = manutencoes
+    return sa.func.coalesce(m.c.lote_origem, m.c.lote_id).label("m_lote")
 
 
 def written_by_newer(
@@ -539,8 +556,10 @@ def apply_record(
     now: datetime,
     version: Version | None = None,
     written: Mapping[str, Version] | None = None,
+    origin: str | None = None,
 ) -> str:
-    """One record, by key: 'inserted' (as a row of `batch_id`), 'updated' (changed or
+    """One record, by key: 'inserted' (as a row of `batch_id`; `origin`: the batch whose
+    export held it, when not `batch_id`), 'updated' (changed or
     restored, with its history row), 'present' (stored unchanged) or 'stale' (a batch newer
     than `version`, the row's data, wrote it: its image goes to the history as 'stale';
     `written` as for written_by_newer). For a few rows at a time (a quarantine retry); a batch goes
@@ -550,7 +569,7 @@ def apply_record(
         sa.select(
             m.c.id,
             m.c.chave,
-            m.c.lote_id.label("m_lote"),
+            _data_batch(),
             m.c.retirada_lote,
             m.c.retirada_em,
             *(m.c[c] for c in CONTRACT),
@@ -558,7 +577,8 @@ def apply_record(
     ).first()
     values = {c: row.get(c) for c in CONTRACT}
     if stored is None:
-        conn.execute(m.insert(), [{**values, "chave": key, "lote_id": batch_id}])
+        origin_of = {"lote_origem": origin} if origin and origin != batch_id else {}
+        conn.execute(m.insert(), [{**values, "chave": key, "lote_id": batch_id, **origin_of}])
         return "inserted"
     same = all(format_value(getattr(stored, c)) == format_value(values[c]) for c in CONTRACT)
     if same and stored.retirada_lote is None:

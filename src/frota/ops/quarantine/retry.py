@@ -336,7 +336,14 @@ class _Retry:
             # Newer wins, judged by the row's original batch (load/stage.py), as for vehicles.
             original = batch_version(self.conn, row.batch_id)
             outcome = apply_record(
-                self.conn, parsed, key, self.batch_id, self.now, original, self.written
+                self.conn,
+                parsed,
+                key,
+                self.batch_id,
+                self.now,
+                original,
+                self.written,
+                origin=row.batch_id,
             )
             note_written(self.written, key, original)
             if outcome == "inserted":
