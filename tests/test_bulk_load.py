@@ -5,6 +5,7 @@ sends nothing but the file frota wrote, over a local or verified-TLS connection 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import ssl
 import sys
 from dataclasses import replace
@@ -25,6 +26,7 @@ from frota.load import bulk, fastpath, load_pending, transaction
 from frota.load import stage as stage_module
 from frota.load.bulk import base as bulk_base
 from frota.load.bulk.base import COLUMNS
+from frota.load.bulk.sqlite import DIRECT_CACHE_KIB, SqliteWriter
 from frota.load.stage import stage
 from frota.publish import publish_dir
 
@@ -313,6 +315,46 @@ def test_direct_path_gives_the_staged_content(
     _generic(monkeypatch)
     generic = _load_direct_story(tmp_path / "generic", db_url, "off")
     _assert_same(fast, generic, by_order=True)
+
+
+def test_sqlite_raises_its_cache_only_for_the_direct_inserts(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The larger page cache serves the direct chunks only: the stage's writes and set steps
+    (whose sorts SQLite sizes by this cache) see the connection's own."""
+    monkeypatch.setattr(bulk_base, "CHUNK_ROWS", 10)
+    seen: dict[str, set[int]] = {"direct": set(), "stage": set(), "apply": set()}
+
+    def cache(conn: Any) -> int:
+        return int(conn.execute("PRAGMA main.cache_size").fetchone()[0])
+
+    write_direct, write_stage = SqliteWriter._write_direct, SqliteWriter._write_stage
+
+    def direct(self: SqliteWriter, chunk: list[Any]) -> bool:
+        went = write_direct(self, chunk)
+        if went:
+            seen["direct"].add(cache(self.dbapi))
+        return went
+
+    def staged(self: SqliteWriter, chunk: list[Any], lines: Any) -> None:
+        write_stage(self, chunk, lines)
+        seen["stage"].add(cache(self.dbapi))
+
+    apply = stage_module.Stage.apply
+
+    def applied(self: stage_module.Stage, now: Any) -> Any:
+        seen["apply"].add(cache(self.conn.connection.dbapi_connection))
+        return apply(self, now)
+
+    monkeypatch.setattr(SqliteWriter, "_write_direct", direct)
+    monkeypatch.setattr(SqliteWriter, "_write_stage", staged)
+    monkeypatch.setattr(stage_module.Stage, "apply", applied)
+    _load_direct_story(tmp_path, sqlite_url, "off")
+    s = settings_for(tmp_path, sqlite_url)
+    _publish_orders(tmp_path / "b4", s.landing, 4, _orders(300, 25))  # new: direct to the end
+    assert load_pending(s, today=TODAY).loaded[0].manutencoes_inserted == 25
+    own = sqlite3.connect(":memory:").execute("PRAGMA cache_size").fetchone()[0]
+    assert seen == {"direct": {-DIRECT_CACHE_KIB}, "stage": {own}, "apply": {own}}
 
 
 def test_a_failure_after_the_bulk_insert_rolls_everything_back(

@@ -11,6 +11,13 @@ from typing import Any
 
 from frota.load.bulk.base import COLUMNS, DIRECT, KEYED, REQUIRED, SAVEPOINT, STAGE, ChunkedWriter
 
+# The page cache of the database file while chunks go straight to manutencoes. Record keys are
+# digests, so each row lands on a random leaf of the UNIQUE index on `chave`; with SQLite's
+# default 2 MB cache almost every insert spills a dirty page to the WAL and reads another back
+# (docs/benchmarks.md). Only for the direct inserts: SQLite sizes its sorters by this cache
+# too, and the stage's sorts with a larger cache raised peak RSS at 5M rows to 374 MB.
+DIRECT_CACHE_KIB = 32 * 1024
+
 
 class SqliteWriter(ChunkedWriter):
     """executemany of tuples, bound as SQLAlchemy would: dates as ISO text, decimals as float.
@@ -22,6 +29,7 @@ class SqliteWriter(ChunkedWriter):
     # thread only adds lock hand-offs (measured: 60% slower), so chunks are written inline.
     threaded = False
     chunk_rows = 20_000  # tuples of Python objects: ~500 bytes a row
+    _cache_before: int | None = None  # main's cache_size while the direct cache is raised
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -43,6 +51,7 @@ class SqliteWriter(ChunkedWriter):
             self.flush()
 
     def _write_stage(self, chunk: list[Any], lines: array[int]) -> None:
+        self._restore_cache()
         cur = self.dbapi.cursor()
         try:
             rows = [(*row, line) for row, line in zip(chunk, lines, strict=True)]
@@ -53,6 +62,9 @@ class SqliteWriter(ChunkedWriter):
     def _write_direct(self, chunk: list[Any]) -> bool:
         cur = self.dbapi.cursor()
         try:
+            if self._cache_before is None:
+                self._cache_before = cur.execute("PRAGMA main.cache_size").fetchone()[0]
+                cur.execute(f"PRAGMA main.cache_size = {-DIRECT_CACHE_KIB}")
             cur.execute(f"SAVEPOINT {SAVEPOINT}")
             try:
                 cur.executemany(self.direct_sql, chunk)
@@ -61,11 +73,21 @@ class SqliteWriter(ChunkedWriter):
                     raise
                 cur.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
                 cur.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
+                self._restore_cache()
                 return False
             cur.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
             return True
         finally:
             cur.close()
+
+    def _restore_cache(self) -> None:
+        """Give main back its own page cache: before the stage, and when the writer closes."""
+        if self._cache_before is not None:
+            self.dbapi.execute(f"PRAGMA main.cache_size = {self._cache_before}")
+            self._cache_before = None
+
+    def close(self) -> None:
+        self._restore_cache()
 
 
 def _bind(value: Any) -> Any:
