@@ -4,6 +4,7 @@ memory that does not grow with the file (a Bloom filter + an exact settle in the
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,16 @@ def test_a_large_fleet_is_upserted_in_chunks(tmp_path: Path, sqlite_url: str) ->
     assert second.veiculos_updated > 2000 and second.quarantined == 0
     total = query(sqlite_url, "SELECT COUNT(*) FROM veiculos")[0][0]
     assert total == first.veiculos_inserted + second.veiculos_inserted
+
+
+def test_filter_takes_its_memory_at_the_first_row_that_needs_it() -> None:
+    """An export whose rows all carry a work order never asks the filter: it costs nothing."""
+    tracemalloc.start()
+    try:
+        f = RowFilter()
+        assert not f.maybe_seen(row_digest(["a"]))
+        assert tracemalloc.get_traced_memory()[0] < 1 << 20
+        assert f.first_time(row_digest(["a"])) and not f.first_time(row_digest(["a"]))
+        assert tracemalloc.get_traced_memory()[0] >= 16 << 20
+    finally:
+        tracemalloc.stop()
