@@ -1,13 +1,9 @@
 """PostgreSQL: `COPY … FROM STDIN` in text format, on the same connection: into the stage, or
-(direct) into manutencoes in a savepoint. A chunk's text is made and sent a piece at a time:
-no copy of the whole chunk (as text, then as bytes) is built beside it, and the server starts
-on the first piece while the next is joined."""
+(direct) into manutencoes in a savepoint."""
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
-from typing import Any
 
 from frota.load.bulk.base import (
     COLUMNS,
@@ -18,8 +14,6 @@ from frota.load.bulk.base import (
     escape_text,
 )
 
-PIECE_ROWS = 5_000  # rows a COPY write
-
 
 class PostgresCopyWriter(TextWriter):
     """COPY FROM STDIN on the transaction's own psycopg connection."""
@@ -27,16 +21,9 @@ class PostgresCopyWriter(TextWriter):
     sql = f"COPY {STAGE} ({', '.join(COLUMNS)}) FROM STDIN (NULL '')"
     direct_sql = f"COPY manutencoes ({', '.join(DIRECT)}) FROM STDIN (NULL '')"
 
-    @staticmethod
-    def _copy(cur: Any, sql: str, rows: int, text: Callable[[slice], str]) -> None:
-        """COPY `rows` rows, `text` of a slice of them at a time."""
-        with cur.copy(sql) as copy:
-            for start in range(0, rows, PIECE_ROWS):
-                copy.write(text(slice(start, start + PIECE_ROWS)))
-
     def _write_stage(self, chunk: list[str], lines: array[int]) -> None:
-        with self.dbapi.cursor() as cur:
-            self._copy(cur, self.sql, len(chunk), lambda s: self.staged_text(chunk[s], lines[s]))
+        with self.dbapi.cursor() as cur, cur.copy(self.sql) as copy:
+            copy.write(self.staged_text(chunk, lines))
 
     def _write_direct(self, chunk: list[str]) -> bool:
         from psycopg.errors import UniqueViolation
@@ -45,7 +32,8 @@ class PostgresCopyWriter(TextWriter):
         with self.dbapi.cursor() as cur:
             cur.execute(f"SAVEPOINT {SAVEPOINT}")
             try:
-                self._copy(cur, self.direct_sql, len(chunk), lambda s: tail.join(chunk[s]) + tail)
+                with cur.copy(self.direct_sql) as copy:
+                    copy.write(tail.join(chunk) + tail)
             except UniqueViolation as error:
                 if error.diag.constraint_name != "uq_manutencoes_chave":
                     raise
