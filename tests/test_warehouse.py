@@ -201,6 +201,19 @@ def test_kpi_mart_matches_independent_computation(built: Built, stage: str, mart
     compare(mart, tables[mart], getattr(oracle, mart)())
 
 
+def test_a_vehicle_s_distance_is_whole_km(built: Built) -> None:
+    """What a reader sees in mart_custo_por_km: the km between the first and the last reading
+    (not 1999.9999999999993), and the cost per km of exactly that distance."""
+    _oracle, tables = built.stages["full"]
+    km = tables["mart_custo_por_km"]
+    driven = km[km.km_final.notna()]
+    assert len(driven) > 10 and (driven.km_percorridos > 0).any()
+    assert list(driven.km_percorridos) == list((driven.km_final - driven.km_inicial).astype(float))
+    with_km = driven[driven.km_percorridos > 0]
+    cost = with_km.custo_total.astype(float) / with_km.km_percorridos
+    assert list(with_km.custo_por_km) == list(cost)
+
+
 @pytest.mark.parametrize("stage", STAGES)
 def test_dim_veiculos_history_matches(built: Built, stage: str) -> None:
     """Versions, their local validity (the first from the acquisition date) and classes."""

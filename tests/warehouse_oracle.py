@@ -327,20 +327,22 @@ class Oracle:
 
     def mart_custo_por_km(self) -> pd.DataFrame:
         per: dict[str, dict] = defaultdict(
-            lambda: {"n": 0, "custo": 0.0, "km": 0.0, "leituras": 0, "fora": 0, "validas": []}
+            lambda: {"n": 0, "custo": 0.0, "leituras": 0, "fora": 0, "validas": []}
         )
         for s in self.services():
             per[s["placa"]]["n"] += 1
             per[s["placa"]]["custo"] += s["custo"]
         for (placa, _), cell in self.odometer_months().items():
             p = per[placa]
-            p["km"] += cell["km"]
             p["leituras"] += cell["leituras"]
             p["fora"] += cell["fora"]
             p["validas"] += cell["validas"]
         rows = []
         for placa, p in per.items():
             valid = sorted(p["validas"])
+            first = min(k for _, k in valid) if valid else None
+            last = max(k for _, k in valid) if valid else None
+            km = last - first if valid else 0  # km driven between the first and last reading
             rows.append(
                 {
                     "placa": placa,
@@ -348,10 +350,10 @@ class Oracle:
                     "custo_total": p["custo"],
                     "qtd_leituras": p["leituras"],
                     "qtd_leituras_fora_de_sequencia": p["fora"],
-                    "km_inicial": min(k for _, k in valid) if valid else None,
-                    "km_final": max(k for _, k in valid) if valid else None,
-                    "km_percorridos": p["km"],
-                    "custo_por_km": p["custo"] / p["km"] if p["km"] else None,
+                    "km_inicial": first,
+                    "km_final": last,
+                    "km_percorridos": km,
+                    "custo_por_km": p["custo"] / km if km else None,
                 }
             )
         return pd.DataFrame(rows)

@@ -1,7 +1,9 @@
 -- Cost per km per vehicle over all it has on record: Σ custo / km driven between its first
 -- and its last valid odometer reading (service readings and the registered odometer; readings
--- out of sequence are counted and left out: int_odometro_veiculo_mes). Null with fewer than
--- two valid readings on different days, or no distance.
+-- out of sequence are counted and left out: int_odometro_veiculo_mes). The distance is the
+-- difference of the two readings, a whole number, not the sum of the months' interpolated
+-- shares (the same distance, with float rounding: 1999.9999999999993 km). Null without
+-- distance (fewer than two valid readings, or none higher than the first).
 with
 
 custos as (
@@ -24,8 +26,7 @@ leituras as (
         min(primeira_leitura_em) as primeira_leitura_em,
         min(km_primeira_leitura) as km_inicial,
         max(ultima_leitura_em) as ultima_leitura_em,
-        max(km_ultima_leitura) as km_final,
-        sum(km_percorridos) as km_percorridos
+        max(km_ultima_leitura) as km_final
     from {{ ref('int_odometro_veiculo_mes') }}
     group by placa
 
@@ -44,8 +45,9 @@ final as (
         cast(l.km_inicial as bigint) as km_inicial,
         l.ultima_leitura_em,
         cast(l.km_final as bigint) as km_final,
-        cast(coalesce(l.km_percorridos, 0) as double precision) as km_percorridos,
-        {{ safe_divide('coalesce(c.custo_total, 0)', 'l.km_percorridos') }} as custo_por_km
+        cast(coalesce(l.km_final - l.km_inicial, 0) as double precision) as km_percorridos,
+        {{ safe_divide('coalesce(c.custo_total, 0)', 'l.km_final - l.km_inicial') }}
+            as custo_por_km
     from custos as c
     full outer join leituras as l on c.placa = l.placa
 
