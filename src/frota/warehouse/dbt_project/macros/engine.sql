@@ -63,7 +63,10 @@
 
 
 {#- Post-hook: fresh planner statistics for a table just (re)written, before the next model
-    reads it (PostgreSQL's autovacuum comes too late for the same build). -#}
+    reads it (PostgreSQL's autovacuum comes too late for the same build). Not after an
+    incremental run: it changes a few vehicles' rows, which leave the statistics as they were,
+    and ANALYZE reads a sample of the whole table each time (autovacuum analyzes a table once
+    a tenth of it has changed). -#}
 {% macro refresh_statistics(relation) -%}
     {{ return(adapter.dispatch('refresh_statistics', 'frota')(relation)) }}
 {%- endmacro %}
@@ -73,7 +76,7 @@
 {%- endmacro %}
 
 {% macro postgres__refresh_statistics(relation) -%}
-    analyze {{ relation }}
+    {%- if not is_incremental() %}analyze {{ relation }}{% endif -%}
 {%- endmacro %}
 
 
