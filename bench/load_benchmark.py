@@ -300,33 +300,44 @@ def ensure_compare_venv() -> Path:
 
 
 def ensure_batch(workdir: Path, rows: int, seed: int) -> Path:
-    """One batch of about `rows` maintenances (vehicles = rows / 50, 730 days of history)."""
+    """One batch of about `rows` maintenances (vehicles = rows / 50, 730 days of history).
+
+    Generated in a process of its own: Linux carries a process's peak RSS across the exec that
+    starts a child, so a child spawned by a parent that had generated 5M rows reported the
+    parent's 374 MB as its own peak, whatever it used (docs/benchmarks.md, 2026-12-01 night)."""
+    import multiprocessing
+
+    data = workdir / f"data-{rows}-{seed}"
+    landing = data / "landing"
+    done = sorted((landing / "batches").glob("*/_manifest.json")) if landing.exists() else []
+    if not done:
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            pool.apply(_generate, (data, rows, seed))
+        done = sorted((landing / "batches").glob("*/_manifest.json"))
+    return done[0].parent
+
+
+def _generate(data: Path, rows: int, seed: int) -> None:
     from datetime import date
 
     from frota.generate import generate_batch
     from frota.landing import open_landing
     from frota.publish import publish_dir
 
-    data = workdir / f"data-{rows}-{seed}"
-    landing = data / "landing"
-    done = sorted((landing / "batches").glob("*/_manifest.json")) if landing.exists() else []
-    if not done:
-        started = time.perf_counter()
-        result = generate_batch(
-            data / "outbox",
-            seed=seed,
-            vehicles=max(rows // 50, 1),
-            until=date(2025, 6, 30),
-            history_days=730,
-        )
-        publish_dir(result.out_dir, open_landing(str(landing)), "bench")
-        print(
-            f"generated {result.veiculos:,} vehicles and {result.manutencoes:,} maintenances "
-            f"in {time.perf_counter() - started:.1f} s",
-            file=sys.stderr,
-        )
-        done = sorted((landing / "batches").glob("*/_manifest.json"))
-    return done[0].parent
+    started = time.perf_counter()
+    result = generate_batch(
+        data / "outbox",
+        seed=seed,
+        vehicles=max(rows // 50, 1),
+        until=date(2025, 6, 30),
+        history_days=730,
+    )
+    publish_dir(result.out_dir, open_landing(str(data / "landing")), "bench")
+    print(
+        f"generated {result.veiculos:,} vehicles and {result.manutencoes:,} maintenances "
+        f"in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+    )
 
 
 def fresh_database(backend: str, name: str, workdir: Path, with_schema: bool) -> str:
