@@ -165,6 +165,18 @@ def receiver() -> Iterator[object]:
 
 
 @pytest.fixture(autouse=True)
+def _in_english() -> Iterator[None]:
+    """Each test starts in frota's source language: a command run in-process with --lang
+    pt-BR leaves Portuguese active for the process (right for one command), so a later test
+    file in the same worker read Portuguese messages (7 failures with `-n 3`)."""
+    from frota import i18n
+
+    i18n.activate("en")
+    yield
+    i18n.activate("en")
+
+
+@pytest.fixture(autouse=True)
 def _run_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test runs in its own folder: what frota writes by default under `data/` (the run
     history, the JSON log, the alert state) lands there, never in the repository. pytest-xdist's
