@@ -36,7 +36,7 @@ def _period(ctx: click.Context, param: click.Parameter, value: str | None) -> An
     "--period",
     callback=_period,
     help="Months to report, e.g. 2025-01..2025-12, 2025-03 or 2025 "
-    "[default: the twelve months up to the newest data].",
+    "[default: the twelve months up to the newest maintenance].",
 )
 @click.option(
     "--lang",
@@ -72,11 +72,20 @@ def report(
 
 def print_report(result: Any) -> None:
     """What `frota report` and `frota run` say about the page they wrote."""
+    from frota.report.period import WHY
+
     kib = result.bytes / 1024
     message = _("report written to {path} ({kib} KiB, {seconds}s)")
     out.print(
         message.format(
             path=result.path.resolve(), kib=f"{kib:,.0f}", seconds=f"{result.seconds:.1f}"
+        )
+    )
+    p = result.period
+    why = _(WHY[result.basis]).format(day=result.anchor.isoformat() if result.anchor else "")
+    out.print(
+        _("period {first}..{last}: {why}").format(
+            first=f"{p.first:%Y-%m}", last=f"{p.last:%Y-%m}", why=why
         )
     )
     missing = _("missing")

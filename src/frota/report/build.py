@@ -9,7 +9,7 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,7 +24,7 @@ from frota.report.data import KpiData, read_kpis
 from frota.report.fmt import LANGUAGES, Formatter
 from frota.report.health import HealthData, HealthPage, read_checks, read_health
 from frota.report.page import Page, Section
-from frota.report.period import Period
+from frota.report.period import WHY, Period
 from frota.report.warehouse import WarehouseReader
 from frota.report.words import report_language, translator
 
@@ -54,6 +54,8 @@ class ReportResult:
     seconds: float
     unavailable: dict[str, str] = field(default_factory=dict)  # section -> why
     published: str | None = None  # where --publish put a copy
+    basis: str = "asked"  # why these months (frota.report.period.WHY)
+    anchor: date | None = None  # the day a default period ends on
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def build_report(
     publish: bool = False,
     now: datetime | None = None,
 ) -> ReportResult:
-    """Write the report of `period` (default: the twelve months up to the newest data) in
+    """Write the report of `period` (default: the twelve months up to the newest maintenance) in
     `lang` (default: the `language` setting, else pt-BR); with `publish`, also replace
     `reports/<file name>` in the landing area."""
     lang = lang or report_language(settings.language)
@@ -103,6 +105,8 @@ def build_report(
         seconds=time.perf_counter() - started,
         unavailable=kpis.unavailable(),
         published=published,
+        basis=kpis.basis,
+        anchor=kpis.anchor,
     )
 
 
@@ -155,6 +159,8 @@ def render_page(
         version=__version__,
         period_raw=f"{p.first:%Y-%m}..{p.last:%Y-%m}",
         period_text=f"{fmt.month(p.first)} – {fmt.month(p.last)}",
+        period_why=t(WHY[kpis.basis]).format(day=fmt.date(kpis.anchor)),
+        period_basis=kpis.basis,
         reference_raw=kpis.data_referencia.isoformat() if kpis.data_referencia else "",
         reference_text=fmt.date(kpis.data_referencia),
         generated_text=fmt.datetime(now.astimezone(zone).replace(tzinfo=None)),

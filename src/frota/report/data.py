@@ -122,6 +122,9 @@ class KpiData:
     data_inicio: date | None  # the first day the warehouse has maintenance records for
     data_referencia: date | None  # "today" as the data know it (the newest batch)
     months: list[date] = field(default_factory=list)  # the period's months that have data
+    # Why these months: "asked" (--period), else the default's anchor (PeriodBasis).
+    basis: str = "asked"
+    anchor: date | None = None  # the day the default period ends on
     costs: list[MonthCost] | Unavailable = field(default_factory=list)
     cost_per_km: list[TypeCostPerKm] | Unavailable = field(default_factory=list)
     preventive: list[MonthPreventive] | Unavailable = field(default_factory=list)
@@ -167,13 +170,43 @@ def read_period_bounds(wh: WarehouseReader, tables: set[str]) -> tuple[date | No
     return (rows[0][0], rows[0][1]) if rows else (None, None)
 
 
+def read_newest_maintenance(wh: WarehouseReader, tables: set[str]) -> date | None:
+    """The newest day a maintenance happened on: a shop visit's entry or exit date (open
+    visits count by their entry); None without any."""
+    if f"{A}.fct_visitas_oficina" not in tables:
+        return None
+    try:
+        rows = wh.rows(f"SELECT max(data_entrada), max(data_saida) FROM {A}.fct_visitas_oficina")
+    except QueryError:
+        return None
+    days = [d for d in (rows[0] if rows else ()) if d is not None]
+    return max(days, default=None)
+
+
+def default_period(
+    wh: WarehouseReader, tables: set[str], referencia: date | None
+) -> tuple[Period, str, date]:
+    """(period, basis, anchor): the twelve months up to the newest maintenance (basis
+    "maintenance"), not to the newest batch — an export of 2024 published today reports 2024;
+    without maintenances, up to the reference date ("reference"), else today ("today")."""
+    newest = read_newest_maintenance(wh, tables)
+    if newest is not None:
+        anchor, basis = (min(newest, referencia) if referencia else newest), "maintenance"
+    elif referencia is not None:
+        anchor, basis = referencia, "reference"
+    else:
+        anchor, basis = date.today(), "today"
+    return Period.ending(anchor), basis, anchor
+
+
 def read_kpis(wh: WarehouseReader, period: Period | None) -> KpiData:
-    """The KPI sections of `period` (default: the twelve months up to the reference date)."""
+    """The KPI sections of `period` (default: `default_period`)."""
     tables = wh.tables()
     inicio, referencia = read_period_bounds(wh, tables)
+    basis, anchor = "asked", None
     if period is None:
-        period = Period.ending(referencia or date.today())
-    data = KpiData(period, inicio, referencia)
+        period, basis, anchor = default_period(wh, tables, referencia)
+    data = KpiData(period, inicio, referencia, basis=basis, anchor=anchor)
     if inicio is not None and referencia is not None:
         data.months = [
             m for m in period.months() if month_start(inicio) <= m <= month_start(referencia)

@@ -1,5 +1,5 @@
 """The months a report covers: `--period 2025-01..2025-12`, `2025-03`, `2025`, or by default
-the twelve months up to the warehouse's reference date (its newest data)."""
+the twelve months up to the newest maintenance (frota.report.data.default_period)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,22 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from frota.i18n import N_
+
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _YEAR = re.compile(r"^(\d{4})$")
 DEFAULT_MONTHS = 12
+# Why a report covers its months, by basis (KpiData.basis); {day}: the day it ends on.
+WHY = {
+    "asked": N_("the months asked for (--period)"),
+    "maintenance": N_(
+        "the twelve months up to the newest maintenance, on {day}; another period: --period"
+    ),
+    "reference": N_(
+        "the twelve months up to the newest data, on {day}: the warehouse holds no maintenance"
+    ),
+    "today": N_("the twelve months up to today: the warehouse holds no data yet"),
+}
 
 
 def month_start(day: date) -> date:
