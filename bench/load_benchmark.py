@@ -193,14 +193,14 @@ def child_dlt(url: str, batch: Path, arrow: bool, workdir: Path) -> float:
 def keyed_copy(batch: Path) -> Path:
     """The batch's files with each maintenance's work order replaced by frota's own record key
     (frota.contract.identity, made before the clock starts): what `ceiling-keyed` loads. The
-    CSV's work orders ascend with the file; frota's keys are digests, in no order, and a
-    B-tree pays for that on every insert."""
+    CSV's work orders ascend with the file, and so do their keys since migration 0009 (before
+    it the keys were digests, in no order, and a B-tree paid for that on every insert)."""
     import csv
     import shutil
 
-    from frota.contract.identity import origin_key
+    from frota.contract.identity import work_order_key
 
-    keyed = batch.parent.parent.parent / "keyed"
+    keyed = batch.parent.parent.parent / "keyed-0009"  # "keyed": a copy with the old digests
     if not (keyed / "manutencoes.csv").exists():
         keyed.mkdir(exist_ok=True)
         shutil.copy(batch / "veiculos.csv", keyed / "veiculos.csv")
@@ -212,7 +212,7 @@ def keyed_copy(batch: Path) -> Path:
             reader, writer = csv.reader(src), csv.writer(out, lineterminator="\n")
             writer.writerow(next(reader))
             for row in reader:
-                writer.writerow([*row[:-1], origin_key(source, row[-1])])
+                writer.writerow([*row[:-1], work_order_key(source, row[-1])])
         (keyed / "tmp.csv").rename(keyed / "manutencoes.csv")
     return keyed
 

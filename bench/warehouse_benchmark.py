@@ -33,7 +33,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from frota.config import Settings
-from frota.contract.identity import origin_key
+from frota.contract.identity import work_order_key
 from frota.db.engine import create_engine
 from frota.db.migrate import upgrade_schema
 from frota.warehouse import build_warehouse
@@ -109,7 +109,7 @@ def add_batch(db: Path, rng: random.Random, n_vehicles: int, plates: list[str], 
                     rng.choice(("preventiva", "corretiva")),
                     end.isoformat() if end else None,
                     batch_id,
-                    origin_key("bench", f"{step}-{n}"),  # the identity the loader gives it
+                    work_order_key("bench", f"{step}-{n}"),  # the identity the loader gives it
                 )  # fmt: skip
             )
             if len(chunk) == 50_000:

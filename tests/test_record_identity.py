@@ -11,7 +11,7 @@ import pytest
 from batchkit import MANUT_HEADER, T0, TODAY, V1_LINES, init_db, query, settings_for
 
 from frota.batch import Snapshot
-from frota.contract.identity import origin_key
+from frota.contract.identity import work_order_key
 from frota.landing import open_landing
 from frota.load import load_pending
 from frota.ops.quarantine.retry import retry_quarantine
@@ -120,8 +120,8 @@ def test_the_worked_example(tmp_path: Path, db_url: str) -> None:
         "FROM frota_manutencoes_historico ORDER BY id",
     )
     assert [(h[0], h[1], h[2], h[3]) for h in history] == [
-        (origin_key("oficina", "OS-1"), second, "update", "OS-1"),
-        (origin_key("oficina", "OS-2"), third, "update", "OS-2"),
+        (work_order_key("oficina", "OS-1"), second, "update", "OS-1"),
+        (work_order_key("oficina", "OS-2"), third, "update", "OS-2"),
     ]
     assert str(history[0][4]) == "2026-01-06" and f"{float(history[1][5]):.2f}" == "1324.56"
 
@@ -165,7 +165,7 @@ def test_the_same_work_order_from_two_sources_is_two_records(tmp_path: Path, db_
     first, second = load_pending(s, today=TODAY).loaded
     assert (_counts(first), _counts(second)) == ((1, 0, 0), (1, 0, 0))
     keys = {k for (k,) in query(db_url, "SELECT chave FROM manutencoes")}
-    assert keys == {origin_key("oficina", "OS-1"), origin_key("frota2", "OS-1")}
+    assert keys == {work_order_key("oficina", "OS-1"), work_order_key("frota2", "OS-1")}
 
 
 def test_held_rows_keep_their_identity(tmp_path: Path, db_url: str) -> None:
@@ -414,7 +414,7 @@ def _os9(db_url: str) -> tuple[str, str]:
     [(placa, custo)] = query(
         db_url,
         "SELECT placa_veiculo, custo FROM manutencoes WHERE chave = :k",
-        k=origin_key("oficina", "OS-9"),
+        k=work_order_key("oficina", "OS-9"),
     )
     return placa, f"{float(custo):.2f}"
 

@@ -14,6 +14,7 @@ from batchkit import TODAY, V1_LINES, init_db, query, settings_for
 from test_record_identity import Source
 
 from frota.batch import Snapshot
+from frota.contract.identity import work_order_key
 from frota.load import load_pending
 from frota.ops.quarantine.retry import retry_quarantine
 
@@ -104,7 +105,7 @@ def test_a_0007_database_upgrades_and_its_released_records_find_their_source(
     old_frota(at_0007, "--database", db_url, "db", "init", cwd=tmp_path)
     _a, b, a_batch, b_batch = _two_sources(tmp_path, db_url)
     old_frota(at_0007, "--database", db_url, "--landing", s.landing, "load", cwd=tmp_path)
-    columns = "id, chave, lote_id, custo, retirada_lote"
+    columns = "id, lote_id, custo, retirada_lote"  # chave: rewritten by 0009 (below)
     before = query(db_url, f"SELECT {columns} FROM manutencoes ORDER BY id")
     ledger = query(db_url, "SELECT * FROM frota_batches ORDER BY batch_id")
     upgrade = new_frota("--database", db_url, "db", "upgrade", cwd=tmp_path)
@@ -114,6 +115,8 @@ def test_a_0007_database_upgrades_and_its_released_records_find_their_source(
     assert query(db_url, "SELECT * FROM frota_batches ORDER BY batch_id") == ledger
     records = _records(db_url)
     assert records["OS-2"] == (b_batch, a_batch, None)
+    keys = dict(query(db_url, "SELECT id_origem, chave FROM manutencoes"))
+    assert keys == {o: work_order_key("oficina-b" if o == "B-1" else "oficina-a", o) for o in keys}
     assert {k: v[1] for k, v in records.items() if k != "OS-2"} == dict.fromkeys(
         [f"OS-{d}" for d in (1, 3, 4, 5)] + ["B-1"]
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 from frota.contract import CATEGORIAS, MANUTENCOES, Column, Table
 from frota.contract.canonical import NEEDS_ESCAPE, format_value
-from frota.contract.identity import ORIGIN, fingerprint, origin_key
+from frota.contract.identity import ORIGIN, fingerprint, work_order_key
 from frota.contract.validate import CANONICAL, ValueProblem, parse_value
 from frota.load.dedupe import RowFilter
 from frota.load.writer import MaintenanceWriter
@@ -167,7 +167,7 @@ class FastMaintenances:
             return False
         origin = cells[-1]  # id_origem is the last column (frota.contract.identity)
         if origin:
-            key = origin_key(self.source, origin)
+            key = work_order_key(self.source, origin)
         elif self.seen.first_time(hash(cells)):  # = row_digest(cells), without the call
             key = fingerprint(cells[:-1]) + ":1"
         else:

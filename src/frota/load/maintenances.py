@@ -23,7 +23,7 @@ from frota.contract.identity import (
     business_cells,
     fingerprint,
     fingerprint_key,
-    origin_key,
+    work_order_key,
 )
 from frota.contract.tabular import FilePolicy, ReadStats, read_records
 from frota.contract.validate import Problem, parse_row
@@ -162,7 +162,7 @@ def _protect(protected: set[str], values: dict[str, str] | None, source: str) ->
     """A held row with a work-order number is in the export: its record stays."""
     origin = (values or {}).get(ORIGIN, "").strip()
     if origin:
-        protected.add(origin_key(source, origin))
+        protected.add(work_order_key(source, origin))
 
 
 def stage_row(staged: Stage, row: dict[str, Any], line: int, source: str, seen: RowFilter) -> None:
@@ -171,7 +171,7 @@ def stage_row(staged: Stage, row: dict[str, Any], line: int, source: str, seen: 
     row["linha"] = line
     origin = row.get(ORIGIN)
     if origin:
-        row["chave"] = origin_key(source, origin)
+        row["chave"] = work_order_key(source, origin)
     else:
         print_ = fingerprint(business_cells(row))
         if seen.first_time(row_digest(canonical_cells(row, MANUTENCOES))):
@@ -239,7 +239,7 @@ def _released_key(
     """The key of a released row: its work order under its batch's source, else its
     fingerprint and k counted among the released rows of its original batch."""
     if row.get(ORIGIN):
-        return origin_key(source or "", row[ORIGIN])
+        return work_order_key(source or "", row[ORIGIN])
     print_ = fingerprint(business_cells(row))
     occurrences[original, print_] += 1
     return fingerprint_key(print_, occurrences[original, print_])

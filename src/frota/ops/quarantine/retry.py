@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 from frota.batch import format_time, make_batch_id
 from frota.config import Settings
 from frota.contract import MANUTENCOES, RETRY_SOURCE, TABLES_BY_NAME, VEICULOS, Table
-from frota.contract.identity import ORIGIN, origin_key
+from frota.contract.identity import ORIGIN, work_order_key
 from frota.contract.validate import Problem, parse_row
 from frota.db.history import Version
 from frota.db.schema import batches, quarantine, veiculos
@@ -330,7 +330,7 @@ class _Retry:
                 self._keep(row, unknown_vehicle(parsed), placa)
                 continue
             if parsed.get(ORIGIN):  # the same work order of the same source: that record
-                key = origin_key(self._source(row.batch_id), parsed[ORIGIN])
+                key = work_order_key(self._source(row.batch_id), parsed[ORIGIN])
             else:  # a person released it: a record of its own
                 key = free_occurrence_key(self.conn, parsed)
             # Newer wins, judged by the row's original batch (load/stage.py), as for vehicles.
