@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 from click.testing import CliRunner
+from report_support import query
 from test_warehouse_support import MODELS, Fleet, at, compare, load_batch
 from warehouse_oracle import MART_KEYS, Oracle, text
 
@@ -212,6 +214,34 @@ def test_a_vehicle_s_distance_is_whole_km(built: Built) -> None:
     with_km = driven[driven.km_percorridos > 0]
     cost = with_km.custo_total.astype(float) / with_km.km_percorridos
     assert list(with_km.custo_por_km) == list(cost)
+
+
+def test_km_are_exact_to_the_metre(built: Built) -> None:
+    """The monthly marts' km are decimals to the metre, not float shares (which summed to
+    999.9999999999994 for 1000 km): read as a SQL user reads them, each month equals the oracle's
+    odometer at the month's end minus at its start exactly, a vehicle's months add up to whole
+    km, the fleet's month is exactly the sum of its vehicles', and so is a vehicle's period."""
+    url, a = built.warehouse_url, "analytics"
+    oracle, _ = built.stages["overrides"]  # the warehouse as the last build left it
+    want = {k: c["km_exato"] for k, c in oracle.odometer_months().items() if c["km_exato"] > 0}
+    months = query(
+        url,
+        f"SELECT placa, mes, km_percorridos FROM {a}.mart_custo_veiculo_mes "
+        "WHERE km_percorridos > 0",
+    )
+    assert {(p, m): km for p, m, km in months} == want
+    assert any(km != int(km) for _, _, km in months)  # a month's share of a stretch
+    summed: dict[str, Decimal] = {}
+    for placa, _, km in months:
+        summed[placa] = summed.get(placa, Decimal(0)) + km
+    assert len(summed) > 10 and all(km == int(km) for km in summed.values())
+    by_vehicle = f"{a}.mart_disponibilidade_veiculo_mes"
+    fleet = query(url, f"SELECT mes, km_percorridos FROM {a}.mart_disponibilidade_frota_mes")
+    vehicles = query(url, f"SELECT mes, sum(km_percorridos) FROM {by_vehicle} GROUP BY mes")
+    assert dict(fleet) == dict(vehicles) and any(km for _, km in fleet)
+    totals = query(url, f"SELECT placa, km_percorridos FROM {a}.mart_mtbf_mttr")
+    per_month = query(url, f"SELECT placa, sum(km_percorridos) FROM {by_vehicle} GROUP BY placa")
+    assert dict(totals) == dict(per_month)
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -10,9 +10,12 @@ warehouse got.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -32,6 +35,22 @@ def text(value: object) -> str | None:
 
 def month(day: date) -> date:
     return day.replace(day=1)
+
+
+def month_after(mes: date) -> date:
+    return (mes.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def odometer_on(points: list[tuple[date, int]], day: date) -> Decimal:
+    """The odometer at the end of `day`, linear between the valid readings around it, to the
+    metre (half up): a month's km is its value at the month's end minus at the day before."""
+    for (d0, k0), (d1, k1) in zip(points, points[1:], strict=False):
+        if d0 <= day <= d1:
+            metres = Fraction(1000 * k0) + Fraction(
+                1000 * (k1 - k0) * (day - d0).days, (d1 - d0).days
+            )
+            return Decimal(math.floor(metres + Fraction(1, 2))) / 1000
+    raise ValueError(f"{day} is outside the readings")
 
 
 def days(start: date, stop: date):  # noqa: ANN201 - a generator of dates
@@ -270,9 +289,10 @@ class Oracle:
         return out
 
     def odometer_months(self) -> dict[tuple[str, date], dict]:
-        """Per (placa, month): km driven, readings, readings out of sequence, first/last."""
+        """Per (placa, month): km driven (a float, and exact to the metre), readings, readings
+        out of sequence, first/last."""
         out: dict[tuple[str, date], dict] = defaultdict(
-            lambda: {"km": 0.0, "leituras": 0, "fora": 0, "validas": []}
+            lambda: {"km": 0.0, "km_exato": Decimal(0), "leituras": 0, "fora": 0, "validas": []}
         )
         for placa, readings in self.readings().items():
             readings.sort()
@@ -288,10 +308,17 @@ class Oracle:
                 valid[day] = max(valid.get(day, km), km)
                 cell["validas"].append((day, km))
             points = sorted(valid.items())
-            for (d0, k0), (d1, k1) in zip(points, points[1:], strict=False):
-                per_day = (k1 - k0) / (d1 - d0).days
-                for day in days(d0 + timedelta(days=1), d1 + timedelta(days=1)):
-                    out[(placa, month(day))]["km"] += per_day
+            if len(points) < 2:
+                continue
+            first, last = points[0][0], points[-1][0]
+            mes = month(first + timedelta(days=1))
+            while mes <= last:  # the months a day carrying distance falls in
+                end = min(month_after(mes) - timedelta(days=1), last)
+                start = max(mes - timedelta(days=1), first)
+                driven = odometer_on(points, end) - odometer_on(points, start)
+                out[(placa, mes)]["km"] = float(driven)
+                out[(placa, mes)]["km_exato"] = driven
+                mes = month_after(mes)
         return out
 
     # ------------------------------------------------------------------ the marts

@@ -71,3 +71,9 @@
         cast(({{ n }} % 31) + 1 as integer)
     )
 {%- endmacro %}
+
+{#- Whole metres of `km` (a bigint) driven after `dias` of a stretch of `total` days: round half
+    up of 1000 · km · dias / total, in integer arithmetic (exact on every engine). -#}
+{% macro metros_ate(km, dias, total) -%}
+    {{ int_div('2000 * ' ~ km ~ ' * ' ~ dias ~ ' + ' ~ total, '2 * ' ~ total) }}
+{%- endmacro %}

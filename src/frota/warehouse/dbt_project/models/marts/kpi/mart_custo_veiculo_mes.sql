@@ -26,7 +26,7 @@ final as (
         cast(coalesce(c.custo_soma, 0) as numeric(18, 2)) as custo_total,
         cast(coalesce(c.custo_preventiva, 0) as numeric(18, 2)) as custo_preventiva,
         cast(coalesce(c.custo_corretiva, 0) as numeric(18, 2)) as custo_corretiva,
-        cast(coalesce(k.km_percorridos, 0) as double precision) as km_percorridos,
+        cast(coalesce(k.km_percorridos, 0) as numeric(18, 3)) as km_percorridos,
         {{ safe_divide('coalesce(c.custo_soma, 0)', 'k.km_percorridos') }} as custo_por_km
     from custos as c
     full outer join km as k on c.placa = k.placa and c.mes = k.mes

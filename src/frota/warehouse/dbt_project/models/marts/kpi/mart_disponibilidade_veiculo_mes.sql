@@ -151,7 +151,7 @@ final as (
         cast(coalesce(v.qtd_falhas, 0) as bigint) as qtd_falhas,
         cast(coalesce(v.qtd_reparos, 0) as bigint) as qtd_reparos,
         cast(coalesce(v.dias_reparo, 0) as bigint) as dias_reparo,
-        cast(coalesce(k.km_percorridos, 0) as double precision) as km_percorridos
+        cast(coalesce(k.km_percorridos, 0) as numeric(18, 3)) as km_percorridos
     from chaves as c
     left join dias_mes as d on c.placa = d.placa and c.mes = d.mes
     left join visitas_mes as v on c.placa = v.placa and c.mes = v.mes

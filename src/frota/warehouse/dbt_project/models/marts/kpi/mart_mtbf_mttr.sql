@@ -39,7 +39,7 @@ totais as (
         cast(sum(qtd_falhas) as bigint) as qtd_falhas,
         cast(sum(qtd_reparos) as bigint) as qtd_reparos,
         cast(sum(dias_reparo) as bigint) as dias_reparo,
-        sum(km_percorridos) as km_percorridos
+        cast(sum(km_percorridos) as numeric(18, 3)) as km_percorridos
     from por_veiculo
     group by placa
 
