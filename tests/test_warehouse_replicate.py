@@ -202,6 +202,10 @@ def test_dbt_failure_names_the_failing_test(tmp_path, operational) -> None:
         build_warehouse(at(url, warehouse_url), freshness=False, dbt_dir=tmp_path / "dbt")
     assert info.value.exit_code == 8
     assert "integridade_stg_frota__manutencoes" in str(info.value)  # its checks, one test
+    # what its rows found, though the test reads only the rows replicated since the last build
+    assert "model stg_frota__manutencoes: categoria has a value not accepted in 1 row" in str(
+        info.value
+    )
     assert any("integridade" in f for f in info.value.failures)
     # The file is released: a copy opens, and the raw layer kept the batch (replicated once).
     shutil.copy(tmp_path / "wh.duckdb", tmp_path / "copy.duckdb")

@@ -174,7 +174,7 @@ def _transform(
             res = invoke(
                 target, command, work, project=project, variables=plan.variables, progress=progress
             )
-            summary = summarise("build", res, work)
+            summary = summarise("build", res, work, target)
             if not select:
                 _record_build(target, plan)
         stale: tuple[str, ...] = ()

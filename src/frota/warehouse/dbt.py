@@ -29,6 +29,7 @@ from unittest import mock
 from frota.config import load_settings
 from frota.i18n import _
 from frota.warehouse.errors import WarehouseError
+from frota.warehouse.integrity import describe as describe_integrity
 from frota.warehouse.project import PACKAGE_ENV, PROJECT_DIR, ensure_package, project_dir
 from frota.warehouse.raw import ANALYTICS_SCHEMA
 from frota.warehouse.target import WarehouseTarget, check_installed, warehouse_target
@@ -236,8 +237,11 @@ def _progress_callback(progress: Callable[[str], None]) -> Callable[[Any], None]
     return on_event
 
 
-def summarise(command: str, res: Any, work: Path) -> DbtSummary:
-    """Counts from a dbtRunner result; raise WarehouseError naming what failed."""
+def summarise(
+    command: str, res: Any, work: Path, target: WarehouseTarget | None = None
+) -> DbtSummary:
+    """Counts from a dbtRunner result; raise WarehouseError naming what failed (with the
+    `target`, a failed `integridade` test also names its model and the checks it broke)."""
     log = work / "logs" / "dbt.log"
     if res.exception is not None and res.result is None:
         raise WarehouseError(
@@ -254,7 +258,8 @@ def summarise(command: str, res: Any, work: Path) -> DbtSummary:
         status = str(r.status).split(".")[-1].lower()
         name = r.node.unique_id
         if status in ("error", "fail", "runtime error"):
-            failures.append(f"{name}: {(r.message or status).strip()}")
+            found = describe_integrity(target, r.node) if target and status == "fail" else None
+            failures.append(f"{name}: {found or (r.message or status).strip()}")
             if kind in ("test", "unit_test"):
                 counts["fail"] += 1
         elif status == "skipped":
