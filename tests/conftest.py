@@ -98,6 +98,16 @@ def pg_database() -> Iterator[str]:
     next(made, None)
 
 
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fresh_warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A warehouse URL of its own for one test, as a user writes it: a DuckDB file in the
+    test's folder, or a fresh PostgreSQL database."""
+    if request.param == "duckdb":
+        return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    url = request.getfixturevalue("postgres_url")
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
 FTP_USER, FTP_PASSWORD = "frota", "s3cr3t-Pw9"
 
 

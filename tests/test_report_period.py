@@ -53,16 +53,8 @@ def from_the_csv(text: str, first: date, last: date) -> dict[str, Decimal]:
     return sums
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "duckdb":
-        return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
-    url = request.getfixturevalue("postgres_url")
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
 def test_an_export_of_last_year_published_today_reports_its_year(
-    warehouse: str,
+    fresh_warehouse: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -73,7 +65,7 @@ def test_an_export_of_last_year_published_today_reports_its_year(
     (export / "veiculos.csv").write_text(VEICULOS, encoding="utf-8")
     (export / "manutencoes.csv").write_text(MANUTENCOES, encoding="utf-8")
     where = [
-        *("--landing", str(tmp_path / "landing"), "--warehouse", warehouse),
+        *("--landing", str(tmp_path / "landing"), "--warehouse", fresh_warehouse),
         *("--database", f"sqlite:///{tmp_path / 'frota.db'}"),
     ]
     frota(capsys, *where, "publish", "--from", str(export))  # as of now, 2024 long gone

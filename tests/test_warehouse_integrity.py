@@ -37,22 +37,14 @@ def break_a_vehicle_state(warehouse: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "duckdb":
-        return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
-    url = request.getfixturevalue("postgres_url")
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
 def test_a_failed_integrity_test_names_the_model_and_the_checks(
-    warehouse: str,
+    fresh_warehouse: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings = build_pipeline(tmp_path, warehouse, vehicles=3, days=20)
-    break_a_vehicle_state(warehouse)
+    settings = build_pipeline(tmp_path, fresh_warehouse, vehicles=3, days=20)
+    break_a_vehicle_state(fresh_warehouse)
     monkeypatch.setenv("FROTA_CACHE_DIR", str(tmp_path / "cache"))
     said = {}
     for lang in ("en", "pt-BR"):
