@@ -149,21 +149,23 @@ def _new_keys(
     sources: dict[str, str],
     candidates: Sequence[str],
 ) -> _Keys:
-    """Read `table`'s old-format keys page by page (`query`: id, key, work order, batch),
-    compute each one's new key and write it to the table's temporary table."""
-    keys, after = _Keys(conn, table.name), 0
+    """Read `table`'s old-format keys a range of ids at a time (`query`: id, key, work order,
+    batch), compute each one's new key and write it to the table's temporary table."""
+    keys = _Keys(conn, table.name)
     total = conn.execute(
         sa.select(sa.func.count()).select_from(table).where(_old(table.c.chave))
     ).scalar_one()
+    if not total:
+        return keys
     if total >= PROGRESS:
         logger.info("0009: rewriting %s keys of %s", f"{total:,}", table.name)
-    while True:
-        page = conn.execute(
-            query.where(table.c.id > after, _old(table.c.chave)).order_by(table.c.id).limit(PAGE)
-        ).all()
-        if not page:
-            return keys
-        after = page[-1][0]
+    ids = sa.select(sa.func.min(table.c.id), sa.func.max(table.c.id))
+    low, high = (int(i) for i in conn.execute(ids).one())
+    # Pages are id ranges, not "the next PAGE old keys after id x ORDER BY id LIMIT": with a
+    # filter on the keys PostgreSQL may plan that as a scan of the whole table per page.
+    for start in range(low, high + 1, PAGE):
+        in_range = sa.and_(table.c.id >= start, table.c.id < start + PAGE)
+        page = conn.execute(query.where(in_range, _old(table.c.chave))).all()
         pairs = []
         for row_id, old, work_order, batch in page:
             new = _match(str(old), work_order, sources.get(str(batch)), candidates)
@@ -177,6 +179,7 @@ def _new_keys(
         done = keys.written + keys.unmatched
         if total >= PROGRESS and done // PROGRESS > (done - len(page)) // PROGRESS:
             logger.info("0009: %s of %s keys of %s computed", f"{done:,}", f"{total:,}", table.name)
+    return keys
 
 
 def _match(old: str, work_order: Any, first: str | None, candidates: Sequence[str]) -> str | None:
