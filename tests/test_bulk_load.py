@@ -71,9 +71,18 @@ class _GenericWriter:
         self, conn: sa.Connection, lote_id: str, on_flush: Any = None, direct: bool = False
     ) -> None:
         self.conn, self.lote_id, self.buffer, self.count = conn, lote_id, [], 0
+        self.staged: set[str] = set()  # exact, where the bulk writers keep a filter
+        self.repeats: list[str] = []
 
     def add(self, row: dict[str, Any]) -> None:
         self.buffer.append({c: row.get(c) for c in COLUMNS})
+        key = row.get("chave") or ""
+        if key in self.staged:
+            self.repeats.append(key)
+        self.staged.add(key)
+
+    def maybe_staged(self, key: str) -> bool:
+        return key in self.staged
 
     def wait(self) -> None:
         if self.buffer:

@@ -36,6 +36,7 @@ from frota.contract.tables import MANUTENCOES
 
 ORIGIN = "id_origem"
 KEY_LENGTH = 64  # manutencoes.chave
+ORIGIN_PREFIX = "o"  # of a key by work-order number (a fingerprint key starts with "f")
 _SEP = "\x1f"  # unit separator: never in a contract value (control characters are refused)
 _DIGEST_BYTES = 20
 _SOURCE_BYTES = 8

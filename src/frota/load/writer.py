@@ -12,6 +12,10 @@ class MaintenanceWriter(Protocol):
 
     count: int  # rows handed to the database so far
     direct_rows: int  # of which written straight to manutencoes (a prefix of the file)
+    repeats: list[str]  # work-order keys maybe staged more than once (all that are, and a few)
+
+    def maybe_staged(self, key: str) -> bool:
+        """False if the work-order key `key` is certainly not staged."""
 
     def add(self, row: dict[str, Any]) -> None:
         """A typed row from parse_row, with its `chave` and `linha`."""

@@ -24,6 +24,8 @@ from sqlalchemy.engine import Connection
 
 from frota.contract import MANUTENCOES
 from frota.contract.canonical import NEEDS_ESCAPE, format_value
+from frota.contract.identity import ORIGIN_PREFIX
+from frota.load.dedupe import RowFilter
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,6 +41,9 @@ OPTIONAL = tuple(c for c in COLUMNS if c not in REQUIRED)  # '' means NULL
 CHUNK_ROWS = 50_000  # rows per statement/COPY/file: a few MB in flight, two chunks at most
 WRITER_SWITCH_INTERVAL = 0.0005  # seconds: how long the writer thread may wait for the GIL
 SAVEPOINT = "frota_chunk"  # a direct chunk's, undone when it meets a stored key
+# The filter of staged work-order keys (8 MiB, taken at the first staged row): at 5,000,000
+# staged rows, about 13 bits a key, so few false candidates (each costs the stage a lookup).
+STAGED_FILTER_BITS_LOG2 = 26
 
 
 def escape_text(value: Any) -> str:
@@ -86,6 +91,10 @@ class ChunkedWriter:
         self.count = 0
         self.direct = direct  # rows go straight to manutencoes until one needs the stage
         self.direct_rows = 0  # rows written straight to manutencoes
+        # Work-order keys staged more than once, with the filter's few false positives: the
+        # stage checks these for repeats instead of grouping every staged row (stage.py).
+        self.repeats: list[str] = []
+        self._staged = RowFilter(STAGED_FILTER_BITS_LOG2)
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: Future[None] | None = None
 
@@ -114,13 +123,31 @@ class ChunkedWriter:
     def _write_direct(self, chunk: list[Any]) -> bool:
         raise NotImplementedError
 
+    def _key(self, body: Any) -> str:
+        """The key of a held row ('' while its occurrence is unsettled)."""
+        raise NotImplementedError
+
     def _write(self, chunk: list[Any], lines: array[int], direct: bool) -> None:
         if direct:
             if self._write_direct(chunk):
                 self._note_direct(lines)
                 return
             self.direct = False  # this chunk met a stored key: it and the rest go to the stage
+        self._note_staged(chunk)
         self._write_stage(chunk, lines)
+
+    def _note_staged(self, chunk: list[Any]) -> None:
+        """Remember the chunk's work-order keys; one the filter may have seen is a candidate
+        repeat (`repeats`). Fingerprint keys are unique in a batch by construction."""
+        seen, repeats, key_of = self._staged, self.repeats, self._key
+        for body in chunk:
+            key = key_of(body)
+            if key[:1] == ORIGIN_PREFIX and not seen.first_time(hash(key)):
+                repeats.append(key)
+
+    def maybe_staged(self, key: str) -> bool:
+        """False if the work-order key `key` is certainly not in the stage."""
+        return self._staged.maybe_seen(hash(key))
 
     def _note_direct(self, lines: array[int]) -> None:
         """Count a chunk written directly."""
@@ -183,6 +210,9 @@ class TextWriter(ChunkedWriter):
 
     def _body(self, row: dict[str, Any]) -> str:
         return "\t".join([escape_text(row.get(c)) for c in KEYED])
+
+    def _key(self, body: str) -> str:
+        return body[body.rfind("\t") + 1 :]
 
     def add_canonical(self, cells: tuple[str, ...], line: int) -> None:
         # FastMaintenances let no cell through that would need escaping (keys are hex).

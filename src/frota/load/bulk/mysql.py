@@ -43,6 +43,9 @@ class MysqlInsertWriter(ChunkedWriter):
     def _body(self, row: dict[str, Any]) -> str:
         return "(" + ", ".join([self.dbapi.escape(row.get(c)) for c in KEYED])
 
+    def _key(self, body: str) -> str:
+        return body[body.rfind(" ") + 2 : -1] if body[-1] == "'" else ""  # …, 'key' or NULL
+
     def add_canonical(self, cells: tuple[str, ...], line: int) -> None:
         p, t, d, c, k, g, e, o, ch = cells
         t = "'" + t + "'" if t else "NULL"

@@ -44,6 +44,9 @@ class SqliteWriter(ChunkedWriter):
     def _body(self, row: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(_bind(row.get(c)) for c in KEYED)
 
+    def _key(self, body: tuple[Any, ...]) -> str:
+        return body[-1] or ""
+
     def add_canonical(self, cells: tuple[str, ...], line: int) -> None:
         self.buffer.append(cells)
         self.lines.append(line)
