@@ -22,7 +22,7 @@ from frota.db.engine import create_engine
 from frota.errors import ConfigError
 from frota.generate import generate_batch
 from frota.landing import open_landing
-from frota.load import bulk, fastpath, load_pending, transaction
+from frota.load import bulk, dedupe, fastpath, load_pending, transaction
 from frota.load import stage as stage_module
 from frota.load.bulk import base as bulk_base
 from frota.load.bulk.base import COLUMNS
@@ -66,9 +66,15 @@ class _GenericWriter:
     """The pre-bulk path: SQLAlchemy Core executemany of dicts, chunk by chunk."""
 
     direct_rows = 0  # always to the stage
+    repeats = None  # every staged row is checked for repeated work orders
 
     def __init__(
-        self, conn: sa.Connection, lote_id: str, on_flush: Any = None, direct: bool = False
+        self,
+        conn: sa.Connection,
+        lote_id: str,
+        on_flush: Any = None,
+        direct: bool = False,
+        last: int = 0,
     ) -> None:
         self.conn, self.lote_id, self.buffer, self.count = conn, lote_id, [], 0
         self.staged: set[str] = set()  # exact, where the bulk writers keep a filter
@@ -312,7 +318,12 @@ def test_direct_path_gives_the_staged_content(
     monkeypatch.setattr(bulk_base.ChunkedWriter, "_note_direct", counted)
     caplog.set_level(logging.INFO, logger="frota")
     fast = _load_direct_story(tmp_path / "fast", db_url, infile)
-    assert sum(direct) == 20 + 11 + 10  # each batch's first chunks went straight in
+    if not db_url.startswith("mysql"):  # each batch's first chunks went straight in
+        assert direct == [10, 10, 10, 1, 10]
+    else:  # then, probing (MySQL), the new rows of later chunks, until an unsettled row (WASH)
+        # b1 (undone): OS-22…30 beside OS-5's copy, OS-31…35 beside OS-7's; b2: OS-110 before
+        # the copy of WASH's variant; b3: OS-210/211 and OS-15/18 (b1 held them) among re-sent.
+        assert direct == [10, 10, 9, 5, 10, 1, 10, 2, 2]
     # OS-5's direct copy conflicts with a staged one: the first batch went again, staged.
     assert caplog.text.count("loading it again through the stage") == 1
     reasons = [r[4] for r in fast["quarantine"]]
@@ -364,6 +375,104 @@ def test_sqlite_raises_its_cache_only_for_the_direct_inserts(
     assert load_pending(s, today=TODAY).loaded[0].manutencoes_inserted == 25
     own = sqlite3.connect(":memory:").execute("PRAGMA cache_size").fetchone()[0]
     assert seen == {"direct": {-DIRECT_CACHE_KIB}, "stage": {own}, "apply": {own}}
+
+
+def _load_present_story(tmp: Path, url: str) -> dict[str, list[tuple]]:
+    """A batch of work orders, then one re-sending them among new ones, with a re-sent work
+    order repeated the same (a duplicate) and one repeated with other values (both held)."""
+    init_db(url)
+    s = settings_for(tmp, url)
+    _publish_orders(tmp / "b1", s.landing, 1, _orders(1, 30), veiculos=V)
+    second = [*_orders(100, 10), *_orders(1, 10), *_orders(3, 1), *_orders(4, 1, cost="9.99")]
+    second += [*_orders(11, 10), *_orders(21, 1, cost="7.77"), *_orders(110, 3)]
+    _publish_orders(tmp / "b2", s.landing, 2, second)
+    for _ in range(2):
+        load_pending(s, today=TODAY)
+    return _content(url)
+
+
+@pytest.mark.parametrize("filter_bits", [27, 6])
+def test_present_copies_of_a_repeated_work_order(
+    tmp_path: Path, db_url: str, filter_bits: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows stored unchanged are staged as line and key only; a work order they repeat is
+    settled as when they are staged whole. A tiny filter of staged work orders (6 bits:
+    nearly every key a false candidate) changes nothing."""
+    monkeypatch.setattr(bulk_base, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(bulk_base, "RowFilter", lambda *_: dedupe.RowFilter(filter_bits))
+    present: list[int] = []
+    write_present = bulk_base.ChunkedWriter._write_present
+
+    def counted(self: bulk_base.ChunkedWriter, lines: Any, keys: list[str]) -> None:
+        present.append(len(lines))
+        write_present(self, lines, keys)
+
+    monkeypatch.setattr(bulk_base.ChunkedWriter, "_write_present", counted)
+    fast = _load_present_story(tmp_path / "fast", db_url)
+    # inserted, updated, present, stale, quarantined, released, duplicates
+    assert fast["ledger"][1][2:] == (13, 1, 19, 0, 2, 0, 1)
+    assert [r[4] for r in fast["quarantine"]] == ["conflicting_id_origem"] * 2
+    # Chunks of 10: OS-1…10; OS-3 again, OS-11…18 (OS-4's other copy whole); OS-19, OS-20.
+    assert sum(present) == (10 + 9 + 2 if db_url.startswith("mysql") else 0)  # MySQL probes
+    _empty(db_url)
+    _generic(monkeypatch)
+    generic = _load_present_story(tmp_path / "generic", db_url)
+    _assert_same(fast, generic, by_order=True)
+
+
+def _load_resend_story(tmp: Path, url: str, order: str) -> dict[str, list[tuple]]:
+    """60 work orders, then an export re-sending them (every 7th with another cost) among
+    new ones, in the stored order (`order` = "same") or reversed."""
+    init_db(url)
+    s = settings_for(tmp, url)
+    _publish_orders(tmp / "b1", s.landing, 1, _orders(1, 60), veiculos=V)
+    second = [
+        *_orders(1, 20),
+        *_orders(200, 3),
+        *_orders(21, 40),
+        *_orders(7, 1, cost="9.99"),
+        *_orders(300, 5),
+    ]
+    second = [line for i, line in enumerate(second) if not line.endswith(",OS-7") or i > 60]
+    _publish_orders(tmp / "b2", s.landing, 2, second[::-1] if order == "reversed" else second)
+    for _ in range(2):
+        load_pending(s, today=TODAY)
+    return _content(url)
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("order", ["same", "reversed"])
+def test_a_resent_export_is_read_by_ranges_of_stored_rows(
+    tmp_path: Path, db_url: str, order: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MySQL's probing reads the stored rows after the last record a chunk found as one range
+    of ids: in the stored order most keys are found there, in another order ranges stop;
+    either way the records are those of the staged path."""
+    if not db_url.startswith("mysql"):
+        pytest.skip("probing is MySQL's")
+    monkeypatch.setattr(bulk_base, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(bulk_base, "PROBE_PAGE", 4)  # several pages a range and a lookup
+    by_range: list[int] = []
+    fetch = bulk_base.ChunkedWriter._fetch_stored
+
+    def counted(self: bulk_base.ChunkedWriter, cur: Any, where: str) -> Any:
+        rows = list(fetch(self, cur, where))
+        if where.startswith("id >="):
+            by_range.append(len(rows))
+        return iter(rows)
+
+    monkeypatch.setattr(bulk_base.ChunkedWriter, "_fetch_stored", counted)
+    fast = _load_resend_story(tmp_path / "fast", db_url, order)
+    # inserted, updated, present, stale, quarantined, released, duplicates
+    assert fast["ledger"][1][2:] == (8, 1, 59, 0, 0, 0, 0)
+    if order == "same":  # every chunk after the first that probed found its rows in a range
+        assert sum(by_range) >= 40
+    else:  # the first range found too few: no more ranges
+        assert len(by_range) <= bulk_base.CHUNK_ROWS // bulk_base.PROBE_PAGE + 1
+    _empty(db_url)
+    _generic(monkeypatch)
+    generic = _load_resend_story(tmp_path / "generic", db_url, order)
+    _assert_same(fast, generic, by_order=True)
 
 
 def test_a_failure_after_the_bulk_insert_rolls_everything_back(

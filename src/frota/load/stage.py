@@ -2,24 +2,29 @@
 
 The stage is a temporary table of this connection, written by the dialect's bulk writer
 (frota.load.bulk): the contract's cells, each row's key (frota.contract.identity) and its line.
-On the optimistic path (`direct`) the writer first writes straight to manutencoes, chunk by
-chunk, until a chunk meets a stored key or a row's occurrence is unsettled: those rows (ids
-above `last`, a prefix of the file) are the batch's own, and the stage holds the rest. A fresh
-export never meets a key, so it is never staged. `apply` then settles the stage set by set, in
-the batch transaction:
+On the optimistic path (`direct`) the writer writes straight to manutencoes, chunk by chunk,
+until a chunk meets a stored key; from then on (MySQL) it reads each chunk's stored records
+(frota.load.bulk.base): new rows still go straight in (ids above `last`: the batch's own)
+while they can, a row the stored record equals is staged as its line and key alone
+(`PRESENT`), and the rest goes to the stage whole. A fresh export is never staged, a re-sent
+one on MySQL mostly as narrow rows (PostgreSQL, SQLite: every row from the first chunk that
+met a key is staged whole). `apply` then settles the stage
+set by set, in the batch transaction:
 
 1. rows whose occurrence in the batch the Bloom filter could not settle get their key (the
    first occurrence may be a direct row);
 2. a work-order number repeated in the batch (in the stage, or in the stage and among the
-   direct rows): identical copies count once (the others are duplicates), different contents
-   are all quarantined (`conflicting_id_origem`). A direct copy of such a work order would
-   have to leave manutencoes, and the loader may not DELETE: `Restage` is raised, and the
-   batch is loaded again, through the stage alone (load/transaction.py);
+   direct rows; a PRESENT copy is the stored record): identical copies count once (the others
+   are duplicates), different contents are all quarantined (`conflicting_id_origem`). A
+   direct copy of such a work order would have to leave manutencoes, and the loader may not
+   DELETE: `Restage` is raised, and the batch is loaded again, through the stage alone
+   (load/transaction.py);
 3. a stored record the batch changes (its work-order number came with other values, or it was
    retired) is updated, with a row in frota_manutencoes_historico — unless a batch newer than
    this one (frota.db.history.Version: as_of, then the publish order) wrote its current state:
    then the record stays, and this batch's older version goes to the history as 'stale';
-4. the rest is inserted where the key is absent; what is left was already present, unchanged.
+4. the rest is inserted where the key is absent; what is left (with the PRESENT rows) was
+   already present, unchanged.
 
 A temporary table is not DDL on the schema: no lock, no implicit commit (MySQL), and the
 least-privilege loader may create one (docs/operations.md).
@@ -57,10 +62,10 @@ from frota.db.schema import _sa_type, batches, maintenance_history, manutencoes
 from frota.errors import BadInputError
 from frota.i18n import _
 from frota.load.bulk import maintenance_writer
-from frota.load.bulk.base import STAGE
+from frota.load.bulk.base import PRESENT, STAGE
 from frota.load.writer import MaintenanceWriter
 
-OK, DUPLICATE, CONFLICT = 0, 1, 2  # stage.estado
+OK, DUPLICATE, CONFLICT = 0, 1, 2  # stage.estado (and PRESENT: line and key only)
 _PAGE = 1000
 _DIRECT_PAGE = 20_000  # direct rows read back a query at a time
 CONTRACT = MANUTENCOES.csv_header
@@ -141,7 +146,9 @@ class Stage:
         _create(conn)
         # One loader at a time, inside its transaction: the rows it writes have ids above this.
         self.last: int = conn.execute(sa.select(sa.func.max(manutencoes.c.id))).scalar() or 0
-        self.writer: MaintenanceWriter = maintenance_writer(conn, batch_id, on_flush, direct)
+        self.writer: MaintenanceWriter = maintenance_writer(
+            conn, batch_id, on_flush, direct, last=self.last
+        )
 
     def __enter__(self) -> Stage:
         return self
@@ -321,17 +328,18 @@ class Stage:
             if maybe:
                 yield maybe
 
-    def _direct_copies(self, keys: list[str]) -> list[Any]:
-        """The direct rows with these keys (each before every staged row in the file)."""
-        if not self.writer.direct_rows:
-            return []
+    def _stored_copies(self, keys: list[str], direct: bool) -> dict[str, _Copy]:
+        """The batch's direct rows with these keys (`direct`), or the stored records a PRESENT
+        row equals, as copies of the work order."""
         m = manutencoes
+        if direct and not self.writer.direct_rows:
+            return {}
         rows = self.conn.execute(
             sa.select(m.c.chave, *(m.c[c] for c in CONTRACT)).where(
-                m.c.chave.in_(keys), m.c.id > self.last
+                m.c.chave.in_(keys), m.c.id > self.last if direct else m.c.id <= self.last
             )
         ).all()
-        return [_Copy(r._mapping) for r in rows]
+        return {r.chave: _Copy(r._mapping) for r in rows}
 
     def _resolve_repeated_origins(self, result: Applied) -> None:
         """Settle the work orders the batch repeats (Restage: one conflicts with a direct
@@ -341,7 +349,11 @@ class Stage:
             keys = repeated[start : start + _PAGE]
             rows = self.conn.execute(sa.select(stage).where(stage.c.chave.in_(keys))).all()
             groups: dict[str, list[Any]] = defaultdict(list)
-            copies = [*rows, *self._direct_copies(keys)]
+            narrow = [r for r in rows if r.estado == PRESENT]
+            stored = self._stored_copies(keys, direct=False) if narrow else {}
+            present = [stored[r.chave].at(r.linha) for r in narrow]
+            copies: list[Any] = [*(r for r in rows if r.estado != PRESENT), *present]
+            copies += self._stored_copies(keys, direct=True).values()
             for row in sorted(copies, key=lambda r: (r.chave, r.linha)):
                 groups[row.chave].append(row)
             marks: list[dict[str, int]] = []
@@ -351,7 +363,7 @@ class Stage:
                     marks += [{"s_linha": r.linha, "mark": DUPLICATE} for r in group[1:]]
                     result.duplicates += len(group) - 1
                     continue
-                if any(isinstance(r, _Copy) for r in group):
+                if any(isinstance(r, _Copy) and r.linha == 0 for r in group):
                     raise Restage(group[0].chave)
                 lines = ", ".join(str(r.linha) for r in group)
                 for r in group:
@@ -482,13 +494,19 @@ def _insert_absent(dialect: str, rows: sa.Select, origin: bool) -> sa.Executable
 
 
 class _Copy:
-    """A direct row, as the repeated-work-order check reads a staged one: its line is before
-    every staged line (the direct rows are a prefix of the file)."""
+    """A work order's copy that is a stored row, as the repeated-work-order check reads a
+    staged one: a direct row (line 0: before every staged line, as direct rows come first)
+    or, `at` the line of a PRESENT row, the stored record that row equals."""
 
     linha = 0
 
     def __init__(self, values: Mapping[Any, Any]) -> None:
         self.__dict__.update({c: values[c] for c in ("chave", *CONTRACT)})
+
+    def at(self, linha: int) -> _Copy:
+        copy = _Copy(self.__dict__)
+        copy.linha = linha
+        return copy
 
 
 def _drop(conn: Connection) -> None:

@@ -11,7 +11,7 @@ class MaintenanceWriter(Protocol):
     """Appends maintenance rows (with the batch's lote_id) inside the batch transaction."""
 
     count: int  # rows handed to the database so far
-    direct_rows: int  # of which written straight to manutencoes (a prefix of the file)
+    direct_rows: int  # of which written straight to manutencoes
     repeats: list[str]  # work-order keys maybe staged more than once (all that are, and a few)
 
     def maybe_staged(self, key: str) -> bool:

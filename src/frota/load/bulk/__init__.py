@@ -1,5 +1,6 @@
 """Dialect bulk paths for appending maintenances inside the batch transaction (DESIGN §5): to
-the batch's stage, or (the optimistic path, `direct`) straight to manutencoes (base.py).
+the batch's stage, or (the optimistic path, `direct`) straight to manutencoes; on MySQL, a
+re-sent record that is stored unchanged only as its line and key (base.py).
 
 - SQLite (`sqlite.py`): `executemany` of tuples on the raw cursor.
 - PostgreSQL (`postgres.py`): `COPY manutencoes (...) FROM STDIN` in text format.
@@ -50,17 +51,20 @@ def maintenance_writer(
     lote_id: str,
     on_flush: Callable[[], None] | None = None,
     direct: bool = False,
+    last: int = 0,
 ) -> MaintenanceWriter:
     """The bulk writer for this connection's dialect (LOAD DATA only on a guarded connection);
-    `direct`: straight to manutencoes until a chunk meets a stored key (base.py)."""
+    `direct`: new rows straight to manutencoes, whose ids above `last` are the batch's own
+    (base.py)."""
+    options: dict[str, Any] = {"on_flush": on_flush, "direct": direct, "last": last}
     dialect = conn.dialect.name
     if dialect == "sqlite":
-        return SqliteWriter(conn, lote_id, on_flush=on_flush, direct=direct)
+        return SqliteWriter(conn, lote_id, **options)
     if dialect == "postgresql":
-        return PostgresCopyWriter(conn, lote_id, on_flush=on_flush, direct=direct)
+        return PostgresCopyWriter(conn, lote_id, **options)
     if dialect == "mysql":
         dbapi: Any = conn.connection.dbapi_connection
         if isinstance(dbapi, guarded_class()) and dbapi._local_infile:
-            return MysqlLoadDataWriter(conn, lote_id, on_flush=on_flush, direct=direct)
-        return MysqlInsertWriter(conn, lote_id, on_flush=on_flush, direct=direct)
+            return MysqlLoadDataWriter(conn, lote_id, **options)
+        return MysqlInsertWriter(conn, lote_id, **options)
     raise NotImplementedError(dialect)

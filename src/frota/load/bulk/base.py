@@ -4,9 +4,26 @@ thread while the main thread parses the next, and the text format COPY and LOAD 
 A writer appends to the batch's stage (a temporary table, frota.load.stage) or, while it is
 `direct` (the loader's optimistic path, docs/benchmarks.md), straight to `manutencoes`: each
 chunk in a savepoint, so that a chunk meeting a key already stored (a record the batch re-sends
-or changes, or a work order repeated in the batch) is undone and goes to the stage instead, and
-so does every row after it. The rows written directly are then a prefix of the file, and the
-stage's `apply` counts them as the batch's own.
+or changes, or a work order repeated in the batch) is undone.
+
+From that chunk on, a writer that can (`stored_sql`: MySQL) *probes*: it reads the stored
+records of the chunk's keys, rendered by the server as the writer holds a row, and compares
+them with the rows. A re-sent export mostly keeps the order its records were stored in, so the
+stored rows after the last record the previous chunk found are read first as one range of ids;
+the keys not found there are looked up by key (`_stored`). A row whose key is not stored is
+new: written straight in, as before (in a savepoint; once that fails, or a row's occurrence is
+unsettled, new rows go to the stage, so that ids keep the file's order); a row the stored
+record equals is *present*: only its line and key go to the stage (`PRESENT`), for the stage's
+counts, repeated work orders and snapshots; the rest (changed, retired, repeated) goes to the
+stage whole, to be settled set by set. A re-sent record thus costs a share of a range read and
+a narrow row, not a full write and two joins. On InnoDB those joins are an index lookup a row
+(MariaDB's hash join was far slower); PostgreSQL joins the stage by hashing and SQLite runs in
+the process, so both stage every row from the first failed chunk on: probing measured slower
+there (docs/benchmarks.md).
+
+Every staged work-order key is noted in a Bloom filter (`repeats`, `maybe_staged`), so that the
+stage looks for a work order the batch repeats among a few candidates instead of grouping and
+joining every staged row.
 
 Everything runs on the batch transaction's own connection: no statement here commits, so
 data, quarantine and ledger still commit together. `wait()` must run before anything else uses
@@ -17,7 +34,7 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
@@ -44,6 +61,8 @@ SAVEPOINT = "frota_chunk"  # a direct chunk's, undone when it meets a stored key
 # The filter of staged work-order keys (8 MiB, taken at the first staged row): at 5,000,000
 # staged rows, about 13 bits a key, so few false candidates (each costs the stage a lookup).
 STAGED_FILTER_BITS_LOG2 = 26
+PRESENT = 3  # stage.estado of a row the stored record equals (its line and key only)
+PROBE_PAGE = 5_000  # keys per lookup
 
 
 def escape_text(value: Any) -> str:
@@ -66,14 +85,17 @@ class ChunkedWriter:
     """Appends maintenance rows in chunks, one chunk in flight on a background thread.
 
     A row is held as its `KEYED` cells (`add`, `add_canonical`) with its line kept beside it;
-    subclasses say how (`_body`, `add_canonical`) and how a chunk is written to the stage
+    subclasses say how (`_body`, `add_canonical`, `_key`), how a chunk is written to the stage
     (`_write_stage`) and, in a savepoint, to manutencoes (`_write_direct`: False when the chunk
-    met a stored key and was undone). Together they are a `frota.load.writer.MaintenanceWriter`.
+    met a stored key and was undone), and how the server renders a stored row as they hold
+    one (`stored_sql`, for probing; None: never probe). Together they are a
+    `frota.load.writer.MaintenanceWriter`.
     """
 
     chunk_rows = CHUNK_ROWS
 
     threaded = True  # the server inserts one chunk while Python parses the next
+    stored_sql: str | None = None  # a manutencoes row as this writer's text (None: no probing)
 
     def __init__(
         self,
@@ -82,6 +104,7 @@ class ChunkedWriter:
         chunk_rows: int | None = None,
         on_flush: Callable[[], None] | None = None,
         direct: bool = False,
+        last: int = 0,
     ) -> None:
         self.conn, self.lote_id, self.on_flush = conn, lote_id, on_flush
         self.chunk_rows = chunk_rows or min(CHUNK_ROWS, type(self).chunk_rows)
@@ -89,7 +112,12 @@ class ChunkedWriter:
         self.buffer: list[Any] = []
         self.lines = array("q")  # the file line of each buffered row
         self.count = 0
-        self.direct = direct  # rows go straight to manutencoes until one needs the stage
+        self.direct = direct  # new rows go straight to manutencoes
+        self.probing = False  # rows are looked up first (see the module's docstring)
+        self.can_probe = direct and self.stored_sql is not None
+        self.last = last  # manutencoes ids above this are the batch's own
+        self._next_id: int | None = None  # probing: where the next range of stored rows starts
+        self._ranges = True  # probing: ranges still find most keys (see _stored)
         self.direct_rows = 0  # rows written straight to manutencoes
         # Work-order keys staged more than once, with the filter's few false positives: the
         # stage checks these for repeats instead of grouping every staged row (stage.py).
@@ -100,10 +128,12 @@ class ChunkedWriter:
 
     def add(self, row: dict[str, Any]) -> None:
         """A typed row from parse_row, with its `chave` (None: its occurrence is unsettled,
-        so it and every row after it go to the stage) and `linha`."""
+        so no new row after it goes straight in) and `linha`."""
         if row.get("chave") is None and self.direct:
             self.flush()
+            self.wait()  # the chunk in flight may start probing too
             self.direct = False
+            self._start_probing()
         self.buffer.append(self._body(row))
         self.lines.append(row["linha"])
         if len(self.buffer) >= self.chunk_rows:
@@ -117,37 +147,156 @@ class ChunkedWriter:
     def _body(self, row: dict[str, Any]) -> Any:
         raise NotImplementedError
 
+    def _key(self, body: Any) -> str:
+        """The key of a held row ('' while its occurrence is unsettled)."""
+        raise NotImplementedError
+
     def _write_stage(self, chunk: list[Any], lines: array[int]) -> None:
         raise NotImplementedError
 
     def _write_direct(self, chunk: list[Any]) -> bool:
         raise NotImplementedError
 
-    def _key(self, body: Any) -> str:
-        """The key of a held row ('' while its occurrence is unsettled)."""
-        raise NotImplementedError
-
-    def _write(self, chunk: list[Any], lines: array[int], direct: bool) -> None:
-        if direct:
+    def _write(self, chunk: list[Any], lines: array[int], direct: bool, probing: bool) -> None:
+        if direct and not probing:
             if self._write_direct(chunk):
                 self._note_direct(lines)
                 return
-            self.direct = False  # this chunk met a stored key: it and the rest go to the stage
-        self._note_staged(chunk)
-        self._write_stage(chunk, lines)
+            # This chunk met a stored key: from here on, probe (or stage everything).
+            probing = self._start_probing()
+            if not probing:
+                self.direct = direct = False
+        if probing:
+            self._probe(chunk, lines, direct)
+        else:
+            self._note_staged([self._key(body) for body in chunk])
+            self._write_stage(chunk, lines)
 
-    def _note_staged(self, chunk: list[Any]) -> None:
-        """Remember the chunk's work-order keys; one the filter may have seen is a candidate
+    def _start_probing(self) -> bool:
+        if self.can_probe and not self.probing:
+            self.probing = True
+            cur = self.dbapi.cursor()
+            try:
+                cur.execute(f"SET SESSION group_concat_max_len = {GROUP_CONCAT_MAX_LEN:d}")
+            finally:
+                cur.close()
+        return self.probing
+
+    def _probe(self, chunk: list[Any], lines: array[int], direct: bool) -> None:
+        """Write a chunk by what is stored: new rows straight in (while `direct`), rows the
+        stored record equals as PRESENT, the rest whole to the stage."""
+        keys = [self._key(body) for body in chunk]
+        stored = self._stored([k for k in keys if k])
+        new, new_lines, staged, staged_lines = [], array("q"), [], array("q")
+        same_lines, same_keys, staged_keys = array("q"), [], []
+        for body, line, key in zip(chunk, lines, keys, strict=True):
+            if key and key not in stored:
+                new.append(body)
+                new_lines.append(line)
+            # Equal text is equal values (the server renders a cell as the writer does); a
+            # cell with an escape could render alike for different values, so it is staged.
+            elif key and stored[key] == body and "\\" not in body:
+                same_lines.append(line)
+                same_keys.append(key)
+            else:
+                staged.append(body)
+                staged_lines.append(line)
+                staged_keys.append(key)
+        if new:
+            if direct and self._write_direct(new):
+                self._note_direct(new_lines)
+            else:  # a key repeated among them, or no longer direct: all new rows staged
+                self.direct = False
+                staged += new
+                staged_lines.extend(new_lines)
+                staged_keys += [self._key(body) for body in new]
+        if staged:
+            self._write_stage(staged, staged_lines)
+        if same_lines:
+            self._write_present(same_lines, same_keys)
+        self._note_staged(staged_keys)
+        self._note_staged(same_keys)
+
+    def _note_staged(self, keys: list[str]) -> None:
+        """Remember the work-order keys staged; one the filter may have seen is a candidate
         repeat (`repeats`). Fingerprint keys are unique in a batch by construction."""
-        seen, repeats, key_of = self._staged, self.repeats, self._key
-        for body in chunk:
-            key = key_of(body)
+        seen, repeats = self._staged, self.repeats
+        for key in keys:
             if key[:1] == ORIGIN_PREFIX and not seen.first_time(hash(key)):
                 repeats.append(key)
 
     def maybe_staged(self, key: str) -> bool:
         """False if the work-order key `key` is certainly not in the stage."""
         return self._staged.maybe_seen(hash(key))
+
+    def _stored(self, keys: list[str]) -> dict[str, str | None]:
+        """key -> the stored record as this writer's text, for the keys stored (None: it is
+        retired, or the batch's own, so it is staged).
+
+        A re-sent export mostly keeps the order in which its records were stored, so the
+        stored rows from just after the last record the previous chunk found are read first,
+        as one range of the primary key (as many rows as the chunk has keys): the keys found
+        there need no lookup of their own, and the rest are looked up by key. A range that
+        finds fewer than a quarter of its keys (an export in another order) turns ranges off
+        for the batch: the cost is then one wasted range."""
+        found: dict[str, tuple[int, str | None]] = {}
+        rest = keys
+        cur = self.dbapi.cursor()
+        try:
+            if self._next_id is not None:
+                wanted = set(keys)
+                start, end = self._next_id, min(self._next_id + len(keys), self.last + 1)
+                for at in range(start, end, PROBE_PAGE):
+                    where = f"id >= {at:d} AND id < {min(at + PROBE_PAGE, end):d}"
+                    found.update(r for r in self._fetch_stored(cur, where) if r[0] in wanted)
+                if len(found) < len(keys) // 4:
+                    self._ranges = False
+                rest = [k for k in keys if k not in found]
+            for at in range(0, len(rest), PROBE_PAGE):
+                where = f"chave IN ({_literals(rest[at : at + PROBE_PAGE])})"
+                found.update(self._fetch_stored(cur, where))
+        finally:
+            cur.close()
+        self._next_id = None
+        if self._ranges:  # the next range starts after the chunk's last stored record
+            last_found = next((found[k][0] for k in reversed(keys) if k in found), None)
+            if last_found is not None and last_found < self.last:
+                self._next_id = last_found + 1
+        return {k: text for k, (_, text) in found.items()}
+
+    def _fetch_stored(self, cur: Any, where: str) -> Iterator[tuple[str, tuple[int, str | None]]]:
+        """(key, (id, the record as this writer's text, None if retired or the batch's own))
+        of the manutencoes rows `where` says. The server joins them into one text (a
+        driver in Python decodes each field of each row: 6 µs a row with three fields, the
+        most of a lookup), split here; the count beside it proves nothing was cut."""
+        record = (
+            f"CASE WHEN retirada_lote IS NULL AND id <= {self.last:d} THEN {self.stored_sql} END"
+        )
+        cur.execute(
+            f"SELECT COUNT(*), GROUP_CONCAT(CONCAT_WS({_UNIT}, chave, id, IFNULL({record}, "
+            f"{_NONE})) SEPARATOR {_RECORD}) FROM manutencoes WHERE {where}"
+        )
+        count, text = cur.fetchone()
+        rows = text.split(_RECORD_CHAR) if count else []
+        if len(rows) != count:
+            raise RuntimeError(f"stored rows cut: {len(rows)} of {count} (group_concat_max_len)")
+        for row in rows:
+            key, id_, stored = row.split(_UNIT_CHAR)
+            yield key, (int(id_), None if stored == _NONE_CHAR else stored)
+
+    def _write_present(self, lines: array[int], keys: list[str]) -> None:
+        """The stage's rows for records present unchanged: line, key, PRESENT."""
+        rows = [f"({line}, '{key}', {PRESENT})" for line, key in zip(lines, keys, strict=True)]
+        _literals(keys)  # checked: quoted as they are
+        cur = self.dbapi.cursor()
+        try:
+            for start in range(0, len(rows), PROBE_PAGE):
+                cur.execute(
+                    f"INSERT INTO {STAGE} (linha, chave, estado) VALUES "
+                    + ", ".join(rows[start : start + PROBE_PAGE])
+                )
+        finally:
+            cur.close()
 
     def _note_direct(self, lines: array[int]) -> None:
         """Count a chunk written directly."""
@@ -165,9 +314,10 @@ class ChunkedWriter:
         chunk, lines = self.buffer, self.lines
         self.buffer, self.lines = [], array("q")
         self.wait()
-        direct = self.direct  # decided here: a failed direct chunk has turned it off by now
+        # Decided here: a failed chunk has changed them by now.
+        direct, probing = self.direct, self.probing
         if not self.threaded:
-            self._write(chunk, lines, direct)
+            self._write(chunk, lines, direct, probing)
             self.count += len(chunk)
             if self.on_flush:
                 self.on_flush()
@@ -181,7 +331,7 @@ class ChunkedWriter:
             # of a 1M-row LOAD DATA). Restored on exit; frota loads one batch at a time.
             self._switch_interval = sys.getswitchinterval()
             sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
-        self._inflight = self._pool.submit(self._write, chunk, lines, direct)
+        self._inflight = self._pool.submit(self._write, chunk, lines, direct, probing)
         self.count += len(chunk)
         if self.on_flush:
             self.on_flush()
@@ -224,3 +374,40 @@ class TextWriter(ChunkedWriter):
     @staticmethod
     def staged_text(chunk: list[str], lines: array[int]) -> str:
         return "".join([f"{body}\t{line}\n" for body, line in zip(chunk, lines, strict=True)])
+
+
+# Separators of the server-joined stored rows (_fetch_stored): control characters, which no
+# contract value holds (frota.contract.validate refuses them).
+_UNIT_CHAR, _RECORD_CHAR, _NONE_CHAR = "\x1f", "\x1e", "\x1d"
+_UNIT, _NONE = (f"CHAR({ord(c)} USING utf8mb4)" for c in (_UNIT_CHAR, _NONE_CHAR))
+_RECORD = f"'{_RECORD_CHAR}'"  # SEPARATOR takes a literal only
+GROUP_CONCAT_MAX_LEN = 32 * 1024 * 1024  # a page of joined rows (~1 MB) fits well below it
+
+
+def _literals(keys: list[str]) -> str:
+    """Keys as SQL string literals, as they are: a key is a digest in hex (with ':k'), so it
+    holds no quote or backslash (checked, at the cost of one scan of the text)."""
+    text = "'" + "', '".join(keys) + "'"
+    if "\\" in text or text.count("'") != 2 * len(keys):
+        raise ValueError("a record key with a quote or a backslash")
+    return text
+
+
+def kind(name: str) -> str:
+    """The kind of a `KEYED` column (the key is text)."""
+    return "str" if name == "chave" else MANUTENCOES.column(name).kind
+
+
+def text_stored_sql(dialect: str) -> str:
+    """A stored manutencoes row as COPY / LOAD DATA text: its `KEYED` cells, canonical, joined
+    by tabs, NULL as an empty field (no escapes: a row that needs one is never judged equal)."""
+    cells = []
+    for name in KEYED:
+        if kind(name) == "date" and dialect == "postgresql":
+            cells.append(f"coalesce(to_char({name}, 'YYYY-MM-DD'), '')")
+        elif dialect == "postgresql":
+            cells.append(f"coalesce({name}::text, '')")
+        else:
+            cells.append(f"IFNULL({name}, '')")
+    tab = "chr(9)" if dialect == "postgresql" else "CHAR(9 USING utf8mb4)"
+    return f"CONCAT_WS({tab}, {', '.join(cells)})"

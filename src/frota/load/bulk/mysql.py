@@ -20,10 +20,22 @@ from frota.load.bulk.base import (
     STAGE,
     ChunkedWriter,
     TextWriter,
+    kind,
+    text_stored_sql,
 )
 from frota.load.bulk.infile_guard import allow_infile, check_local_infile_connection
 
 DUPLICATE_KEY = 1062  # ER_DUP_ENTRY
+
+
+def _values_sql() -> str:
+    """A stored row as `MysqlInsertWriter._body` writes one: QUOTE gives 'text' (NULL for
+    NULL), numbers as they are (a cell PyMySQL or QUOTE would escape holds a backslash: such
+    a row is never judged equal)."""
+    cells = [
+        f"IFNULL({c}, 'NULL')" if kind(c) in ("int", "decimal") else f"QUOTE({c})" for c in KEYED
+    ]
+    return f"CONCAT('(', CONCAT_WS(', ', {', '.join(cells)}))"
 
 
 class MysqlInsertWriter(ChunkedWriter):
@@ -39,6 +51,7 @@ class MysqlInsertWriter(ChunkedWriter):
     sql = f"INSERT INTO {STAGE} ({', '.join(COLUMNS)}) VALUES "
     direct_sql = f"INSERT INTO manutencoes ({', '.join(DIRECT)}) VALUES "
     statement_bytes = 4 * 1024 * 1024  # well below MariaDB's 16 MB max_allowed_packet default
+    stored_sql = _values_sql()
 
     def _body(self, row: dict[str, Any]) -> str:
         return "(" + ", ".join([self.dbapi.escape(row.get(c)) for c in KEYED])
@@ -102,6 +115,8 @@ class MysqlLoadDataWriter(TextWriter):
     """LOAD DATA LOCAL INFILE of a chunk frota holds in memory under a name of its own (the
     connection must be guarded: it answers only that name, with only those bytes; no file
     is written or read). The statement turns empty fields into NULL."""
+
+    stored_sql = text_stored_sql("mysql")
 
     sql = (
         f"LOAD DATA LOCAL INFILE %s INTO TABLE {STAGE} CHARACTER SET utf8mb4 "
