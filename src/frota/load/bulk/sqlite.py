@@ -11,11 +11,13 @@ from typing import Any
 
 from frota.load.bulk.base import COLUMNS, DIRECT, KEYED, REQUIRED, SAVEPOINT, STAGE, ChunkedWriter
 
-# The page cache of the database file while chunks go straight to manutencoes. Record keys are
-# digests, so each row lands on a random leaf of the UNIQUE index on `chave`; with SQLite's
-# default 2 MB cache almost every insert spills a dirty page to the WAL and reads another back
-# (docs/benchmarks.md). Only for the direct inserts: SQLite sizes its sorters by this cache
-# too, and the stage's sorts with a larger cache raised peak RSS at 5M rows to 374 MB.
+# The page cache of the database file while chunks go straight to manutencoes. A row without
+# a work order is keyed by a digest, which lands on a random leaf of the UNIQUE index on
+# `chave`; once that index outgrows SQLite's default 2 MB cache, such an insert spills a dirty
+# page to the WAL and reads another back (docs/benchmarks.md). Work-order keys are ordered
+# since 0009 (one source's work orders side by side), so they mostly touch the same leaves.
+# Only for the direct inserts: SQLite sizes its sorters by this cache too, and the stage's
+# sorts with a larger cache raised peak RSS at 5M rows to 374 MB.
 DIRECT_CACHE_KIB = 32 * 1024
 
 
