@@ -13,9 +13,12 @@ lote_id). A key no source makes stops the upgrade with its count and first ids: 
 was, the next export with that work order would be stored a second time.
 
 Pages by id, new keys computed here, written to a temporary table (multi-row INSERTs) and
-set by one joined UPDATE per table. Only old-format keys are read, and the new ones never
-look like them: on MariaDB (each migration one InnoDB transaction, no DDL here) a rerun after
-a kill finishes the job. Run while no loader runs, as every upgrade (it holds the load lock).
+set by one joined UPDATE per table; on MySQL, where the admin user `frota db grants` makes
+may not create temporary tables, each page's keys are set at once by an UPDATE of CASE
+branches (undone with the migration's transaction if it stops later). Only old-format keys
+are read, and the new ones never look like them: on MariaDB (each migration one InnoDB
+transaction, no DDL here) a rerun after a kill finishes the job. Run while no loader runs,
+as every upgrade (it holds the load lock).
 
 Revision ID: 0009_ordered_work_order_keys
 Revises: 0008_maintenance_origin_batch
@@ -43,6 +46,7 @@ branch_labels = None
 depends_on = None
 
 PAGE = 10_000
+CASE_ROWS = 500  # MySQL: keys set by one UPDATE … CASE (its branches are tried in turn)
 PROGRESS = 200_000  # log a line each time this many keys more are computed
 TEMP = "frota_0009_keys_"  # + the table
 SHOWN = 10  # ids named when keys match no source
@@ -127,6 +131,9 @@ class _Keys:
         self.written = self.unmatched = 0
         self.first: list[Any] = []  # ids
         dialect = conn.dialect.name
+        self.in_place = dialect == "mysql"  # no temporary table: see write
+        if self.in_place:
+            return
         columns = "(id INTEGER PRIMARY KEY, chave VARCHAR(64))"
         create = {
             "postgresql": f"CREATE TEMPORARY TABLE {self.temp} {columns}",
@@ -135,11 +142,29 @@ class _Keys:
         conn.execute(sa.text(create))
 
     def write(self, conn: sa.Connection, pairs: list[dict[str, Any]]) -> None:
-        """One INSERT executemany a page: SQLAlchemy sends it as multi-row statements."""
-        if pairs:
+        """One INSERT executemany a page: SQLAlchemy sends it as multi-row statements. On
+        MySQL the keys are set in place: `frota db grants` gives frota_admin no CREATE
+        TEMPORARY TABLES (an admin made by an earlier frota could not upgrade)."""
+        if not pairs:
+            return
+        if self.in_place:
+            for at in range(0, len(pairs), CASE_ROWS):
+                part = pairs[at : at + CASE_ROWS]
+                params = {f"i{n}": p["id"] for n, p in enumerate(part)}
+                params.update({f"k{n}": p["chave"] for n, p in enumerate(part)})
+                whens = " ".join(f"WHEN :i{n} THEN :k{n}" for n in range(len(part)))
+                ids = ", ".join(f":i{n}" for n in range(len(part)))
+                conn.execute(
+                    sa.text(
+                        f"UPDATE {self.table} SET chave = CASE id {whens} END "  # noqa: S608
+                        f"WHERE id IN ({ids})"
+                    ),
+                    params,
+                )
+        else:
             temp = sa.table(self.temp, sa.column("id", sa.Integer()), sa.column("chave"))
             conn.execute(temp.insert(), pairs)
-            self.written += len(pairs)
+        self.written += len(pairs)
 
 
 def _new_keys(
@@ -196,6 +221,10 @@ def _match(old: str, work_order: Any, first: str | None, candidates: Sequence[st
 def _apply(conn: sa.Connection, keys: _Keys) -> None:
     """Set a table's new keys: one UPDATE joined to its temporary table, then drop it."""
     dialect = conn.dialect.name
+    if keys.in_place:  # MySQL: set page by page already
+        if keys.written:
+            ddl.data_step_done()
+        return
     if keys.written:
         if dialect == "postgresql":
             conn.execute(sa.text(f"ANALYZE {keys.temp}"))
