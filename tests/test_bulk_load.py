@@ -25,6 +25,7 @@ from frota.landing import open_landing
 from frota.load import bulk, dedupe, fastpath, load_pending, transaction
 from frota.load import stage as stage_module
 from frota.load.bulk import base as bulk_base
+from frota.load.bulk import mysql as bulk_mysql
 from frota.load.bulk.base import COLUMNS
 from frota.load.bulk.sqlite import DIRECT_CACHE_KIB, SqliteWriter
 from frota.load.stage import stage
@@ -453,7 +454,7 @@ def test_a_resent_export_is_read_by_ranges_of_stored_rows(
     monkeypatch.setattr(bulk_base, "CHUNK_ROWS", 10)
     monkeypatch.setattr(bulk_base, "PROBE_PAGE", 4)  # several pages a range and a lookup
     by_range: list[int] = []
-    fetch = bulk_base.ChunkedWriter._fetch_stored
+    fetch = bulk_mysql._Probing._fetch_stored
 
     def counted(self: bulk_base.ChunkedWriter, cur: Any, where: str) -> Any:
         rows = list(fetch(self, cur, where))
@@ -461,7 +462,7 @@ def test_a_resent_export_is_read_by_ranges_of_stored_rows(
             by_range.append(len(rows))
         return iter(rows)
 
-    monkeypatch.setattr(bulk_base.ChunkedWriter, "_fetch_stored", counted)
+    monkeypatch.setattr(bulk_mysql._Probing, "_fetch_stored", counted)
     fast = _load_resend_story(tmp_path / "fast", db_url, order)
     # inserted, updated, present, stale, quarantined, released, duplicates
     assert fast["ledger"][1][2:] == (8, 1, 59, 0, 0, 0, 0)

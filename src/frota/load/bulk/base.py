@@ -175,12 +175,11 @@ class ChunkedWriter:
     def _start_probing(self) -> bool:
         if self.can_probe and not self.probing:
             self.probing = True
-            cur = self.dbapi.cursor()
-            try:
-                cur.execute(f"SET SESSION group_concat_max_len = {GROUP_CONCAT_MAX_LEN:d}")
-            finally:
-                cur.close()
+            self._prepare_probing()
         return self.probing
+
+    def _prepare_probing(self) -> None:
+        """Set the connection up for `_fetch_stored` (a writer that probes says how)."""
 
     def _probe(self, chunk: list[Any], lines: array[int], direct: bool) -> None:
         """Write a chunk by what is stored: new rows straight in (while `direct`), rows the
@@ -266,23 +265,8 @@ class ChunkedWriter:
 
     def _fetch_stored(self, cur: Any, where: str) -> Iterator[tuple[str, tuple[int, str | None]]]:
         """(key, (id, the record as this writer's text, None if retired or the batch's own))
-        of the manutencoes rows `where` says. The server joins them into one text (a
-        driver in Python decodes each field of each row: 6 µs a row with three fields, the
-        most of a lookup), split here; the count beside it proves nothing was cut."""
-        record = (
-            f"CASE WHEN retirada_lote IS NULL AND id <= {self.last:d} THEN {self.stored_sql} END"
-        )
-        cur.execute(
-            f"SELECT COUNT(*), GROUP_CONCAT(CONCAT_WS({_UNIT}, chave, id, IFNULL({record}, "
-            f"{_NONE})) SEPARATOR {_RECORD}) FROM manutencoes WHERE {where}"
-        )
-        count, text = cur.fetchone()
-        rows = text.split(_RECORD_CHAR) if count else []
-        if len(rows) != count:
-            raise RuntimeError(f"stored rows cut: {len(rows)} of {count} (group_concat_max_len)")
-        for row in rows:
-            key, id_, stored = row.split(_UNIT_CHAR)
-            yield key, (int(id_), None if stored == _NONE_CHAR else stored)
+        of the manutencoes rows `where` says (a writer that probes says how)."""
+        raise NotImplementedError
 
     def _write_present(self, lines: array[int], keys: list[str]) -> None:
         """The stage's rows for records present unchanged: line, key, PRESENT."""
@@ -376,17 +360,10 @@ class TextWriter(ChunkedWriter):
         return "".join([f"{body}\t{line}\n" for body, line in zip(chunk, lines, strict=True)])
 
 
-# Separators of the server-joined stored rows (_fetch_stored): control characters, which no
-# contract value holds (frota.contract.validate refuses them).
-_UNIT_CHAR, _RECORD_CHAR, _NONE_CHAR = "\x1f", "\x1e", "\x1d"
-_UNIT, _NONE = (f"CHAR({ord(c)} USING utf8mb4)" for c in (_UNIT_CHAR, _NONE_CHAR))
-_RECORD = f"'{_RECORD_CHAR}'"  # SEPARATOR takes a literal only
-GROUP_CONCAT_MAX_LEN = 32 * 1024 * 1024  # a page of joined rows (~1 MB) fits well below it
-
-
 def _literals(keys: list[str]) -> str:
-    """Keys as SQL string literals, as they are: a key is a digest in hex (with ':k'), so it
-    holds no quote or backslash (checked, at the cost of one scan of the text)."""
+    """Keys as SQL string literals, as they are: a key is hex digits after "o" or "f", with ':'
+    or '#' (frota.contract.identity), so it holds no quote or backslash (checked, at the cost
+    of one scan of the text)."""
     text = "'" + "', '".join(keys) + "'"
     if "\\" in text or text.count("'") != 2 * len(keys):
         raise ValueError("a record key with a quote or a backslash")
@@ -396,18 +373,3 @@ def _literals(keys: list[str]) -> str:
 def kind(name: str) -> str:
     """The kind of a `KEYED` column (the key is text)."""
     return "str" if name == "chave" else MANUTENCOES.column(name).kind
-
-
-def text_stored_sql(dialect: str) -> str:
-    """A stored manutencoes row as COPY / LOAD DATA text: its `KEYED` cells, canonical, joined
-    by tabs, NULL as an empty field (no escapes: a row that needs one is never judged equal)."""
-    cells = []
-    for name in KEYED:
-        if kind(name) == "date" and dialect == "postgresql":
-            cells.append(f"coalesce(to_char({name}, 'YYYY-MM-DD'), '')")
-        elif dialect == "postgresql":
-            cells.append(f"coalesce({name}::text, '')")
-        else:
-            cells.append(f"IFNULL({name}, '')")
-    tab = "chr(9)" if dialect == "postgresql" else "CHAR(9 USING utf8mb4)"
-    return f"CONCAT_WS({tab}, {', '.join(cells)})"

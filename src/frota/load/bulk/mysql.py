@@ -6,6 +6,7 @@ into manutencoes in a savepoint."""
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterator
 from typing import Any
 
 from frota.errors import ConfigError
@@ -21,7 +22,6 @@ from frota.load.bulk.base import (
     ChunkedWriter,
     TextWriter,
     kind,
-    text_stored_sql,
 )
 from frota.load.bulk.infile_guard import allow_infile, check_local_infile_connection
 
@@ -38,7 +38,54 @@ def _values_sql() -> str:
     return f"CONCAT('(', CONCAT_WS(', ', {', '.join(cells)}))"
 
 
-class MysqlInsertWriter(ChunkedWriter):
+def _text_sql() -> str:
+    """A stored manutencoes row as LOAD DATA text: its `KEYED` cells, canonical, joined by
+    tabs, NULL as an empty field (no escapes: a row that needs one is never judged equal)."""
+    cells = ", ".join(f"IFNULL({c}, '')" for c in KEYED)
+    return f"CONCAT_WS(CHAR(9 USING utf8mb4), {cells})"
+
+
+# Separators of the server-joined stored rows (_fetch_stored): control characters, which no
+# contract value holds (frota.contract.validate refuses them).
+_UNIT_CHAR, _RECORD_CHAR, _NONE_CHAR = "\x1f", "\x1e", "\x1d"
+_UNIT, _NONE = (f"CHAR({ord(c)} USING utf8mb4)" for c in (_UNIT_CHAR, _NONE_CHAR))
+_RECORD = f"'{_RECORD_CHAR}'"  # SEPARATOR takes a literal only
+GROUP_CONCAT_MAX_LEN = 32 * 1024 * 1024  # a page of joined rows (~1 MB) fits well below it
+
+
+class _Probing(ChunkedWriter):
+    """How a MySQL writer reads stored records to probe a re-sent export (base.py): joined
+    into one text by the server."""
+
+    def _prepare_probing(self) -> None:
+        cur = self.dbapi.cursor()
+        try:
+            cur.execute(f"SET SESSION group_concat_max_len = {GROUP_CONCAT_MAX_LEN:d}")
+        finally:
+            cur.close()
+
+    def _fetch_stored(self, cur: Any, where: str) -> Iterator[tuple[str, tuple[int, str | None]]]:
+        """(key, (id, the record as this writer's text, None if retired or the batch's own))
+        of the manutencoes rows `where` says. The server joins them into one text (a
+        driver in Python decodes each field of each row: 6 µs a row with three fields, the
+        most of a lookup), split here; the count beside it proves nothing was cut."""
+        record = (
+            f"CASE WHEN retirada_lote IS NULL AND id <= {self.last:d} THEN {self.stored_sql} END"
+        )
+        cur.execute(
+            f"SELECT COUNT(*), GROUP_CONCAT(CONCAT_WS({_UNIT}, chave, id, IFNULL({record}, "
+            f"{_NONE})) SEPARATOR {_RECORD}) FROM manutencoes WHERE {where}"
+        )
+        count, text = cur.fetchone()
+        rows = text.split(_RECORD_CHAR) if count else []
+        if len(rows) != count:
+            raise RuntimeError(f"stored rows cut: {len(rows)} of {count} (group_concat_max_len)")
+        for row in rows:
+            key, id_, stored = row.split(_UNIT_CHAR)
+            yield key, (int(id_), None if stored == _NONE_CHAR else stored)
+
+
+class MysqlInsertWriter(_Probing):
     """Multi-row INSERT statements of at most `statement_bytes` each.
 
     Typed rows are quoted by PyMySQL (`escape`, which follows the server's sql_mode); the
@@ -111,12 +158,12 @@ class MysqlInsertWriter(ChunkedWriter):
             cur.close()
 
 
-class MysqlLoadDataWriter(TextWriter):
+class MysqlLoadDataWriter(_Probing, TextWriter):
     """LOAD DATA LOCAL INFILE of a chunk frota holds in memory under a name of its own (the
     connection must be guarded: it answers only that name, with only those bytes; no file
     is written or read). The statement turns empty fields into NULL."""
 
-    stored_sql = text_stored_sql("mysql")
+    stored_sql = _text_sql()
 
     sql = (
         f"LOAD DATA LOCAL INFILE %s INTO TABLE {STAGE} CHARACTER SET utf8mb4 "
